@@ -1,0 +1,14 @@
+// Bundles the CLI into one ESM file (dist/mlbuild.js) so start-up loads one module, not hundreds,
+// and compiles the showcase stages (stages/*.ts) into dist/stages/ so `node dist/stages/x.js` runs them.
+import { build } from 'esbuild';
+import fg from 'fast-glob';
+
+const banner = { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" };
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: 'linked', banner, logLevel: 'warning' };
+
+await build({ ...common, entryPoints: { mlbuild: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]', packages: 'bundle' });
+
+const stageEntries = await fg('stages/*.ts');
+if (stageEntries.length > 0) {
+  await build({ ...common, entryPoints: stageEntries, outdir: 'dist/stages', external: ['@tensorflow/*'] });
+}

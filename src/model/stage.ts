@@ -1,0 +1,80 @@
+/**
+ * The resolved, immutable model of one expanded stage: what config/ produces from pipeline.yaml
+ * and params, and what graph/, run/ and state/ consume. All paths are project-relative, POSIX,
+ * normalised (no `./`, no trailing `/`). It holds no file-system state and no hashes.
+ */
+import type { StageName } from '../util/brand.js';
+import type { SourceLocation } from '../report/diagnostic.js';
+
+export interface ResourceDemand {
+  /** CPU job slots (default 1). */
+  readonly cpus: number;
+  /** Whole GPUs (default 0). */
+  readonly gpus: number;
+  /** Memory in MiB (default 0 = not accounted). */
+  readonly memoryMb: number;
+}
+
+export interface DepSpec {
+  readonly path: string;
+  readonly loc?: SourceLocation;
+}
+
+export type OutKind = 'out' | 'metric' | 'plot';
+
+export interface PlotSpec {
+  readonly x?: string;
+  readonly y?: string | readonly string[];
+  readonly template?: string;
+  readonly title?: string;
+  readonly x_label?: string;
+  readonly y_label?: string;
+}
+
+export interface OutSpec {
+  readonly path: string;
+  readonly kind: OutKind;
+  /** Saved in the content-addressed cache (default true for outs, false for metrics/plots? DVC: true for all). */
+  readonly cache: boolean;
+  /** Not removed before the stage runs. */
+  readonly persist: boolean;
+  readonly plot?: PlotSpec;
+  readonly loc?: SourceLocation;
+}
+
+export interface ParamDep {
+  /** Dotted key path into the resolved params tree, e.g. `model.logreg.lr`. A subtree counts as one key. */
+  readonly key: string;
+  /** True when the dep was added automatically because `${key}` was interpolated. */
+  readonly implicit: boolean;
+  readonly loc?: SourceLocation;
+}
+
+export interface Stage {
+  /** Expanded name: `train`, `train@b`, `train@0-logreg`. */
+  readonly name: StageName;
+  /** Name as written in pipeline.yaml (the group for foreach/matrix stages). */
+  readonly group: string;
+  readonly desc?: string;
+  /** Commands run in order by /bin/sh; a single string in the file gives one element. */
+  readonly cmd: readonly string[];
+  /** Working directory, project-relative ('' for the root). */
+  readonly wdir: string;
+  readonly deps: readonly DepSpec[];
+  readonly params: readonly ParamDep[];
+  /** outs, metrics and plots together, each tagged with its kind. */
+  readonly outs: readonly OutSpec[];
+  readonly frozen: boolean;
+  readonly alwaysChanged: boolean;
+  readonly env: Readonly<Record<string, string>>;
+  readonly resources: ResourceDemand;
+  /** Seconds; undefined = no limit. */
+  readonly timeout?: number;
+  readonly retries: number;
+  readonly meta?: unknown;
+  /** Where the stage is defined (its key in `stages:`). */
+  readonly loc?: SourceLocation;
+}
+
+/** The resolved params tree given to stages (JSON-compatible). */
+export type ParamTree = Readonly<Record<string, unknown>>;

@@ -1,0 +1,70 @@
+/**
+ * Located diagnostics: every user-facing error about an input file names file:line:col, shows the
+ * source line with a caret under the offending span, and says how to fix it. This module formats
+ * them; it does not decide what is an error (config/ and graph/ do).
+ */
+
+export interface SourceLocation {
+  /** Path as shown to the user (relative to the cwd when possible). */
+  readonly file: string;
+  /** 1-based line and column. */
+  readonly line: number;
+  readonly col: number;
+  /** Length of the span to underline (>= 1). */
+  readonly length: number;
+  /** The full text of the source line, without its newline. */
+  readonly sourceLine: string;
+}
+
+export interface Diagnostic {
+  readonly severity: 'error' | 'warning';
+  /** Stable machine-readable code, e.g. `unknown-key`, `cycle`, `undefined-var`. */
+  readonly code: string;
+  readonly message: string;
+  readonly location?: SourceLocation;
+  /** One sentence telling the user how to fix it. */
+  readonly hint?: string;
+  /** Further locations (e.g. the other stage of a duplicate out). */
+  readonly related?: readonly { readonly message: string; readonly location: SourceLocation }[];
+}
+
+/** Builds a SourceLocation from a whole text and a 0-based offset range. */
+export function locate(file: string, text: string, offset: number, endOffset?: number): SourceLocation {
+  const clamped = Math.max(0, Math.min(offset, text.length));
+  const lineStart = text.lastIndexOf('\n', clamped - 1) + 1;
+  let lineEnd = text.indexOf('\n', clamped);
+  if (lineEnd === -1) lineEnd = text.length;
+  let line = 1;
+  for (let i = 0; i < lineStart; i++) if (text.charCodeAt(i) === 10) line++;
+  const sourceLine = text.slice(lineStart, lineEnd).replace(/\r$/, '');
+  const end = Math.min(endOffset ?? clamped + 1, lineEnd);
+  return { file, line, col: clamped - lineStart + 1, length: Math.max(1, end - clamped), sourceLine };
+}
+
+function formatLocation(loc: SourceLocation): string[] {
+  const num = String(loc.line);
+  const pad = ' '.repeat(num.length);
+  const caretPad = loc.sourceLine.slice(0, loc.col - 1).replace(/[^\t]/g, ' ');
+  const width = Math.max(1, Math.min(loc.length, loc.sourceLine.length - (loc.col - 1)));
+  return [`  ${num} | ${loc.sourceLine}`, `  ${pad} | ${caretPad}${'^'.repeat(width)}`];
+}
+
+/** Renders one diagnostic as plain text (no colour; reporters add colour if they want). */
+export function formatDiagnostic(d: Diagnostic): string {
+  const lines: string[] = [];
+  const where = d.location ? `${d.location.file}:${d.location.line}:${d.location.col}: ` : '';
+  lines.push(`${where}${d.severity}: ${d.message}`);
+  if (d.location) lines.push(...formatLocation(d.location));
+  for (const r of d.related ?? []) {
+    lines.push(`  ${r.location.file}:${r.location.line}:${r.location.col}: note: ${r.message}`);
+    lines.push(...formatLocation(r.location));
+  }
+  if (d.hint) lines.push(`  hint: ${d.hint}`);
+  return lines.join('\n');
+}
+
+export function formatDiagnostics(ds: readonly Diagnostic[]): string {
+  return ds.map(formatDiagnostic).join('\n\n');
+}
+
+export const errorCount = (ds: readonly Diagnostic[]): number => ds.filter((d) => d.severity === 'error').length;
