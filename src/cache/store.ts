@@ -1,0 +1,38 @@
+/**
+ * CacheStore: where out contents are kept by hash, and the run-cache (fingerprint -> outs). The
+ * stage run asks it two things: "can you put these recorded outs back?" and "save what I produced".
+ * It knows nothing of stages, staleness or the lockfile.
+ */
+import type { FileRecord } from '../hashing/file-hasher.js';
+import type { FpHash } from '../util/brand.js';
+
+export interface CacheStore {
+  /** True when every object needed to restore `records` is in the cache. */
+  has(records: readonly FileRecord[]): Promise<boolean>;
+  /** Puts the recorded content at each record's path (replacing what is there). */
+  restore(records: readonly FileRecord[]): Promise<void>;
+  /** Copies (or links) the current content of `records` into the cache. */
+  save(records: readonly FileRecord[]): Promise<void>;
+  /** Run-cache: the outs a fingerprint produced before, newest first. */
+  lookupRun(fp: FpHash): Promise<FileRecord[] | undefined>;
+  recordRun(fp: FpHash, outs: readonly FileRecord[]): Promise<void>;
+}
+
+/** A cache that holds nothing: every stale stage runs. */
+export class NullCache implements CacheStore {
+  has(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+  restore(): Promise<void> {
+    return Promise.reject(new Error('Internal error: NullCache cannot restore'));
+  }
+  save(): Promise<void> {
+    return Promise.resolve();
+  }
+  lookupRun(): Promise<FileRecord[] | undefined> {
+    return Promise.resolve(undefined);
+  }
+  recordRun(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,121 @@
+/** `mlbuild repro`: wires the workspace, cache, executor, pool and reporter, then runs the use case. */
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { withContext, printDiagnostics, makeReporter, type GlobalOptions, type CommandContext } from '../context.js';
+import { openWorkspace, openState } from '../../run/workspace.js';
+import { repro } from '../../run/repro.js';
+import { LocalExecutor } from '../../execute/local-executor.js';
+import { NullCache } from '../../cache/store.js';
+import { EXIT_USAGE } from '../../exit-codes.js';
+import type { Diagnostic } from '../../report/diagnostic.js';
+import { type Result, ok, err } from '../../util/result.js';
+
+export interface ReproArgs {
+  targets: string[];
+  force: boolean;
+  singleItem: boolean;
+  downstream: boolean;
+  dry: boolean;
+  keepGoing: boolean;
+  explain: boolean;
+  jobs: number | undefined;
+  gpus: string | undefined;
+  gpuSlots: number;
+  runCache: boolean;
+  executor: string;
+  json: boolean;
+  overrides: string[];
+}
+
+const usage = (message: string, hint: string): Diagnostic => ({ severity: 'error', code: 'usage', message, hint });
+
+/** GPUs from --gpus, else CUDA_VISIBLE_DEVICES, else nvidia-smi; `known` says whether we know the machine's GPUs at all. */
+export function resolveGpus(flag: string | undefined, env: NodeJS.ProcessEnv): Result<{ ids: string[]; known: boolean }, Diagnostic[]> {
+  if (flag !== undefined) {
+    const t = flag.trim();
+    if (/^\d+$/.test(t)) return ok({ ids: Array.from({ length: Number(t) }, (_, i) => String(i)), known: true });
+    const ids = t.split(',').map((s) => s.trim());
+    if (ids.length > 0 && ids.every((s) => /^[\w-]+$/.test(s)) && new Set(ids).size === ids.length) return ok({ ids, known: true });
+    return err([usage(`--gpus '${flag}' is neither a count nor a list of GPU ids`, 'use --gpus 2 or --gpus 0,1')]);
+  }
+  const visible = env.CUDA_VISIBLE_DEVICES;
+  if (visible !== undefined) {
+    const ids = visible.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== '-1');
+    return ok({ ids, known: true });
+  }
+  const smi = (env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'nvidia-smi')).find((p) => fs.existsSync(p));
+  if (!smi) return ok({ ids: [], known: false });
+  try {
+    // Only when nvidia-smi exists: the spawn costs ~50 ms, which a GPU machine can afford.
+    const out = execFileText(smi, ['--query-gpu=index', '--format=csv,noheader']);
+    return ok({ ids: out.split('\n').map((s) => s.trim()).filter(Boolean), known: true });
+  } catch {
+    return ok({ ids: [], known: false });
+  }
+}
+
+function execFileText(file: string, args: string[]): string {
+  return execFileSync(file, args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+}
+
+export function reproCommand(g: GlobalOptions, a: ReproArgs): Promise<number> {
+  return withContext(g, (ctx) => reproIn(ctx, a));
+}
+
+async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise<number> {
+  const problems: Diagnostic[] = [];
+  if (a.executor !== 'local') problems.push(usage(`--executor ${a.executor} is not available in this version`, 'use --executor local'));
+  if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) problems.push(usage(`--jobs must be a whole number >= 1 (got ${a.jobs})`, 'e.g. -j 4'));
+  if (!Number.isInteger(a.gpuSlots) || a.gpuSlots < 1) problems.push(usage(`--gpu-slots must be a whole number >= 1 (got ${a.gpuSlots})`, 'e.g. --gpu-slots 2'));
+  const gpus = resolveGpus(a.gpus, process.env);
+  if (!gpus.ok) problems.push(...gpus.error);
+  if (problems.length > 0 || !gpus.ok) {
+    printDiagnostics(term, problems);
+    return EXIT_USAGE;
+  }
+
+  const ws = await openWorkspace(project, a.overrides, !a.dry);
+  if (!ws.ok) {
+    printDiagnostics(term, ws.error);
+    return EXIT_USAGE;
+  }
+  const state = await openState(project, !a.dry);
+  if (!state.ok) {
+    printDiagnostics(term, state.error);
+    return EXIT_USAGE;
+  }
+  const reporter = makeReporter(term, { json: a.json, explain: a.explain });
+  for (const w of ws.value.loaded.warnings) reporter.diagnostics([w]);
+
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (!controller.signal.aborted) reporter.on({ type: 'interrupted', signal: sig });
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await repro(
+      project,
+      ws.value,
+      state.value,
+      {
+        targets: a.targets,
+        force: a.force,
+        singleItem: a.singleItem,
+        downstream: a.downstream,
+        dry: a.dry,
+        keepGoing: a.keepGoing,
+        capacity: { cpus: a.jobs ?? Math.max(1, os.availableParallelism()), gpuIds: gpus.value.ids, gpuSlots: a.gpuSlots, memoryMb: 0 },
+        gpusKnown: gpus.value.known,
+        useRunCache: a.runCache,
+      },
+      { reporter, executor: new LocalExecutor(), cache: new NullCache(), signal: controller.signal },
+    );
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * What every command needs before it does its own work: the project, the terminal, the reporter
+ * matching the output mode, and one way to print located diagnostics and exit 2.
+ */
+import { findProject, type Project } from '../project.js';
+import { processTerminal, type Terminal } from '../report/terminal.js';
+import { formatDiagnostics, type Diagnostic } from '../report/diagnostic.js';
+import type { Reporter } from '../report/events.js';
+import { PlainReporter } from '../report/reporters/plain.js';
+import { PrettyReporter } from '../report/reporters/pretty.js';
+import { JsonReporter } from '../report/reporters/json.js';
+import { type Result, ok } from '../util/result.js';
+
+export interface GlobalOptions {
+  readonly file: string | undefined;
+  readonly cwd: string;
+}
+
+export interface CommandContext {
+  readonly project: Project;
+  readonly term: Terminal;
+}
+
+export function openContext(g: GlobalOptions, term: Terminal = processTerminal()): Result<CommandContext, Diagnostic[]> {
+  const project = findProject(g.cwd, g.file);
+  if (!project.ok) return project;
+  return ok({ project: project.value, term });
+}
+
+export function printDiagnostics(term: Terminal, ds: readonly Diagnostic[]): void {
+  const errors = ds.filter((d) => d.severity === 'error').length;
+  term.err(formatDiagnostics(ds) + '\n');
+  if (errors > 1) term.err(`\n${errors} errors\n`);
+}
+
+export function makeReporter(term: Terminal, mode: { json: boolean; explain: boolean }): Reporter {
+  if (mode.json) return new JsonReporter(term);
+  if (term.isTTY) return new PrettyReporter(term, { explain: mode.explain });
+  return new PlainReporter(term, { explain: mode.explain });
+}
+
+/** Runs a command body with its context, or prints why there is none (no pipeline file) and exits 2. */
+export async function withContext(g: GlobalOptions, body: (ctx: CommandContext) => Promise<number>): Promise<number> {
+  const ctx = openContext(g);
+  if (!ctx.ok) {
+    printDiagnostics(processTerminal(), ctx.error);
+    return 2;
+  }
+  return body(ctx.value);
+}

@@ -1,0 +1,165 @@
+/**
+ * argv -> command dispatch and exit codes; nothing else. Command modules are imported lazily so
+ * `mlbuild status` never loads what `repro` needs. `-f FILE` before the command names the pipeline
+ * file (contract section 1); after `repro` it means --force (DVC), so it is peeled off here first.
+ */
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import type { Argv } from 'yargs';
+import { EXIT_USAGE } from '../exit-codes.js';
+import type { GlobalOptions } from './context.js';
+
+export function splitGlobalFile(argv: readonly string[]): { file: string | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let file: string | undefined;
+  let sawCommand = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (((!sawCommand && a === '-f') || a === '--file') && i + 1 < argv.length) {
+      file = argv[++i];
+      continue;
+    }
+    if (a.startsWith('--file=')) {
+      file = a.slice('--file='.length);
+      continue;
+    }
+    if (!a.startsWith('-')) sawCommand = true;
+    rest.push(a);
+  }
+  return { file, rest };
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const setParam = (y: Argv) =>
+  y.option('set-param', { alias: 'S', type: 'string', array: true, default: [] as string[], describe: 'override a param: group=option or key=value (YAML)' });
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { file, rest } = splitGlobalFile(argv);
+  const globals: GlobalOptions = { file, cwd: process.cwd() };
+  let code = 0;
+  let failed = false;
+  // yargs may call a handler before strict validation fails; defer the action until parsing is done.
+  let action: (() => Promise<number>) | undefined;
+  const run = (p: () => Promise<number>): void => {
+    action = p;
+  };
+
+  const parser = yargs(rest)
+    .scriptName('mlbuild')
+    .usage('$0 [-f pipeline.yaml] <command> [options]')
+    .command(
+      'repro [targets..]',
+      'reproduce the stages whose inputs changed',
+      (y) =>
+        setParam(y)
+          .positional('targets', { type: 'string', array: true, default: [] as string[], describe: 'stage or stage-group names' })
+          .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'run the targets even if up to date' })
+          .option('single-item', { alias: 's', type: 'boolean', default: false, describe: 'only the targets, not their upstream' })
+          .option('downstream', { type: 'boolean', default: false, describe: 'the targets and every stage downstream of them' })
+          .option('dry', { type: 'boolean', default: false, describe: 'print what would run and why; run nothing' })
+          .option('keep-going', { alias: 'k', type: 'boolean', default: false, describe: 'after a failure, go on with independent stages' })
+          .option('explain', { type: 'boolean', default: false, describe: 'also print why each stage did not run' })
+          .option('jobs', { alias: 'j', type: 'number', describe: 'parallel CPU job slots (default: CPU count)' })
+          .option('gpus', { type: 'string', describe: 'GPUs to schedule on: a count (2) or a list (0,2); default: nvidia-smi' })
+          .option('gpu-slots', { type: 'number', default: 1, describe: 'stages that may share one GPU' })
+          .option('run-cache', { type: 'boolean', default: true, describe: 'restore from the run-cache (--no-run-cache to disable)' })
+          .option('executor', { type: 'string', choices: ['local', 'slurm'], default: 'local' })
+          .option('json', { type: 'boolean', default: false, describe: 'print one JSON document describing the run' }),
+      (a) =>
+        run(() =>
+          import('./commands/repro.js').then((m) =>
+            m.reproCommand(globals, {
+              targets: a.targets as string[],
+              force: a.force,
+              singleItem: a.singleItem,
+              downstream: a.downstream,
+              dry: a.dry,
+              keepGoing: a.keepGoing,
+              explain: a.explain,
+              jobs: a.jobs,
+              gpus: a.gpus,
+              gpuSlots: a.gpuSlots,
+              runCache: a.runCache,
+              executor: a.executor,
+              json: a.json,
+              overrides: a.setParam,
+            }),
+          ),
+        ),
+    )
+    .command(
+      'status [targets..]',
+      'show stale stages and why',
+      (y) =>
+        y
+          .positional('targets', { type: 'string', array: true, default: [] as string[] })
+          .option('json', { type: 'boolean', default: false })
+          .option('check', { type: 'boolean', default: false, describe: 'exit 1 when any stage is stale (for CI)' }),
+      (a) => run(() => import('./commands/status.js').then((m) => m.statusCommand(globals, { targets: a.targets as string[], json: a.json, check: a.check }))),
+    )
+    .command(
+      'dag [targets..]',
+      'show the stage graph',
+      (y) =>
+        y
+          .positional('targets', { type: 'string', array: true, default: [] as string[] })
+          // No defaults: yargs counts a defaulted option as given, which would trip the conflicts.
+          .option('mermaid', { type: 'boolean', describe: 'Mermaid flowchart' })
+          .option('dot', { type: 'boolean', describe: 'Graphviz dot' })
+          .option('json', { type: 'boolean', describe: 'nodes and edges as JSON' })
+          .conflicts('mermaid', ['dot', 'json'])
+          .conflicts('dot', 'json'),
+      (a) =>
+        run(() =>
+          import('./commands/dag.js').then((m) =>
+            m.dagCommand(globals, { targets: a.targets as string[], format: a.mermaid ? 'mermaid' : a.dot ? 'dot' : a.json ? 'json' : 'ascii' }),
+          ),
+        ),
+    )
+    .command('params', 'inspect params', (y) =>
+      y
+        .command(
+          'show',
+          'print the resolved params tree',
+          (yy) => setParam(yy).option('json', { type: 'boolean', default: false }),
+          (a) => run(() => import('./commands/params.js').then((m) => m.paramsShowCommand(globals, { json: a.json, overrides: a.setParam }))),
+        )
+        .demandCommand(1, 'name a params subcommand: show'),
+    )
+    .option('file', { type: 'string', describe: 'pipeline file (default: pipeline.yaml; dvc.yaml works unchanged)', global: true })
+    .demandCommand(1, 'name a command (mlbuild --help lists them)')
+    .strict()
+    .recommendCommands()
+    .version(packageVersion())
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((msg, e) => {
+      if (e) throw e;
+      process.stderr.write(`error: ${msg}\nRun 'mlbuild --help' for usage.\n`);
+      failed = true;
+    });
+
+  await parser.parseAsync();
+  if (failed) return EXIT_USAGE;
+  if (action) code = await action();
+  return code;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`mlbuild: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 3;
+  },
+);

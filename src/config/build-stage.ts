@@ -1,0 +1,305 @@
+/**
+ * Builds one expanded `Stage` from its body: checks the keys, resolves `${...}` in every value,
+ * reads the typed fields, normalises paths to project-relative POSIX and collects param deps
+ * (explicit `params:` entries plus the implicit ones referenced through `${...}` in cmd, deps,
+ * outs, metrics, plots and env).
+ *
+ * Paths: deps and outs are relative to the stage's `wdir`. An out outside the project is an error;
+ * a dep outside it is allowed (DVC's external deps) and kept as an absolute path.
+ *
+ * It does not expand foreach/matrix (expand.ts), load params (params.ts) or link stages into a
+ * graph (graph/). Errors go to the diagnostics list; the result is undefined when any was found.
+ */
+import * as path from 'node:path';
+import type { YAMLMap } from 'yaml';
+import type { DepSpec, OutKind, OutSpec, ParamDep, PlotSpec, ResourceDemand, Stage } from '../model/stage.js';
+import type { Diagnostic } from '../report/diagnostic.js';
+import { stageName } from '../util/brand.js';
+import { extendContext, resolveNode, toJs } from './interpolate.js';
+import type { Context, LValue, ResolveSink } from './interpolate.js';
+import { keyRange, keyText, locAt } from './pipeline-file.js';
+import type { Range, YamlFile } from './pipeline-file.js';
+import { Checker, OUT_KEYS, PLOT_KEYS, RESOURCE_KEYS, STAGE_KEYS, parseDuration, parseMemory } from './schema.js';
+import { deepestMap, getIn, splitKey, suggest } from './tree.js';
+import type { Tree } from './tree.js';
+import type { VarsLoader } from './vars.js';
+
+export interface StageInput {
+  readonly file: YamlFile;
+  readonly group: string;
+  readonly name: string;
+  readonly nameRange: Range;
+  readonly body: YAMLMap;
+  readonly skip: ReadonlySet<string>;
+  /** Params + top-level vars. */
+  readonly ctx: Context;
+  readonly item?: Tree;
+  readonly paramRefs: ReadonlySet<string>;
+  /** Absolute project root. */
+  readonly root: string;
+  /** Project-relative folder of the pipeline file, the default wdir ('' for the root). */
+  readonly defaultWdir: string;
+  readonly vars: VarsLoader;
+  readonly diags: Diagnostic[];
+}
+
+const BODY_KEYS = STAGE_KEYS.filter((k) => k !== 'foreach' && k !== 'do' && k !== 'matrix');
+/** Keys whose `${...}` references become implicit param deps. */
+const TRACKED = new Set(['cmd', 'deps', 'outs', 'metrics', 'plots', 'env']);
+
+type Located<T> = { value: T; range: Range };
+
+/** Resolves `p` against the stage's wdir: a project-relative POSIX path, or the absolute path if outside. */
+function projectPath(root: string, wdir: string, p: string): { inside: boolean; path: string } {
+  const abs = path.resolve(root, wdir, p);
+  const rel = path.relative(root, abs);
+  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return { inside: false, path: abs.split(path.sep).join('/') };
+  return { inside: true, path: rel === '' ? '.' : rel.split(path.sep).join('/') };
+}
+
+export async function buildStage(input: StageInput): Promise<Stage | undefined> {
+  const { file, group, root, diags } = input;
+  const before = diags.filter((d) => d.severity === 'error').length;
+  const check = new Checker(file, diags);
+  const where = `stage '${group}'`;
+  const pairs = check.keys(input.body.items.filter((p) => !input.skip.has(keyText(p))), BODY_KEYS, where);
+  const withItem = (ctx: Context): Context => (input.item ? extendContext(ctx, input.item) : ctx);
+  const plainSink: ResolveSink = { file, diags };
+  const resolve = (key: string, ctx: Context, sink: ResolveSink): LValue | undefined => {
+    const p = pairs.get(key);
+    return p ? resolveNode(file.doc, p.value, ctx, sink, [keyRange(p)[1], keyRange(p)[1]]) : undefined;
+  };
+
+  // wdir first: stage vars files are relative to it.
+  let wdir = input.defaultWdir;
+  const wdirV = resolve('wdir', withItem(input.ctx), plainSink);
+  if (wdirV) {
+    const w = check.string(wdirV, `'wdir' of ${where}`, 'write wdir: subfolder (relative to the pipeline file)');
+    if (w !== undefined) {
+      const r = projectPath(root, input.defaultWdir, w);
+      if (r.inside) wdir = r.path === '.' ? '' : r.path;
+      else check.error(wdirV.range, 'outside-project', `'wdir' of ${where} is outside the project: ${w}`, 'use a folder inside the project');
+    }
+  }
+  let ctx = input.ctx;
+  const varsPair = pairs.get('vars');
+  if (varsPair) {
+    for (const layer of await input.vars.load(file, varsPair.value, path.resolve(root, wdir), diags)) ctx = extendContext(ctx, layer);
+  }
+  ctx = withItem(ctx);
+
+  const refs = new Set<string>(input.paramRefs);
+  const trackedSink: ResolveSink = { file, diags, paramRefs: refs };
+  const get = (key: string): LValue | undefined => resolve(key, ctx, TRACKED.has(key) ? trackedSink : plainSink);
+  /** Absent or empty (`deps:` with nothing after it) list keys mean an empty list. */
+  const isEmpty = (v: LValue | undefined): boolean => v === undefined || (v.kind === 'scalar' && v.value === null);
+
+  // cmd
+  let cmd: string[] = [];
+  const cmdV = get('cmd');
+  if (!cmdV) {
+    // A misspelt `cmd` was already reported as an unknown key with a suggestion.
+    if (!input.body.items.some((p) => suggest(keyText(p), ['cmd']) === 'cmd')) check.error(input.nameRange, 'missing-key', `${where} has no 'cmd'`, "add cmd: <command to run> (a string or a list of strings)");
+  } else {
+    const list = check.stringList(cmdV, `'cmd' of ${where}`, 'write cmd: python train.py, or a list of commands');
+    if (list?.length === 0 || list?.some((c) => c.value.trim() === '')) {
+      check.error(cmdV.range, 'bad-value', `'cmd' of ${where} is empty`, 'write the command to run, e.g. cmd: python train.py');
+    } else if (list) cmd = list.map((c) => c.value);
+  }
+
+  // deps
+  const deps: DepSpec[] = [];
+  const depsV = get('deps');
+  if (!isEmpty(depsV) && depsV) {
+    const hint = 'write deps: [path/to/file, path/to/folder]';
+    const list = depsV.kind === 'seq' ? check.stringList(depsV, `'deps' of ${where}`, hint) : check.wrongType(depsV, `'deps' of ${where}`, 'a list of paths', hint);
+    for (const d of list ?? []) {
+      if (d.value.trim() === '') check.error(d.range, 'bad-value', `empty dep path in ${where}`, 'remove the empty entry');
+      else deps.push({ path: projectPath(root, wdir, d.value).path, loc: locAt(file, d.range) });
+    }
+  }
+
+  // outs, metrics, plots
+  const outs: OutSpec[] = [];
+  for (const [key, kind] of [['outs', 'out'], ['metrics', 'metric'], ['plots', 'plot']] as const) {
+    const v = get(key);
+    if (!isEmpty(v) && v) outs.push(...readOuts(check, v, key, kind, where, root, wdir));
+  }
+
+  // params: explicit first, then implicit ones not already covered
+  const params: ParamDep[] = [];
+  const paramsV = get('params');
+  if (!isEmpty(paramsV) && paramsV) params.push(...readParams(check, paramsV, where, ctx.params));
+  const explicit = params.map((p) => p.key);
+  const covered = (k: string, among: readonly string[]): boolean => among.some((e) => e === k || k.startsWith(`${e}.`));
+  const implicit = [...refs];
+  for (const k of implicit) {
+    if (!covered(k, explicit) && !covered(k, implicit.filter((o) => o !== k))) params.push({ key: k, implicit: true });
+  }
+
+  const frozenV = get('frozen');
+  const alwaysV = get('always_changed');
+  const descV = get('desc');
+  const metaV = get('meta');
+  const envV = get('env');
+  const timeoutV = get('timeout');
+  const retriesV = get('retries');
+  const resourcesV = get('resources');
+  const frozen = frozenV ? check.bool(frozenV, `'frozen' of ${where}`, 'frozen: true') : false;
+  const alwaysChanged = alwaysV ? check.bool(alwaysV, `'always_changed' of ${where}`, 'always_changed: true') : false;
+  const desc = descV && !isEmpty(descV) ? check.string(descV, `'desc' of ${where}`, 'write desc: a short description') : undefined;
+  const env = envV && !isEmpty(envV) ? check.stringMap(envV, `'env' of ${where}`, 'write env: {NAME: value}') : {};
+  let timeout: number | undefined;
+  if (timeoutV && !isEmpty(timeoutV)) {
+    timeout = timeoutV.kind === 'scalar' ? parseDuration(timeoutV.value) : undefined;
+    if (timeout === undefined) check.error(timeoutV.range, 'bad-value', `'timeout' of ${where} must be a positive number of seconds or a duration like 90s, 10m, 2h`, 'write e.g. timeout: 10m');
+  }
+  const retries = retriesV ? check.int(retriesV, `'retries' of ${where}`, 0, 'retries: 2') : 0;
+  const resources = resourcesV && !isEmpty(resourcesV) ? readResources(check, resourcesV, where) : { cpus: 1, gpus: 0, memoryMb: 0 };
+
+  if (diags.filter((d) => d.severity === 'error').length > before) return undefined;
+  return {
+    name: stageName(input.name),
+    group,
+    ...(desc !== undefined ? { desc } : {}),
+    cmd,
+    wdir,
+    deps,
+    params,
+    outs,
+    frozen: frozen ?? false,
+    alwaysChanged: alwaysChanged ?? false,
+    env: env ?? {},
+    resources: resources ?? { cpus: 1, gpus: 0, memoryMb: 0 },
+    ...(timeout !== undefined ? { timeout } : {}),
+    retries: retries ?? 0,
+    ...(metaV && !isEmpty(metaV) ? { meta: toJs(metaV) } : {}),
+    loc: locAt(file, input.nameRange),
+  };
+}
+
+function readOuts(check: Checker, v: LValue, key: string, kind: OutKind, where: string, root: string, wdir: string): OutSpec[] {
+  const hint = `write ${key}: [path] or ${key}: [{path: {cache: false}}]`;
+  if (v.kind !== 'seq') return check.wrongType(v, `'${key}' of ${where}`, 'a list of paths', hint) ?? [];
+  const out: OutSpec[] = [];
+  for (const it of v.items) {
+    let p: Located<string> | undefined;
+    let opts: Map<string, LValue> | undefined;
+    if (it.kind === 'scalar' && typeof it.value === 'string') p = { value: it.value, range: it.range };
+    else if (it.kind === 'map' && it.entries.length === 1) {
+      const e = it.entries[0]!;
+      p = { value: e.key, range: e.keyRange };
+      if (e.value.kind === 'map') opts = check.entryKeys(e.value, kind === 'plot' ? PLOT_KEYS : OUT_KEYS, `the options of ${key} entry '${e.key}'`);
+      else if (!(e.value.kind === 'scalar' && e.value.value === null)) check.wrongType(e.value, `the options of ${key} entry '${e.key}'`, 'a map', 'write {cache: false, persist: true}');
+    } else {
+      check.error(it.range, 'wrong-type', `each entry of '${key}' in ${where} must be a path or a one-key map {path: {options}}`, 'write - model.pkl: {cache: false}, with the options indented under the path');
+      continue;
+    }
+    if (p.value.trim() === '') {
+      check.error(p.range, 'bad-value', `empty path in '${key}' of ${where}`, 'remove the empty entry');
+      continue;
+    }
+    const r = projectPath(root, wdir, p.value);
+    if (!r.inside || r.path === '.') {
+      check.error(p.range, 'outside-project', `${kind === 'out' ? 'out' : kind} '${p.value}' of ${where} is outside the project`, 'outputs must lie inside the project folder (below the pipeline file); write a path like data/out.csv');
+      continue;
+    }
+    const entry = `${key} entry '${p.value}'`;
+    const flag = (name: string): boolean | undefined => {
+      const x = opts?.get(name);
+      return x ? check.bool(x, `'${name}' of ${entry}`, `${name}: false`) : undefined;
+    };
+    const desc = opts?.get('desc');
+    if (desc) check.string(desc, `'desc' of ${entry}`, 'write desc: a short description');
+    let plot: PlotSpec | undefined;
+    if (kind === 'plot' && opts) plot = readPlot(check, opts);
+    out.push({
+      path: r.path,
+      kind,
+      cache: flag('cache') ?? true,
+      persist: flag('persist') ?? false,
+      ...(plot ? { plot } : {}),
+      loc: locAt(check.file, p.range),
+    });
+  }
+  return out;
+}
+
+function readPlot(check: Checker, opts: ReadonlyMap<string, LValue>): PlotSpec | undefined {
+  const plot: Record<string, string | readonly string[]> = {};
+  for (const k of ['x', 'template', 'title', 'x_label', 'y_label'] as const) {
+    const v = opts.get(k);
+    const s = v ? check.string(v, `plot option '${k}'`, `write ${k}: <text>`) : undefined;
+    if (s !== undefined) plot[k] = s;
+  }
+  const y = opts.get('y');
+  if (y) {
+    const list = check.stringList(y, `plot option 'y'`, 'write y: column or y: [col1, col2]');
+    if (list) plot.y = y.kind === 'seq' ? list.map((l) => l.value) : (list[0]?.value ?? '');
+  }
+  return Object.keys(plot).length > 0 ? (plot as PlotSpec) : undefined;
+}
+
+function readParams(check: Checker, v: LValue, where: string, tree: Tree): ParamDep[] {
+  const hint = 'write params: [train.lr, model] or params: [{params.yaml: [train.lr]}]';
+  if (v.kind !== 'seq') return check.wrongType(v, `'params' of ${where}`, 'a list of keys', hint) ?? [];
+  const out: ParamDep[] = [];
+  const seen = new Set<string>();
+  const add = (key: string, range: Range): void => {
+    if (!getIn(tree, splitKey(key)).found) {
+      const segs = splitKey(key);
+      const { depth, node } = deepestMap(tree, segs);
+      const near = node && depth < segs.length ? suggest(segs[depth] ?? '', Object.keys(node)) : undefined;
+      check.error(
+        range,
+        'missing-param',
+        `param '${key}' of ${where} is not defined in the params files`,
+        near !== undefined
+          ? `did you mean '${[...segs.slice(0, depth), near].join('.')}'?`
+          : `define '${key}' in params/base.yaml or params.yaml, or remove it from params`,
+      );
+    } else if (!seen.has(key)) {
+      seen.add(key);
+      out.push({ key, implicit: false, loc: locAt(check.file, range) });
+    }
+  };
+  for (const it of v.items) {
+    if (it.kind === 'scalar' && typeof it.value === 'string' && it.value.trim() !== '') {
+      add(it.value.trim(), it.range);
+      continue;
+    }
+    if (it.kind !== 'map') {
+      check.wrongType(it, `each entry of 'params' in ${where}`, 'a key or a {file: [keys]} map', hint);
+      continue;
+    }
+    // DVC's file form {params.yaml: [keys]}; an empty list means every key of the file.
+    for (const e of it.entries) {
+      if (e.key !== 'params.yaml' && !e.key.startsWith('params/')) {
+        check.error(e.keyRange, 'unsupported-params-file', `params file '${e.key}' of ${where} is not supported`, 'move these values into params.yaml or params/base.yaml and list their keys');
+        continue;
+      }
+      if (e.value.kind === 'scalar' && e.value.value === null) {
+        for (const k of Object.keys(tree)) add(k, e.keyRange);
+        continue;
+      }
+      for (const k of check.stringList(e.value, `the keys of '${e.key}'`, hint) ?? []) add(k.value.trim(), k.range);
+    }
+  }
+  return out;
+}
+
+function readResources(check: Checker, v: LValue, where: string): ResourceDemand | undefined {
+  if (v.kind !== 'map') return check.wrongType(v, `'resources' of ${where}`, 'a map', 'write resources: {cpus: 2, gpus: 1, memory: 8G}');
+  const m = check.entryKeys(v, RESOURCE_KEYS, `'resources' of ${where}`);
+  const cpusV = m.get('cpus');
+  const gpusV = m.get('gpus');
+  const memV = m.get('memory');
+  const cpus = cpusV ? check.int(cpusV, `'resources.cpus' of ${where}`, 1, 'cpus: 2') : 1;
+  const gpus = gpusV ? check.int(gpusV, `'resources.gpus' of ${where}`, 0, 'gpus: 1') : 0;
+  let memoryMb: number | undefined = 0;
+  if (memV) {
+    memoryMb = memV.kind === 'scalar' ? parseMemory(memV.value) : undefined;
+    if (memoryMb === undefined) check.error(memV.range, 'bad-value', `'resources.memory' of ${where} must be a size like 4G or 512M, or a number of MiB`, 'write e.g. memory: 8G');
+  }
+  return cpus === undefined || gpus === undefined || memoryMb === undefined ? undefined : { cpus, gpus, memoryMb };
+}

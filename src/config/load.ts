@@ -1,0 +1,190 @@
+/**
+ * The config entry point: pipeline.yaml (or dvc.yaml) + params + `-S` overrides -> the expanded,
+ * fully interpolated `Stage[]`, or every error of every file at once as located diagnostics.
+ *
+ * Order: params (params.ts) -> pipeline file -> top-level keys and `vars` -> per stage:
+ * foreach/matrix expansion (expand.ts) -> stage body (build-stage.ts) -> duplicate names.
+ * `-S` overrides are written back only when nothing failed, so an invalid pipeline touches no file.
+ *
+ * It does not link stages into a graph or check that deps exist (graph/ does). DVC's top-level
+ * `plots`, `metrics`, `params`, `artifacts` and `datasets` are accepted and ignored.
+ */
+import * as path from 'node:path';
+import { isMap } from 'yaml';
+import type { ParamTree, Stage } from '../model/stage.js';
+import { formatDiagnostic } from '../report/diagnostic.js';
+import type { Diagnostic } from '../report/diagnostic.js';
+import { err, ok } from '../util/result.js';
+import type { Result } from '../util/result.js';
+import { buildStage } from './build-stage.js';
+import { expandStage } from './expand.js';
+import { extendContext, rootContext } from './interpolate.js';
+import { loadParamsDetailed } from './params.js';
+import type { Tree } from './params.js';
+import { deref, keyRange, keyText, locAt, rangeOf, readYamlFile } from './pipeline-file.js';
+import { Checker, TOP_KEYS } from './schema.js';
+import { VarsLoader } from './vars.js';
+
+export interface LoadOptions {
+  /** Absolute project root (the directory containing the pipeline file). */
+  root: string;
+  /** Absolute path of pipeline.yaml / dvc.yaml. */
+  pipelineFile: string;
+  /** Raw -S values, e.g. 'strategy=rigorous', 'model.lr=0.1', 'model=logreg,cnn'. */
+  overrides: readonly string[];
+  /** Write -S overrides back into the params files (repro does; params show does not). */
+  writeBack: boolean;
+  /** Paths in diagnostics are shown relative to this. */
+  displayCwd: string;
+}
+
+export interface LoadedPipeline {
+  /** Expanded, in file order. */
+  stages: Stage[];
+  /** The resolved params tree (after overrides). */
+  params: ParamTree;
+  /** Project-relative paths of params files that were read. */
+  paramsFiles: string[];
+  warnings: Diagnostic[];
+}
+
+/** Stage names may not contain what DVC reserves for addressing (`@` expansion, paths, `:`). */
+const BAD_NAME = /[@/\\:]/;
+
+/**
+ * Orders diagnostics for reading: those without a file first (-S), then by file in order of first
+ * appearance and by position within it.
+ */
+function byPosition(ds: readonly Diagnostic[]): Diagnostic[] {
+  const fileOrder = new Map<string, number>();
+  for (const d of ds) if (d.location && !fileOrder.has(d.location.file)) fileOrder.set(d.location.file, fileOrder.size);
+  const rank = (d: Diagnostic): [number, number, number] =>
+    d.location ? [fileOrder.get(d.location.file) ?? 0, d.location.line, d.location.col] : [-1, 0, 0];
+  return ds
+    .map((d, i) => ({ d, i, r: rank(d) }))
+    .sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1] || a.r[2] - b.r[2] || a.i - b.i)
+    .map((x) => x.d);
+}
+
+/** Drops repeats (the same error met in every expanded instance of a stage). */
+function dedupe(ds: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const k = `${d.code}\n${formatDiagnostic(d)}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export async function loadPipeline(opts: LoadOptions): Promise<Result<LoadedPipeline, Diagnostic[]>> {
+  const params = await loadParamsDetailed(opts.root, opts.overrides, { displayCwd: opts.displayCwd });
+  const pipelineDiags: Diagnostic[] = [];
+  const stages = await loadStages(opts, params.tree, params.files, pipelineDiags);
+
+  // With broken params, missing keys are most likely a consequence, not news: report the cause.
+  const paramsFailed = params.diags.some((d) => d.severity === 'error');
+  const all = byPosition(dedupe([
+    ...params.diags,
+    ...pipelineDiags.filter((d) => !(paramsFailed && (d.code === 'undefined-var' || d.code === 'missing-param'))),
+  ]));
+  const errors = all.filter((d) => d.severity === 'error');
+  const warnings = all.filter((d) => d.severity === 'warning');
+  if (errors.length > 0) return err([...errors, ...warnings]);
+  if (opts.writeBack) {
+    const failure = await params.writeBack();
+    if (failure) return err([failure, ...warnings]);
+  }
+  return ok({ stages, params: params.tree, paramsFiles: params.files, warnings });
+}
+
+async function loadStages(opts: LoadOptions, paramsTree: Tree, paramsFiles: readonly string[], diags: Diagnostic[]): Promise<Stage[]> {
+  const read = await readYamlFile(opts.pipelineFile, opts.displayCwd, {
+    interpolated: true,
+    what: 'pipeline file',
+    hint: 'create pipeline.yaml with a stages: map, or name another file with -f',
+  });
+  if (!read.ok) {
+    diags.push(...read.error);
+    return [];
+  }
+  const file = read.value;
+  const check = new Checker(file, diags);
+  const contents = file.doc.contents;
+  if (contents === null || (contents && 'value' in contents && contents.value === null)) return [];
+  if (!isMap(contents)) {
+    check.error(rangeOf(contents), 'wrong-type', `${file.display} must be a map with a 'stages:' key`, 'start the file with stages: and one key per stage');
+    return [];
+  }
+  const top = check.keys(contents.items, TOP_KEYS, file.display);
+  const vars = new VarsLoader(opts.displayCwd, new Set(paramsFiles.map((f) => path.join(opts.root, ...f.split('/')))));
+  const pipelineDir = path.dirname(opts.pipelineFile);
+  const defaultWdir = path.relative(opts.root, pipelineDir).split(path.sep).join('/');
+
+  let ctx = rootContext(paramsTree);
+  const topVars = top.get('vars');
+  if (topVars) for (const layer of await vars.load(file, topVars.value, pipelineDir, diags)) ctx = extendContext(ctx, layer);
+
+  const stagesPair = top.get('stages');
+  if (!stagesPair) return [];
+  const stagesNode = deref(file.doc, stagesPair.value);
+  if (stagesNode === null || (!isMap(stagesNode) && 'value' in stagesNode && stagesNode.value === null)) return [];
+  if (!isMap(stagesNode)) {
+    check.error(rangeOf(stagesNode), 'wrong-type', "'stages' must be a map of stage names to stage definitions", 'write stages: then one indented key per stage');
+    return [];
+  }
+
+  const stages: Stage[] = [];
+  const firstAt = new Map<string, ReturnType<typeof keyRange>>();
+  for (const pair of stagesNode.items) {
+    const group = keyText(pair);
+    const nameRange = keyRange(pair);
+    if (group.trim() === '' || BAD_NAME.test(group)) {
+      check.error(nameRange, 'bad-stage-name', `invalid stage name '${group}'`, "stage names may not be empty or contain '@', '/', '\\' or ':'");
+      continue;
+    }
+    const body = deref(file.doc, pair.value);
+    if (!isMap(body)) {
+      check.error(rangeOf(pair.value, nameRange), 'wrong-type', `stage '${group}' must be a map of stage keys`, 'indent cmd:, deps:, outs: ... under the stage name');
+      continue;
+    }
+    const errorsBefore = diags.length;
+    const expansions = expandStage(file, group, body, ctx, diags);
+    if (expansions.length === 0 && diags.length === errorsBefore) {
+      check.warn(nameRange, 'empty-expansion', `stage '${group}' expands to no stages`, 'its foreach/matrix values are empty');
+    }
+    for (const x of expansions) {
+      const prev = firstAt.get(x.name);
+      if (prev) {
+        const same = prev[0] === nameRange[0];
+        diags.push({
+          severity: 'error',
+          code: 'duplicate-stage',
+          message: same ? `stage '${group}' expands to the name '${x.name}' twice` : `stage '${x.name}' is defined twice`,
+          location: locAt(file, nameRange),
+          hint: same ? 'make its foreach/matrix values unique' : 'rename one of the stages',
+          ...(same ? {} : { related: [{ message: `'${x.name}' first defined here`, location: locAt(file, prev) }] }),
+        });
+        continue;
+      }
+      firstAt.set(x.name, nameRange);
+      const stage = await buildStage({
+        file,
+        group,
+        name: x.name,
+        nameRange,
+        body: x.body,
+        skip: x.skip,
+        ctx,
+        ...(x.item ? { item: x.item } : {}),
+        paramRefs: x.paramRefs,
+        root: opts.root,
+        defaultWdir,
+        vars,
+        diags,
+      });
+      if (stage) stages.push(stage);
+    }
+  }
+  return stages;
+}

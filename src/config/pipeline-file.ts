@@ -1,0 +1,186 @@
+/**
+ * Reads one YAML input file (pipeline.yaml, dvc.yaml, a params or vars file) into a `yaml`
+ * Document that keeps source ranges, and turns the parser's own errors into located diagnostics.
+ * It also owns the small helpers every config module uses to point at a node.
+ *
+ * It does not validate the shape of the content (schema.ts and load.ts do) and never throws for
+ * a user error: a missing or malformed file is a Result carrying diagnostics.
+ *
+ * Why the brace masking: the contract's examples write `deps: [data/fold-${item.fold}]`, but YAML
+ * forbids `{`, `}`, `[`, `]` and `,` in plain scalars inside flow collections. Before parsing we
+ * swap those characters inside `${...}` for private-use code points of the same UTF-16 length
+ * (so every offset still matches the file text) and swap them back in scalar values afterwards.
+ */
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import type { Document, Node as YamlNode, Pair } from 'yaml';
+import { locate } from '../report/diagnostic.js';
+import type { Diagnostic, SourceLocation } from '../report/diagnostic.js';
+import { err, ok } from '../util/result.js';
+import type { Result } from '../util/result.js';
+
+/** A parsed YAML file: its text (for locating) and the Document (for ranges and editing). */
+export interface YamlFile {
+  /** Absolute path. */
+  readonly abs: string;
+  /** Path as shown in diagnostics. */
+  readonly display: string;
+  readonly text: string;
+  readonly doc: Document.Parsed;
+  /** Offsets where each line starts, for locating many nodes without rescanning the text. */
+  readonly lineStarts: readonly number[];
+}
+
+/** A [start, end) offset range into a file's text. */
+export type Range = readonly [number, number];
+
+// Private-use stand-ins for the flow indicators, one UTF-16 unit each like the characters they replace.
+const MASK: Readonly<Record<string, string>> = { '{': '\uE000', '}': '\uE001', '[': '\uE002', ']': '\uE003', ',': '\uE004' };
+const UNMASK: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(MASK).map(([k, v]) => [v, k]));
+const UNMASK_RE = /[\uE000-\uE004]/g;
+
+/** Masks flow indicators inside each single-line `${...}`, without changing any offset. */
+function maskInterpolations(text: string): string {
+  return text.replace(/\$\{[^}\n]*\}/g, (m) => `$${m.slice(1).replace(/[{}[\],]/g, (c) => MASK[c] ?? c)}`);
+}
+
+const unmask = (s: string): string => s.replace(UNMASK_RE, (c) => UNMASK[c] ?? c);
+
+/** Path relative to `displayCwd` when that is shorter and inside it, else as given. */
+export function displayPath(abs: string, displayCwd: string): string {
+  const rel = path.relative(displayCwd, abs);
+  return rel === '' ? path.basename(abs) : rel.split(path.sep).join('/');
+}
+
+/** Parses already-read text. `interpolated` turns on the `${...}` brace masking. */
+export function parseYamlText(
+  abs: string,
+  display: string,
+  text: string,
+  interpolated: boolean,
+): Result<YamlFile, Diagnostic[]> {
+  const doc = parseDocument(interpolated ? maskInterpolations(text) : text, { keepSourceTokens: false, uniqueKeys: true });
+  if (interpolated) {
+    visit(doc, {
+      Scalar(_key, node) {
+        if (typeof node.value === 'string') node.value = unmask(node.value);
+      },
+    });
+  }
+  const lineStarts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  const file: YamlFile = { abs, display, text, doc, lineStarts };
+  if (doc.errors.length > 0) {
+    return err(
+      doc.errors.map((e) => ({
+        severity: 'error' as const,
+        code: 'yaml-syntax',
+        message: `invalid YAML: ${unmask(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
+        location: locate(display, text, e.pos[0], errorEnd(text, e.code, e.pos)),
+        hint: yamlHint(e.code),
+      })),
+    );
+  }
+  return ok(file);
+}
+
+/** A duplicate key is reported on its first character: underline the whole key. */
+function errorEnd(text: string, code: string, pos: [number, number]): number {
+  if (code !== 'DUPLICATE_KEY') return pos[1];
+  const m = /^[^\s:,[\]{}]+/.exec(text.slice(pos[0]));
+  return pos[0] + Math.max(1, m?.[0].length ?? 1);
+}
+
+function yamlHint(code: string): string {
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return 'each key may appear only once in a mapping; remove or rename one of them';
+    case 'BAD_INDENT':
+    case 'MISSING_CHAR':
+    case 'UNEXPECTED_TOKEN':
+      return 'check the indentation and the brackets/quotes on this line';
+    case 'TAB_AS_INDENT':
+      return 'indent with spaces, not tabs';
+    default:
+      return 'fix the YAML syntax at this position';
+  }
+}
+
+/** Reads and parses a YAML file; a missing file is a `missing-file` diagnostic. */
+export async function readYamlFile(
+  abs: string,
+  displayCwd: string,
+  opts: { interpolated: boolean; what: string; hint?: string },
+): Promise<Result<YamlFile, Diagnostic[]>> {
+  const display = displayPath(abs, displayCwd);
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return err([
+      {
+        severity: 'error',
+        code: code === 'ENOENT' ? 'missing-file' : 'unreadable-file',
+        message: code === 'ENOENT' ? `${opts.what} not found: ${display}` : `cannot read ${opts.what} ${display}: ${code ?? String(e)}`,
+        hint: opts.hint ?? (code === 'ENOENT' ? `create ${display} or pass another file with -f` : 'check the file permissions'),
+      },
+    ]);
+  }
+  return parseYamlText(abs, display, text, opts.interpolated);
+}
+
+/** The [start, end) range of a node's value (not its trailing comment or newline). */
+export function rangeOf(node: unknown, fallback: Range = [0, 0]): Range {
+  const r = (node as { range?: [number, number, number] } | null)?.range;
+  return r ? [r[0], r[1]] : fallback;
+}
+
+/** The range of a pair's key (falls back to its value). */
+export function keyRange(pair: Pair, fallback: Range = [0, 0]): Range {
+  return rangeOf(pair.key, rangeOf(pair.value, fallback));
+}
+
+/**
+ * Same result as `locate()` from report/diagnostic.ts, but finds the line by binary search over
+ * `lineStarts`: a 1k-stage file has thousands of located values. A zero-width range (an empty
+ * value) still gets a one-character caret.
+ */
+export function locAt(file: YamlFile, range: Range): SourceLocation {
+  const { text, lineStarts } = file;
+  const offset = Math.max(0, Math.min(range[0], text.length));
+  let lo = 0;
+  let hi = lineStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((lineStarts[mid] ?? 0) <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  const lineStart = lineStarts[lo] ?? 0;
+  const next = lineStarts[lo + 1];
+  const lineEnd = next === undefined ? text.length : next - 1;
+  const end = Math.min(range[1] > range[0] ? range[1] : offset + 1, lineEnd);
+  return {
+    file: file.display,
+    line: lo + 1,
+    col: offset - lineStart + 1,
+    length: Math.max(1, end - offset),
+    sourceLine: text.slice(lineStart, lineEnd).replace(/\r$/, ''),
+  };
+}
+
+/** A pair's key as a string (keys that are not scalars are rendered as their source). */
+export function keyText(pair: Pair): string {
+  const k = pair.key;
+  if (isScalar(k)) return String(k.value);
+  return String(k);
+}
+
+/** Follows aliases so callers see the anchored node; non-nodes (an absent value) become null. */
+export function deref(doc: Document, node: unknown): YamlNode | null {
+  let n = node;
+  for (let i = 0; i < 32 && isAlias(n); i++) n = n.resolve(doc);
+  return isScalar(n) || isMap(n) || isSeq(n) ? n : null;
+}
+

@@ -1,0 +1,39 @@
+/**
+ * The Executor interface: runs one stage's commands somewhere (this machine, a cluster, nowhere for
+ * --dry) and reports how it ended. It knows nothing of hashing, caches or the lockfile.
+ */
+import type { StageName } from '../util/brand.js';
+
+export interface JobSpec {
+  readonly stage: StageName;
+  /** Shell commands, run in order by /bin/sh; the first failure stops the job. */
+  readonly cmds: readonly string[];
+  readonly cwd: string;
+  /** Full environment for the commands (already merged with the parent's). */
+  readonly env: Readonly<Record<string, string>>;
+  /** File that receives the job's combined stdout/stderr. */
+  readonly logPath: string;
+  readonly timeoutMs?: number;
+  readonly onOutput: (stream: 'stdout' | 'stderr', chunk: string) => void;
+}
+
+export interface JobResult {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly cancelled: boolean;
+  readonly durationMs: number;
+  /** The command that failed, when one did. */
+  readonly failedCmd?: string;
+  /** CPU seconds (user+sys) of the job's processes, where the executor can measure it. */
+  readonly cpuSeconds?: number;
+  /** Peak resident memory in MiB, where the executor can measure it. */
+  readonly peakRssMb?: number;
+}
+
+export interface Executor {
+  readonly kind: 'local' | 'cluster' | 'dry';
+  start(job: JobSpec, signal: AbortSignal): Promise<JobResult>;
+}
+
+export const succeeded = (r: JobResult): boolean => r.exitCode === 0 && !r.timedOut && !r.cancelled;

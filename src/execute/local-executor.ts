@@ -1,0 +1,100 @@
+/**
+ * Runs a stage's commands on this machine. Each command gets its own process group (detached), so
+ * cancelling or timing out kills everything the stage started, not only its shell: SIGTERM to the
+ * group, then SIGKILL after a grace period. Output is teed to the log file and to the reporter.
+ * It does not decide what to run or when (the scheduler does).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { Executor, JobResult, JobSpec } from './executor.js';
+
+const KILL_GRACE_MS = 3000;
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+export class LocalExecutor implements Executor {
+  readonly kind = 'local' as const;
+
+  async start(job: JobSpec, signal: AbortSignal): Promise<JobResult> {
+    const started = performance.now();
+    fs.mkdirSync(path.dirname(job.logPath), { recursive: true });
+    const log = fs.openSync(job.logPath, 'w');
+    let timedOut = false;
+    let cancelled = false;
+    try {
+      for (const cmd of job.cmds) {
+        if (signal.aborted) {
+          cancelled = true;
+          break;
+        }
+        const child = execa('/bin/sh', ['-c', cmd], {
+          cwd: job.cwd,
+          env: job.env,
+          extendEnv: false,
+          detached: true,
+          stdin: 'ignore',
+          buffer: false,
+          reject: false,
+          stripFinalNewline: false,
+          encoding: 'utf8',
+        });
+        const onData = (stream: 'stdout' | 'stderr') => (data: Buffer) => {
+          fs.writeSync(log, data);
+          job.onOutput(stream, data.toString('utf8'));
+        };
+        child.stdout?.on('data', onData('stdout'));
+        child.stderr?.on('data', onData('stderr'));
+
+        let killTimer: NodeJS.Timeout | undefined;
+        const terminate = (): void => {
+          killGroup(child.pid, 'SIGTERM');
+          killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+          killTimer.unref();
+        };
+        const onAbort = (): void => {
+          cancelled = true;
+          terminate();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        const remaining = job.timeoutMs !== undefined ? job.timeoutMs - (performance.now() - started) : undefined;
+        const timeoutTimer =
+          remaining !== undefined
+            ? setTimeout(() => {
+                timedOut = true;
+                terminate();
+              }, Math.max(0, remaining))
+            : undefined;
+        const result = await child;
+        signal.removeEventListener('abort', onAbort);
+        if (timeoutTimer) clearTimeout(timeoutTimer);
+        if (killTimer) clearTimeout(killTimer);
+        // The shell may exit while children it backgrounded still hold the group: clean them up.
+        killGroup(child.pid, 'SIGKILL');
+
+        const exitCode = result.exitCode ?? null;
+        const sig = result.signal ?? null;
+        if (exitCode !== 0 || timedOut || cancelled) {
+          return {
+            exitCode,
+            signal: sig,
+            timedOut,
+            cancelled,
+            durationMs: performance.now() - started,
+            failedCmd: cmd,
+          };
+        }
+      }
+      return { exitCode: cancelled ? null : 0, signal: null, timedOut, cancelled, durationMs: performance.now() - started };
+    } finally {
+      fs.closeSync(log);
+    }
+  }
+}

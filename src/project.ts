@@ -1,0 +1,64 @@
+/**
+ * The Project: where a pipeline lives and where mlbuild keeps its state. The root is the folder of
+ * the pipeline file; `.mlcache/` and `mlbuild.lock` sit beside it. Found from the cwd upwards, as
+ * git and DVC find their roots.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Diagnostic } from './report/diagnostic.js';
+import { type Result, ok, err } from './util/result.js';
+
+export interface Project {
+  readonly root: string;
+  readonly pipelineFile: string;
+  readonly lockPath: string;
+  readonly mlcacheDir: string;
+  /** Folder paths are shown relative to. */
+  readonly displayCwd: string;
+}
+
+export const LOCKFILE_NAME = 'mlbuild.lock';
+export const DEFAULT_PIPELINE = 'pipeline.yaml';
+
+export function findProject(cwd: string, file: string | undefined): Result<Project, Diagnostic[]> {
+  let pipelineFile: string | undefined;
+  if (file) {
+    pipelineFile = path.resolve(cwd, file);
+    if (!fs.existsSync(pipelineFile)) {
+      return err([{ severity: 'error', code: 'no-pipeline', message: `pipeline file '${file}' does not exist`, hint: 'check the path given to -f/--file' }]);
+    }
+  } else {
+    for (let dir = cwd; ; dir = path.dirname(dir)) {
+      const candidate = path.join(dir, DEFAULT_PIPELINE);
+      if (fs.existsSync(candidate)) {
+        pipelineFile = candidate;
+        break;
+      }
+      if (fs.existsSync(path.join(dir, '.git')) || path.dirname(dir) === dir) break;
+    }
+    if (!pipelineFile) {
+      return err([
+        {
+          severity: 'error',
+          code: 'no-pipeline',
+          message: `no ${DEFAULT_PIPELINE} in ${cwd} or its parent folders`,
+          hint: `create ${DEFAULT_PIPELINE}, or name the pipeline file with -f (e.g. \`mlbuild -f dvc.yaml repro\`)`,
+        },
+      ]);
+    }
+  }
+  const root = path.dirname(pipelineFile);
+  return ok({
+    root,
+    pipelineFile,
+    lockPath: path.join(root, LOCKFILE_NAME),
+    mlcacheDir: path.join(root, '.mlcache'),
+    displayCwd: cwd,
+  });
+}
+
+/** A path as shown to the user: relative to the cwd when that is shorter. */
+export function displayPath(project: Project, abs: string): string {
+  const rel = path.relative(project.displayCwd, abs);
+  return rel === '' ? '.' : rel.startsWith('..' + path.sep + '..') ? abs : rel;
+}

@@ -1,0 +1,51 @@
+/**
+ * The Event union: everything a run tells the user, as data. Commands emit events; reporters
+ * (plain, pretty, json) render them. Nothing else writes to the terminal.
+ */
+import type { StageName } from '../util/brand.js';
+import type { Reason } from '../run/reason.js';
+import type { Outcome } from '../schedule/scheduler.js';
+import type { Diagnostic } from './diagnostic.js';
+
+export type ReproEvent =
+  | { readonly type: 'start'; readonly total: number; readonly jobs: number; readonly gpus: readonly string[] }
+  | { readonly type: 'stage-fresh'; readonly stage: StageName }
+  | { readonly type: 'stage-frozen'; readonly stage: StageName }
+  | { readonly type: 'stage-restored'; readonly stage: StageName; readonly source: 'cache' | 'run-cache'; readonly reasons: readonly Reason[] }
+  | { readonly type: 'stage-started'; readonly stage: StageName; readonly reasons: readonly Reason[]; readonly gpuIds: readonly string[] }
+  | { readonly type: 'stage-output'; readonly stage: StageName; readonly stream: 'stdout' | 'stderr'; readonly chunk: string }
+  | { readonly type: 'stage-succeeded'; readonly stage: StageName; readonly durationMs: number }
+  | {
+      readonly type: 'stage-failed';
+      readonly stage: StageName;
+      readonly message: string;
+      readonly logPath?: string;
+      readonly durationMs?: number;
+    }
+  | { readonly type: 'stage-skipped'; readonly stage: StageName; readonly blockedBy?: StageName }
+  | { readonly type: 'stage-would-run'; readonly stage: StageName; readonly reasons: readonly Reason[]; readonly restore: boolean }
+  | { readonly type: 'warning'; readonly message: string }
+  | { readonly type: 'interrupted'; readonly signal: string };
+
+export interface StageSummary {
+  readonly name: StageName;
+  readonly outcome: Outcome | 'would-run' | 'would-restore';
+  readonly reasons: readonly Reason[];
+  readonly durationMs?: number;
+  readonly message?: string;
+}
+
+export interface RunSummary {
+  readonly ok: boolean;
+  readonly interrupted: boolean;
+  readonly elapsedMs: number;
+  readonly stages: readonly StageSummary[];
+  /** A --dry run: nothing ran. */
+  readonly dry?: boolean;
+}
+
+export interface Reporter {
+  on(event: ReproEvent): void;
+  diagnostics(ds: readonly Diagnostic[]): void;
+  finish(summary: RunSummary): void;
+}

@@ -1,0 +1,87 @@
+/**
+ * Pretty reporter for a terminal: the plain lines, plus one live status line at the bottom
+ * (done/total, running stages, elapsed, ETA when history gives one), redrawn in place.
+ */
+import type { ReproEvent, RunSummary } from '../events.js';
+import type { Diagnostic } from '../diagnostic.js';
+import { formatDuration, type Terminal } from '../terminal.js';
+import { PlainReporter, type PlainOptions } from './plain.js';
+
+export class PrettyReporter extends PlainReporter {
+  private total = 0;
+  private done = 0;
+  private readonly running = new Set<string>();
+  private readonly startedAt = performance.now();
+  private statusShown = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(term: Terminal, opts: PlainOptions) {
+    super(term, opts);
+  }
+
+  private clearStatus(): void {
+    if (this.statusShown) this.term.out('\r\x1b[K');
+    this.statusShown = false;
+  }
+
+  private drawStatus(): void {
+    if (this.total === 0) return;
+    const elapsed = formatDuration(performance.now() - this.startedAt);
+    const names = [...this.running];
+    let text = `[${this.done}/${this.total}] ${elapsed}`;
+    if (names.length > 0) text += ` running: ${names.join(', ')}`;
+    const max = Math.max(20, this.term.columns - 1);
+    if (text.length > max) text = text.slice(0, max - 1) + '…';
+    this.term.out('\r\x1b[K' + text);
+    this.statusShown = true;
+  }
+
+  protected override line(text: string): void {
+    this.clearStatus();
+    super.line(text);
+  }
+
+  protected override errLine(text: string): void {
+    this.clearStatus();
+    super.errLine(text);
+  }
+
+  override on(e: ReproEvent): void {
+    switch (e.type) {
+      case 'start':
+        this.total = e.total;
+        this.timer = setInterval(() => this.drawStatus(), 250);
+        this.timer.unref();
+        break;
+      case 'stage-started':
+        this.running.add(e.stage);
+        break;
+      case 'stage-fresh':
+      case 'stage-frozen':
+      case 'stage-restored':
+      case 'stage-skipped':
+        this.done++;
+        break;
+      case 'stage-succeeded':
+      case 'stage-failed':
+        this.running.delete(e.stage);
+        this.done++;
+        break;
+      default:
+        break;
+    }
+    super.on(e);
+    if (e.type !== 'stage-output') this.drawStatus();
+  }
+
+  override diagnostics(ds: readonly Diagnostic[]): void {
+    this.clearStatus();
+    super.diagnostics(ds);
+  }
+
+  override finish(s: RunSummary): void {
+    if (this.timer) clearInterval(this.timer);
+    this.clearStatus();
+    super.finish(s);
+  }
+}

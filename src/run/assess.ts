@@ -1,0 +1,48 @@
+/**
+ * Assessment without running anything: for each planned stage, in topological order, the reasons it
+ * is stale, and whether it would only be restored. A stage whose own inputs are unchanged but whose
+ * upstream would run is reported as `upstream-stale` (it may or may not run, depending on whether
+ * the upstream's bytes change). Used by `status` and `repro --dry`.
+ */
+import type { Plan } from '../graph/plan.js';
+import type { Pipeline } from '../graph/pipeline.js';
+import type { StageName } from '../util/brand.js';
+import type { Reason } from './reason.js';
+import { isOutsOnly } from './reason.js';
+import { inspectStage, type InspectContext } from './freshness.js';
+import type { CacheStore } from '../cache/store.js';
+
+export interface Assessment {
+  readonly stage: StageName;
+  readonly frozen: boolean;
+  readonly reasons: readonly Reason[];
+  /** Would be satisfied by restoring the recorded outs from the cache. */
+  readonly restorable: boolean;
+}
+
+export async function assess(
+  plan: Plan,
+  pipeline: Pipeline,
+  ctx: InspectContext,
+  cache: CacheStore,
+  forced: (s: StageName) => boolean,
+): Promise<Assessment[]> {
+  const willChange = new Set<StageName>();
+  const result: Assessment[] = [];
+  for (const name of plan.stages) {
+    const stage = pipeline.stages.get(name)!;
+    if (stage.frozen) {
+      result.push({ stage: name, frozen: true, reasons: [], restorable: false });
+      continue;
+    }
+    const { reasons, entry } = await inspectStage(stage, ctx, forced(name));
+    const staleUp = (plan.upstream.get(name) ?? []).filter((u) => willChange.has(u));
+    // A new stage runs anyway; naming its stale upstream would only add noise.
+    const isNew = reasons.some((r) => r.kind === 'new');
+    const all = staleUp.length > 0 && !isNew ? [...reasons, { kind: 'upstream-stale' as const, stages: staleUp }] : reasons;
+    const restorable = entry !== undefined && staleUp.length === 0 && isOutsOnly(reasons) && (await cache.has(entry.outs));
+    if (all.length > 0 && !restorable) willChange.add(name);
+    result.push({ stage: name, frozen: false, reasons: all, restorable });
+  }
+  return result;
+}

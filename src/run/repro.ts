@@ -1,0 +1,175 @@
+/**
+ * The repro use case: plan the targets, check resources, then let the scheduler drive one StageRun
+ * per stage. The lockfile is updated in memory and journaled after every stage that succeeds,
+ * rewritten atomically at a bounded rate and at the end, so 1000 stages cost no quadratic
+ * rewrites and a crash loses at most the stages in flight. SIGINT/SIGTERM abort the run: children
+ * are killed by process group, and what completed stays recorded.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Project } from '../project.js';
+import type { Workspace, RunState } from './workspace.js';
+import { makePlan } from '../graph/plan.js';
+import type { Diagnostic } from '../report/diagnostic.js';
+import type { Reporter, StageSummary } from '../report/events.js';
+import type { CacheStore } from '../cache/store.js';
+import type { Executor } from '../execute/executor.js';
+import { ResourcePool, neverFits, type PoolCapacity } from '../schedule/resources.js';
+import { Scheduler, type Outcome } from '../schedule/scheduler.js';
+import { StageRun, type StageRunServices } from './stage-run.js';
+import { assess } from './assess.js';
+import type { StageName } from '../util/brand.js';
+import { atomicWriteFile } from '../util/atomic-write.js';
+import { updateGitignore } from '../state/gitignore.js';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+
+export interface ReproOptions {
+  readonly targets: readonly string[];
+  readonly force: boolean;
+  readonly singleItem: boolean;
+  readonly downstream: boolean;
+  readonly dry: boolean;
+  readonly keepGoing: boolean;
+  readonly capacity: PoolCapacity;
+  readonly gpusKnown: boolean;
+  readonly useRunCache: boolean;
+}
+
+export interface ReproServices {
+  readonly reporter: Reporter;
+  readonly executor: Executor;
+  readonly cache: CacheStore;
+  /** Aborted on SIGINT/SIGTERM by the command. */
+  readonly signal: AbortSignal;
+}
+
+
+/** Writes the resolved params once, content-addressed, for MLBUILD_PARAMS. */
+async function writeParamsJson(project: Project, ws: Workspace, state: RunState): Promise<string> {
+  const json = JSON.stringify(ws.loaded.params, null, 2) + '\n';
+  const file = path.join(project.mlcacheDir, 'params', `${state.hasher.hashString(json)}.json`);
+  if (!fs.existsSync(file)) await atomicWriteFile(file, json);
+  return file;
+}
+
+export async function repro(project: Project, ws: Workspace, state: RunState, opts: ReproOptions, svc: ReproServices): Promise<number> {
+  const started = performance.now();
+  const { pipeline } = ws;
+  const planned = makePlan(pipeline, { targets: opts.targets, singleItem: opts.singleItem, downstream: opts.downstream });
+  if (!planned.ok) {
+    svc.reporter.diagnostics(planned.error);
+    return EXIT_USAGE;
+  }
+  const plan = planned.value;
+
+  const tooBig: Diagnostic[] = [];
+  for (const name of plan.stages) {
+    const stage = pipeline.stages.get(name)!;
+    const why = stage.frozen ? undefined : neverFits(stage.resources, opts.capacity);
+    if (why) {
+      tooBig.push({
+        severity: 'error',
+        code: 'resources',
+        message: `stage '${name}' can never run here: ${why}`,
+        ...(stage.loc ? { location: stage.loc } : {}),
+        hint: 'lower its `resources`, or pass --gpus / run where the resources exist',
+      });
+    }
+  }
+  if (tooBig.length > 0) {
+    svc.reporter.diagnostics(tooBig);
+    return EXIT_USAGE;
+  }
+
+  const paramsJsonPath = await writeParamsJson(project, ws, state);
+  const targetSet = new Set<StageName>();
+  if (opts.force) {
+    // -f forces the named targets (all planned stages when none is named), as DVC does.
+    const named = opts.targets.length === 0 ? plan.stages : plan.stages.filter((s) => opts.targets.some((t) => t === s || pipeline.stages.get(s)!.group === t));
+    for (const s of named) targetSet.add(s);
+  }
+
+  let lastFlush = performance.now();
+  let flushing: Promise<unknown> = Promise.resolve();
+  const stageSvc: StageRunServices = {
+    project,
+    lockfile: state.lockfile,
+    journal: state.journal,
+    files: state.files,
+    hasher: state.hasher,
+    cache: svc.cache,
+    executor: svc.executor,
+    reporter: svc.reporter,
+    params: ws.loaded.params,
+    paramsJsonPath,
+    baseEnv: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
+    gpusKnown: opts.gpusKnown,
+    useRunCache: opts.useRunCache,
+    interrupted: state.interrupted,
+    onRecorded: () => {
+      // Bounded-rate flush: the journal already holds the entry; this keeps mlbuild.lock current for readers.
+      const now = performance.now();
+      if (now - lastFlush > 1000) {
+        lastFlush = now;
+        flushing = flushing.then(() => state.lockfile.save()).catch(() => undefined);
+      }
+    },
+  };
+
+  if (opts.dry) {
+    const assessed = await assess(plan, pipeline, stageSvc, svc.cache, (s) => targetSet.has(s));
+    const summaries: StageSummary[] = [];
+    for (const a of assessed) {
+      if (a.reasons.length > 0) svc.reporter.on({ type: 'stage-would-run', stage: a.stage, reasons: a.reasons, restore: a.restorable });
+      summaries.push({ name: a.stage, outcome: a.frozen ? 'frozen' : a.reasons.length === 0 ? 'fresh' : a.restorable ? 'would-restore' : 'would-run', reasons: a.reasons });
+    }
+    svc.reporter.finish({ ok: true, interrupted: false, elapsedMs: performance.now() - started, stages: summaries, dry: true });
+    return EXIT_OK;
+  }
+
+  const runs = new Map<StageName, StageRun>();
+  for (const name of plan.stages) runs.set(name, new StageRun(pipeline.stages.get(name)!, stageSvc, targetSet.has(name)));
+  const pool = new ResourcePool(opts.capacity);
+  svc.reporter.on({ type: 'start', total: plan.stages.length, jobs: opts.capacity.cpus, gpus: opts.capacity.gpuIds });
+  const scheduler = new Scheduler(
+    plan,
+    pool,
+    {
+      check: (s) => runs.get(s)!.check(),
+      run: (s, lease, signal) => runs.get(s)!.run(lease, signal),
+      skipped: (s, blockedBy) => {
+        const r = runs.get(s)!;
+        if (r.current === 'pending' || r.current === 'queued') r.skip(blockedBy);
+      },
+    },
+    { keepGoing: opts.keepGoing },
+  );
+
+  let outcomes: Map<StageName, Outcome>;
+  try {
+    outcomes = await scheduler.run(svc.signal);
+  } finally {
+    // Record last, whatever happened: completed stages are in memory and in the journal.
+    await flushing;
+    await state.lockfile.save();
+    await state.journal.clear();
+    await state.statCache.save();
+  }
+  const cachedOuts = plan.stages.flatMap((s) => pipeline.stages.get(s)!.outs.filter((o) => o.cache).map((o) => o.path));
+  await updateGitignore(project.root, cachedOuts);
+
+  const summaries: StageSummary[] = plan.stages.map((name) => {
+    const r = runs.get(name)!;
+    return {
+      name,
+      outcome: outcomes.get(name) ?? 'not-run',
+      reasons: r.reasons,
+      ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),
+      ...(r.message ? { message: r.message } : {}),
+    };
+  });
+  const failed = summaries.some((s) => s.outcome === 'failed');
+  const interrupted = svc.signal.aborted;
+  svc.reporter.finish({ ok: !failed && !interrupted, interrupted, elapsedMs: performance.now() - started, stages: summaries });
+  return interrupted ? EXIT_INTERRUPTED : failed ? EXIT_FAILED : EXIT_OK;
+}

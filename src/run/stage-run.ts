@@ -1,0 +1,286 @@
+/**
+ * StageRun: the explicit state machine of one stage in one `repro`:
+ *
+ *   pending -> checking -> fresh | frozen | restoring -> restored
+ *                       -> queued -> running -> succeeded | failed
+ *   pending | queued -> skipped (upstream failed, or the run stopped)
+ *
+ * Each transition is asserted and emits exactly one event. Checking hashes inputs and outs without
+ * holding a slot; only `running` holds a lease. Invalidate first (journal marker, outs removed),
+ * record last (outs hashed and cached, then the lock entry). It does not choose what runs when.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Stage } from '../model/stage.js';
+import type { FileRecord } from '../hashing/file-hasher.js';
+import { computeFingerprint } from '../hashing/fingerprint.js';
+import type { Hasher } from '../hashing/xxhash.js';
+import type { LockEntry } from '../state/lockfile.js';
+import type { Journal } from '../state/journal.js';
+import type { CacheStore } from '../cache/store.js';
+import type { Executor } from '../execute/executor.js';
+import { succeeded } from '../execute/executor.js';
+import type { Reporter } from '../report/events.js';
+import type { Lease } from '../schedule/resources.js';
+import type { CheckOutcome } from '../schedule/scheduler.js';
+import type { Project } from '../project.js';
+import { type Reason, isOutsOnly } from './reason.js';
+import { cmdText, inspectStage, type InspectContext, type Inspection } from './freshness.js';
+import { formatDuration } from '../report/terminal.js';
+
+export type StageState =
+  | 'pending'
+  | 'checking'
+  | 'fresh'
+  | 'frozen'
+  | 'restoring'
+  | 'restored'
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped';
+
+const TRANSITIONS: Record<StageState, readonly StageState[]> = {
+  pending: ['checking', 'frozen', 'skipped'],
+  checking: ['fresh', 'restoring', 'queued', 'failed'],
+  restoring: ['restored', 'queued', 'failed'],
+  queued: ['running', 'skipped'],
+  running: ['succeeded', 'failed'],
+  fresh: [],
+  frozen: [],
+  restored: [],
+  succeeded: [],
+  failed: [],
+  skipped: [],
+};
+
+export interface StageRunServices extends InspectContext {
+  readonly project: Project;
+  readonly journal: Journal;
+  readonly hasher: Hasher;
+  readonly cache: CacheStore;
+  readonly executor: Executor;
+  readonly reporter: Reporter;
+  readonly paramsJsonPath: string;
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** True when the pool knows the machine's GPUs, so GPU-less stages get CUDA_VISIBLE_DEVICES=''. */
+  readonly gpusKnown: boolean;
+  readonly useRunCache: boolean;
+  /** Called after a lock entry changed, so the lockfile can be flushed at a bounded rate. */
+  readonly onRecorded: () => void;
+}
+
+/** Keeps stage names with `/` or odd characters safe as one file name. */
+export const logFileName = (name: string): string => name.replace(/[^A-Za-z0-9@._=+-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`) + '.log';
+
+export class StageRun {
+  private state: StageState = 'pending';
+  reasons: Reason[] = [];
+  durationMs: number | undefined;
+  message: string | undefined;
+  private deps: FileRecord[] = [];
+  private paramValues: Record<string, unknown> = {};
+
+  constructor(
+    readonly stage: Stage,
+    private readonly svc: StageRunServices,
+    private readonly forced: boolean,
+  ) {}
+
+  get current(): StageState {
+    return this.state;
+  }
+
+  private to(next: StageState): void {
+    if (!TRANSITIONS[this.state].includes(next)) {
+      throw new Error(`Internal error: stage '${this.stage.name}' cannot go from ${this.state} to ${next}`);
+    }
+    this.state = next;
+  }
+
+  private abs(p: string): string {
+    return path.isAbsolute(p) ? p : path.join(this.svc.project.root, p);
+  }
+
+  /** Reads params and hashes deps and outs; returns the reasons to run (empty = fresh). */
+  async inspect(): Promise<Inspection> {
+    const found = await inspectStage(this.stage, this.svc, this.forced);
+    this.deps = found.deps;
+    this.paramValues = found.paramValues;
+    return found;
+  }
+
+  async check(): Promise<CheckOutcome> {
+    const { stage, svc } = this;
+    if (stage.frozen) {
+      this.to('frozen');
+      svc.reporter.on({ type: 'stage-frozen', stage: stage.name });
+      return { kind: 'done', outcome: 'frozen' };
+    }
+    this.to('checking');
+    const { reasons, missingDeps, entry } = await this.inspect();
+    this.reasons = reasons;
+    if (missingDeps.length > 0) {
+      return this.fail(`missing deps: ${missingDeps.join(', ')} (an upstream stage did not create it, or it was deleted)`);
+    }
+    if (reasons.length === 0) {
+      this.to('fresh');
+      svc.reporter.on({ type: 'stage-fresh', stage: stage.name });
+      return { kind: 'done', outcome: 'fresh' };
+    }
+    // Only the workspace copy of outs is wrong: put the recorded outs back instead of running.
+    if (entry && isOutsOnly(reasons) && (await svc.cache.has(entry.outs))) {
+      return this.restore(entry.outs, 'cache', entry);
+    }
+    if (svc.useRunCache && this.runCacheEligible() && !reasons.some((r) => r.kind === 'forced')) {
+      const fp = computeFingerprint(stage, this.deps, this.paramValues, svc.hasher).hash;
+      const outs = await svc.cache.lookupRun(fp);
+      if (outs && (await svc.cache.has(outs))) return this.restore(outs, 'run-cache', undefined);
+    }
+    this.to('queued');
+    return { kind: 'run', demand: stage.resources };
+  }
+
+  private runCacheEligible(): boolean {
+    const s = this.stage;
+    return !s.alwaysChanged && s.deps.length > 0 && !s.outs.some((o) => o.persist) && s.outs.length > 0;
+  }
+
+  private async restore(outs: readonly FileRecord[], source: 'cache' | 'run-cache', entry: LockEntry | undefined): Promise<CheckOutcome> {
+    const { stage, svc } = this;
+    this.to('restoring');
+    try {
+      await svc.cache.restore(outs);
+    } catch (e) {
+      svc.reporter.on({ type: 'warning', message: `could not restore '${stage.name}' from the ${source}: ${(e as Error).message}; running it instead` });
+      this.to('queued');
+      return { kind: 'run', demand: stage.resources };
+    }
+    for (const o of outs) svc.files.invalidate(o.path);
+    if (!entry) await this.record([...outs]);
+    this.to('restored');
+    svc.reporter.on({ type: 'stage-restored', stage: stage.name, source, reasons: this.reasons });
+    return { kind: 'done', outcome: 'restored' };
+  }
+
+  private fail(message: string): CheckOutcome {
+    this.to('failed');
+    this.message = message;
+    this.svc.reporter.on({ type: 'stage-failed', stage: this.stage.name, message });
+    return { kind: 'failed' };
+  }
+
+  skip(blockedBy: string | undefined): void {
+    this.to('skipped');
+    this.svc.reporter.on({ type: 'stage-skipped', stage: this.stage.name, ...(blockedBy ? { blockedBy: blockedBy as Stage['name'] } : {}) });
+  }
+
+  private env(lease: Lease): Record<string, string> {
+    const { stage, svc } = this;
+    const env: Record<string, string> = {
+      ...svc.baseEnv,
+      ...stage.env,
+      MLBUILD_PARAMS: svc.paramsJsonPath,
+      MLBUILD_STAGE: stage.name,
+      MLBUILD_PROJECT_ROOT: svc.project.root,
+      MLBUILD_CPUS: String(lease.cpus),
+    };
+    if (lease.gpuIds.length > 0 || svc.gpusKnown) env.CUDA_VISIBLE_DEVICES = lease.gpuIds.join(',');
+    return env;
+  }
+
+  private removeOuts(): void {
+    for (const o of this.stage.outs) {
+      const abs = this.abs(o.path);
+      if (!o.persist) fs.rmSync(abs, { recursive: true, force: true });
+      // Parents of declared outs are created so `cmd > out/x` works; nothing else is written.
+      fs.mkdirSync(path.dirname(abs), { recursive: true });
+      this.svc.files.invalidate(o.path);
+    }
+  }
+
+  async run(lease: Lease, signal: AbortSignal): Promise<'succeeded' | 'failed'> {
+    const { stage, svc } = this;
+    this.to('running');
+    svc.reporter.on({ type: 'stage-started', stage: stage.name, reasons: this.reasons, gpuIds: lease.gpuIds });
+    await svc.journal.markRunning(stage.name);
+    this.removeOuts();
+    const logPath = path.join(svc.project.mlcacheDir, 'logs', logFileName(stage.name));
+    const maxAttempts = 1 + stage.retries;
+    let result;
+    for (let attempt = 1; ; attempt++) {
+      result = await svc.executor.start(
+        {
+          stage: stage.name,
+          cmds: stage.cmd,
+          cwd: this.abs(stage.wdir),
+          env: this.env(lease),
+          logPath,
+          ...(stage.timeout !== undefined ? { timeoutMs: stage.timeout * 1000 } : {}),
+          onOutput: (stream, chunk) => svc.reporter.on({ type: 'stage-output', stage: stage.name, stream, chunk }),
+        },
+        signal,
+      );
+      if (succeeded(result) || result.cancelled || attempt >= maxAttempts) break;
+      svc.reporter.on({ type: 'warning', message: `stage '${stage.name}' failed (attempt ${attempt}/${maxAttempts}); retrying` });
+      this.removeOuts();
+    }
+    this.durationMs = result.durationMs;
+    const relLog = path.relative(svc.project.displayCwd, logPath);
+    if (!succeeded(result)) {
+      await svc.journal.markDone(stage.name);
+      const why = result.cancelled
+        ? 'interrupted'
+        : result.timedOut
+          ? `timed out after ${formatDuration(stage.timeout! * 1000)}`
+          : result.signal
+            ? `killed by ${result.signal}`
+            : `exit code ${result.exitCode}`;
+      return this.runFailed(`${why}${stage.cmd.length > 1 && result.failedCmd ? ` in \`${result.failedCmd}\`` : ''}`, relLog);
+    }
+
+    const outs: FileRecord[] = [];
+    const missing: string[] = [];
+    for (const o of stage.outs) {
+      svc.files.invalidate(o.path);
+      const rec = await svc.files.hash(o.path);
+      if (rec) outs.push(rec);
+      else missing.push(o.path);
+    }
+    if (missing.length > 0) {
+      await svc.journal.markDone(stage.name);
+      return this.runFailed(`the command succeeded but did not create its outs: ${missing.join(', ')}`, relLog);
+    }
+    const cached = stage.outs.filter((o) => o.cache).map((o) => o.path);
+    await svc.cache.save(outs.filter((r) => cached.includes(r.path)));
+    if (svc.useRunCache && this.runCacheEligible() && stage.outs.every((o) => o.cache)) {
+      await svc.cache.recordRun(computeFingerprint(stage, this.deps, this.paramValues, svc.hasher).hash, outs);
+    }
+    await this.record(outs);
+    await svc.journal.markDone(stage.name);
+    this.to('succeeded');
+    svc.reporter.on({ type: 'stage-succeeded', stage: stage.name, durationMs: result.durationMs });
+    return 'succeeded';
+  }
+
+  private runFailed(message: string, logPath: string): 'failed' {
+    this.to('failed');
+    this.message = message;
+    this.svc.reporter.on({
+      type: 'stage-failed',
+      stage: this.stage.name,
+      message,
+      logPath,
+      ...(this.durationMs !== undefined ? { durationMs: this.durationMs } : {}),
+    });
+    return 'failed';
+  }
+
+  private async record(outs: FileRecord[]): Promise<void> {
+    const entry: LockEntry = { cmd: cmdText(this.stage.cmd), deps: this.deps, params: this.paramValues, outs };
+    this.svc.lockfile.set(this.stage.name, entry);
+    await this.svc.journal.appendSuccess(this.stage.name, entry);
+    this.svc.onRecorded();
+  }
+}

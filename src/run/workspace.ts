@@ -1,0 +1,69 @@
+/**
+ * Opening a workspace for a command: the validated pipeline (config + graph), then, for commands
+ * that compare with the last run, the state (lockfile with any crashed run's journal replayed,
+ * stat cache, file hasher). Shared by repro, status, dag and params so they agree on what they see.
+ */
+import fs from 'node:fs';
+import { loadPipeline, type LoadedPipeline } from '../config/load.js';
+import { buildPipeline, type Pipeline } from '../graph/pipeline.js';
+import type { Diagnostic } from '../report/diagnostic.js';
+import type { Project } from '../project.js';
+import { type Result, ok } from '../util/result.js';
+import { Lockfile } from '../state/lockfile.js';
+import { Journal } from '../state/journal.js';
+import { StatCache } from '../hashing/stat-cache.js';
+import { FileHasher } from '../hashing/file-hasher.js';
+import { loadHasher, type Hasher } from '../hashing/xxhash.js';
+import type { StageName } from '../util/brand.js';
+
+export interface Workspace {
+  readonly loaded: LoadedPipeline;
+  readonly pipeline: Pipeline;
+}
+
+export async function openWorkspace(project: Project, overrides: readonly string[], writeBack: boolean): Promise<Result<Workspace, Diagnostic[]>> {
+  const loaded = await loadPipeline({
+    root: project.root,
+    pipelineFile: project.pipelineFile,
+    overrides,
+    writeBack,
+    displayCwd: project.displayCwd,
+  });
+  if (!loaded.ok) return loaded;
+  const pipeline = buildPipeline(loaded.value.stages, { root: project.root });
+  if (!pipeline.ok) return pipeline;
+  return ok({ loaded: loaded.value, pipeline: pipeline.value });
+}
+
+export interface RunState {
+  readonly lockfile: Lockfile;
+  readonly journal: Journal;
+  readonly statCache: StatCache;
+  readonly files: FileHasher;
+  readonly hasher: Hasher;
+  /** Stages a previous run started and never finished (killed mid-run). */
+  readonly interrupted: ReadonlySet<StageName>;
+}
+
+/**
+ * Loads the lockfile and replays the journal of a run that crashed before it could rewrite the
+ * lockfile. With `persist`, the replayed lockfile is saved and the journal cleared (repro does
+ * this; read-only commands such as status only look).
+ */
+export async function openState(project: Project, persist: boolean): Promise<Result<RunState, Diagnostic[]>> {
+  const lock = await Lockfile.load(project.lockPath, project.displayCwd);
+  if (!lock.ok) return lock;
+  const lockfile = lock.value;
+  if (persist) fs.mkdirSync(project.mlcacheDir, { recursive: true });
+  const journal = await Journal.open(project.mlcacheDir);
+  const pending = journal.pendingEntries();
+  for (const [name, entry] of pending) lockfile.set(name, entry);
+  const interrupted = new Set(journal.interrupted());
+  if (persist && (pending.size > 0 || interrupted.size > 0)) {
+    await lockfile.save();
+    await journal.clear();
+  }
+  const [statCache, hasher] = await Promise.all([StatCache.load(project.mlcacheDir), loadHasher()]);
+  const files = new FileHasher({ root: project.root, hasher, statCache });
+  return ok({ lockfile, journal, statCache, files, hasher, interrupted });
+}

@@ -1,0 +1,153 @@
+/**
+ * The Scheduler: a ready queue over the plan. A stage is checked (hashed, found fresh or restored)
+ * as soon as all its upstream stages are done, without holding any slot; only a stage that must run
+ * enters the run queue, and the highest critical-path priority whose demand fits the pool starts.
+ * After a failure it stops starting runs (default) or, with keep-going, skips only the dependents.
+ * It knows nothing of files, caches or processes: those sit behind StageHooks.
+ */
+import type { Plan } from '../graph/plan.js';
+import type { ResourceDemand } from '../model/stage.js';
+import type { StageName } from '../util/brand.js';
+import type { Lease, ResourcePool } from './resources.js';
+
+export type CheckOutcome =
+  | { readonly kind: 'done'; readonly outcome: 'fresh' | 'restored' | 'frozen' }
+  | { readonly kind: 'failed' }
+  | { readonly kind: 'run'; readonly demand: ResourceDemand };
+
+export type Outcome = 'fresh' | 'restored' | 'frozen' | 'succeeded' | 'failed' | 'skipped' | 'not-run';
+
+export interface StageHooks {
+  check(stage: StageName): Promise<CheckOutcome>;
+  run(stage: StageName, lease: Lease, signal: AbortSignal): Promise<'succeeded' | 'failed'>;
+  /** A stage will not be looked at: an upstream failed (`blockedBy`) or the run stopped. */
+  skipped(stage: StageName, blockedBy: StageName | undefined): void;
+}
+
+export interface QueuedStage {
+  readonly stage: StageName;
+  readonly demand: ResourceDemand;
+  readonly priority: number;
+  readonly seq: number;
+}
+
+/**
+ * Pure pick: the highest-priority queued stage (ties by plan order) whose demand the pool can
+ * lease now. Lower-priority stages may start ahead of one that does not fit, so slots never idle.
+ */
+export function pickNext(queue: readonly QueuedStage[], fits: (d: ResourceDemand) => boolean): number {
+  let best = -1;
+  for (let i = 0; i < queue.length; i++) {
+    const q = queue[i]!;
+    if (best !== -1) {
+      const b = queue[best]!;
+      if (q.priority < b.priority || (q.priority === b.priority && q.seq > b.seq)) continue;
+    }
+    if (fits(q.demand)) best = i;
+  }
+  return best;
+}
+
+export interface SchedulerOptions {
+  readonly keepGoing: boolean;
+}
+
+export class Scheduler {
+  constructor(
+    private readonly plan: Plan,
+    private readonly pool: ResourcePool,
+    private readonly hooks: StageHooks,
+    private readonly opts: SchedulerOptions,
+  ) {}
+
+  run(signal: AbortSignal): Promise<Map<StageName, Outcome>> {
+    const { plan, pool, hooks } = this;
+    const outcomes = new Map<StageName, Outcome>();
+    const waitingOn = new Map<StageName, number>();
+    for (const s of plan.stages) waitingOn.set(s, plan.upstream.get(s)!.length);
+    const seqOf = new Map(plan.stages.map((s, i) => [s, i]));
+    const queue: QueuedStage[] = [];
+    let pending = 0; // checks and runs in flight
+    let stopped = false;
+
+    return new Promise((resolve, reject) => {
+      const maybeDone = (): void => {
+        if (pending > 0) return;
+        if (queue.length > 0 && !stopped) return;
+        for (const s of plan.stages) {
+          if (!outcomes.has(s)) {
+            outcomes.set(s, 'not-run');
+            hooks.skipped(s, undefined);
+          }
+        }
+        resolve(outcomes);
+      };
+
+      const blockDownstream = (failed: StageName): void => {
+        const stack = [...plan.downstream.get(failed)!];
+        while (stack.length > 0) {
+          const d = stack.pop()!;
+          if (outcomes.has(d)) continue;
+          outcomes.set(d, 'skipped');
+          hooks.skipped(d, failed);
+          stack.push(...plan.downstream.get(d)!);
+        }
+      };
+
+      const settle = (s: StageName, outcome: Outcome): void => {
+        outcomes.set(s, outcome);
+        if (outcome === 'failed') {
+          blockDownstream(s);
+          if (!this.opts.keepGoing) stopped = true;
+        } else {
+          for (const d of plan.downstream.get(s)!) {
+            const n = waitingOn.get(d)! - 1;
+            waitingOn.set(d, n);
+            if (n === 0 && !outcomes.has(d)) startCheck(d);
+          }
+        }
+      };
+
+      const fail = (e: unknown): void => {
+        stopped = true;
+        reject(e instanceof Error ? e : new Error(String(e)));
+      };
+
+      const startCheck = (s: StageName): void => {
+        if (stopped || signal.aborted) return;
+        pending++;
+        hooks.check(s).then((c) => {
+          pending--;
+          if (c.kind === 'done') settle(s, c.outcome);
+          else if (c.kind === 'failed') settle(s, 'failed');
+          else queue.push({ stage: s, demand: c.demand, priority: plan.priority.get(s) ?? 0, seq: seqOf.get(s)! });
+          pump();
+        }, fail);
+      };
+
+      const pump = (): void => {
+        if (signal.aborted) stopped = true;
+        while (!stopped && queue.length > 0) {
+          const i = pickNext(queue, (d) => pool.fits(d));
+          if (i === -1) break;
+          const chosen = queue[i]!;
+          queue.splice(i, 1);
+          const held: Lease | undefined = pool.tryAcquire(chosen.demand);
+          if (!held) throw new Error('Internal error: a demand that fits could not be leased');
+          pending++;
+          hooks.run(chosen.stage, held, signal).then((r) => {
+            pool.release(held);
+            pending--;
+            settle(chosen.stage, r);
+            pump();
+          }, fail);
+        }
+        maybeDone();
+      };
+
+      for (const s of plan.stages) if (waitingOn.get(s) === 0) startCheck(s);
+      signal.addEventListener('abort', () => pump(), { once: true });
+      pump();
+    });
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The run journal, `<mlcache>/journal.jsonl`: an append-only log that makes each finished stage
+ * durable without rewriting the lockfile after every stage (which would be O(n^2) bytes for a
+ * 1000-stage run). Crash safety follows snakemake's "incomplete" markers and ninja's build log:
+ *
+ *   {"mlbuild-journal":1}                      header (version)
+ *   {"op":"run","stage":"train@0"}             markRunning: the stage is about to touch its outs
+ *   {"op":"ok","stage":"train@0","entry":{…}}  appendSuccess: its new lock entry (clears "run")
+ *   {"op":"done","stage":"train@0"}            markDone: finished without an entry (failed)
+ *
+ * On open, `ok` lines not yet folded into the lockfile come back as `pendingEntries()` (replay
+ * them into the lockfile, save it, then `clear()`), and stages with a `run` but no later `ok`/`done`
+ * come back as `interrupted()`. A torn last line (crash mid-append) is ignored and cut off, so the
+ * next append starts on a fresh line. `clear()` compacts the file to its header plus the `run`
+ * markers that are still unresolved, so an interruption is never forgotten until the stage
+ * finishes.
+ *
+ * Appends are single `write(2)` calls on an O_APPEND descriptor: they survive a process crash
+ * (SIGKILL, OOM) as soon as they return. They are not fsynced by default (that would cost a disk
+ * flush per stage); pass `{ fsync: true }` to survive power loss too. Non-finite numbers in param
+ * values are tagged so they round-trip through JSON.
+ *
+ * It does not write the lockfile, and does not guard against two mlbuild processes sharing a
+ * project (the caller holds the project lock).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { StageName } from '../util/brand.js';
+import { stageName } from '../util/brand.js';
+import { atomicWriteFileSync } from '../util/atomic-write.js';
+import type { LockEntry } from './lockfile.js';
+
+export const JOURNAL_FILE = 'journal.jsonl';
+const HEADER = '{"mlbuild-journal":1}\n';
+const NUM_TAG = '$mlbuild-number';
+
+export interface JournalOptions {
+  /** fsync after every append (power-loss durability). Default false. */
+  readonly fsync?: boolean;
+}
+
+type Line =
+  | { op: 'run'; stage: string }
+  | { op: 'done'; stage: string }
+  | { op: 'ok'; stage: string; entry: LockEntry };
+
+function replacer(_k: string, v: unknown): unknown {
+  return typeof v === 'number' && !Number.isFinite(v) ? { [NUM_TAG]: String(v) } : v;
+}
+
+function reviver(_k: string, v: unknown): unknown {
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+    const tag = (v as Record<string, unknown>)[NUM_TAG];
+    if (typeof tag === 'string' && Object.keys(v).length === 1) return Number(tag);
+  }
+  return v;
+}
+
+export class Journal {
+  readonly #file: string;
+  readonly #fsync: boolean;
+  #fd: number | undefined;
+  /** Successful entries from a previous run not yet folded into the lockfile. */
+  #pending = new Map<StageName, LockEntry>();
+  /** Stages marked running (by a previous run, or this one) and not finished since. */
+  readonly #running = new Set<StageName>();
+  /** The subset of #running inherited from the previous run. */
+  readonly #interrupted = new Set<StageName>();
+
+  private constructor(file: string, fsync: boolean) {
+    this.#file = file;
+    this.#fsync = fsync;
+  }
+
+  /** Opens (creating if needed) `<mlcacheDir>/journal.jsonl` and reads what a previous run left. */
+  static async open(mlcacheDir: string, opts: JournalOptions = {}): Promise<Journal> {
+    return Promise.resolve(Journal.openSync(mlcacheDir, opts));
+  }
+
+  static openSync(mlcacheDir: string, opts: JournalOptions = {}): Journal {
+    const file = path.join(path.resolve(mlcacheDir), JOURNAL_FILE);
+    const j = new Journal(file, opts.fsync ?? false);
+    let text = '';
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    let keep = j.#replay(text);
+    if (keep === 0 || !text.startsWith(HEADER)) {
+      // New, empty, or not ours: start a fresh journal (a foreign file yields no entries).
+      fs.writeFileSync(file, HEADER);
+      keep = HEADER.length;
+    } else if (keep < Buffer.byteLength(text)) {
+      fs.truncateSync(file, keep); // drop a torn last line
+    }
+    j.#fd = fs.openSync(file, 'a');
+    return j;
+  }
+
+  /** Folds the lines into the in-memory state; returns the byte length of the intact prefix. */
+  #replay(text: string): number {
+    if (!text.startsWith(HEADER)) return 0;
+    let pos = HEADER.length;
+    let bytes = HEADER.length;
+    for (;;) {
+      const nl = text.indexOf('\n', pos);
+      if (nl < 0) break; // torn (or no) last line
+      const raw = text.slice(pos, nl);
+      let line: Line;
+      try {
+        line = JSON.parse(raw, reviver) as Line;
+      } catch {
+        break; // corrupt: keep what came before it
+      }
+      if (typeof line !== 'object' || line === null || typeof line.stage !== 'string') break;
+      const name = stageName(line.stage);
+      if (line.op === 'run') {
+        this.#running.add(name);
+        this.#interrupted.add(name);
+      } else if (line.op === 'ok') {
+        this.#running.delete(name);
+        this.#interrupted.delete(name);
+        this.#pending.set(name, line.entry);
+      } else if (line.op === 'done') {
+        this.#running.delete(name);
+        this.#interrupted.delete(name);
+      } // unknown ops (a newer mlbuild) are skipped
+      bytes += Buffer.byteLength(raw) + 1;
+      pos = nl + 1;
+    }
+    return bytes;
+  }
+
+  #append(line: Line): void {
+    if (this.#fd === undefined) throw new Error('Internal error: journal used after close()');
+    fs.writeSync(this.#fd, JSON.stringify(line, replacer) + '\n');
+    if (this.#fsync) fs.fsyncSync(this.#fd);
+  }
+
+  /** Records that a stage finished successfully with this lock entry (and is no longer running). */
+  async appendSuccess(name: StageName, e: LockEntry): Promise<void> {
+    this.appendSuccessSync(name, e);
+    return Promise.resolve();
+  }
+
+  appendSuccessSync(name: StageName, e: LockEntry): void {
+    this.#append({ op: 'ok', stage: name, entry: e });
+    this.#running.delete(name);
+    this.#interrupted.delete(name);
+  }
+
+  /** Records that a stage is about to run (before its outs are removed). */
+  async markRunning(name: StageName): Promise<void> {
+    this.markRunningSync(name);
+    return Promise.resolve();
+  }
+
+  markRunningSync(name: StageName): void {
+    this.#append({ op: 'run', stage: name });
+    this.#running.add(name);
+  }
+
+  /** Records that a stage finished without a new entry (failed or skipped after markRunning). */
+  async markDone(name: StageName): Promise<void> {
+    this.markDoneSync(name);
+    return Promise.resolve();
+  }
+
+  markDoneSync(name: StageName): void {
+    this.#append({ op: 'done', stage: name });
+    this.#running.delete(name);
+    this.#interrupted.delete(name);
+  }
+
+  /** Entries a previous (crashed) run finished but did not fold into the lockfile. */
+  pendingEntries(): Map<StageName, LockEntry> {
+    return new Map(this.#pending);
+  }
+
+  /** Stages a previous run started and never finished (sorted). Not reset by clear(). */
+  interrupted(): StageName[] {
+    return [...this.#interrupted].sort();
+  }
+
+  /**
+   * Call once the lockfile holds every pending and successful entry: rewrites the journal as its
+   * header plus `run` markers for stages still unresolved, and forgets the pending entries.
+   */
+  async clear(): Promise<void> {
+    this.clearSync();
+    return Promise.resolve();
+  }
+
+  clearSync(): void {
+    if (this.#fd === undefined) throw new Error('Internal error: journal used after close()');
+    let text = HEADER;
+    for (const s of [...this.#running].sort()) text += JSON.stringify({ op: 'run', stage: s }) + '\n';
+    // Replace atomically (a crash here keeps either the old or the new journal, never neither),
+    // then append to the new file.
+    atomicWriteFileSync(this.#file, text);
+    fs.closeSync(this.#fd);
+    this.#fd = fs.openSync(this.#file, 'a');
+    this.#pending = new Map();
+  }
+
+  /** Closes the descriptor; the file stays for the next run. */
+  close(): void {
+    if (this.#fd !== undefined) fs.closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}

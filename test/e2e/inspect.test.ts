@@ -1,0 +1,79 @@
+/** Contract section 5: status, dag and params show. */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Project, cliBuilt } from './rig.js';
+
+let projects: Project[] = [];
+beforeAll(cliBuilt);
+afterEach(() => {
+  for (const p of projects) p.cleanup();
+  projects = [];
+});
+
+const PIPE = `stages:
+  prepare:
+    cmd: cp raw.txt prepared.txt
+    deps: [raw.txt]
+    outs: [prepared.txt]
+  train:
+    cmd: cp prepared.txt model.txt
+    deps: [prepared.txt]
+    params: [train.lr]
+    outs: [model.txt]
+`;
+const project = (): Project => {
+  const p = new Project({ 'pipeline.yaml': PIPE, 'params.yaml': 'train:\n  lr: 0.1\n', 'raw.txt': 'x\n' });
+  projects.push(p);
+  return p;
+};
+
+describe('status', () => {
+  it('names each stale stage and why; --check exits 1 only when stale', async () => {
+    const p = project();
+    let r = await p.run(['status']);
+    expect(r.stdout).toBe('prepare:\n\tnew\ntrain:\n\tnew\n');
+    expect(r.code).toBe(0);
+    expect((await p.run(['status', '--check'])).code).toBe(1);
+    await p.run(['repro']);
+    r = await p.run(['status', '--check']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('Data and pipelines are up to date.\n');
+    p.write({ 'params.yaml': 'train:\n  lr: 0.3\n', 'raw.txt': 'y\n' });
+    r = await p.run(['status', '--check']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('prepare:\n\tchanged deps: raw.txt\ntrain:\n\tchanged params: train.lr\n\tupstream stale: prepare\n');
+    const j = JSON.parse((await p.run(['status', '--json'])).stdout) as { up_to_date: boolean; stages: { name: string; reason_codes: string[] }[] };
+    expect(j.up_to_date).toBe(false);
+    expect(j.stages[1]).toMatchObject({ name: 'train', reason_codes: ['params-changed', 'upstream-stale'] });
+  });
+});
+
+describe('dag', () => {
+  it('renders ascii, mermaid, dot and json', async () => {
+    const p = project();
+    expect((await p.run(['dag'])).stdout).toBe('● prepare\n  └─ train  ← prepare\n');
+    expect((await p.run(['dag', '--mermaid'])).stdout).toBe('flowchart TD\n\tnode1["prepare"]\n\tnode2["train"]\n\tnode1-->node2\n');
+    expect((await p.run(['dag', '--dot'])).stdout).toBe('strict digraph {\n  "prepare";\n  "train";\n  "prepare" -> "train";\n}\n');
+    const j = JSON.parse((await p.run(['dag', '--json'])).stdout) as { edges: unknown[] };
+    expect(j.edges).toEqual([{ from: 'prepare', to: 'train' }]);
+  });
+});
+
+describe('params show', () => {
+  it('prints the resolved tree with groups and -S overrides, without writing them', async () => {
+    const p = new Project({
+      'pipeline.yaml': 'stages: {}\n',
+      'params/base.yaml': 'seed: 1\ndefaults:\n  - strategy: quick\n',
+      'params/strategy/quick.yaml': 'folds: 1\n',
+      'params/strategy/rigorous.yaml': 'folds: 5\n',
+    });
+    projects.push(p);
+    expect((await p.run(['params', 'show'])).stdout).toBe('seed: 1\nstrategy:\n  folds: 1\n');
+    const r = await p.run(['params', 'show', '--json', '-S', 'strategy=rigorous', '-S', 'seed=3']);
+    expect(JSON.parse(r.stdout)).toEqual({ seed: 3, strategy: { folds: 5 } });
+    expect(p.read('params/base.yaml')).toBe('seed: 1\ndefaults:\n  - strategy: quick\n');
+    const bad = await p.run(['params', 'show', '-S', 'strategy=fast']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('quick');
+    expect(bad.stderr).toContain('rigorous');
+  });
+});

@@ -1,0 +1,98 @@
+/** Contract section 4: an interrupted or killed run leaves a valid lockfile and no orphan processes. */
+import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, Project, cliBuilt } from './rig.js';
+
+let projects: Project[] = [];
+beforeAll(cliBuilt);
+afterEach(() => {
+  for (const p of projects) p.cleanup();
+  projects = [];
+});
+
+/** Alive and not a zombie (an orphan's zombie may linger when PID 1 does not reap). */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+};
+
+/** Starts `mlbuild repro` and resolves once its stdout contains `marker` (a handshake, not a sleep). */
+function startUntil(p: Project, args: string[], marker: string) {
+  const child = spawn(process.execPath, [CLI, 'repro', ...args], { cwd: p.dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const reached = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes(marker)) resolve();
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    void closed.then(() => reject(new Error(`exited before '${marker}':\n${stdout}\n${stderr}`)));
+  });
+  return { child, reached, closed, output: () => ({ stdout, stderr }) };
+}
+
+const PIPE = `stages:
+  first:
+    cmd: cp in.txt first.txt
+    deps: [in.txt]
+    outs: [first.txt]
+  slow:
+    cmd: sh -c 'echo $$ > ../slow.pid; sleep 300 & echo $! > ../grandchild.pid; echo ready; wait'
+    deps: [first.txt]
+    outs: [slow.txt]
+`;
+
+describe('interruption', () => {
+  it('SIGINT kills the whole process group of running stages and keeps completed stages recorded', async () => {
+    const p = new Project({ 'pipeline.yaml': PIPE.replace(/\.\.\//g, ''), 'in.txt': '1\n' });
+    projects.push(p);
+    const run = startUntil(p, [], '[slow] ready');
+    await run.reached;
+    const shellPid = Number(p.read('slow.pid'));
+    const grandchild = Number(p.read('grandchild.pid'));
+    expect(alive(grandchild)).toBe(true);
+    run.child.kill('SIGINT');
+    const code = await run.closed;
+    expect(code).toBe(130);
+    expect(alive(shellPid)).toBe(false);
+    expect(alive(grandchild)).toBe(false);
+    const lock = p.read('mlbuild.lock');
+    expect(lock).toContain('  first:');
+    expect(lock).not.toContain('  slow:');
+    expect(run.output().stderr).toContain('Interrupted (SIGINT)');
+    // The next run knows first is done and slow must run.
+    const s = await p.run(['status', '--json']);
+    const doc = JSON.parse(s.stdout) as { stages: { name: string; stale: boolean }[] };
+    expect(doc.stages.map((x) => [x.name, x.stale])).toEqual([
+      ['first', false],
+      ['slow', true],
+    ]);
+  });
+
+  it('SIGKILL of mlbuild itself loses at most the stage in flight (journal replay)', async () => {
+    const p = new Project({ 'pipeline.yaml': PIPE.replace(/\.\.\//g, ''), 'in.txt': '1\n' });
+    projects.push(p);
+    const run = startUntil(p, [], '[slow] ready');
+    await run.reached;
+    const grandchild = Number(p.read('grandchild.pid'));
+    run.child.kill('SIGKILL');
+    await run.closed;
+    process.kill(grandchild, 'SIGKILL'); // orphaned by the hard kill; not ours to leave behind
+    fs.rmSync(p.path('slow.pid'));
+    const r = await p.repro(['first']);
+    expect(r.outcomes).toEqual({ first: 'fresh' });
+    expect(p.read('mlbuild.lock')).toContain('  first:');
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * End-to-end rig: a temp dir holding a real git repo, files written from objects, and the built
+ * CLI (dist/, via bin/mlbuild.js) run as a child process. No mocks.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(REPO_ROOT, 'bin', 'mlbuild.js');
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class Project {
+  readonly dir: string;
+
+  constructor(files: Record<string, string> = {}) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-e2e-'));
+    this.git('init', '-q', '-b', 'main');
+    this.git('config', 'user.email', 'test@example.com');
+    this.git('config', 'user.name', 'Test');
+    this.write(files);
+  }
+
+  path(rel: string): string {
+    return path.join(this.dir, rel);
+  }
+
+  write(files: Record<string, string>): void {
+    for (const [rel, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(this.path(rel)), { recursive: true });
+      fs.writeFileSync(this.path(rel), text);
+    }
+  }
+
+  read(rel: string): string {
+    return fs.readFileSync(this.path(rel), 'utf8');
+  }
+
+  exists(rel: string): boolean {
+    return fs.existsSync(this.path(rel));
+  }
+
+  remove(rel: string): void {
+    fs.rmSync(this.path(rel), { recursive: true, force: true });
+  }
+
+  git(...args: string[]): string {
+    const r = spawnSync('git', args, { cwd: this.dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  commitAll(message: string): void {
+    this.git('add', '-A');
+    this.git('commit', '-q', '-m', message);
+  }
+
+  /** Runs the CLI to completion. */
+  run(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<RunResult> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [CLI, ...args], {
+        cwd: opts.cwd ?? this.dir,
+        env: { ...process.env, CI: 'true', NO_COLOR: '1', ...opts.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  /** Runs `repro --json` and returns the outcome of each stage by name. */
+  async repro(args: string[] = [], opts: { env?: Record<string, string> } = {}): Promise<{ code: number | null; outcomes: Record<string, string>; doc: ReproDoc; stderr: string }> {
+    const r = await this.run(['repro', '--json', ...args], opts);
+    let doc: ReproDoc;
+    try {
+      doc = JSON.parse(r.stdout) as ReproDoc;
+    } catch {
+      throw new Error(`repro --json printed no JSON (exit ${r.code}):\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    }
+    return { code: r.code, outcomes: Object.fromEntries(doc.stages.map((s) => [s.name, s.outcome])), doc, stderr: r.stderr };
+  }
+
+  cleanup(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface ReproDoc {
+  version: number;
+  ok: boolean;
+  interrupted: boolean;
+  stages: { name: string; outcome: string; reasons: string[]; reason_codes: string[]; message?: string }[];
+}
+
+export function cliBuilt(): void {
+  if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'mlbuild.js'))) {
+    throw new Error('dist/mlbuild.js is missing: run `npm run build` first (npm test does)');
+  }
+}
