@@ -68,6 +68,7 @@ export class Scheduler {
     const seqOf = new Map(plan.stages.map((s, i) => [s, i]));
     const queue: QueuedStage[] = [];
     let pending = 0; // checks and runs in flight
+    let checking = 0; // checks in flight
     let stopped = false;
 
     return new Promise((resolve, reject) => {
@@ -116,8 +117,10 @@ export class Scheduler {
       const startCheck = (s: StageName): void => {
         if (stopped || signal.aborted) return;
         pending++;
+        checking++;
         hooks.check(s).then((c) => {
           pending--;
+          checking--;
           if (c.kind === 'done') settle(s, c.outcome);
           else if (c.kind === 'failed') settle(s, 'failed');
           else queue.push({ stage: s, demand: c.demand, priority: plan.priority.get(s) ?? 0, seq: seqOf.get(s)! });
@@ -127,7 +130,9 @@ export class Scheduler {
 
       const pump = (): void => {
         if (signal.aborted) stopped = true;
-        while (!stopped && queue.length > 0) {
+        // Start runs only once the checks in flight have settled, so the whole ready set competes
+        // on priority (hashing is synchronous, so waiting costs nothing).
+        while (!stopped && checking === 0 && queue.length > 0) {
           const i = pickNext(queue, (d) => pool.fits(d));
           if (i === -1) break;
           const chosen = queue[i]!;

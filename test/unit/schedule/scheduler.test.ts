@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { ResourcePool, pickGpus, neverFits, type PoolCapacity, type Lease } from '../../../src/schedule/resources.js';
+import { Scheduler, pickNext, type CheckOutcome } from '../../../src/schedule/scheduler.js';
+import { buildPipeline } from '../../../src/graph/pipeline.js';
+import { makePlan } from '../../../src/graph/plan.js';
+import type { StageName } from '../../../src/util/brand.js';
+import { fakeStage } from '../fakes.js';
+
+const cap = (o: Partial<PoolCapacity> = {}): PoolCapacity => ({ cpus: 2, gpuIds: [], gpuSlots: 1, memoryMb: 0, ...o });
+const demand = (cpus = 1, gpus = 0) => ({ cpus, gpus, memoryMb: 0 });
+
+describe('pickGpus', () => {
+  it('prefers the least-loaded GPUs, then the lowest index', () => {
+    const c = cap({ gpuIds: ['0', '1', '2'], gpuSlots: 2 });
+    expect(pickGpus(new Map(), c, 1)).toEqual(['0']);
+    expect(pickGpus(new Map([['0', 1]]), c, 1)).toEqual(['1']);
+    expect(pickGpus(new Map([['0', 1], ['1', 1]]), c, 2)).toEqual(['0', '2']);
+    expect(pickGpus(new Map([['0', 2], ['1', 2], ['2', 1]]), c, 2)).toBeUndefined();
+    expect(pickGpus(new Map(), c, 0)).toEqual([]);
+  });
+});
+
+describe('ResourcePool', () => {
+  it('leases cpus and GPU slots and gives them back', () => {
+    const pool = new ResourcePool(cap({ cpus: 2, gpuIds: ['0', '1'], gpuSlots: 1 }));
+    const a = pool.tryAcquire(demand(1, 1))!;
+    const b = pool.tryAcquire(demand(1, 1))!;
+    expect([a.gpuIds, b.gpuIds]).toEqual([['0'], ['1']]);
+    expect(pool.tryAcquire(demand(1, 0))).toBeUndefined();
+    pool.release(a);
+    expect(pool.tryAcquire(demand(1, 1))!.gpuIds).toEqual(['0']);
+  });
+  it('clamps a CPU demand larger than -j so it runs alone instead of never', () => {
+    const pool = new ResourcePool(cap({ cpus: 2 }));
+    const l = pool.tryAcquire(demand(8))!;
+    expect(l.cpus).toBe(2);
+    expect(pool.fits(demand(1))).toBe(false);
+  });
+  it('names demands that can never fit', () => {
+    expect(neverFits(demand(1, 2), cap({ gpuIds: ['0'] }))).toBe('it needs 2 GPUs but only 1 is available (0)');
+    expect(neverFits(demand(1, 1), cap())).toBe('it needs 1 GPU but no GPU is available');
+    expect(neverFits(demand(1, 1), cap({ gpuIds: ['3'] }))).toBeUndefined();
+  });
+});
+
+describe('pickNext', () => {
+  it('takes the highest priority that fits, ties by plan order', () => {
+    const q = [
+      { stage: 'a' as StageName, demand: demand(1, 1), priority: 10, seq: 0 },
+      { stage: 'b' as StageName, demand: demand(), priority: 5, seq: 1 },
+      { stage: 'c' as StageName, demand: demand(), priority: 5, seq: 2 },
+    ];
+    expect(pickNext(q, () => true)).toBe(0);
+    expect(pickNext(q, (d) => d.gpus === 0)).toBe(1);
+    expect(pickNext(q, () => false)).toBe(-1);
+  });
+});
+
+/** A fake executor world: runs complete when the test says so, so concurrency is observable. */
+function world(stages: ReturnType<typeof fakeStage>[], capacity: PoolCapacity, checks: Record<string, CheckOutcome['kind'] | 'fresh'> = {}, keepGoing = false) {
+  const p = buildPipeline(stages, { root: '/p', exists: () => true });
+  if (!p.ok) throw new Error(p.error[0]!.message);
+  const plan = makePlan(p.value, { targets: [], singleItem: false, downstream: false });
+  if (!plan.ok) throw new Error('plan');
+  const running = new Map<string, { lease: Lease; finish: (r: 'succeeded' | 'failed') => void }>();
+  let maxConcurrent = 0;
+  const started: string[] = [];
+  const skipped: [string, string | undefined][] = [];
+  let wake: () => void = () => undefined;
+  const sched = new Scheduler(
+    plan.value,
+    new ResourcePool(capacity),
+    {
+      check: (s) => {
+        const k = checks[s] ?? 'run';
+        if (k === 'fresh') return Promise.resolve({ kind: 'done', outcome: 'fresh' });
+        if (k === 'failed') return Promise.resolve({ kind: 'failed' });
+        return Promise.resolve({ kind: 'run', demand: p.value.stages.get(s)!.resources });
+      },
+      run: (s, lease) =>
+        new Promise((resolve) => {
+          started.push(s);
+          running.set(s, { lease, finish: resolve });
+          maxConcurrent = Math.max(maxConcurrent, running.size);
+          wake();
+        }),
+      skipped: (s, by) => skipped.push([s, by]),
+    },
+    { keepGoing },
+  );
+  const controller = new AbortController();
+  const done = sched.run(controller.signal);
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  };
+  return {
+    done,
+    running,
+    started,
+    skipped,
+    controller,
+    max: () => maxConcurrent,
+    settle,
+    finish: async (s: string, r: 'succeeded' | 'failed' = 'succeeded') => {
+      const job = running.get(s);
+      if (!job) throw new Error(`${s} is not running (running: ${[...running.keys()].join(',')})`);
+      running.delete(s);
+      job.finish(r);
+      await settle();
+    },
+  };
+}
+
+describe('Scheduler', () => {
+  it('runs independent stages in parallel up to the CPU slots, dependents after', async () => {
+    const w = world([fakeStage('a', { outs: ['a'] }), fakeStage('b', { outs: ['b'] }), fakeStage('c', { outs: ['c'] }), fakeStage('d', { deps: ['a'], outs: ['d'] })], cap({ cpus: 2 }));
+    await w.settle();
+    expect([...w.running.keys()]).toEqual(['a', 'b']);
+    await w.finish('a');
+    expect([...w.running.keys()].sort()).toEqual(['b', 'c']);
+    await w.finish('b');
+    expect([...w.running.keys()].sort()).toEqual(['c', 'd']);
+    await w.finish('c');
+    await w.finish('d');
+    const out = await w.done;
+    expect([...out.values()]).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(w.max()).toBe(2);
+  });
+
+  it('never runs more GPU stages than GPUs x slots, and hands each its own GPU', async () => {
+    const stages = Array.from({ length: 6 }, (_, i) => fakeStage(`g${i}`, { outs: [`g${i}`], gpus: 1 }));
+    const w = world(stages, cap({ cpus: 8, gpuIds: ['0', '1'], gpuSlots: 1 }));
+    await w.settle();
+    for (let round = 0; round < 3; round++) {
+      const now = [...w.running.entries()];
+      expect(now.length).toBe(2);
+      expect(now.map(([, j]) => j.lease.gpuIds[0]).sort()).toEqual(['0', '1']);
+      for (const [s] of now) await w.finish(s);
+    }
+    await w.done;
+    expect(w.max()).toBe(2);
+  });
+
+  it('fresh stages take no slot; a failure stops new runs by default and skips dependents', async () => {
+    const w = world(
+      [fakeStage('ok', { outs: ['ok'] }), fakeStage('bad', { outs: ['bad'] }), fakeStage('after', { deps: ['bad'], outs: ['af'] }), fakeStage('late', { outs: ['late'] })],
+      cap({ cpus: 1 }),
+      { ok: 'fresh' },
+    );
+    await w.settle();
+    expect([...w.running.keys()]).toEqual(['bad']);
+    await w.finish('bad', 'failed');
+    const out = await w.done;
+    expect(Object.fromEntries(out)).toEqual({ ok: 'fresh', bad: 'failed', after: 'skipped', late: 'not-run' });
+    expect(w.skipped).toEqual([
+      ['after', 'bad'],
+      ['late', undefined],
+    ]);
+  });
+
+  it('with keep-going, independent branches go on after a failure', async () => {
+    const w = world([fakeStage('bad', { outs: ['bad'] }), fakeStage('after', { deps: ['bad'], outs: ['af'] }), fakeStage('late', { outs: ['late'] })], cap({ cpus: 1 }), {}, true);
+    await w.settle();
+    await w.finish('bad', 'failed');
+    await w.finish('late');
+    expect(Object.fromEntries(await w.done)).toEqual({ bad: 'failed', after: 'skipped', late: 'succeeded' });
+  });
+
+  it('starts the longest critical path first', async () => {
+    const w = world([fakeStage('short', { outs: ['s'] }), fakeStage('long1', { outs: ['l1'] }), fakeStage('long2', { deps: ['l1'], outs: ['l2'] })], cap({ cpus: 1 }));
+    await w.settle();
+    expect(w.started).toEqual(['long1']);
+  });
+
+  it('abort stops starting stages', async () => {
+    const w = world([fakeStage('a', { outs: ['a'] }), fakeStage('b', { outs: ['b'] })], cap({ cpus: 1 }));
+    await w.settle();
+    w.controller.abort();
+    await w.finish('a', 'failed');
+    expect(Object.fromEntries(await w.done)).toEqual({ a: 'failed', b: 'not-run' });
+  });
+});
