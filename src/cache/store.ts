@@ -16,6 +16,8 @@ export interface CacheStore {
   /** Run-cache: the outs a fingerprint produced before, newest first. */
   lookupRun(fp: FpHash): Promise<FileRecord[] | undefined>;
   recordRun(fp: FpHash, outs: readonly FileRecord[]): Promise<void>;
+  /** Gives a workspace out its own writable copy (it may be linked to a read-only object), for persist outs. */
+  unprotect(path: string): void;
 }
 
 /** A cache that holds nothing: every stale stage runs. */
@@ -35,4 +37,5 @@ export class NullCache implements CacheStore {
   recordRun(): Promise<void> {
     return Promise.resolve();
   }
+  unprotect(): void {}
 }

@@ -77,14 +77,16 @@ interface Content {
 interface Rec extends Content {
   nfiles?: number;
 }
-interface ScanFile {
-  rel: string;
-  abs: string;
-  st: fs.Stats;
+/** Every regular file below a directory, in manifest order, as parallel arrays (fewer objects). */
+interface DirScan {
+  rel: string[];
+  abs: string[];
+  st: fs.Stats[];
 }
 interface DirResult extends Rec {
   nfiles: number;
-  entries: ManifestEntry[];
+  /** The manifest, built on demand (hashing a directory only needs its text). */
+  entries?: ManifestEntry[];
 }
 
 /** Returned by the collecting pass when big uncached files must be hashed asynchronously first. */
@@ -98,9 +100,15 @@ export class FileHasher {
   readonly #ignore: ReadonlySet<string>;
   readonly #stats = new Map<string, fs.Stats | null>();
   readonly #contents = new Map<string, Content>();
-  readonly #scans = new Map<string, ScanFile[]>();
+  readonly #scans = new Map<string, DirScan>();
   readonly #dirs = new Map<string, DirResult>();
   readonly #bigInFlight = new Map<string, Promise<Content>>();
+  /**
+   * Directory -> the memoised paths directly inside it. Every memo key is stat'ed first, so
+   * recording children on each stat makes `invalidate` proportional to the subtree it forgets,
+   * not to everything memoised (it runs several times per executed stage).
+   */
+  readonly #children = new Map<string, Set<string>>();
 
   constructor(opts: FileHasherOptions) {
     this.#root = path.resolve(opts.root);
@@ -139,16 +147,25 @@ export class FileHasher {
     const abs = this.resolve(p);
     const st = this.#stat(abs);
     if (!st?.isDirectory()) return undefined;
-    await this.hash(abs);
-    return this.#dirs.get(abs)?.entries ?? this.manifestSync(p);
+    await this.hash(abs); // hashes big files asynchronously; the rest is then memoised
+    return this.manifestSync(p);
   }
 
   /** Synchronous {@link manifest}. */
   manifestSync(p: string): ManifestEntry[] | undefined {
     const abs = this.resolve(p);
-    if (!this.#stat(abs)?.isDirectory()) return undefined;
-    this.#compute(abs, undefined);
-    return this.#dirs.get(abs)?.entries;
+    const st = this.#stat(abs);
+    if (!st?.isDirectory()) return undefined;
+    const r = this.#dir(abs, st, undefined);
+    if (r === NEED_ASYNC) throw new Error('Internal error: synchronous directory hash deferred');
+    if (r.entries === undefined) {
+      const scan = this.#scan(abs, st, new Set());
+      r.entries = scan.rel.map((relpath, i) => {
+        const c = this.#file(scan.abs[i]!, scan.st[i]!, undefined)!;
+        return { relpath, hash: c.hash, size: c.size };
+      });
+    }
+    return r.entries;
   }
 
   /** Memoised `stat` (symlinks followed); undefined when missing. */
@@ -162,18 +179,25 @@ export class FileHasher {
    */
   invalidate(p: string): void {
     const abs = this.resolve(p);
-    const prefix = abs.endsWith('/') ? abs : abs + '/';
-    const maps: Map<string, unknown>[] = [this.#stats, this.#contents, this.#scans, this.#dirs];
-    for (const m of maps) {
-      m.delete(abs);
-      for (const k of m.keys()) if (k.startsWith(prefix)) m.delete(k);
-    }
-    for (let d = path.dirname(abs); ; d = path.dirname(d)) {
-      this.#stats.delete(d);
+    this.#forgetTree(abs);
+    const parent = parentOf(abs);
+    this.#children.get(parent)?.delete(abs);
+    for (let d = parent; d !== ''; d = parentOf(d)) {
+      // Ancestors stay stat'ed (they are still directories); their listings and hashes go.
       this.#scans.delete(d);
       this.#dirs.delete(d);
-      if (d === path.dirname(d)) break;
     }
+  }
+
+  #forgetTree(abs: string): void {
+    this.#stats.delete(abs);
+    this.#contents.delete(abs);
+    this.#scans.delete(abs);
+    this.#dirs.delete(abs);
+    const kids = this.#children.get(abs);
+    if (kids === undefined) return;
+    this.#children.delete(abs);
+    for (const k of kids) this.#forgetTree(k);
   }
 
   #stat(abs: string): fs.Stats | null {
@@ -181,6 +205,10 @@ export class FileHasher {
     if (st === undefined) {
       st = statOrNull(abs);
       this.#stats.set(abs, st);
+      const parent = parentOf(abs);
+      const kids = this.#children.get(parent);
+      if (kids === undefined) this.#children.set(parent, new Set([abs]));
+      else kids.add(abs);
     }
     return st;
   }
@@ -284,29 +312,22 @@ export class FileHasher {
   #dir(abs: string, st: fs.Stats, big: BigList | undefined): DirResult | typeof NEED_ASYNC {
     const memo = this.#dirs.get(abs);
     if (memo !== undefined) return memo;
-    const files = this.#scan(abs, st, new Set());
-    const entries: ManifestEntry[] = new Array<ManifestEntry>(files.length);
-    let manifest = '';
+    const scan = this.#scan(abs, st, new Set());
+    const n = scan.rel.length;
+    const lines = new Array<string>(n);
     let size = 0;
     let missing = false;
-    for (let i = 0; i < files.length; i++) {
-      const f = files[i]!;
-      const c = this.#file(f.abs, f.st, big);
+    for (let i = 0; i < n; i++) {
+      const c = this.#file(scan.abs[i]!, scan.st[i]!, big);
       if (c === undefined) {
         missing = true;
         continue;
       }
-      entries[i] = { relpath: f.rel, hash: c.hash, size: c.size };
-      manifest += `${f.rel}\t${c.hash}\t${c.size}\n`;
+      lines[i] = `${scan.rel[i]!}\t${c.hash}\t${c.size}\n`;
       size += c.size;
     }
     if (missing) return NEED_ASYNC;
-    const r: DirResult = {
-      hash: contentHash(this.#hasher.hashString(manifest) + '.dir'),
-      size,
-      nfiles: files.length,
-      entries,
-    };
+    const r: DirResult = { hash: contentHash(this.#hasher.hashString(lines.join('')) + '.dir'), size, nfiles: n };
     this.#dirs.set(abs, r);
     return r;
   }
@@ -314,9 +335,11 @@ export class FileHasher {
   /**
    * Every regular file below `abs`, in manifest order. Sorting each level by `name` for files and
    * `name + '/'` for directories yields exactly the order of the full relpaths, so the flattened
-   * list needs no global sort. `onStack` holds dev:ino of the directories being walked (cycles).
+   * list needs no global sort. Every entry is stat'ed anyway (files for the cache key, directories
+   * for cycle detection), so plain `readdir` names suffice. `onStack` holds dev:ino of the
+   * directories being walked.
    */
-  #scan(abs: string, st: fs.Stats, onStack: Set<string>): ScanFile[] {
+  #scan(abs: string, st: fs.Stats, onStack: Set<string>): DirScan {
     const memo = this.#scans.get(abs);
     if (memo !== undefined) return memo;
     const id = `${st.dev}:${st.ino}`;
@@ -325,29 +348,31 @@ export class FileHasher {
     }
     onStack.add(id);
     const items: { key: string; name: string; abs: string; st: fs.Stats; dir: boolean }[] = [];
-    for (const d of fs.readdirSync(abs, { withFileTypes: true })) {
-      const name = d.name;
+    for (const name of fs.readdirSync(abs)) {
       if (this.#ignore.has(name)) continue;
       const childAbs = abs + '/' + name;
-      if (d.isDirectory()) {
-        const cst = this.#stat(childAbs);
-        if (cst?.isDirectory()) items.push({ key: name + '/', name, abs: childAbs, st: cst, dir: true });
-      } else if (d.isFile() || d.isSymbolicLink()) {
-        const cst = this.#stat(childAbs);
-        if (cst === null) continue; // vanished, or a broken symlink
-        if (cst.isFile()) items.push({ key: name, name, abs: childAbs, st: cst, dir: false });
-        else if (cst.isDirectory()) items.push({ key: name + '/', name, abs: childAbs, st: cst, dir: true });
-      }
+      const cst = this.#stat(childAbs);
+      if (cst === null) continue; // vanished, or a broken symlink
+      if (cst.isFile()) items.push({ key: name, name, abs: childAbs, st: cst, dir: false });
+      else if (cst.isDirectory()) items.push({ key: name + '/', name, abs: childAbs, st: cst, dir: true });
+      // anything else (fifo, socket, device) is skipped
     }
     items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const out: ScanFile[] = [];
+    const out: DirScan = { rel: [], abs: [], st: [] };
     for (const it of items) {
       if (!it.dir) {
-        out.push({ rel: it.name, abs: it.abs, st: it.st });
+        out.rel.push(it.name);
+        out.abs.push(it.abs);
+        out.st.push(it.st);
         continue;
       }
-      const prefix = it.name + '/';
-      for (const f of this.#scan(it.abs, it.st, onStack)) out.push({ rel: prefix + f.rel, abs: f.abs, st: f.st });
+      const sub = this.#scan(it.abs, it.st, onStack);
+      const prefix = it.key;
+      for (let i = 0; i < sub.rel.length; i++) {
+        out.rel.push(prefix + sub.rel[i]!);
+        out.abs.push(sub.abs[i]!);
+        out.st.push(sub.st[i]!);
+      }
     }
     onStack.delete(id);
     this.#scans.set(abs, out);
@@ -356,6 +381,12 @@ export class FileHasher {
 }
 
 const ignore = (): void => undefined;
+
+/** POSIX parent of an absolute path ('' for the root itself). */
+function parentOf(abs: string): string {
+  const i = abs.lastIndexOf('/');
+  return i > 0 ? abs.slice(0, i) : i === 0 && abs.length > 1 ? '/' : '';
+}
 
 function toRecord(p: string, r: Rec): FileRecord {
   return r.nfiles === undefined

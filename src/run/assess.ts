@@ -8,7 +8,7 @@ import type { Plan } from '../graph/plan.js';
 import type { Pipeline } from '../graph/pipeline.js';
 import type { StageName } from '../util/brand.js';
 import type { Reason } from './reason.js';
-import { isOutsOnly } from './reason.js';
+import { isOutsOnly, restorableOuts } from './reason.js';
 import { inspectStage, type InspectContext } from './freshness.js';
 import type { CacheStore } from '../cache/store.js';
 
@@ -40,7 +40,8 @@ export async function assess(
     // A new stage runs anyway; naming its stale upstream would only add noise.
     const isNew = reasons.some((r) => r.kind === 'new');
     const all = staleUp.length > 0 && !isNew ? [...reasons, { kind: 'upstream-stale' as const, stages: staleUp }] : reasons;
-    const restorable = entry !== undefined && staleUp.length === 0 && isOutsOnly(reasons) && (await cache.has(entry.outs));
+    const wanted = entry !== undefined && staleUp.length === 0 && isOutsOnly(reasons) ? restorableOuts(stage, entry, reasons) : undefined;
+    const restorable = wanted !== undefined && (await cache.has(wanted));
     if (all.length > 0 && !restorable) willChange.add(name);
     result.push({ stage: name, frozen: false, reasons: all, restorable });
   }

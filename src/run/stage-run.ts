@@ -24,7 +24,7 @@ import type { Reporter } from '../report/events.js';
 import type { Lease } from '../schedule/resources.js';
 import type { CheckOutcome } from '../schedule/scheduler.js';
 import type { Project } from '../project.js';
-import { type Reason, isOutsOnly } from './reason.js';
+import { type Reason, isOutsOnly, restorableOuts } from './reason.js';
 import { cmdText, inspectStage, type InspectContext, type Inspection } from './freshness.js';
 import { formatDuration } from '../report/terminal.js';
 
@@ -130,9 +130,8 @@ export class StageRun {
       return { kind: 'done', outcome: 'fresh' };
     }
     // Only the workspace copy of outs is wrong: put the recorded outs back instead of running.
-    if (entry && isOutsOnly(reasons) && (await svc.cache.has(entry.outs))) {
-      return this.restore(entry.outs, 'cache', entry);
-    }
+    const wanted = entry && isOutsOnly(reasons) ? restorableOuts(stage, entry, reasons) : undefined;
+    if (wanted && (await svc.cache.has(wanted))) return this.restore(wanted, 'cache', entry);
     if (svc.useRunCache && this.runCacheEligible() && !reasons.some((r) => r.kind === 'forced')) {
       const fp = computeFingerprint(stage, this.deps, this.paramValues, svc.hasher).hash;
       const outs = await svc.cache.lookupRun(fp);
@@ -194,6 +193,7 @@ export class StageRun {
     for (const o of this.stage.outs) {
       const abs = this.abs(o.path);
       if (!o.persist) fs.rmSync(abs, { recursive: true, force: true });
+      else this.svc.cache.unprotect(o.path);
       // Parents of declared outs are created so `cmd > out/x` works; nothing else is written.
       fs.mkdirSync(path.dirname(abs), { recursive: true });
       this.svc.files.invalidate(o.path);

@@ -15,10 +15,11 @@
  * markers that are still unresolved, so an interruption is never forgotten until the stage
  * finishes.
  *
- * Appends are single `write(2)` calls on an O_APPEND descriptor: they survive a process crash
- * (SIGKILL, OOM) as soon as they return. They are not fsynced by default (that would cost a disk
- * flush per stage); pass `{ fsync: true }` to survive power loss too. Non-finite numbers in param
- * values are tagged so they round-trip through JSON.
+ * Opening only reads; the file is created (or a torn tail cut off) on the first write, so
+ * read-only commands leave no trace. Appends are single `write(2)` calls on an O_APPEND
+ * descriptor: they survive a process crash (SIGKILL, OOM) as soon as they return. They are not
+ * fsynced by default (that would cost a disk flush per stage); pass `{ fsync: true }` to survive
+ * power loss too. Non-finite numbers in param values are tagged so they round-trip through JSON.
  *
  * It does not write the lockfile, and does not guard against two mlbuild processes sharing a
  * project (the caller holds the project lock).
@@ -59,7 +60,12 @@ function reviver(_k: string, v: unknown): unknown {
 export class Journal {
   readonly #file: string;
   readonly #fsync: boolean;
+  /** Opened on the first write, so read-only commands (status) leave no trace. */
   #fd: number | undefined;
+  #closed = false;
+  /** Byte length of the intact prefix of the file as read (-1: missing or not a journal). */
+  #intact = -1;
+  #sizeOnDisk = 0;
   /** Successful entries from a previous run not yet folded into the lockfile. */
   #pending = new Map<StageName, LockEntry>();
   /** Stages marked running (by a previous run, or this one) and not finished since. */
@@ -72,7 +78,10 @@ export class Journal {
     this.#fsync = fsync;
   }
 
-  /** Opens (creating if needed) `<mlcacheDir>/journal.jsonl` and reads what a previous run left. */
+  /**
+   * Reads `<mlcacheDir>/journal.jsonl` (a missing file is an empty journal). Writes nothing: the
+   * file is created, or its torn last line cut off, only when something is first recorded.
+   */
   static async open(mlcacheDir: string, opts: JournalOptions = {}): Promise<Journal> {
     return Promise.resolve(Journal.openSync(mlcacheDir, opts));
   }
@@ -80,23 +89,31 @@ export class Journal {
   static openSync(mlcacheDir: string, opts: JournalOptions = {}): Journal {
     const file = path.join(path.resolve(mlcacheDir), JOURNAL_FILE);
     const j = new Journal(file, opts.fsync ?? false);
-    let text = '';
+    let text: string | undefined;
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    let keep = j.#replay(text);
-    if (keep === 0 || !text.startsWith(HEADER)) {
-      // New, empty, or not ours: start a fresh journal (a foreign file yields no entries).
-      fs.writeFileSync(file, HEADER);
-      keep = HEADER.length;
-    } else if (keep < Buffer.byteLength(text)) {
-      fs.truncateSync(file, keep); // drop a torn last line
+    if (text !== undefined) {
+      j.#intact = j.#replay(text);
+      j.#sizeOnDisk = Buffer.byteLength(text);
     }
-    j.#fd = fs.openSync(file, 'a');
     return j;
+  }
+
+  #fdForWrite(): number {
+    if (this.#closed) throw new Error('Internal error: journal used after close()');
+    if (this.#fd !== undefined) return this.#fd;
+    if (this.#intact <= 0) {
+      // New, or not ours (a foreign file yields no entries): start a fresh journal.
+      fs.mkdirSync(path.dirname(this.#file), { recursive: true });
+      fs.writeFileSync(this.#file, HEADER);
+    } else if (this.#intact < this.#sizeOnDisk) {
+      fs.truncateSync(this.#file, this.#intact); // drop a torn last line
+    }
+    this.#fd = fs.openSync(this.#file, 'a');
+    return this.#fd;
   }
 
   /** Folds the lines into the in-memory state; returns the byte length of the intact prefix. */
@@ -134,9 +151,9 @@ export class Journal {
   }
 
   #append(line: Line): void {
-    if (this.#fd === undefined) throw new Error('Internal error: journal used after close()');
-    fs.writeSync(this.#fd, JSON.stringify(line, replacer) + '\n');
-    if (this.#fsync) fs.fsyncSync(this.#fd);
+    const fd = this.#fdForWrite();
+    fs.writeSync(fd, JSON.stringify(line, replacer) + '\n');
+    if (this.#fsync) fs.fsyncSync(fd);
   }
 
   /** Records that a stage finished successfully with this lock entry (and is no longer running). */
@@ -194,20 +211,22 @@ export class Journal {
   }
 
   clearSync(): void {
-    if (this.#fd === undefined) throw new Error('Internal error: journal used after close()');
+    if (this.#closed) throw new Error('Internal error: journal used after close()');
     let text = HEADER;
     for (const s of [...this.#running].sort()) text += JSON.stringify({ op: 'run', stage: s }) + '\n';
-    // Replace atomically (a crash here keeps either the old or the new journal, never neither),
-    // then append to the new file.
-    atomicWriteFileSync(this.#file, text);
-    fs.closeSync(this.#fd);
-    this.#fd = fs.openSync(this.#file, 'a');
     this.#pending = new Map();
+    if (this.#fd === undefined && this.#intact < 0 && text === HEADER) return; // nothing on disk, nothing to keep
+    // Replace atomically (a crash here keeps either the old or the new journal, never neither);
+    // later appends go to the new file.
+    atomicWriteFileSync(this.#file, text);
+    if (this.#fd !== undefined) fs.closeSync(this.#fd);
+    this.#fd = fs.openSync(this.#file, 'a');
   }
 
   /** Closes the descriptor; the file stays for the next run. */
   close(): void {
     if (this.#fd !== undefined) fs.closeSync(this.#fd);
     this.#fd = undefined;
+    this.#closed = true;
   }
 }

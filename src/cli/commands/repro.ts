@@ -7,7 +7,11 @@ import { withContext, printDiagnostics, makeReporter, type GlobalOptions, type C
 import { openWorkspace, openState } from '../../run/workspace.js';
 import { repro } from '../../run/repro.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
-import { NullCache } from '../../cache/store.js';
+import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
+import { acquireProjectLock } from '../../state/project-lock.js';
+import type { Project } from '../../project.js';
+import type { Workspace } from '../../run/workspace.js';
+import type { Reporter } from '../../report/events.js';
 import { EXIT_USAGE } from '../../exit-codes.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
 import { type Result, ok, err } from '../../util/result.js';
@@ -81,13 +85,35 @@ async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise
     printDiagnostics(term, ws.error);
     return EXIT_USAGE;
   }
-  const state = await openState(project, !a.dry);
-  if (!state.ok) {
-    printDiagnostics(term, state.error);
-    return EXIT_USAGE;
-  }
   const reporter = makeReporter(term, { json: a.json, explain: a.explain });
   for (const w of ws.value.loaded.warnings) reporter.diagnostics([w]);
+  const lock = a.dry
+    ? undefined
+    : await acquireProjectLock(project.mlcacheDir, (pid) =>
+        reporter.on({ type: 'warning', message: `another mlbuild (pid ${pid}) is working on this project; waiting for it to finish` }),
+      );
+  try {
+    return await reproLocked(project, ws.value, a, gpus.value, reporter);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function reproLocked(project: Project, ws: Workspace, a: ReproArgs, gpus: { ids: string[]; known: boolean }, reporter: Reporter): Promise<number> {
+  const state = await openState(project, !a.dry);
+  if (!state.ok) {
+    reporter.diagnostics(state.error);
+    return EXIT_USAGE;
+  }
+  const persistOuts = new Set([...ws.pipeline.stages.values()].flatMap((s) => s.outs.filter((o) => o.persist).map((o) => o.path)));
+  const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
+  const cache = new LocalStore({
+    root: project.root,
+    mlcacheDir: project.mlcacheDir,
+    files: state.value.files,
+    ...(linkTypes ? { linkTypes } : {}),
+    copyOnSave: (p) => persistOuts.has(p),
+  });
 
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -99,7 +125,7 @@ async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise
   try {
     return await repro(
       project,
-      ws.value,
+      ws,
       state.value,
       {
         targets: a.targets,
@@ -108,11 +134,11 @@ async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise
         downstream: a.downstream,
         dry: a.dry,
         keepGoing: a.keepGoing,
-        capacity: { cpus: a.jobs ?? Math.max(1, os.availableParallelism()), gpuIds: gpus.value.ids, gpuSlots: a.gpuSlots, memoryMb: 0 },
-        gpusKnown: gpus.value.known,
+        capacity: { cpus: a.jobs ?? Math.max(1, os.availableParallelism()), gpuIds: gpus.ids, gpuSlots: a.gpuSlots, memoryMb: 0 },
+        gpusKnown: gpus.known,
         useRunCache: a.runCache,
       },
-      { reporter, executor: new LocalExecutor(), cache: new NullCache(), signal: controller.signal },
+      { reporter, executor: new LocalExecutor(), cache, signal: controller.signal },
     );
   } finally {
     process.off('SIGINT', onSignal);

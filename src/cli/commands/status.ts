@@ -7,7 +7,7 @@ import { openWorkspace, openState } from '../../run/workspace.js';
 import { makePlan } from '../../graph/plan.js';
 import { assess } from '../../run/assess.js';
 import { formatReason } from '../../run/reason.js';
-import { NullCache } from '../../cache/store.js';
+import { LocalStore } from '../../cache/local-store.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 
 export interface StatusArgs {
@@ -35,7 +35,8 @@ export function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<number> 
     }
     const s = state.value;
     const ctx = { files: s.files, params: ws.value.loaded.params, lockfile: s.lockfile, interrupted: s.interrupted };
-    const assessed = await assess(plan.value, ws.value.pipeline, ctx, new NullCache(), () => false);
+    const cache = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: s.files });
+    const assessed = await assess(plan.value, ws.value.pipeline, ctx, cache, () => false);
     // The stat cache learned hashes; saving it makes the next status faster and changes nothing else.
     await s.statCache.save();
     const stale = assessed.filter((x) => x.reasons.length > 0);

@@ -1,0 +1,260 @@
+/**
+ * The local content-addressed cache in `.mlcache/`:
+ *   objects/<2 hex>/<14 hex>        file contents, read-only, named by their xxh64
+ *   objects/<2 hex>/<14 hex>.dir    directory manifests (`relpath\thash\tsize\n` lines, the exact
+ *                                   text whose hash names the directory, so it is self-verifying)
+ *   runs/<fp>.jsonl                 run-cache: one line per build of a fingerprint, newest last
+ * Every write goes to a temp name in the same folder and is renamed into place, so a killed run
+ * leaves at most a stray temp file (gc removes them), never a corrupt object or a run entry whose
+ * objects are missing (objects are saved before the entry is appended).
+ *
+ * Outs are placed in the workspace by reflink, else copy; `MLBUILD_CACHE_TYPE=hardlink,copy` (DVC's
+ * `cache.type`) links instead, for instant restores of big outs. Objects are read-only, so a
+ * hardlinked out is not edited in place by accident; stages rewrite outs after they are removed,
+ * and `persist` outs are saved by copy and unprotected before their stage runs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FileRecord, FileHasher, ManifestEntry } from '../hashing/file-hasher.js';
+import type { FpHash } from '../util/brand.js';
+import { contentHash } from '../util/brand.js';
+import type { CacheStore } from './store.js';
+
+export type LinkType = 'reflink' | 'hardlink' | 'copy';
+
+/**
+ * DVC's default: reflink where the file system has it, else copy. Hardlinks are opt-in because
+ * read-only modes do not stop root, so an edit in place would corrupt the shared object.
+ */
+export const DEFAULT_LINK_TYPES: readonly LinkType[] = ['reflink', 'copy'];
+
+export function parseLinkTypes(text: string | undefined): LinkType[] | undefined {
+  if (!text) return undefined;
+  const types = text.split(',').map((s) => s.trim());
+  return types.every((t): t is LinkType => t === 'reflink' || t === 'hardlink' || t === 'copy') ? types : undefined;
+}
+
+const tmpName = (target: string): string => `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+
+export interface LocalStoreOptions {
+  readonly root: string;
+  readonly mlcacheDir: string;
+  readonly files: FileHasher;
+  readonly linkTypes?: readonly LinkType[];
+  /** Outs saved by copy rather than link (persist outs, which their stage may modify in place). */
+  readonly copyOnSave?: (path: string) => boolean;
+}
+
+export class LocalStore implements CacheStore {
+  readonly objectsDir: string;
+  readonly runsDir: string;
+  private readonly linkTypes: readonly LinkType[];
+  /** Link types that failed once (e.g. no reflink on this file system) are not tried again. */
+  private readonly broken = new Set<LinkType>();
+
+  constructor(private readonly opts: LocalStoreOptions) {
+    this.objectsDir = path.join(opts.mlcacheDir, 'objects');
+    this.runsDir = path.join(opts.mlcacheDir, 'runs');
+    this.linkTypes = opts.linkTypes ?? DEFAULT_LINK_TYPES;
+  }
+
+  objectPath(hash: string): string {
+    return path.join(this.objectsDir, hash.slice(0, 2), hash.slice(2));
+  }
+
+  private abs(p: string): string {
+    return path.isAbsolute(p) ? p : path.join(this.opts.root, p);
+  }
+
+  /** The manifest of a cached directory, or undefined if it is not in the cache. */
+  readManifest(hash: string): ManifestEntry[] | undefined {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.objectPath(hash), 'utf8');
+    } catch {
+      return undefined;
+    }
+    const entries: ManifestEntry[] = [];
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const [relpath, h, size] = line.split('\t');
+      entries.push({ relpath: relpath!, hash: contentHash(h!), size: Number(size) });
+    }
+    return entries;
+  }
+
+  private hasObject(hash: string): boolean {
+    return fs.existsSync(this.objectPath(hash));
+  }
+
+  has(records: readonly FileRecord[]): Promise<boolean> {
+    for (const r of records) {
+      if (r.hash.endsWith('.dir')) {
+        const m = this.readManifest(r.hash);
+        if (!m || !m.every((e) => this.hasObject(e.hash))) return Promise.resolve(false);
+      } else if (!this.hasObject(r.hash)) return Promise.resolve(false);
+    }
+    return Promise.resolve(true);
+  }
+
+  /** Adds one file's content under `hash`, linking when allowed, else copying. Idempotent. */
+  private addObject(src: string, hash: string, size: number, allowLink: boolean): void {
+    const dest = this.objectPath(hash);
+    if (fs.existsSync(dest)) return;
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    const tmp = tmpName(dest);
+    let linked = false;
+    if (allowLink && !this.broken.has('hardlink') && this.linkTypes.includes('hardlink')) {
+      try {
+        fs.linkSync(src, tmp);
+        linked = true;
+      } catch {
+        this.broken.add('hardlink');
+      }
+    }
+    if (!linked) fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
+    // The hasher saw `size` bytes; anything else means the file changed under us: refuse it.
+    if (fs.statSync(tmp).size !== size) {
+      fs.rmSync(tmp, { force: true });
+      throw new Error(`'${src}' changed while it was being saved to the cache`);
+    }
+    fs.chmodSync(tmp, 0o444);
+    fs.renameSync(tmp, dest);
+  }
+
+  save(records: readonly FileRecord[]): Promise<void> {
+    for (const r of records) {
+      const abs = this.abs(r.path);
+      const allowLink = !(this.opts.copyOnSave?.(r.path) ?? false);
+      if (r.hash.endsWith('.dir')) {
+        const entries = this.opts.files.manifestSync(r.path);
+        if (!entries) throw new Error(`Internal error: '${r.path}' is not a directory any more`);
+        for (const e of entries) this.addObject(path.join(abs, e.relpath), e.hash, e.size, allowLink);
+        const dest = this.objectPath(r.hash);
+        if (!fs.existsSync(dest)) {
+          fs.mkdirSync(path.dirname(dest), { recursive: true });
+          const tmp = tmpName(dest);
+          fs.writeFileSync(tmp, entries.map((e) => `${e.relpath}\t${e.hash}\t${e.size}\n`).join(''), { mode: 0o444 });
+          fs.renameSync(tmp, dest);
+        }
+      } else {
+        this.addObject(abs, r.hash, r.size, allowLink);
+      }
+    }
+    return Promise.resolve();
+  }
+
+  /** Places one object at `dest` (which must not exist), by the first link type that works. */
+  private place(hash: string, dest: string): void {
+    const src = this.objectPath(hash);
+    for (const t of this.linkTypes) {
+      if (this.broken.has(t)) continue;
+      try {
+        if (t === 'reflink') fs.copyFileSync(src, dest, fs.constants.COPYFILE_FICLONE_FORCE);
+        else if (t === 'hardlink') fs.linkSync(src, dest);
+        else {
+          fs.copyFileSync(src, dest);
+          fs.chmodSync(dest, 0o644);
+        }
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`cache object ${hash} is missing`);
+        this.broken.add(t);
+      }
+    }
+    throw new Error(`could not place cache object ${hash} at '${dest}' by ${this.linkTypes.join(', ')}`);
+  }
+
+  restore(records: readonly FileRecord[]): Promise<void> {
+    for (const r of records) {
+      const abs = this.abs(r.path);
+      fs.rmSync(abs, { recursive: true, force: true });
+      fs.mkdirSync(path.dirname(abs), { recursive: true });
+      if (r.hash.endsWith('.dir')) {
+        const entries = this.readManifest(r.hash);
+        if (!entries) throw new Error(`cache manifest ${r.hash} is missing`);
+        fs.mkdirSync(abs, { recursive: true });
+        for (const e of entries) {
+          const dest = path.join(abs, e.relpath);
+          fs.mkdirSync(path.dirname(dest), { recursive: true });
+          this.place(e.hash, dest);
+        }
+      } else {
+        this.place(r.hash, abs);
+      }
+      this.opts.files.invalidate(r.path);
+    }
+    return Promise.resolve();
+  }
+
+  private runFile(fp: FpHash): string {
+    return path.join(this.runsDir, fp.slice(0, 2), `${fp.slice(2)}.jsonl`);
+  }
+
+  lookupRun(fp: FpHash): Promise<FileRecord[] | undefined> {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.runFile(fp), 'utf8');
+    } catch {
+      return Promise.resolve(undefined);
+    }
+    // Newest wins: the last complete line (a torn last line from a crash is skipped).
+    const lines = text.split('\n').filter(Boolean);
+    for (let i = lines.length - 1; i >= 0; i--) {
+      try {
+        const entry = JSON.parse(lines[i]!) as { outs: FileRecord[] };
+        return Promise.resolve(entry.outs);
+      } catch {
+        continue;
+      }
+    }
+    return Promise.resolve(undefined);
+  }
+
+  recordRun(fp: FpHash, outs: readonly FileRecord[]): Promise<void> {
+    const file = this.runFile(fp);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // One short line in append mode: a crash leaves at most a torn last line, which lookups skip.
+    fs.appendFileSync(file, JSON.stringify({ outs: outs.map((o) => ({ path: o.path, hash: o.hash, size: o.size, ...(o.nfiles !== undefined ? { nfiles: o.nfiles } : {}) })) }) + '\n');
+    return Promise.resolve();
+  }
+
+  unprotect(p: string): void {
+    const abs = this.abs(p);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(abs);
+    } catch {
+      return;
+    }
+    if (st.isDirectory()) {
+      for (const e of fs.readdirSync(abs)) this.unprotect(path.join(p, e));
+      return;
+    }
+    if (st.nlink === 1 && (st.mode & 0o200) !== 0) return;
+    // A fresh inode: writes to it can never reach the cache object it was linked to.
+    const tmp = tmpName(abs);
+    fs.copyFileSync(abs, tmp);
+    fs.chmodSync(tmp, 0o644);
+    fs.renameSync(tmp, abs);
+  }
+
+  /** Every object file name (hash) in the cache, and stray temp files. */
+  listObjects(): { hashes: string[]; temps: string[] } {
+    const hashes: string[] = [];
+    const temps: string[] = [];
+    let dirs: string[] = [];
+    try {
+      dirs = fs.readdirSync(this.objectsDir);
+    } catch {
+      return { hashes, temps };
+    }
+    for (const d of dirs) {
+      for (const f of fs.readdirSync(path.join(this.objectsDir, d))) {
+        if (f.includes('.tmp-')) temps.push(path.join(this.objectsDir, d, f));
+        else hashes.push(d + f);
+      }
+    }
+    return { hashes, temps };
+  }
+}
