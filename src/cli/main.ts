@@ -123,6 +123,22 @@ export async function main(argv: readonly string[]): Promise<number> {
           ),
         ),
     )
+    .command(
+      'gc',
+      'remove cache objects that no kept lockfile uses',
+      (y) =>
+        y
+          .option('workspace', { alias: 'w', type: 'boolean', default: true, describe: "keep what the workspace's lockfile uses (always on)" })
+          .option('all-commits', { alias: 'a', type: 'boolean', default: false, describe: "also keep what every git commit's lockfile uses" })
+          .option('dry', { type: 'boolean', default: false, describe: 'only say what would be removed' }),
+      (a) => run(() => import('./commands/cache.js').then((m) => m.gcCommand(globals, { workspace: a.workspace, allCommits: a.allCommits, dry: a.dry }))),
+    )
+    .command(
+      'checkout [targets..]',
+      'restore the outs recorded in the lockfile from the cache',
+      (y) => y.positional('targets', { type: 'string', array: true, default: [] as string[] }),
+      (a) => run(() => import('./commands/cache.js').then((m) => m.checkoutCommand(globals, { targets: a.targets as string[] }))),
+    )
     .command('params', 'inspect params', (y) =>
       y
         .command(

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Executor, JobResult, JobSpec } from './executor.js';
+import { ProcessSampler } from './process-sampler.js';
 
 const KILL_GRACE_MS = 3000;
 
@@ -29,6 +30,12 @@ export class LocalExecutor implements Executor {
     const log = fs.openSync(job.logPath, 'w');
     let timedOut = false;
     let cancelled = false;
+    let cpuSeconds: number | undefined;
+    let peakRssMb: number | undefined;
+    const usage = (): { cpuSeconds?: number; peakRssMb?: number } => ({
+      ...(cpuSeconds !== undefined ? { cpuSeconds } : {}),
+      ...(peakRssMb !== undefined ? { peakRssMb } : {}),
+    });
     try {
       for (const cmd of job.cmds) {
         if (signal.aborted) {
@@ -72,7 +79,11 @@ export class LocalExecutor implements Executor {
                 terminate();
               }, Math.max(0, remaining))
             : undefined;
+        const sampler = new ProcessSampler(child.pid);
         const result = await child;
+        const used = sampler.stop();
+        if (used.cpuSeconds !== undefined) cpuSeconds = (cpuSeconds ?? 0) + used.cpuSeconds;
+        if (used.peakRssMb !== undefined) peakRssMb = Math.max(peakRssMb ?? 0, used.peakRssMb);
         signal.removeEventListener('abort', onAbort);
         if (timeoutTimer) clearTimeout(timeoutTimer);
         if (killTimer) clearTimeout(killTimer);
@@ -89,10 +100,11 @@ export class LocalExecutor implements Executor {
             cancelled,
             durationMs: performance.now() - started,
             failedCmd: cmd,
+            ...usage(),
           };
         }
       }
-      return { exitCode: cancelled ? null : 0, signal: null, timedOut, cancelled, durationMs: performance.now() - started };
+      return { exitCode: cancelled ? null : 0, signal: null, timedOut, cancelled, durationMs: performance.now() - started, ...usage() };
     } finally {
       fs.closeSync(log);
     }

@@ -183,7 +183,9 @@ export class FileHasher {
     const parent = parentOf(abs);
     this.#children.get(parent)?.delete(abs);
     for (let d = parent; d !== ''; d = parentOf(d)) {
-      // Ancestors stay stat'ed (they are still directories); their listings and hashes go.
+      // Their listings and hashes include `abs`; their stats go too (a stage may have created
+      // a missing parent). Other memoised children of theirs stay.
+      this.#stats.delete(d);
       this.#scans.delete(d);
       this.#dirs.delete(d);
     }

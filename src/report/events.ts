@@ -12,7 +12,14 @@ export type ReproEvent =
   | { readonly type: 'stage-fresh'; readonly stage: StageName }
   | { readonly type: 'stage-frozen'; readonly stage: StageName }
   | { readonly type: 'stage-restored'; readonly stage: StageName; readonly source: 'cache' | 'run-cache'; readonly reasons: readonly Reason[] }
-  | { readonly type: 'stage-started'; readonly stage: StageName; readonly reasons: readonly Reason[]; readonly gpuIds: readonly string[] }
+  | {
+      readonly type: 'stage-started';
+      readonly stage: StageName;
+      readonly reasons: readonly Reason[];
+      readonly gpuIds: readonly string[];
+      /** From run history, when known. */
+      readonly expectedMs?: number;
+    }
   | { readonly type: 'stage-output'; readonly stage: StageName; readonly stream: 'stdout' | 'stderr'; readonly chunk: string }
   | { readonly type: 'stage-succeeded'; readonly stage: StageName; readonly durationMs: number }
   | {
@@ -23,7 +30,13 @@ export type ReproEvent =
       readonly durationMs?: number;
     }
   | { readonly type: 'stage-skipped'; readonly stage: StageName; readonly blockedBy?: StageName }
-  | { readonly type: 'stage-would-run'; readonly stage: StageName; readonly reasons: readonly Reason[]; readonly restore: boolean }
+  | {
+      readonly type: 'stage-would-run';
+      readonly stage: StageName;
+      readonly reasons: readonly Reason[];
+      readonly restore: boolean;
+      readonly expectedMs?: number;
+    }
   | { readonly type: 'warning'; readonly message: string }
   | { readonly type: 'interrupted'; readonly signal: string };
 
@@ -33,6 +46,7 @@ export interface StageSummary {
   readonly reasons: readonly Reason[];
   readonly durationMs?: number;
   readonly message?: string;
+  readonly expectedMs?: number;
 }
 
 export interface RunSummary {
@@ -42,6 +56,8 @@ export interface RunSummary {
   readonly stages: readonly StageSummary[];
   /** A --dry run: nothing ran. */
   readonly dry?: boolean;
+  /** --dry: expected wall time of what would run, serially and on the critical path, from history. */
+  readonly expectedMs?: { readonly total: number; readonly unknown: number };
 }
 
 export interface Reporter {

@@ -25,3 +25,14 @@ export const formatDuration = (ms: number): string => {
   const m = Math.floor(s / 60);
   return `${m}m${String(Math.round(s - m * 60)).padStart(2, '0')}s`;
 };
+
+export const formatBytes = (n: number): string => {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+};

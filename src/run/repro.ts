@@ -21,6 +21,7 @@ import { assess } from './assess.js';
 import type { StageName } from '../util/brand.js';
 import { atomicWriteFile } from '../util/atomic-write.js';
 import { updateGitignore } from '../state/gitignore.js';
+import { RunHistory } from '../state/run-history.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 
 export interface ReproOptions {
@@ -55,7 +56,13 @@ async function writeParamsJson(project: Project, ws: Workspace, state: RunState)
 export async function repro(project: Project, ws: Workspace, state: RunState, opts: ReproOptions, svc: ReproServices): Promise<number> {
   const started = performance.now();
   const { pipeline } = ws;
-  const planned = makePlan(pipeline, { targets: opts.targets, singleItem: opts.singleItem, downstream: opts.downstream });
+  const history = RunHistory.load(project.mlcacheDir);
+  const planned = makePlan(pipeline, {
+    targets: opts.targets,
+    singleItem: opts.singleItem,
+    downstream: opts.downstream,
+    expectedSeconds: (s) => history.expectedSeconds(s),
+  });
   if (!planned.ok) {
     svc.reporter.diagnostics(planned.error);
     return EXIT_USAGE;
@@ -106,6 +113,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     gpusKnown: opts.gpusKnown,
     useRunCache: opts.useRunCache,
     interrupted: state.interrupted,
+    history,
     onRecorded: () => {
       // Bounded-rate flush: the journal already holds the entry; this keeps mlbuild.lock current for readers.
       const now = performance.now();
@@ -119,11 +127,27 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   if (opts.dry) {
     const assessed = await assess(plan, pipeline, stageSvc, svc.cache, (s) => targetSet.has(s));
     const summaries: StageSummary[] = [];
+    let total = 0;
+    let unknown = 0;
     for (const a of assessed) {
-      if (a.reasons.length > 0) svc.reporter.on({ type: 'stage-would-run', stage: a.stage, reasons: a.reasons, restore: a.restorable });
-      summaries.push({ name: a.stage, outcome: a.frozen ? 'frozen' : a.reasons.length === 0 ? 'fresh' : a.restorable ? 'would-restore' : 'would-run', reasons: a.reasons });
+      const seconds = history.expectedSeconds(a.stage);
+      const expectedMs = seconds !== undefined ? seconds * 1000 : undefined;
+      const willRun = a.reasons.length > 0 && !a.restorable;
+      if (willRun) {
+        if (expectedMs === undefined) unknown++;
+        else total += expectedMs;
+      }
+      if (a.reasons.length > 0) {
+        svc.reporter.on({ type: 'stage-would-run', stage: a.stage, reasons: a.reasons, restore: a.restorable, ...(willRun && expectedMs !== undefined ? { expectedMs } : {}) });
+      }
+      summaries.push({
+        name: a.stage,
+        outcome: a.frozen ? 'frozen' : a.reasons.length === 0 ? 'fresh' : a.restorable ? 'would-restore' : 'would-run',
+        reasons: a.reasons,
+        ...(willRun && expectedMs !== undefined ? { expectedMs } : {}),
+      });
     }
-    svc.reporter.finish({ ok: true, interrupted: false, elapsedMs: performance.now() - started, stages: summaries, dry: true });
+    svc.reporter.finish({ ok: true, interrupted: false, elapsedMs: performance.now() - started, stages: summaries, dry: true, expectedMs: { total, unknown } });
     return EXIT_OK;
   }
 
@@ -154,6 +178,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     await state.lockfile.save();
     await state.journal.clear();
     await state.statCache.save();
+    history.save();
   }
   const cachedOuts = plan.stages.flatMap((s) => pipeline.stages.get(s)!.outs.filter((o) => o.cache).map((o) => o.path));
   await updateGitignore(project.root, cachedOuts);

@@ -21,6 +21,7 @@ import type { CacheStore } from '../cache/store.js';
 import type { Executor } from '../execute/executor.js';
 import { succeeded } from '../execute/executor.js';
 import type { Reporter } from '../report/events.js';
+import type { RunHistory } from '../state/run-history.js';
 import type { Lease } from '../schedule/resources.js';
 import type { CheckOutcome } from '../schedule/scheduler.js';
 import type { Project } from '../project.js';
@@ -67,6 +68,7 @@ export interface StageRunServices extends InspectContext {
   /** True when the pool knows the machine's GPUs, so GPU-less stages get CUDA_VISIBLE_DEVICES=''. */
   readonly gpusKnown: boolean;
   readonly useRunCache: boolean;
+  readonly history: RunHistory;
   /** Called after a lock entry changed, so the lockfile can be flushed at a bounded rate. */
   readonly onRecorded: () => void;
 }
@@ -203,7 +205,15 @@ export class StageRun {
   async run(lease: Lease, signal: AbortSignal): Promise<'succeeded' | 'failed'> {
     const { stage, svc } = this;
     this.to('running');
-    svc.reporter.on({ type: 'stage-started', stage: stage.name, reasons: this.reasons, gpuIds: lease.gpuIds });
+    const expected = svc.history.expectedSeconds(stage.name);
+    svc.reporter.on({
+      type: 'stage-started',
+      stage: stage.name,
+      reasons: this.reasons,
+      gpuIds: lease.gpuIds,
+      ...(expected !== undefined ? { expectedMs: expected * 1000 } : {}),
+    });
+    const startedAt = new Date().toISOString();
     await svc.journal.markRunning(stage.name);
     this.removeOuts();
     const logPath = path.join(svc.project.mlcacheDir, 'logs', logFileName(stage.name));
@@ -227,6 +237,18 @@ export class StageRun {
       this.removeOuts();
     }
     this.durationMs = result.durationMs;
+    svc.history.record({
+      stage: stage.name,
+      started: startedAt,
+      wall_s: result.durationMs / 1000,
+      cpu_s: result.cpuSeconds ?? null,
+      peak_rss_mb: result.peakRssMb ?? null,
+      gpu_s: (result.durationMs / 1000) * lease.gpuIds.length,
+      gpus: lease.gpuIds,
+      exit_code: result.exitCode,
+      signal: result.signal,
+      ok: succeeded(result),
+    });
     const relLog = path.relative(svc.project.displayCwd, logPath);
     if (!succeeded(result)) {
       await svc.journal.markDone(stage.name);

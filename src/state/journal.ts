@@ -30,10 +30,10 @@ import type { StageName } from '../util/brand.js';
 import { stageName } from '../util/brand.js';
 import { atomicWriteFileSync } from '../util/atomic-write.js';
 import type { LockEntry } from './lockfile.js';
+import { parseTagged, stringifyTagged } from './tagged-json.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 const HEADER = '{"mlbuild-journal":1}\n';
-const NUM_TAG = '$mlbuild-number';
 
 export interface JournalOptions {
   /** fsync after every append (power-loss durability). Default false. */
@@ -44,18 +44,6 @@ type Line =
   | { op: 'run'; stage: string }
   | { op: 'done'; stage: string }
   | { op: 'ok'; stage: string; entry: LockEntry };
-
-function replacer(_k: string, v: unknown): unknown {
-  return typeof v === 'number' && !Number.isFinite(v) ? { [NUM_TAG]: String(v) } : v;
-}
-
-function reviver(_k: string, v: unknown): unknown {
-  if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-    const tag = (v as Record<string, unknown>)[NUM_TAG];
-    if (typeof tag === 'string' && Object.keys(v).length === 1) return Number(tag);
-  }
-  return v;
-}
 
 export class Journal {
   readonly #file: string;
@@ -127,7 +115,7 @@ export class Journal {
       const raw = text.slice(pos, nl);
       let line: Line;
       try {
-        line = JSON.parse(raw, reviver) as Line;
+        line = parseTagged(raw) as Line;
       } catch {
         break; // corrupt: keep what came before it
       }
@@ -152,7 +140,7 @@ export class Journal {
 
   #append(line: Line): void {
     const fd = this.#fdForWrite();
-    fs.writeSync(fd, JSON.stringify(line, replacer) + '\n');
+    fs.writeSync(fd, stringifyTagged(line) + '\n');
     if (this.#fsync) fs.fsyncSync(fd);
   }
 

@@ -7,7 +7,8 @@
  * It does not lock: two writers racing on one path both succeed and the last rename wins.
  * The parent directory is created if needed (`mkdir -p`). After the rename the directory itself
  * is fsynced (best effort; some file systems refuse to open directories) so the rename survives a
- * power loss, not only a process crash.
+ * power loss, not only a process crash. Caches that can be rebuilt may pass `{ fsync: false }`:
+ * still atomic, just not flushed.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -50,8 +51,14 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+export interface AtomicWriteOptions {
+  /** Flush the file and its directory to disk (default true). */
+  readonly fsync?: boolean;
+}
+
 /** Writes `data` to `target` atomically (see module comment). Strings are written as UTF-8. */
-export async function atomicWriteFile(target: string, data: string | Uint8Array): Promise<void> {
+export async function atomicWriteFile(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+  const sync = opts.fsync ?? true;
   const dir = path.dirname(target);
   await fsp.mkdir(dir, { recursive: true });
   const tmp = tempPathFor(target);
@@ -59,7 +66,7 @@ export async function atomicWriteFile(target: string, data: string | Uint8Array)
   try {
     fh = await fsp.open(tmp, 'wx', 0o666);
     await fh.writeFile(data);
-    await fh.sync();
+    if (sync) await fh.sync();
     await fh.close();
     fh = undefined;
     await fsp.rename(tmp, target);
@@ -68,11 +75,12 @@ export async function atomicWriteFile(target: string, data: string | Uint8Array)
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
     throw e;
   }
-  await fsyncDir(dir);
+  if (sync) await fsyncDir(dir);
 }
 
 /** Synchronous twin of {@link atomicWriteFile}, for exit paths and hot loops. */
-export function atomicWriteFileSync(target: string, data: string | Uint8Array): void {
+export function atomicWriteFileSync(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
+  const sync = opts.fsync ?? true;
   const dir = path.dirname(target);
   fs.mkdirSync(dir, { recursive: true });
   const tmp = tempPathFor(target);
@@ -80,7 +88,7 @@ export function atomicWriteFileSync(target: string, data: string | Uint8Array): 
   try {
     fd = fs.openSync(tmp, 'wx', 0o666);
     fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
+    if (sync) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
     fs.renameSync(tmp, target);
@@ -95,5 +103,5 @@ export function atomicWriteFileSync(target: string, data: string | Uint8Array): 
     fs.rmSync(tmp, { force: true });
     throw e;
   }
-  fsyncDirSync(dir);
+  if (sync) fsyncDirSync(dir);
 }

@@ -37,7 +37,7 @@ describe('repro', () => {
     expect(r.doc.stages[0]!.reasons).toEqual(['new']);
     expect(p.read('model.txt')).toBe('lr=0.1\na\nb\n');
     const lock = p.read('mlbuild.lock');
-    expect(lock).toMatch(/^schema: '1.0'\nstages:\n  prepare:\n    cmd: sort -u data\/raw.txt > prepared.txt\n/);
+    expect(lock.startsWith("schema: '1.0'\nstages:\n  prepare:\n    cmd: sort -u data/raw.txt > prepared.txt\n")).toBe(true);
     expect(lock).toContain('train.lr: 0.1');
     expect(p.read('.gitignore').split('\n')).toEqual(expect.arrayContaining(['/.mlcache/', '/prepared.txt', '/model.txt']));
   });

@@ -39,6 +39,7 @@ export class JsonReporter implements Reporter {
         reason_codes: st.reasons.map((r) => r.kind),
         ...(st.durationMs !== undefined ? { duration_ms: Math.round(st.durationMs) } : {}),
         ...(st.message ? { message: st.message } : {}),
+        ...(st.expectedMs !== undefined ? { expected_ms: Math.round(st.expectedMs) } : {}),
       })),
       ...(this.diags.length > 0 ? { diagnostics: this.diags.map((d) => ({ code: d.code, message: d.message, location: d.location })) } : {}),
     };

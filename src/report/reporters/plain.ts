@@ -71,7 +71,10 @@ export class PlainReporter implements Reporter {
         if (e.blockedBy) this.errLine(`Stage '${e.stage}' skipped: upstream '${e.blockedBy}' failed`);
         break;
       case 'stage-would-run':
-        this.line(`${e.restore ? 'Would restore' : 'Would run'} stage '${e.stage}': ${e.reasons.map(formatReason).join('; ')}`);
+        this.line(
+          `${e.restore ? 'Would restore' : 'Would run'} stage '${e.stage}': ${e.reasons.map(formatReason).join('; ')}` +
+            (e.expectedMs !== undefined ? ` (~${formatDuration(e.expectedMs)} last time)` : ''),
+        );
         break;
       case 'warning':
         this.errLine(`warning: ${e.message}`);
@@ -108,7 +111,13 @@ export class PlainReporter implements Reporter {
     if (s.dry) {
       const run = s.stages.filter((x) => x.outcome === 'would-run').length;
       const restore = s.stages.filter((x) => x.outcome === 'would-restore').length;
-      this.line(run + restore === 0 ? 'Nothing to do: every stage is up to date' : `Dry run: ${run} would run, ${restore} would be restored, ${s.stages.length - run - restore} unchanged`);
+      let text = run + restore === 0 ? 'Nothing to do: every stage is up to date' : `Dry run: ${run} would run, ${restore} would be restored, ${s.stages.length - run - restore} unchanged`;
+      if (run > 0 && s.expectedMs) {
+        const { total, unknown } = s.expectedMs;
+        text += `; expected ${formatDuration(total)} of stage time from past runs`;
+        if (unknown > 0) text += ` (+${unknown} stage${unknown === 1 ? '' : 's'} never run before)`;
+      }
+      this.line(text);
       return;
     }
     const count = (o: string): number => s.stages.filter((x) => x.outcome === o).length;

@@ -10,7 +10,8 @@ import { PlainReporter, type PlainOptions } from './plain.js';
 export class PrettyReporter extends PlainReporter {
   private total = 0;
   private done = 0;
-  private readonly running = new Set<string>();
+  /** Running stages with their start time and expected duration (from history). */
+  private readonly running = new Map<string, { at: number; expectedMs: number | undefined }>();
   private readonly startedAt = performance.now();
   private statusShown = false;
   private timer: NodeJS.Timeout | undefined;
@@ -27,8 +28,11 @@ export class PrettyReporter extends PlainReporter {
   private drawStatus(): void {
     if (this.total === 0) return;
     const elapsed = formatDuration(performance.now() - this.startedAt);
-    const names = [...this.running];
+    const names = [...this.running.keys()];
     let text = `[${this.done}/${this.total}] ${elapsed}`;
+    const now = performance.now();
+    const left = [...this.running.values()].map((r) => (r.expectedMs === undefined ? undefined : Math.max(0, r.at + r.expectedMs - now)));
+    if (left.length > 0 && left.every((l) => l !== undefined)) text += ` ETA ~${formatDuration(Math.max(...(left as number[])))}`;
     if (names.length > 0) text += ` running: ${names.join(', ')}`;
     const max = Math.max(20, this.term.columns - 1);
     if (text.length > max) text = text.slice(0, max - 1) + '…';
@@ -54,7 +58,7 @@ export class PrettyReporter extends PlainReporter {
         this.timer.unref();
         break;
       case 'stage-started':
-        this.running.add(e.stage);
+        this.running.set(e.stage, { at: performance.now(), expectedMs: e.expectedMs });
         break;
       case 'stage-fresh':
       case 'stage-frozen':
