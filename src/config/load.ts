@@ -45,6 +45,8 @@ export interface LoadedPipeline {
   params: ParamTree;
   /** Project-relative paths of params files that were read. */
   paramsFiles: string[];
+  /** Absolute paths of every file the result depends on: the pipeline file, params and vars files. */
+  inputFiles: string[];
   warnings: Diagnostic[];
 }
 
@@ -80,7 +82,8 @@ function dedupe(ds: readonly Diagnostic[]): Diagnostic[] {
 export async function loadPipeline(opts: LoadOptions): Promise<Result<LoadedPipeline, Diagnostic[]>> {
   const params = await loadParamsDetailed(opts.root, opts.overrides, { displayCwd: opts.displayCwd });
   const pipelineDiags: Diagnostic[] = [];
-  const stages = await loadStages(opts, params.tree, params.files, pipelineDiags);
+  const seen: { vars?: VarsLoader } = {};
+  const stages = await loadStages(opts, params.tree, params.files, pipelineDiags, seen);
 
   // With broken params, missing keys are most likely a consequence, not news: report the cause.
   const paramsFailed = params.diags.some((d) => d.severity === 'error');
@@ -95,10 +98,11 @@ export async function loadPipeline(opts: LoadOptions): Promise<Result<LoadedPipe
     const failure = await params.writeBack();
     if (failure) return err([failure, ...warnings]);
   }
-  return ok({ stages, params: params.tree, paramsFiles: params.files, warnings });
+  const inputFiles = [opts.pipelineFile, ...params.files.map((f) => path.join(opts.root, ...f.split('/'))), ...(seen.vars?.filesRead ?? [])];
+  return ok({ stages, params: params.tree, paramsFiles: params.files, inputFiles, warnings });
 }
 
-async function loadStages(opts: LoadOptions, paramsTree: Tree, paramsFiles: readonly string[], diags: Diagnostic[]): Promise<Stage[]> {
+async function loadStages(opts: LoadOptions, paramsTree: Tree, paramsFiles: readonly string[], diags: Diagnostic[], seen: { vars?: VarsLoader }): Promise<Stage[]> {
   const read = await readYamlFile(opts.pipelineFile, opts.displayCwd, {
     interpolated: true,
     what: 'pipeline file',
@@ -118,6 +122,7 @@ async function loadStages(opts: LoadOptions, paramsTree: Tree, paramsFiles: read
   }
   const top = check.keys(contents.items, TOP_KEYS, file.display);
   const vars = new VarsLoader(opts.displayCwd, new Set(paramsFiles.map((f) => path.join(opts.root, ...f.split('/')))));
+  seen.vars = vars;
   const pipelineDir = path.dirname(opts.pipelineFile);
   const defaultWdir = path.relative(opts.root, pipelineDir).split(path.sep).join('/');
 

@@ -25,6 +25,11 @@ export class VarsLoader {
     private readonly paramsFiles: ReadonlySet<string>,
   ) {}
 
+  /** Absolute paths of the vars files read (for caches keyed by every input file). */
+  get filesRead(): string[] {
+    return [...this.#cache.keys()];
+  }
+
   /** Reads a `vars:` value into layers (lowest first). Relative file names resolve against `baseDir`. */
   async load(file: YamlFile, node: unknown, baseDir: string, diags: Diagnostic[]): Promise<Tree[]> {
     const doc: Document = file.doc;

@@ -4,8 +4,9 @@
  * stat cache, file hasher). Shared by repro, status, dag and params so they agree on what they see.
  */
 import fs from 'node:fs';
-import { loadPipeline, type LoadedPipeline } from '../config/load.js';
+import type { LoadedPipeline } from '../config/load.js';
 import { buildPipeline, type Pipeline } from '../graph/pipeline.js';
+import { PipelineCache } from '../config/pipeline-cache.js';
 import type { Diagnostic } from '../report/diagnostic.js';
 import type { Project } from '../project.js';
 import { type Result, ok } from '../util/result.js';
@@ -21,17 +22,32 @@ export interface Workspace {
   readonly pipeline: Pipeline;
 }
 
-export async function openWorkspace(project: Project, overrides: readonly string[], writeBack: boolean): Promise<Result<Workspace, Diagnostic[]>> {
-  const loaded = await loadPipeline({
-    root: project.root,
-    pipelineFile: project.pipelineFile,
-    overrides,
-    writeBack,
-    displayCwd: project.displayCwd,
-  });
+/**
+ * `exists` answers whether an unproduced dep is on disk; commands that hash pass their FileHasher's
+ * memoised stat so each path is statted once per run.
+ */
+export async function openWorkspace(
+  project: Project,
+  overrides: readonly string[],
+  writeBack: boolean,
+  exists?: (absPath: string) => boolean,
+): Promise<Result<Workspace, Diagnostic[]>> {
+  // -S changes the params, so it always resolves afresh (and may write the files back).
+  const cache = overrides.length === 0 ? new PipelineCache(project.mlcacheDir, project.root, await loadHasher()) : undefined;
+  const cached = cache?.get(project.pipelineFile, project.displayCwd);
+  const build = (value: LoadedPipeline) => buildPipeline(value.stages, { root: project.root, ...(exists ? { exists } : {}) });
+  if (cached) {
+    const pipeline = build(cached);
+    if (pipeline.ok) return ok({ loaded: cached, pipeline: pipeline.value });
+    // Fall through: resolve afresh so the errors carry their source locations.
+  }
+  // Loaded lazily: the YAML parser is only needed when the pipeline or its params changed.
+  const { loadPipeline } = await import('../config/load.js');
+  const loaded = await loadPipeline({ root: project.root, pipelineFile: project.pipelineFile, overrides, writeBack, displayCwd: project.displayCwd });
   if (!loaded.ok) return loaded;
-  const pipeline = buildPipeline(loaded.value.stages, { root: project.root });
+  const pipeline = build(loaded.value);
   if (!pipeline.ok) return pipeline;
+  cache?.put(project.pipelineFile, project.displayCwd, loaded.value);
   return ok({ loaded: loaded.value, pipeline: pipeline.value });
 }
 

@@ -6,19 +6,23 @@
  * size, nfiles, params keys sorted (recursively), no timestamps, a trailing newline. One entry per
  * stage keeps git diffs and merges local to the stages that changed.
  *
- * Reading: the canonical text is read by the fast reader in canonical-yaml.ts (a 1000-stage file
- * in a few ms); anything else (hand edits, merge results) goes through the `yaml` package, which
- * also gives the file:line:col of syntax errors. Validation collects every problem as a located
- * Diagnostic; an unknown schema version is one error telling the user to upgrade mlbuild.
+ * Reading, fastest first: (1) `.mlcache/state/lockfile-cache.json`, the entries of the last
+ * canonical lockfile keyed by the sha1 of its text (one native JSON.parse: ~5 ms for 1000 stages
+ * in a fresh process, where JIT-cold JS parsing costs 3-10x more); (2) the canonical text through
+ * the strict reader in canonical-yaml.ts; (3) anything else (hand edits, merge results) through
+ * the `yaml` package (~0.4-1 s for 1000 stages), which also gives the file:line:col of syntax
+ * errors. Validation collects every problem as a located Diagnostic; an unknown schema version
+ * is one error telling the user to upgrade mlbuild.
  *
- * Writing: `save()` renders the whole file (each entry's text is memoised, so a no-op costs a
- * join), compares it with the bytes on disk, and only if they differ replaces the file atomically.
+ * Writing: `save()` renders the whole file (each entry's text is memoised, and a canonical entry
+ * read from disk reuses its own text, so a no-op costs a join), compares it with the bytes on
+ * disk, and only if they differ replaces the file atomically (then refreshes the cache).
  * Per-stage durability during a run is the journal's job (journal.ts), not this module's.
  *
  * It does not decide staleness or hash anything.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Range } from 'yaml';
 import { stageName, type ContentHash, type StageName } from '../util/brand.js';
@@ -27,6 +31,7 @@ import { locate, type Diagnostic, type SourceLocation } from '../report/diagnost
 import { atomicWriteFile, atomicWriteFileSync } from '../util/atomic-write.js';
 import type { FileRecord } from '../hashing/file-hasher.js';
 import { FAIL, emitMapping, parseCanonicalYaml, readKey, setOwn, yamlScalar } from './canonical-yaml.js';
+import { parseTagged, stringifyTagged } from './tagged-json.js';
 
 export interface LockEntry {
   cmd: string | string[];
@@ -36,6 +41,18 @@ export interface LockEntry {
 }
 
 export const LOCK_SCHEMA = '1.0';
+/** The parsed-lockfile cache, in the cache dir (see LockfileOptions). */
+export const LOCK_CACHE_FILE = 'lockfile-cache.json';
+
+export interface LockfileOptions {
+  /**
+   * Where to keep `lockfile-cache.json`: the entries of the last canonical lockfile seen, keyed
+   * by a hash of its text, so a fresh process reads them with one native JSON.parse (~2 ms for
+   * 1000 stages) instead of parsing YAML with cold JIT (tens of ms). Default:
+   * `<lockfile dir>/.mlcache/state` when `<lockfile dir>/.mlcache` exists; null turns it off.
+   */
+  readonly cacheDir?: string | null;
+}
 const HASH_RE = /^[0-9a-f]{16}(?:\.dir)?$/;
 const ENTRY_KEYS = ['cmd', 'deps', 'params', 'outs'];
 const RECORD_KEYS = ['path', 'hash', 'size', 'nfiles'];
@@ -46,65 +63,98 @@ type Report = (where: readonly PathSeg[], on: 'key' | 'value', code: string, mes
 export class Lockfile {
   readonly #abs: string;
   readonly #display: string;
+  readonly #cacheFile: string | undefined;
   readonly #entries = new Map<StageName, LockEntry>();
   /** Memoised text of each entry's block (`  name:\n    cmd: ...\n`). */
   readonly #blocks = new Map<StageName, string>();
 
-  private constructor(abs: string, display: string) {
+  private constructor(abs: string, display: string, cacheFile: string | undefined) {
     this.#abs = abs;
     this.#display = display;
+    this.#cacheFile = cacheFile;
+  }
+
+  static #create(file: string, displayCwd: string, opts: LockfileOptions): Lockfile {
+    const abs = path.resolve(file);
+    return new Lockfile(abs, displayPath(abs, displayCwd), cacheFileFor(abs, opts));
   }
 
   /** An empty lockfile that will be written to `file`. */
-  static empty(file: string, displayCwd: string = process.cwd()): Lockfile {
-    const abs = path.resolve(file);
-    return new Lockfile(abs, displayPath(abs, displayCwd));
+  static empty(file: string, displayCwd: string = process.cwd(), opts: LockfileOptions = {}): Lockfile {
+    return Lockfile.#create(file, displayCwd, opts);
   }
 
   /**
    * Reads and validates the lockfile. A missing file is an empty lockfile; bad YAML, a wrong
    * shape or an unknown schema version are located Diagnostics (all of them, not just the first).
    */
-  static async load(file: string, displayCwd: string = process.cwd()): Promise<Result<Lockfile, Diagnostic[]>> {
-    const abs = path.resolve(file);
-    let text: string;
-    try {
-      text = await fsp.readFile(abs, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return ok(new Lockfile(abs, displayPath(abs, displayCwd)));
-      throw e;
-    }
-    return Lockfile.parse(text, abs, displayCwd);
+  static async load(file: string, displayCwd: string = process.cwd(), opts: LockfileOptions = {}): Promise<Result<Lockfile, Diagnostic[]>> {
+    return Promise.resolve(Lockfile.loadSync(file, displayCwd, opts));
   }
 
   /** Synchronous {@link load}. */
-  static loadSync(file: string, displayCwd: string = process.cwd()): Result<Lockfile, Diagnostic[]> {
-    const abs = path.resolve(file);
+  static loadSync(file: string, displayCwd: string = process.cwd(), opts: LockfileOptions = {}): Result<Lockfile, Diagnostic[]> {
+    const lock = Lockfile.#create(file, displayCwd, opts);
     let text: string;
     try {
-      text = fs.readFileSync(abs, 'utf8');
+      text = fs.readFileSync(lock.#abs, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return ok(new Lockfile(abs, displayPath(abs, displayCwd)));
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return ok(lock);
       throw e;
     }
-    return Lockfile.parse(text, abs, displayCwd);
+    const digest = textDigest(text);
+    if (lock.#readCache(text, digest)) return ok(lock);
+    const r = lock.#parseInto(text);
+    if (r.ok && lock.serialize() === text) lock.#writeCache(text, digest);
+    return r;
   }
 
-  /** Parses lockfile text that belongs at `file` (used for diagnostics and by save()). */
+  /** Parses lockfile text that belongs at `file` (no cache involved). */
   static parse(text: string, file: string, displayCwd: string = process.cwd()): Result<Lockfile, Diagnostic[]> {
-    const abs = path.resolve(file);
-    const lock = new Lockfile(abs, displayPath(abs, displayCwd));
+    return Lockfile.#create(file, displayCwd, { cacheDir: null }).#parseInto(text);
+  }
+
+  /** Adopts the cached entries when the cache was written for exactly this (canonical) text. */
+  #readCache(text: string, digest: string): boolean {
+    if (this.#cacheFile === undefined) return false;
+    let doc: { v?: unknown; hash?: unknown; entries?: unknown };
+    try {
+      doc = parseTagged(fs.readFileSync(this.#cacheFile, 'utf8')) as typeof doc;
+    } catch {
+      return false;
+    }
+    if (doc?.v !== 1 || doc.hash !== digest || !isRecord(doc.entries)) return false;
+    const entries = new Map<string, Validated>();
+    for (const [name, entry] of Object.entries(doc.entries)) entries.set(name, { entry: entry as LockEntry, canonical: true });
+    for (const [name, v] of entries) this.#entries.set(stageName(name), v.entry);
+    this.#adoptBlocks(text, entries);
+    return true;
+  }
+
+  /** Best effort (it is a cache): never fsynced, never fatal. Only for canonical text. */
+  #writeCache(text: string, digest = textDigest(text)): void {
+    if (this.#cacheFile === undefined) return;
+    const entries: Record<string, LockEntry> = {};
+    for (const [name, e] of this.#entries) setOwn(entries as Record<string, unknown>, name, e);
+    try {
+      atomicWriteFileSync(this.#cacheFile, stringifyTagged({ v: 1, hash: digest, entries }), { fsync: false });
+    } catch {
+      // read-only checkout, full disk: the next load parses the YAML instead
+    }
+  }
+
+  #parseInto(text: string): Result<Lockfile, Diagnostic[]> {
     const fast = parseCanonicalYaml(text);
     if (fast !== FAIL) {
       let bad = false;
       const entries = validate(fast, () => (bad = true));
       if (!bad && entries) {
-        for (const [k, v] of entries) lock.#entries.set(stageName(k), v.entry);
-        lock.#adoptBlocks(text, entries);
-        return ok(lock);
+        for (const [k, v] of entries) this.#entries.set(stageName(k), v.entry);
+        this.#adoptBlocks(text, entries);
+        return ok(this);
       }
     }
-    return lock.#parseSlow(text);
+    return this.#parseSlow(text);
   }
 
   /**
@@ -214,6 +264,7 @@ export class Lockfile {
     const text = this.serialize();
     if (this.#unchanged(text)) return false;
     await atomicWriteFile(this.#abs, text);
+    this.#writeCache(text);
     return true;
   }
 
@@ -222,6 +273,7 @@ export class Lockfile {
     const text = this.serialize();
     if (this.#unchanged(text)) return false;
     atomicWriteFileSync(this.#abs, text);
+    this.#writeCache(text);
     return true;
   }
 }
@@ -241,6 +293,18 @@ function compareKeys(a: string, b: string): number {
   if (ai && bi) return Number(a) - Number(b);
   if (ai !== bi) return ai ? -1 : 1;
   return compare(a, b);
+}
+
+function cacheFileFor(lockAbs: string, opts: LockfileOptions): string | undefined {
+  if (opts.cacheDir === null) return undefined;
+  if (opts.cacheDir !== undefined) return path.join(path.resolve(opts.cacheDir), LOCK_CACHE_FILE);
+  const mlcache = path.join(path.dirname(lockAbs), '.mlcache');
+  return fs.existsSync(mlcache) ? path.join(mlcache, 'state', LOCK_CACHE_FILE) : undefined;
+}
+
+/** Identifies the exact lockfile text the cache was written for (native, no async init). */
+function textDigest(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
 }
 
 function displayPath(abs: string, cwd: string): string {

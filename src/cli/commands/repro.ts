@@ -80,31 +80,33 @@ async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise
     return EXIT_USAGE;
   }
 
-  const ws = await openWorkspace(project, a.overrides, !a.dry);
-  if (!ws.ok) {
-    printDiagnostics(term, ws.error);
-    return EXIT_USAGE;
-  }
   const reporter = makeReporter(term, { json: a.json, explain: a.explain });
-  for (const w of ws.value.loaded.warnings) reporter.diagnostics([w]);
   const lock = a.dry
     ? undefined
     : await acquireProjectLock(project.mlcacheDir, (pid) =>
         reporter.on({ type: 'warning', message: `another mlbuild (pid ${pid}) is working on this project; waiting for it to finish` }),
       );
   try {
-    return await reproLocked(project, ws.value, a, gpus.value, reporter);
+    return await reproLocked(project, a, gpus.value, reporter);
   } finally {
     lock?.release();
   }
 }
 
-async function reproLocked(project: Project, ws: Workspace, a: ReproArgs, gpus: { ids: string[]; known: boolean }, reporter: Reporter): Promise<number> {
+async function reproLocked(project: Project, a: ReproArgs, gpus: { ids: string[]; known: boolean }, reporter: Reporter): Promise<number> {
   const state = await openState(project, !a.dry);
   if (!state.ok) {
     reporter.diagnostics(state.error);
     return EXIT_USAGE;
   }
+  const files = state.value.files;
+  const opened = await openWorkspace(project, a.overrides, !a.dry, (abs) => files.stat(abs) !== undefined);
+  if (!opened.ok) {
+    reporter.diagnostics(opened.error);
+    return EXIT_USAGE;
+  }
+  const ws = opened.value;
+  for (const w of ws.loaded.warnings) reporter.diagnostics([w]);
   const persistOuts = new Set([...ws.pipeline.stages.values()].flatMap((s) => s.outs.filter((o) => o.persist).map((o) => o.path)));
   const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
   const cache = new LocalStore({

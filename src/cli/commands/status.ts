@@ -18,7 +18,13 @@ export interface StatusArgs {
 
 export function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<number> {
   return withContext(g, async ({ project, term }) => {
-    const ws = await openWorkspace(project, [], false);
+    const state = await openState(project, false);
+    if (!state.ok) {
+      printDiagnostics(term, state.error);
+      return EXIT_USAGE;
+    }
+    const s = state.value;
+    const ws = await openWorkspace(project, [], false, (abs) => s.files.stat(abs) !== undefined);
     if (!ws.ok) {
       printDiagnostics(term, ws.error);
       return EXIT_USAGE;
@@ -28,12 +34,6 @@ export function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<number> 
       printDiagnostics(term, plan.error);
       return EXIT_USAGE;
     }
-    const state = await openState(project, false);
-    if (!state.ok) {
-      printDiagnostics(term, state.error);
-      return EXIT_USAGE;
-    }
-    const s = state.value;
     const ctx = { files: s.files, params: ws.value.loaded.params, lockfile: s.lockfile, interrupted: s.interrupted };
     const cache = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: s.files });
     const assessed = await assess(plan.value, ws.value.pipeline, ctx, cache, () => false);

@@ -1,0 +1,81 @@
+/**
+ * A cache of the resolved pipeline, keyed by the content of every file the result came from (the
+ * pipeline file, params and vars files, and the params files whose mere existence matters) and by
+ * the mlbuild build. A no-op `repro` or `status` on 1000 stages then skips YAML parsing,
+ * interpolation and expansion, which otherwise dominate its time. Only used without `-S`. Cached
+ * stages carry no source locations: a caller that finds an error resolves afresh to locate it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Hasher } from '../hashing/xxhash.js';
+import { atomicWriteFileSync } from '../util/atomic-write.js';
+import type { LoadedPipeline } from './load.js';
+
+const FORMAT = 3;
+
+interface CacheDoc {
+  readonly format: number;
+  readonly build: string;
+  readonly displayCwd: string;
+  readonly pipelineFile: string;
+  /** [absolute path, content hash or 'absent'] */
+  readonly files: [string, string][];
+  /** The resolution without source locations (`loc`): they are most of its size and only matter for errors. */
+  readonly value: LoadedPipeline;
+}
+
+/** Identifies this mlbuild build, so a new version never reads an old version's resolution. */
+function buildId(): string {
+  try {
+    const st = fs.statSync(fileURLToPath(import.meta.url));
+    return `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function fileHash(abs: string, hasher: Hasher): string {
+  try {
+    return hasher.hashBytes(fs.readFileSync(abs));
+  } catch {
+    return 'absent';
+  }
+}
+
+/** Files whose appearance would change the result even though the last load did not read them. */
+const probed = (root: string): string[] => [path.join(root, 'params.yaml'), path.join(root, 'params', 'base.yaml')];
+
+export class PipelineCache {
+  private readonly file: string;
+
+  constructor(
+    mlcacheDir: string,
+    private readonly root: string,
+    private readonly hasher: Hasher,
+  ) {
+    this.file = path.join(mlcacheDir, 'state', 'pipeline.json');
+  }
+
+  get(pipelineFile: string, displayCwd: string): LoadedPipeline | undefined {
+    let doc: CacheDoc;
+    try {
+      doc = JSON.parse(fs.readFileSync(this.file, 'utf8')) as CacheDoc;
+    } catch {
+      return undefined;
+    }
+    if (doc.format !== FORMAT || doc.build !== buildId() || doc.pipelineFile !== pipelineFile || doc.displayCwd !== displayCwd) return undefined;
+    for (const [abs, hash] of doc.files) if (fileHash(abs, this.hasher) !== hash) return undefined;
+    return doc.value;
+  }
+
+  put(pipelineFile: string, displayCwd: string, value: LoadedPipeline): void {
+    const files = [...new Set([...value.inputFiles, ...probed(this.root)])].map((abs): [string, string] => [abs, fileHash(abs, this.hasher)]);
+    const json = JSON.stringify({ format: FORMAT, build: buildId(), displayCwd, pipelineFile, files, value }, (key, v: unknown) => (key === 'loc' ? undefined : v));
+    try {
+      atomicWriteFileSync(this.file, json);
+    } catch {
+      // A cache that cannot be written only costs speed next time.
+    }
+  }
+}
