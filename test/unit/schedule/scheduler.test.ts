@@ -66,7 +66,6 @@ function world(stages: ReturnType<typeof fakeStage>[], capacity: PoolCapacity, c
   let maxConcurrent = 0;
   const started: string[] = [];
   const skipped: [string, string | undefined][] = [];
-  let wake: () => void = () => undefined;
   const sched = new Scheduler(
     plan.value,
     new ResourcePool(capacity),
@@ -82,7 +81,6 @@ function world(stages: ReturnType<typeof fakeStage>[], capacity: PoolCapacity, c
           started.push(s);
           running.set(s, { lease, finish: resolve });
           maxConcurrent = Math.max(maxConcurrent, running.size);
-          wake();
         }),
       skipped: (s, by) => skipped.push([s, by]),
     },
