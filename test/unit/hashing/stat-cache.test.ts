@@ -158,28 +158,15 @@ describe('StatCache', () => {
     expect(c.lookup('/used', { size: 1, mtimeMs: 1, ino: 2 })).toBe(h('u'));
   });
 
-  it('loads 10k entries in a few ms', async () => {
+  it('round-trips 10k entries through one compact file (speed is measured by bench/, not here)', async () => {
     const c = await StatCache.load(mlcache, { now: () => 1e13 });
     for (let i = 0; i < 10_000; i++) {
       c.record(path.join(root, `data/shard-${i % 100}/file-${i}.csv`), { size: i, mtimeMs: OLD_TIME * 1000 + i + 0.123, ino: 1e6 + i }, h(String(i)));
     }
     await c.save();
-    const bytes = fs.statSync(path.join(mlcache, STAT_CACHE_FILE)).size;
-    const times: number[] = [];
-    const floor: number[] = []; // reading + JSON.parse alone: the least any loader must do
-    for (let r = 0; r < 5; r++) {
-      const t0 = performance.now();
-      const back = StatCache.loadSync(mlcache);
-      times.push(performance.now() - t0);
-      expect(back.size).toBe(10_000);
-      const t1 = performance.now();
-      JSON.parse(fs.readFileSync(path.join(mlcache, STAT_CACHE_FILE), 'utf8'));
-      floor.push(performance.now() - t1);
-    }
-    const best = Math.min(...times);
-    const parse = Math.min(...floor);
-    console.log(`stat-cache: 10k entries, ${bytes} bytes, load ${best.toFixed(2)} ms (read+JSON.parse alone ${parse.toFixed(2)} ms)`);
-    // Relative bound, so a loaded CI machine does not make it flaky (typically 1.5-2.5x).
-    expect(best).toBeLessThan(Math.max(100, 8 * parse));
+    const back = StatCache.loadSync(mlcache);
+    expect(back.size).toBe(10_000);
+    const i = 4321;
+    expect(back.lookup(path.join(root, `data/shard-${i % 100}/file-${i}.csv`), { size: i, mtimeMs: OLD_TIME * 1000 + i + 0.123, ino: 1e6 + i })).toBe(h(String(i)));
   });
 });

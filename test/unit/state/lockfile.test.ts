@@ -241,21 +241,10 @@ describe('Lockfile load/save', () => {
       });
     }
     const text = lock.serialize();
-    const times: number[] = [];
-    for (let r = 0; r < 5; r++) {
-      const t0 = performance.now();
-      const res = load(text);
-      const l = res.ok ? res.value : undefined;
-      const same = l?.serialize() === text;
-      times.push(performance.now() - t0);
-      expect(same).toBe(true);
-    }
-    const t0 = performance.now();
-    yamlParse(text);
-    const yamlMs = performance.now() - t0;
-    const best = Math.min(...times);
-    console.log(`lockfile: 1000 stages, ${text.length} bytes: load+serialize ${best.toFixed(1)} ms (yaml.parse alone: ${yamlMs.toFixed(0)} ms)`);
-    expect(best).toBeLessThan(yamlMs);
+    const res = load(text);
+    expect(res.ok && res.value.serialize()).toBe(text);
+    // The fast reader must agree with the full YAML parser on what the text means.
+    expect(res.ok && res.value.get(stageName('train@7'))).toEqual((yamlParse(text) as { stages: Record<string, unknown> }).stages['train@7']);
   });
 });
 

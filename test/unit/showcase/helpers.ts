@@ -1,0 +1,63 @@
+// Shared by the showcase tests: repository paths, params composed like the engine does, and stage bundles.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+import YAML from 'yaml';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The real datasets: CI points MLBUILD_DATA_DIR at them, a checkout finds them next to the repository. */
+export const dataDir = process.env.MLBUILD_DATA_DIR ? resolve(repoRoot, process.env.MLBUILD_DATA_DIR) : resolve(repoRoot, '../shared/data');
+
+const readYaml = (path: string): Record<string, unknown> => YAML.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+
+/**
+ * params/base.yaml with its `defaults` option groups merged under their group keys, then group
+ * choices (`strategy: 'rigorous'`) and dotted overrides (`'strategy.k': 3`) applied, as `-S` does.
+ */
+export function composeParams(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const base = readYaml(join(repoRoot, 'params/base.yaml'));
+  const out: Record<string, unknown> = {};
+  for (const entry of base.defaults as Record<string, string>[]) {
+    for (const [group, option] of Object.entries(entry)) {
+      const chosen = (overrides[group] as string | undefined) ?? option;
+      out[group] = readYaml(join(repoRoot, 'params', group, `${chosen}.yaml`));
+    }
+  }
+  for (const [k, v] of Object.entries(base)) if (k !== 'defaults') out[k] = v;
+  for (const [k, v] of Object.entries(overrides)) {
+    if (!k.includes('.')) continue;
+    const path = k.split('.');
+    let cur = out as Record<string, unknown>;
+    for (const p of path.slice(0, -1)) cur = (cur[p] ??= {}) as Record<string, unknown>;
+    cur[path.at(-1)!] = v;
+  }
+  return out;
+}
+
+let bundleDir: string | undefined;
+
+/** Bundles stages/<name>.ts (as scripts/build.mjs does) into a temp dir; returns the .js path. */
+export function stageBundle(name: string): string {
+  bundleDir ??= mkdtempSync(join(tmpdir(), 'mlbuild-stages-'));
+  const out = join(bundleDir, `${name}.js`);
+  buildSync({
+    entryPoints: [join(repoRoot, 'stages', `${name}.ts`)], outfile: out, bundle: true, platform: 'node',
+    format: 'esm', target: 'node20', external: ['@tensorflow/*'], logLevel: 'error',
+  });
+  return out;
+}
+
+export interface StageRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runStage(bundle: string, args: string[], cwd: string, env: Record<string, string>): StageRun {
+  const r = spawnSync(process.execPath, [bundle, ...args], { cwd, env: { ...process.env, ...env }, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+

@@ -1,0 +1,154 @@
+// The showcase pipeline end to end on a tiny synthetic dataset: every stage command of
+// pipeline.yaml (interpolated here the way the contract defines ${...}) run through the stages'
+// main functions in-process, for each strategy profile; outputs must be byte-identical across
+// runs. Two bundled stages also run as processes, for the exit codes.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { mulberry32 } from '../../../stages/lib/rng.js';
+import { main as data } from '../../../stages/data.js';
+import { main as evaluate } from '../../../stages/evaluate.js';
+import { main as features } from '../../../stages/features.js';
+import { main as final } from '../../../stages/final.js';
+import type { StageContext, StageMain } from '../../../stages/lib/stage.js';
+import { main as report } from '../../../stages/report.js';
+import { main as select } from '../../../stages/select.js';
+import { main as split } from '../../../stages/split.js';
+import { main as train } from '../../../stages/train.js';
+import { composeParams, repoRoot, runStage, stageBundle } from './helpers.js';
+
+interface StageDef {
+  cmd: string;
+  matrix?: Record<string, string>;
+}
+const pipeline = YAML.parse(readFileSync(join(repoRoot, 'pipeline.yaml'), 'utf8')) as { stages: Record<string, StageDef> };
+const mains: Record<string, StageMain> = { data, features, split, train, final, evaluate, report, select };
+
+/** A learnable toy corpus: sentiment words plus neutral filler, seeded. */
+function corpus(n: number): string {
+  const rng = mulberry32(7);
+  const pos = ['great', 'love', 'excellent', 'fun', 'superb'];
+  const neg = ['awful', 'hate', 'boring', 'broken', 'worst'];
+  const filler = ['the', 'phone', 'movie', 'food', 'was', 'really', 'it', '"quoted"'];
+  const pick = (xs: string[]): string => xs[Math.floor(rng() * xs.length)]!;
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    const label = i % 2;
+    const words = [pick(filler), pick(label ? pos : neg), pick(filler), rng() < 0.2 ? pick(label ? neg : pos) : pick(filler)];
+    out += `${words.join(' ')} ${i}  \t${label}\n`;
+  }
+  return out;
+}
+
+function project(extra: Record<string, unknown>): { dir: string; env: Record<string, string> } {
+  const dir = mkdtempSync(join(tmpdir(), 'mlb-showcase-'));
+  mkdirSync(join(dir, 'raw'));
+  const text = corpus(120);
+  writeFileSync(join(dir, 'raw', 'tiny.txt'), text);
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  const params = composeParams({
+    ...extra,
+    'data.name': 'tiny', 'data.subdir': '', 'data.header': false,
+    'data.train': [{ file: 'tiny.txt', sha256 }], 'data.dev': [], 'data.test': [],
+    'evaluate.ci_rounds': 200, 'model.search.C': [0.5, 4],
+  });
+  writeFileSync(join(dir, 'params.json'), JSON.stringify(params));
+  return { dir, env: { MLBUILD_PARAMS: join(dir, 'params.json'), MLBUILD_DATA_DIR: 'raw' } };
+}
+
+/** ${a.b} from params, ${item.x} from the matrix item; nothing else is used by pipeline.yaml. */
+function interpolate(s: string, params: Record<string, unknown>, item: Record<string, number>): string {
+  return s.replace(/\$\{([^}]+)\}/g, (_, key: string) => {
+    const [head, ...rest] = key.split('.');
+    let v: unknown = head === 'item' ? item : (params as Record<string, unknown>)[head!];
+    for (const k of rest) v = (v as Record<string, unknown>)[k];
+    if (v === undefined) throw new Error(`undefined \${${key}}`);
+    return String(v);
+  });
+}
+
+async function runPipeline(dir: string, env: Record<string, string>): Promise<string[]> {
+  const params = JSON.parse(readFileSync(env.MLBUILD_PARAMS!, 'utf8')) as Record<string, Record<string, unknown>>;
+  const log: string[] = [];
+  for (const [name, stage] of Object.entries(pipeline.stages)) {
+    const items = stage.matrix ? Array.from({ length: params.strategy!.k as number }, (_, fold) => ({ fold })) : [{}];
+    expect(stage.matrix ?? { fold: '${range(strategy.k)}' }).toEqual({ fold: '${range(strategy.k)}' });
+    expect(mains[name], `stage ${name} of pipeline.yaml has no stages/${name}.ts`).toBeDefined();
+    for (const item of items) {
+      const cmd = interpolate(stage.cmd, params, item).split(/\s+/);
+      expect(cmd.slice(0, 2)).toEqual(['node', `dist/stages/${name}.js`]);
+      const ctx: StageContext = { argv: cmd.slice(2), env, cwd: dir, log: (l) => log.push(l) };
+      await mains[name]!(ctx);
+    }
+  }
+  return log;
+}
+
+function hashes(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      const rel = relative(dir, p);
+      if (rel === 'logs' || rel === 'raw' || rel === 'params.json') continue;
+      if (statSync(p).isDirectory()) walk(p);
+      else out[rel] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('showcase pipeline', () => {
+  it.each([
+    ['quick', {}],
+    ['balanced', { strategy: 'balanced' }],
+    ['rigorous', { strategy: 'rigorous', 'strategy.k': 3, 'strategy.inner_k': 2 }],
+  ] as const)('runs under %s and reproduces byte for byte', async (profile, overrides) => {
+    const a = project(overrides);
+    const b = project(overrides);
+    await runPipeline(a.dir, a.env);
+    await runPipeline(b.dir, b.env);
+    const ha = hashes(a.dir);
+    expect(ha).toEqual(hashes(b.dir));
+
+    const test = JSON.parse(readFileSync(join(a.dir, 'metrics/test.json'), 'utf8')).logreg;
+    expect(test.accuracy).toBeGreaterThan(0.7);
+    expect(test.accuracy_ci.low).toBeLessThanOrEqual(test.accuracy);
+    expect(test.f1_ci.high).toBeGreaterThanOrEqual(test.f1);
+    expect(test.n).toBe(profile === 'rigorous' ? 120 : 24);
+    expect(Object.keys(ha)).toEqual(expect.arrayContaining([
+      'metrics/cv.json', 'metrics/folds/fold-0.json', 'plots/roc.json', 'plots/confusion.json',
+      'reports/summary.md', 'models/selected/MODEL_CARD.md', 'models/selected/features.tsv',
+      `models/logreg/cv-${profile}/fold-0/candidates.json`, 'models/logreg/final/choice.json',
+    ]));
+    const summary = readFileSync(join(a.dir, 'reports/summary.md'), 'utf8');
+    expect(summary).toContain('| logistic regression (logreg) | 76.5 | 74.2 |');
+    expect(summary).not.toMatch(/20\d\d-\d\d-\d\d/); // no dates: reproducible
+    expect(existsSync(join(a.dir, 'logs/timing'))).toBe(true); // wall time lives outside the outputs
+  });
+
+  it('exits 2 naming the file and line on malformed data', () => {
+    const p = project({});
+    const bad = 'fine\t1\nno label here\n';
+    writeFileSync(join(p.dir, 'raw', 'tiny.txt'), bad);
+    const params = JSON.parse(readFileSync(p.env.MLBUILD_PARAMS!, 'utf8'));
+    params.data.train[0].sha256 = createHash('sha256').update(bad).digest('hex');
+    writeFileSync(p.env.MLBUILD_PARAMS!, JSON.stringify(params));
+    const r = runStage(stageBundle('data'), ['--out', 'data/prepared'], p.dir, p.env);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/tiny\.txt:2: no tab/);
+  });
+
+  it('fails with a hint when params are missing or wrong', async () => {
+    const p = project({ 'strategy.k': 0 });
+    const ctx: StageContext = { argv: ['--data', 'x', '--out', 'y'], env: p.env, cwd: p.dir, log: () => {} };
+    await expect(mains.split!(ctx)).rejects.toThrow(/strategy\.k must be an integer >= 1, got 0/);
+    const none = runStage(stageBundle('data'), ['--out', 'x'], p.dir, { MLBUILD_PARAMS: '' });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/MLBUILD_PARAMS is not set/);
+  });
+});
