@@ -47,21 +47,17 @@ class OutIndex {
     return this.byPath.get(p) ?? [];
   }
 
-  /** Outs that are strict ancestors of p. */
-  above(p: string): OutOwner[] {
-    const found: OutOwner[] = [];
-    let cur = p;
-    for (;;) {
-      const i = cur.lastIndexOf('/');
-      if (i <= 0) break;
-      cur = cur.slice(0, i);
-      found.push(...this.exact(cur));
+  /** Outs that are strict ancestors of p (pushed onto `into`). */
+  above(p: string, into: OutOwner[] = []): OutOwner[] {
+    for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) {
+      const owners = this.byPath.get(p.slice(0, i));
+      if (owners) into.push(...owners);
     }
-    return found;
+    return into;
   }
 
-  /** Outs strictly inside p. */
-  below(p: string): OutOwner[] {
+  /** Outs strictly inside p (pushed onto `into`). */
+  below(p: string, into: OutOwner[] = []): OutOwner[] {
     const prefix = p + '/';
     let lo = 0;
     let hi = this.sorted.length;
@@ -70,13 +66,17 @@ class OutIndex {
       if (this.sorted[mid]!.path < prefix) lo = mid + 1;
       else hi = mid;
     }
-    const found: OutOwner[] = [];
-    for (let i = lo; i < this.sorted.length && this.sorted[i]!.path.startsWith(prefix); i++) found.push(this.sorted[i]!);
-    return found;
+    for (let i = lo; i < this.sorted.length && this.sorted[i]!.path.startsWith(prefix); i++) into.push(this.sorted[i]!);
+    return into;
   }
 
+  /** Outs equal to, above or below p; one array, since this runs once per dep of every stage. */
   related(p: string): OutOwner[] {
-    return [...this.exact(p), ...this.above(p), ...this.below(p)];
+    const found: OutOwner[] = [];
+    const same = this.byPath.get(p);
+    if (same) found.push(...same);
+    this.above(p, found);
+    return this.below(p, found);
   }
 }
 

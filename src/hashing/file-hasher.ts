@@ -96,6 +96,7 @@ type BigList = { abs: string; st: fs.Stats }[];
 
 export class FileHasher {
   readonly #root: string;
+  readonly #rootSlash: string;
   readonly #hasher: Hasher;
   readonly #cache: StatCache;
   readonly #ignore: ReadonlySet<string>;
@@ -113,6 +114,7 @@ export class FileHasher {
 
   constructor(opts: FileHasherOptions) {
     this.#root = path.resolve(opts.root);
+    this.#rootSlash = this.#root.endsWith('/') ? this.#root : this.#root + '/';
     this.#hasher = opts.hasher;
     this.#cache = opts.statCache;
     this.#ignore = new Set(opts.ignoreNames ?? ['.git', '.hg', '.mlcache']);
@@ -120,6 +122,10 @@ export class FileHasher {
 
   /** Absolute form of a project-relative or absolute path. */
   resolve(p: string): string {
+    // Fast path for the normalised project-relative paths config/ produces (one per dep, per run).
+    if (p !== '' && p !== '.' && p.charCodeAt(0) !== 47 && !p.includes('..') && !p.includes('./') && !p.includes('//') && !p.endsWith('/')) {
+      return this.#rootSlash + p;
+    }
     return path.resolve(this.#root, p);
   }
 
