@@ -143,6 +143,16 @@ export class FileHasher {
     }
   }
 
+  /**
+   * {@link hash} without a promise when no large file has to be read (the common case: stat-cache
+   * hits and small files); `'async'` when the caller must `await hash(p)` instead.
+   */
+  hashNow(p: string): FileRecord | undefined | 'async' {
+    const r = this.#compute(this.resolve(p), []);
+    if (r === NEED_ASYNC) return 'async';
+    return r === null ? undefined : toRecord(p, r);
+  }
+
   /** Synchronous {@link hash} (large files are hashed synchronously too). */
   hashSync(p: string): FileRecord | undefined {
     const r = this.#compute(this.resolve(p), undefined);

@@ -42,19 +42,28 @@ export function staleReasons(stage: Stage, entry: LockEntry | undefined, cur: Cu
   if (stage.alwaysChanged) reasons.push({ kind: 'always-changed' });
   if (!sameCmd(stage, entry)) reasons.push({ kind: 'cmd-changed' });
 
-  const lockedDeps = new Map(entry.deps.map((d) => [d.path, d]));
-  const declaredDeps = new Set(stage.deps.map((d) => d.path));
-  const added = [...declaredDeps].filter((p) => !lockedDeps.has(p));
-  const removed = [...lockedDeps.keys()].filter((p) => !declaredDeps.has(p));
+  // Plain loops, no intermediate arrays: this runs for every dep of every stage on each no-op.
+  const lockedDeps = new Map<string, FileRecord>();
+  for (const d of entry.deps) lockedDeps.set(d.path, d);
+  const declaredDeps = new Set<string>();
+  const added: string[] = [];
   const changed: string[] = [];
   const missing: string[] = [];
-  for (const p of declaredDeps) {
+  for (const d of stage.deps) {
+    const p = d.path;
+    if (declaredDeps.has(p)) continue;
+    declaredDeps.add(p);
     const old = lockedDeps.get(p);
-    if (!old) continue;
+    if (!old) {
+      added.push(p);
+      continue;
+    }
     const now = cur.deps.get(p);
     if (!now) missing.push(p);
     else if (now.hash !== old.hash) changed.push(p);
   }
+  const removed: string[] = [];
+  if (lockedDeps.size !== declaredDeps.size - added.length) for (const p of lockedDeps.keys()) if (!declaredDeps.has(p)) removed.push(p);
   if (changed.length) reasons.push({ kind: 'deps-changed', paths: changed });
   if (missing.length) reasons.push({ kind: 'deps-missing', paths: missing });
   if (added.length) reasons.push({ kind: 'deps-added', paths: added });
@@ -112,15 +121,25 @@ export async function inspectStage(stage: Stage, ctx: InspectContext, forced: bo
     const v = getParam(ctx.params, p.key);
     paramValues[p.key] = v.found ? v.value : null;
   }
+  // Synchronous where possible: a no-op checks thousands of deps, and a promise each adds up.
+  const hash = (p: string): FileRecord | undefined | Promise<FileRecord | undefined> => {
+    const now = ctx.files.hashNow(p);
+    return now === 'async' ? ctx.files.hash(p) : now;
+  };
   const depMap = new Map<string, FileRecord | undefined>();
   const missingDeps: string[] = [];
   for (const d of stage.deps) {
-    const rec = await ctx.files.hash(d.path);
+    let rec = hash(d.path);
+    if (rec instanceof Promise) rec = await rec;
     depMap.set(d.path, rec);
     if (!rec) missingDeps.push(d.path);
   }
   const outMap = new Map<string, FileRecord | undefined>();
-  for (const o of stage.outs) outMap.set(o.path, await ctx.files.hash(o.path));
+  for (const o of stage.outs) {
+    let rec = hash(o.path);
+    if (rec instanceof Promise) rec = await rec;
+    outMap.set(o.path, rec);
+  }
   const entry = ctx.lockfile.get(stage.name);
   const reasons = staleReasons(stage, entry, { deps: depMap, params: paramValues, outs: outMap }, { forced, interrupted: ctx.interrupted.has(stage.name) });
   const deps = [...depMap.values()].filter((r): r is FileRecord => r !== undefined);

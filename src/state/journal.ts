@@ -54,6 +54,8 @@ export class Journal {
   /** Byte length of the intact prefix of the file as read (-1: missing or not a journal). */
   #intact = -1;
   #sizeOnDisk = 0;
+  /** The journal's text when opened, so a run that wrote nothing leaves the file alone. */
+  #diskText: string | undefined;
   /** Successful entries from a previous run not yet folded into the lockfile. */
   #pending = new Map<StageName, LockEntry>();
   /** Stages marked running (by a previous run, or this one) and not finished since. */
@@ -86,6 +88,7 @@ export class Journal {
     if (text !== undefined) {
       j.#intact = j.#replay(text);
       j.#sizeOnDisk = Buffer.byteLength(text);
+      j.#diskText = text;
     }
     return j;
   }
@@ -204,6 +207,7 @@ export class Journal {
     for (const s of [...this.#running].sort()) text += JSON.stringify({ op: 'run', stage: s }) + '\n';
     this.#pending = new Map();
     if (this.#fd === undefined && this.#intact < 0 && text === HEADER) return; // nothing on disk, nothing to keep
+    if (this.#fd === undefined && text === this.#diskText) return; // a no-op run: the file already says this
     // Replace atomically (a crash here keeps either the old or the new journal, never neither);
     // later appends go to the new file.
     atomicWriteFileSync(this.#file, text);
