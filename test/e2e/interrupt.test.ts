@@ -81,6 +81,33 @@ describe('interruption', () => {
     ]);
   });
 
+  it('a second repro on the same project waits for the first, saying so, then finds everything done', async () => {
+    const p = new Project({
+      'pipeline.yaml': "stages:\n  slow:\n    cmd: echo ready && while [ ! -f go ]; do sleep 0.01; done && cp in.txt slow.txt\n    deps: [in.txt]\n    outs: [slow.txt]\n",
+      'in.txt': '1\n',
+    });
+    projects.push(p);
+    const first = startUntil(p, [], '[slow] ready');
+    await first.reached;
+    const second = spawn(process.execPath, [CLI, 'repro', '--json'], { cwd: p.dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err2 = '';
+    let out2 = '';
+    second.stdout.on('data', (d: Buffer) => (out2 += d.toString()));
+    const waiting = new Promise<void>((resolve) =>
+      second.stderr.on('data', (d: Buffer) => {
+        err2 += d.toString();
+        if (err2.includes('waiting for it to finish')) resolve();
+      }),
+    );
+    const secondDone = new Promise<number | null>((resolve) => second.on('close', resolve));
+    await waiting;
+    expect(err2).toContain(`another mlbuild (pid ${first.child.pid}) is working on this project`);
+    p.write({ go: '' }); // let the first run finish
+    expect(await first.closed).toBe(0);
+    expect(await secondDone).toBe(0);
+    expect((JSON.parse(out2) as { stages: { outcome: string }[] }).stages[0]!.outcome).toBe('fresh');
+  });
+
   it('SIGKILL of mlbuild itself loses at most the stage in flight (journal replay)', async () => {
     const p = new Project({ 'pipeline.yaml': PIPE.replace(/\.\.\//g, ''), 'in.txt': '1\n' });
     projects.push(p);
