@@ -43,11 +43,13 @@ describe('PrettyReporter', () => {
     const r = new PrettyReporter(t.term, { explain: false });
     r.on({ type: 'start', total: 2, jobs: 2, gpus: [] });
     r.on({ type: 'stage-started', stage: a, reasons: [{ kind: 'new' }], gpuIds: [] });
+    // The status line is redrawn after `\r` + erase-line; strip that control code to read it.
+    const CLEAR = '\r\x1b[K';
     const text = t.out.join('');
     expect(text).toContain("Running stage 'train@0': new\n");
-    expect(text).toMatch(/\r\x1b\[K\[0\/2\] \d+ms running: train@0$/);
+    expect(text.split(CLEAR).at(-1)).toMatch(/^\[0\/2\] \d+ms running: train@0$/);
     r.on({ type: 'stage-succeeded', stage: a, durationMs: 10 });
-    expect(t.out.join('')).toMatch(/\r\x1b\[K\[1\/2\] \d+ms$/);
+    expect(t.out.join('').split(CLEAR).at(-1)).toMatch(/^\[1\/2\] \d+ms$/);
     r.finish({ ok: true, interrupted: false, elapsedMs: 20, stages: [] });
     expect(t.out.join('').endsWith('\r\x1b[KDone: 0 ran, 0 restored, 0 unchanged in 20ms\n')).toBe(true);
   });
