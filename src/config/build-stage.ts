@@ -216,7 +216,8 @@ function readOuts(check: Checker, v: LValue, key: string, kind: OutKind, where: 
     out.push({
       path: r.path,
       kind,
-      cache: flag('cache') ?? true,
+      // Contract section 1: metrics and plots are small and committed to git, so not cached by default.
+      cache: flag('cache') ?? kind === 'out',
       persist: flag('persist') ?? false,
       ...(plot ? { plot } : {}),
       loc: locAt(check.file, p.range),

@@ -34,7 +34,10 @@ export interface PlotSpec {
 export interface OutSpec {
   readonly path: string;
   readonly kind: OutKind;
-  /** Saved in the content-addressed cache (default true for outs, false for metrics/plots? DVC: true for all). */
+  /**
+   * Kept out of git and in the cache (default true for outs, false for metrics and plots, which
+   * are committed). See `isStored`: metrics and plots are stored in the cache either way.
+   */
   readonly cache: boolean;
   /** Not removed before the stage runs. */
   readonly persist: boolean;
@@ -78,3 +81,10 @@ export interface Stage {
 
 /** The resolved params tree given to stages (JSON-compatible). */
 export type ParamTree = Readonly<Record<string, unknown>>;
+
+/**
+ * Whether an out's content goes into the cache. Cached outs always do; `cache: false` metrics and
+ * plots do too (they are small), so the run-cache can restore a stage that writes them, where DVC
+ * would rerun it. A big `cache: false` out is not duplicated into the cache.
+ */
+export const isStored = (o: OutSpec): boolean => o.cache || o.kind !== 'out';

@@ -2,7 +2,7 @@
  * Why a stage runs (or would run): one typed value per cause, rendered as the short phrases users
  * see in `status`, `repro --explain` and `--json` (`changed deps: data/raw`). No I/O here.
  */
-import type { Stage } from '../model/stage.js';
+import { isStored, type Stage } from '../model/stage.js';
 import type { LockEntry } from '../state/lockfile.js';
 import type { FileRecord } from '../hashing/file-hasher.js';
 
@@ -70,11 +70,11 @@ export const isOutsOnly = (reasons: readonly Reason[]): boolean =>
 
 /**
  * The lock records of the outs that `outs-missing`/`outs-changed` name, or undefined when one of
- * them is not a cached out (then only running the stage can bring it back).
+ * them is not stored in the cache (then only running the stage can bring it back).
  */
 export function restorableOuts(stage: Stage, entry: LockEntry, reasons: readonly Reason[]): FileRecord[] | undefined {
   const broken = new Set(reasons.flatMap((r) => ('paths' in r ? r.paths : [])));
-  const cached = new Set(stage.outs.filter((o) => o.cache).map((o) => o.path));
+  const cached = new Set(stage.outs.filter(isStored).map((o) => o.path));
   const wanted = entry.outs.filter((o) => broken.has(o.path));
   return wanted.every((o) => cached.has(o.path)) ? wanted : undefined;
 }

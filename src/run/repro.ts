@@ -175,6 +175,10 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   } finally {
     // Record last, whatever happened: completed stages are in memory and in the journal.
     await flushing;
+    if (opts.targets.length === 0 && !svc.signal.aborted) {
+      // A whole-pipeline run also forgets stages that left the pipeline (e.g. a matrix that shrank).
+      for (const name of state.lockfile.names()) if (!pipeline.stages.has(name)) state.lockfile.delete(name);
+    }
     await state.lockfile.save();
     await state.journal.clear();
     await state.statCache.save();

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Stage } from '../model/stage.js';
+import { isStored, type Stage } from '../model/stage.js';
 import type { FileRecord } from '../hashing/file-hasher.js';
 import { computeFingerprint } from '../hashing/fingerprint.js';
 import type { Hasher } from '../hashing/xxhash.js';
@@ -274,9 +274,9 @@ export class StageRun {
       await svc.journal.markDone(stage.name);
       return this.runFailed(`the command succeeded but did not create its outs: ${missing.join(', ')}`, relLog);
     }
-    const cached = stage.outs.filter((o) => o.cache).map((o) => o.path);
-    await svc.cache.save(outs.filter((r) => cached.includes(r.path)));
-    if (svc.useRunCache && this.runCacheEligible() && stage.outs.every((o) => o.cache)) {
+    const stored = new Set(stage.outs.filter(isStored).map((o) => o.path));
+    await svc.cache.save(outs.filter((r) => stored.has(r.path)));
+    if (svc.useRunCache && this.runCacheEligible() && stage.outs.every(isStored)) {
       await svc.cache.recordRun(computeFingerprint(stage, this.deps, this.paramValues, svc.hasher).hash, outs);
     }
     await this.record(outs);

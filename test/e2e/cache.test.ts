@@ -44,11 +44,19 @@ describe('cache', () => {
     expect(r.outcomes).toEqual({ train: 'fresh' });
   });
 
-  it('runs (cannot restore) when an uncached metric is missing', async () => {
+  it('restores a missing metric (stored though not git-ignored), but runs for a missing cache: false out', async () => {
     const p = project();
     await p.repro();
+    expect(p.read('.gitignore')).not.toContain('metrics.json');
     p.remove('metrics.json');
-    expect((await p.repro()).outcomes).toEqual({ train: 'succeeded' });
+    expect((await p.repro()).outcomes).toEqual({ train: 'restored' });
+    expect(p.read('metrics.json')).toBe('{"acc":1}\n');
+    const q = new Project({ 'pipeline.yaml': 'stages:\n  big:\n    cmd: cp in.txt big.txt\n    deps: [in.txt]\n    outs: [big.txt: {cache: false}]\n', 'in.txt': 'x\n' });
+    projects.push(q);
+    await q.repro();
+    q.remove('big.txt');
+    expect((await q.repro()).outcomes).toEqual({ big: 'succeeded' });
+    expect(q.exists('.gitignore') && q.read('.gitignore')).not.toContain('big.txt');
   });
 
   it('run-cache: switching a param back restores the earlier result instead of running', async () => {
@@ -56,7 +64,10 @@ describe('cache', () => {
     await p.repro();
     expect((await p.repro(['-S', 'train.lr=0.2'])).outcomes).toEqual({ train: 'succeeded' });
     expect(p.read('model/weights.txt')).toBe('lr=0.2\nrows\n');
-    // metrics.json is not cached, so the run-cache cannot serve this stage: prove it on a cached-only stage.
+    // Back to 0.1: outs and the metric come back from the run-cache.
+    expect((await p.repro(['-S', 'train.lr=0.1'])).outcomes).toEqual({ train: 'restored' });
+    expect(p.read('model/weights.txt')).toBe('lr=0.1\nrows\n');
+    expect(p.read('metrics.json')).toBe('{"acc":1}\n');
     const q = new Project({
       'pipeline.yaml': 'stages:\n  t:\n    cmd: echo "${lr}" > out.txt\n    deps: [d.txt]\n    outs: [out.txt]\n',
       'params.yaml': 'lr: 1\n',

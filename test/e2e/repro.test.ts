@@ -308,5 +308,10 @@ describe('repro', () => {
     expect(r2.outcomes['fold@2-a']).toBe('succeeded');
     // Growing the matrix adds stages; existing expansions keep their cmd, deps and outs, so they stay cached.
     expect(r2.outcomes['fold@0-a']).toBe('fresh');
+    // Shrinking it drops the lock entries of stages that left the pipeline.
+    p.write({ 'params.yaml': 'split:\n  k: 1\n' });
+    await p.repro();
+    expect(p.read('mlbuild.lock')).not.toContain('fold@1-a');
+    expect(p.read('mlbuild.lock')).toContain('fold@0-a');
   });
 });

@@ -10,7 +10,6 @@ import { LocalExecutor } from '../../execute/local-executor.js';
 import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
 import type { Project } from '../../project.js';
-import type { Workspace } from '../../run/workspace.js';
 import type { Reporter } from '../../report/events.js';
 import { EXIT_USAGE } from '../../exit-codes.js';
 import type { Diagnostic } from '../../report/diagnostic.js';

@@ -75,6 +75,7 @@ describe('stage fields', () => {
         '    metrics:',
         '      - metrics.json: {cache: false}',
         '      - more.json',
+        '      - kept.json: {cache: true}',
         '    plots:',
         '      - roc.json: {x: fpr, y: tpr, title: ROC}',
         '      - loss.csv:',
@@ -87,10 +88,12 @@ describe('stage fields', () => {
       { path: 'model.pkl', kind: 'out', cache: true, persist: false },
       { path: 'data/cache', kind: 'out', cache: false, persist: true },
       { path: 'metrics.json', kind: 'metric', cache: false, persist: false },
-      { path: 'more.json', kind: 'metric', cache: true, persist: false },
-      { path: 'roc.json', kind: 'plot', cache: true, persist: false, plot: { x: 'fpr', y: 'tpr', title: 'ROC' } },
-      { path: 'loss.csv', kind: 'plot', cache: true, persist: false, plot: { y: ['train', 'val'] } },
-      { path: 'bare.png', kind: 'plot', cache: true, persist: false },
+      // Contract section 1: metrics and plots are committed to git, so `cache: false` by default.
+      { path: 'more.json', kind: 'metric', cache: false, persist: false },
+      { path: 'kept.json', kind: 'metric', cache: true, persist: false },
+      { path: 'roc.json', kind: 'plot', cache: false, persist: false, plot: { x: 'fpr', y: 'tpr', title: 'ROC' } },
+      { path: 'loss.csv', kind: 'plot', cache: false, persist: false, plot: { y: ['train', 'val'] } },
+      { path: 'bare.png', kind: 'plot', cache: false, persist: false },
     ]);
     expect(stage.outs[1]!.loc).toEqual({ file: 'pipeline.yaml', line: 6, col: 9, length: 11, sourceLine: '      - data/cache/: {cache: false, persist: true, desc: scratch, remote: s3}' });
   });
