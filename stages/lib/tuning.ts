@@ -1,0 +1,58 @@
+/** Scoring hyperparameter candidates on validation rows and choosing among them. */
+import { binaryMetrics, round, type BinaryMetrics } from './metrics.js';
+import type { Hyper } from './learners.js';
+import type { TuningMetric } from './params.js';
+
+/** A train stage's candidates.json, as later stages read it. */
+export interface FoldCandidates {
+  candidates: { hyper: Hyper; val: Record<TuningMetric | 'accuracy' | 'f1', number | null> | null }[];
+  best_on_val: number | null;
+  nested_choice: number | null;
+  reported: number;
+  mflop: number;
+}
+
+/** Scores are rounded before anything is computed from them, so metrics recomputed later from the saved scores agree exactly. */
+export const roundScores = (s: Float64Array): number[] => Array.from(s, (x) => round(x, 8));
+
+export function metricValue(m: BinaryMetrics, metric: TuningMetric): number {
+  const v = m[metric];
+  return v === null ? Number.NEGATIVE_INFINITY : v;
+}
+
+/** Index of the largest value; ties go to the earliest (candidates are listed simplest first). */
+export function argBest(values: readonly number[]): number {
+  let best = 0;
+  values.forEach((v, i) => {
+    if (v > (values[best] as number)) best = i;
+  });
+  return best;
+}
+
+export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+export function sd(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+}
+
+/** The metrics written to files: rounded, confusion counts kept. */
+export function publicMetrics(m: BinaryMetrics): Record<string, number | null> {
+  return {
+    accuracy: round(m.accuracy),
+    precision: round(m.precision),
+    recall: round(m.recall),
+    f1: round(m.f1),
+    roc_auc: m.roc_auc === null ? null : round(m.roc_auc),
+    n: m.n,
+    tn: m.confusion.tn,
+    fp: m.confusion.fp,
+    fn: m.confusion.fn,
+    tp: m.confusion.tp,
+  };
+}
+
+export function scoreRows(labels: ArrayLike<number>, ids: readonly number[], scores: readonly number[], threshold = 0.5): BinaryMetrics {
+  return binaryMetrics(ids.map((i) => labels[i] as number), scores, threshold);
+}

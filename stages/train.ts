@@ -1,0 +1,116 @@
+/**
+ * Stage `train@<fold>`: one unit of the split plan. For each hyperparameter candidate (the model's
+ * defaults, or its `search` grid when the strategy tunes) fit on the fold's train rows and score its
+ * val rows; with nested CV, also choose a candidate from the inner folds alone. Saves every
+ * candidate's val scores (the final stage picks across folds) and the fold's model.
+ *
+ *   node dist/stages/train.js --fold 0 --features data/features --data data/prepared \
+ *     --plan data/splits/plan.json --out models/logreg/cv-quick/fold-0 --metrics metrics/folds/fold-0.json
+ */
+import { join } from 'node:path';
+import { loadDataset, loadPlan } from './lib/dataset.js';
+import { writeCompactJson, writeJson } from './lib/files.js';
+import { learnerFor, type Fitted } from './lib/learners.js';
+import { round, type BinaryMetrics } from './lib/metrics.js';
+import { strategyParams } from './lib/params.js';
+import { ConfigError, isEntryPoint, loadParams, pathArgs, recordTiming, runStage, type StageContext } from './lib/stage.js';
+import { argBest, mean, metricValue, publicMetrics, roundScores, scoreRows } from './lib/tuning.js';
+
+export async function main(ctx: StageContext): Promise<void> {
+  const started = performance.now();
+  const a = pathArgs(ctx, ['fold', 'features', 'data', 'plan', 'out', 'metrics'], ['fold']);
+  const tree = loadParams(ctx.env);
+  const s = strategyParams(tree);
+  const learner = learnerFor(tree);
+  const plan = loadPlan(a.plan);
+  const f = Number(a.fold);
+  const fold = plan.folds[f];
+  if (!Number.isInteger(f) || fold === undefined) {
+    throw new ConfigError(`--fold ${a.fold}: the plan has folds 0..${plan.folds.length - 1} (strategy.k = ${s.k}); rerun the split stage`);
+  }
+  const data = loadDataset(a.features, a.data);
+  await learner.prepare();
+  const candidates = learner.candidates(tree, s.search);
+  if (candidates.length > 1 && fold.val.length === 0 && !fold.inner) {
+    throw new ConfigError(`strategy ${s.name} searches hyperparameters but fold ${f} has no validation rows; use a splitter with validation`);
+  }
+  let flops = 0;
+  let fits = 0;
+  const fit = (rows: readonly number[], c: (typeof candidates)[number]): Fitted => {
+    const m = learner.fit(data, rows, c, tree);
+    flops += m.flops;
+    fits++;
+    return m;
+  };
+
+  // Nested CV: choose from the inner folds, which never contain this fold's val rows.
+  let nested: number | null = null;
+  const innerScores: (number | null)[] = candidates.map(() => null);
+  if (fold.inner && candidates.length > 1) {
+    candidates.forEach((c, ci) => {
+      innerScores[ci] = mean(fold.inner!.map((g) => {
+        const m = fit(g.train, c);
+        const scores = roundScores(m.predict(data, g.val));
+        m.dispose();
+        return metricValue(scoreRows(data.labels, g.val, scores), s.metric);
+      }));
+    });
+    nested = argBest(innerScores as number[]);
+  }
+
+  // Every candidate is scored; only the model this fold reports is kept (native memory is freed).
+  const valScores: number[][] = [];
+  const valMetrics: (BinaryMetrics | null)[] = [];
+  let kept: { index: number; model: Fitted } | undefined;
+  const keep = (index: number, model: Fitted): void => {
+    kept?.model.dispose();
+    kept = { index, model };
+  };
+  candidates.forEach((c, ci) => {
+    const m = fit(fold.train, c);
+    if (fold.val.length === 0) valMetrics.push(null);
+    else {
+      const scores = roundScores(m.predict(data, fold.val));
+      valScores.push(scores);
+      valMetrics.push(scoreRows(data.labels, fold.val, scores));
+    }
+    const bestSoFar = valMetrics[ci] ? argBest(valMetrics.map((v) => metricValue(v!, s.metric))) === ci : ci === 0;
+    if (nested !== null ? ci === nested : bestSoFar) keep(ci, m);
+    else m.dispose();
+  });
+  const bestOnVal = valMetrics[0] ? argBest(valMetrics.map((m) => metricValue(m!, s.metric))) : null;
+  // What this fold reports: the candidate it would pick without looking at its own val rows when it can.
+  const reported = nested ?? (candidates.length === 1 ? 0 : (bestOnVal as number));
+  if (kept?.index !== reported) throw new Error(`train: kept model ${kept?.index} is not the reported candidate ${reported} (bug)`);
+  kept.model.save(join(a.out, 'model'), data);
+  kept.model.dispose();
+  writeJson(join(a.out, 'candidates.json'), {
+    model: learner.name,
+    metric: s.metric,
+    candidates: candidates.map((hyper, i) => ({
+      hyper,
+      val: valMetrics[i] ? publicMetrics(valMetrics[i]) : null,
+      inner: innerScores[i] === null ? null : round(innerScores[i] as number),
+    })),
+    best_on_val: bestOnVal,
+    nested_choice: nested,
+    reported,
+    mflop: round(flops / 1e6, 1),
+  });
+  writeCompactJson(join(a.out, 'val_scores.json'), { ids: fold.val, scores: valScores });
+  const m = valMetrics[reported];
+  writeJson(a.metrics, {
+    [learner.name]: {
+      ...candidates[reported],
+      n_train: fold.train.length,
+      n_val: fold.val.length,
+      ...(m ? publicMetrics(m) : {}),
+      fits,
+      train_mflop: round(flops / 1e6, 1),
+    },
+  });
+  recordTiming(ctx, `train-${learner.name}-${s.name}-fold-${f}`, { seconds: round((performance.now() - started) / 1000, 3), fits });
+  ctx.log(`train: fold ${f}: ${fits} fit(s) on ${fold.train.length} rows${m ? `, val ${s.metric} ${round(metricValue(m, s.metric), 4)}` : ''}`);
+}
+
+if (isEntryPoint(import.meta.url)) runStage('train', main);
