@@ -1,33 +1,12 @@
 /**
  * argv -> command dispatch and exit codes; nothing else. Command modules are imported lazily so
- * `mlbuild status` never loads what `repro` needs. `-f FILE` before the command names the pipeline
- * file (contract section 1); after `repro` it means --force (DVC), so it is peeled off here first.
+ * `mlbuild status` never loads what `repro` needs, and yargs only when the fast path declines.
  */
 import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
 import type { Argv } from 'yargs';
+import { parseFast, splitGlobalFile } from './fast-args.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import type { GlobalOptions } from './context.js';
-
-export function splitGlobalFile(argv: readonly string[]): { file: string | undefined; rest: string[] } {
-  const rest: string[] = [];
-  let file: string | undefined;
-  let sawCommand = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (((!sawCommand && a === '-f') || a === '--file') && i + 1 < argv.length) {
-      file = argv[++i];
-      continue;
-    }
-    if (a.startsWith('--file=')) {
-      file = a.slice('--file='.length);
-      continue;
-    }
-    if (!a.startsWith('-')) sawCommand = true;
-    rest.push(a);
-  }
-  return { file, rest };
-}
 
 function packageVersion(): string {
   try {
@@ -43,6 +22,10 @@ const setParam = (y: Argv) =>
 export async function main(argv: readonly string[]): Promise<number> {
   const { file, rest } = splitGlobalFile(argv);
   const globals: GlobalOptions = { file, cwd: process.cwd() };
+  const fast = parseFast(rest);
+  if (fast?.command === 'repro') return (await import('./commands/repro.js')).reproCommand(globals, fast.args);
+  if (fast?.command === 'status') return (await import('./commands/status.js')).statusCommand(globals, fast.args);
+  const { default: yargs } = await import('yargs');
   let code = 0;
   let failed = false;
   // yargs may call a handler before strict validation fails; defer the action until parsing is done.
