@@ -131,3 +131,13 @@ describe('invalid pipelines', () => {
     expect(p.exists('a.txt')).toBe(false);
   });
 });
+
+describe('resources', () => {
+  it('refuses a stage that asks for more memory than the machine has', async () => {
+    const p = new Project({ 'pipeline.yaml': 'stages:\n  a:\n    cmd: echo x > a.txt\n    outs: [a.txt]\n    resources: {memory: 64T}\n' });
+    projects.push(p);
+    const r = await p.run(['repro']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/stage 'a' can never run here: it needs 67108864 MiB of memory but the pool has \d+ MiB/);
+  });
+});

@@ -135,7 +135,7 @@ async function reproLocked(project: Project, a: ReproArgs, gpus: { ids: string[]
         downstream: a.downstream,
         dry: a.dry,
         keepGoing: a.keepGoing,
-        capacity: { cpus: a.jobs ?? Math.max(1, os.availableParallelism()), gpuIds: gpus.ids, gpuSlots: a.gpuSlots, memoryMb: 0 },
+        capacity: { cpus: a.jobs ?? Math.max(1, os.availableParallelism()), gpuIds: gpus.ids, gpuSlots: a.gpuSlots, memoryMb: Math.floor(os.totalmem() / 2 ** 20) },
         gpusKnown: gpus.known,
         useRunCache: a.runCache,
       },
