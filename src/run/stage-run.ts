@@ -21,6 +21,7 @@ import type { CacheStore } from '../cache/store.js';
 import type { Executor } from '../execute/executor.js';
 import { succeeded } from '../execute/executor.js';
 import type { Reporter } from '../report/events.js';
+import type { FpHash } from '../util/brand.js';
 import type { RunHistory } from '../state/run-history.js';
 import type { Lease } from '../schedule/resources.js';
 import type { CheckOutcome } from '../schedule/scheduler.js';
@@ -83,6 +84,7 @@ export class StageRun {
   message: string | undefined;
   private deps: FileRecord[] = [];
   private paramValues: Record<string, unknown> = {};
+  private fp: FpHash | undefined;
 
   constructor(
     readonly stage: Stage,
@@ -135,12 +137,17 @@ export class StageRun {
     const wanted = entry && isOutsOnly(reasons) ? restorableOuts(stage, entry, reasons) : undefined;
     if (wanted && (await svc.cache.has(wanted))) return this.restore(wanted, 'cache', entry);
     if (svc.useRunCache && this.runCacheEligible() && !reasons.some((r) => r.kind === 'forced')) {
-      const fp = computeFingerprint(stage, this.deps, this.paramValues, svc.hasher).hash;
-      const outs = await svc.cache.lookupRun(fp);
+      const outs = await svc.cache.lookupRun(this.fingerprint());
       if (outs && (await svc.cache.has(outs))) return this.restore(outs, 'run-cache', undefined);
     }
     this.to('queued');
     return { kind: 'run', demand: stage.resources };
+  }
+
+  /** The run-cache key of the inputs this run checked (computed once, used to look up and record). */
+  private fingerprint(): FpHash {
+    this.fp ??= computeFingerprint(this.stage, this.deps, this.paramValues, this.svc.hasher).hash;
+    return this.fp;
   }
 
   private runCacheEligible(): boolean {
@@ -277,7 +284,7 @@ export class StageRun {
     const stored = new Set(stage.outs.filter(isStored).map((o) => o.path));
     await svc.cache.save(outs.filter((r) => stored.has(r.path)));
     if (svc.useRunCache && this.runCacheEligible() && stage.outs.every(isStored)) {
-      await svc.cache.recordRun(computeFingerprint(stage, this.deps, this.paramValues, svc.hasher).hash, outs);
+      await svc.cache.recordRun(this.fingerprint(), outs);
     }
     await this.record(outs);
     await svc.journal.markDone(stage.name);
