@@ -40,6 +40,10 @@ describe('repro', () => {
     expect(lock.startsWith("schema: '1.0'\nstages:\n  prepare:\n    cmd: sort -u data/raw.txt > prepared.txt\n")).toBe(true);
     expect(lock).toContain('train.lr: 0.1');
     expect(p.read('.gitignore').split('\n')).toEqual(expect.arrayContaining(['/.mlcache/', '/prepared.txt', '/model.txt']));
+    // A folder already ignored covers the outs below it: no line per file.
+    p.write({ '.gitignore': '/.mlcache/\n/build/\n', 'pipeline.yaml': CHAIN + '  deep:\n    cmd: mkdir -p build && cp prepared.txt build/x.txt\n    deps: [prepared.txt]\n    outs: [build/x.txt]\n' });
+    await p.repro();
+    expect(p.read('.gitignore')).toBe('/.mlcache/\n/build/\n/prepared.txt\n/model.txt\n');
   });
 
   it('is a byte-stable no-op when nothing changed', async () => {
