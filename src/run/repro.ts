@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Project } from '../project.js';
 import type { Workspace, RunState } from './workspace.js';
-import { makePlan } from '../graph/plan.js';
+import { makePlan, resolveTargets } from '../graph/plan.js';
 import type { Diagnostic } from '../report/diagnostic.js';
 import type { Reporter, StageSummary } from '../report/events.js';
 import type { CacheStore } from '../cache/store.js';
@@ -88,13 +88,14 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     return EXIT_USAGE;
   }
 
-  const paramsJsonPath = await writeParamsJson(project, ws, state);
   const targetSet = new Set<StageName>();
   if (opts.force) {
     // -f forces the named targets (all planned stages when none is named), as DVC does.
-    const named = opts.targets.length === 0 ? plan.stages : plan.stages.filter((s) => opts.targets.some((t) => t === s || pipeline.stages.get(s)!.group === t));
-    for (const s of named) targetSet.add(s);
+    const named = opts.targets.length === 0 ? { ok: true as const, value: plan.stages } : resolveTargets(pipeline, opts.targets);
+    if (named.ok) for (const s of named.value) targetSet.add(s);
   }
+  // --dry writes nothing, not even the params file stages would read.
+  const paramsJsonPath = opts.dry ? '' : await writeParamsJson(project, ws, state);
 
   let lastFlush = performance.now();
   let flushing: Promise<unknown> = Promise.resolve();

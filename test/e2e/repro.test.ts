@@ -179,6 +179,7 @@ describe('repro', () => {
     expect(dry.stdout).toContain("Would run stage 'train': new");
     expect(p.exists('mlbuild.lock')).toBe(false);
     expect(p.exists('prepared.txt')).toBe(false);
+    expect(p.exists('.mlcache/params')).toBe(false);
     await p.repro();
     const r = await p.repro(['-f', 'train']);
     expect(r.outcomes).toEqual({ prepare: 'fresh', train: 'succeeded' });
