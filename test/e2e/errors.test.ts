@@ -34,6 +34,15 @@ describe('invalid pipelines', () => {
     expect(p.exists('mlbuild.lock')).toBe(false);
   });
 
+  it('repro --json still prints one parseable document when the pipeline is invalid', async () => {
+    const p = project({ 'pipeline.yaml': 'stages:\n  a:\n    cmdd: echo hi\n' });
+    const r = await p.run(['repro', '--json']);
+    expect(r.code).toBe(2);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; diagnostics: { code: string; location: { line: number } }[] };
+    expect(doc.ok).toBe(false);
+    expect(doc.diagnostics[0]).toMatchObject({ code: 'unknown-key', location: { line: 3 } });
+  });
+
   it('names every stage of a cycle', async () => {
     const p = project({
       'pipeline.yaml': `stages:

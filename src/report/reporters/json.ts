@@ -10,7 +10,8 @@ import { PlainReporter } from './plain.js';
 
 export class JsonReporter implements Reporter {
   private readonly stderrLines: PlainReporter;
-  private diags: Diagnostic[] = [];
+  private readonly diags: Diagnostic[] = [];
+  private printed = false;
 
   constructor(private readonly term: Terminal) {
     const errOnly: Terminal = { ...term, out: (t) => term.err(t) };
@@ -22,11 +23,22 @@ export class JsonReporter implements Reporter {
   }
 
   diagnostics(ds: readonly Diagnostic[]): void {
-    this.diags = [...ds];
-    if (ds.length > 0) this.term.err(formatDiagnostics(ds) + '\n');
+    this.diags.push(...ds);
+    if (ds.length === 0) return;
+    this.term.err(formatDiagnostics(ds) + '\n');
+    // An error ends the command before any stage: the document says so, so `--json` always parses.
+    if (ds.some((d) => d.severity === 'error')) {
+      this.term.out(JSON.stringify({ version: 1, ok: false, interrupted: false, stages: [], diagnostics: this.diagDocs() }, null, 2) + '\n');
+      this.printed = true;
+    }
+  }
+
+  private diagDocs(): unknown[] {
+    return this.diags.map((d) => ({ severity: d.severity, code: d.code, message: d.message, location: d.location, hint: d.hint }));
   }
 
   finish(s: RunSummary): void {
+    if (this.printed) return;
     const doc = {
       version: 1,
       ok: s.ok,
@@ -41,7 +53,7 @@ export class JsonReporter implements Reporter {
         ...(st.message ? { message: st.message } : {}),
         ...(st.expectedMs !== undefined ? { expected_ms: Math.round(st.expectedMs) } : {}),
       })),
-      ...(this.diags.length > 0 ? { diagnostics: this.diags.map((d) => ({ code: d.code, message: d.message, location: d.location })) } : {}),
+      ...(this.diags.length > 0 ? { diagnostics: this.diagDocs() } : {}),
     };
     this.term.out(JSON.stringify(doc, null, 2) + '\n');
   }
