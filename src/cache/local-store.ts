@@ -34,6 +34,9 @@ export function parseLinkTypes(text: string | undefined): LinkType[] | undefined
   return types.every((t): t is LinkType => t === 'reflink' || t === 'hardlink' || t === 'copy') ? types : undefined;
 }
 
+/** Where the object named `hash` lives in the cache under `mlcacheDir` (it may not exist). */
+export const objectPathIn = (mlcacheDir: string, hash: string): string => path.join(mlcacheDir, 'objects', hash.slice(0, 2), hash.slice(2));
+
 const tmpName = (target: string): string => `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
 export interface LocalStoreOptions {
@@ -59,7 +62,7 @@ export class LocalStore implements CacheStore {
   }
 
   objectPath(hash: string): string {
-    return path.join(this.objectsDir, hash.slice(0, 2), hash.slice(2));
+    return objectPathIn(this.opts.mlcacheDir, hash);
   }
 
   private abs(p: string): string {

@@ -130,7 +130,64 @@ export async function main(argv: readonly string[]): Promise<number> {
           (yy) => setParam(yy).option('json', { type: 'boolean', default: false }),
           (a) => run(() => import('./commands/params.js').then((m) => m.paramsShowCommand(globals, { json: a.json, overrides: a.setParam }))),
         )
-        .demandCommand(1, 'name a params subcommand: show'),
+        .command(
+          'diff [a] [b]',
+          'compare the resolved params of two revisions (default: HEAD and the workspace)',
+          (yy) =>
+            yy
+              .positional('a', { type: 'string', describe: 'git revision (default: HEAD)' })
+              .positional('b', { type: 'string', describe: 'git revision (default: the workspace)' })
+              .option('all', { type: 'boolean', default: false, describe: 'also list unchanged params' })
+              .option('json', { type: 'boolean', describe: 'JSON: {key: {old, new, diff}}' })
+              .option('md', { type: 'boolean', describe: 'a Markdown pipe table' })
+              .conflicts('json', 'md'),
+          (a) =>
+            run(() =>
+              import('./commands/metrics.js').then((m) =>
+                m.paramsDiffCommand(globals, { a: a.a, b: a.b, all: a.all, format: a.json ? 'json' : a.md ? 'md' : 'table' }),
+              ),
+            ),
+        )
+        .demandCommand(1, 'name a params subcommand: show or diff'),
+    )
+    .command('metrics', 'show and compare metrics', (y) =>
+      y
+        .command(
+          'show',
+          'print the metrics of the workspace',
+          (yy) =>
+            yy
+              .option('json', { type: 'boolean', describe: 'JSON: {path: {key: value}}' })
+              .option('md', { type: 'boolean', describe: 'a Markdown pipe table' })
+              .conflicts('json', 'md'),
+          (a) => run(() => import('./commands/metrics.js').then((m) => m.metricsShowCommand(globals, { format: a.json ? 'json' : a.md ? 'md' : 'table' }))),
+        )
+        .command(
+          'diff [a] [b]',
+          'compare the metrics of two revisions (default: HEAD and the workspace)',
+          (yy) =>
+            yy
+              .positional('a', { type: 'string', describe: 'git revision (default: HEAD)' })
+              .positional('b', { type: 'string', describe: 'git revision (default: the workspace)' })
+              .option('all', { type: 'boolean', default: false, describe: 'also list unchanged metrics' })
+              .option('precision', { type: 'number', default: 5, describe: 'decimal digits numbers are rounded to' })
+              .option('json', { type: 'boolean', describe: 'JSON: {path: {key: {old, new, diff}}}' })
+              .option('md', { type: 'boolean', describe: 'a Markdown pipe table' })
+              .conflicts('json', 'md'),
+          (a) =>
+            run(() =>
+              import('./commands/metrics.js').then((m) =>
+                m.metricsDiffCommand(globals, {
+                  a: a.a,
+                  b: a.b,
+                  all: a.all,
+                  precision: a.precision,
+                  format: a.json ? 'json' : a.md ? 'md' : 'table',
+                }),
+              ),
+            ),
+        )
+        .demandCommand(1, 'name a metrics subcommand: show or diff'),
     )
     .option('file', { type: 'string', describe: 'pipeline file (default: pipeline.yaml; dvc.yaml works unchanged)', global: true })
     .demandCommand(1, 'name a command (mlbuild --help lists them)')

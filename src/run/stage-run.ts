@@ -123,7 +123,14 @@ export class StageRun {
       return { kind: 'done', outcome: 'frozen' };
     }
     this.to('checking');
-    const { reasons, missingDeps, entry } = await this.inspect();
+    let inspection: Inspection;
+    try {
+      inspection = await this.inspect();
+    } catch (e) {
+      // An unhashable dep (a fifo, a symlink loop, no permission) fails this stage, not the run.
+      return this.fail(`cannot hash its inputs: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const { reasons, missingDeps, entry } = inspection;
     this.reasons = reasons;
     if (missingDeps.length > 0) {
       return this.fail(`missing deps: ${missingDeps.join(', ')} (an upstream stage did not create it, or it was deleted)`);

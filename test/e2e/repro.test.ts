@@ -1,5 +1,6 @@
 /** Contract section 4: when `repro` runs a stage, and what it records. One test per rule. */
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Project, cliBuilt } from './rig.js';
 
@@ -234,6 +235,17 @@ describe('repro', () => {
     const badEntry = (t: string): string => t.slice(t.indexOf('  bad:'), t.indexOf('  ok:'));
     expect(badEntry(p.read('mlbuild.lock'))).toBe(badEntry(lockBefore));
     expect(r.stderr).toContain("Stage 'after' skipped: upstream 'bad' failed");
+  });
+
+  it('a dep that cannot be hashed (a fifo) fails its stage with the reason, not the whole run', async () => {
+    const p = project({
+      'pipeline.yaml': 'stages:\n  odd:\n    cmd: echo x > odd.txt\n    deps: [pipe]\n    outs: [odd.txt]\n  fine:\n    cmd: echo y > fine.txt\n    outs: [fine.txt]\n',
+    });
+    spawnSync('mkfifo', [p.path('pipe')]);
+    const r = await p.repro(['-k']);
+    expect(r.code).toBe(1);
+    expect(r.outcomes).toEqual({ odd: 'failed', fine: 'succeeded' });
+    expect(r.doc.stages[0]!.message).toMatch(/^cannot hash its inputs: /);
   });
 
   it('gives stages the resolved params as JSON through MLBUILD_PARAMS, streams and logs their output', async () => {
