@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { LoadedPipeline } from '../config/load.js';
 import { buildPipeline, type Pipeline } from '../graph/pipeline.js';
 import { PipelineCache } from '../config/pipeline-cache.js';
+import { makePlan, type Plan } from '../graph/plan.js';
 import type { Diagnostic } from '../report/diagnostic.js';
 import type { Project } from '../project.js';
 import { type Result, ok } from '../util/result.js';
@@ -49,6 +50,19 @@ export async function openWorkspace(
   if (!pipeline.ok) return pipeline;
   cache?.put(project.pipelineFile, project.displayCwd, loaded.value);
   return ok({ loaded: loaded.value, pipeline: pipeline.value });
+}
+
+/** The workspace and the plan for `targets` (with their upstream), as `status` and `dag` show them. */
+export async function openPlanned(
+  project: Project,
+  targets: readonly string[],
+  exists?: (absPath: string) => boolean,
+): Promise<Result<{ ws: Workspace; plan: Plan }, Diagnostic[]>> {
+  const ws = await openWorkspace(project, [], false, exists);
+  if (!ws.ok) return ws;
+  const plan = makePlan(ws.value.pipeline, { targets, singleItem: false, downstream: false });
+  if (!plan.ok) return plan;
+  return ok({ ws: ws.value, plan: plan.value });
 }
 
 export interface RunState {

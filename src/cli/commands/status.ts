@@ -3,8 +3,7 @@
  * staleness into exit 1 for CI; `--json` prints a stable document.
  */
 import { withContext, printDiagnostics, type GlobalOptions } from '../context.js';
-import { openWorkspace, openState } from '../../run/workspace.js';
-import { makePlan } from '../../graph/plan.js';
+import { openPlanned, openState } from '../../run/workspace.js';
 import { assess } from '../../run/assess.js';
 import { formatReason } from '../../run/reason.js';
 import { LocalStore } from '../../cache/local-store.js';
@@ -24,19 +23,15 @@ export function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<number> 
       return EXIT_USAGE;
     }
     const s = state.value;
-    const ws = await openWorkspace(project, [], false, (abs) => s.files.stat(abs) !== undefined);
-    if (!ws.ok) {
-      printDiagnostics(term, ws.error);
+    const opened = await openPlanned(project, a.targets, (abs) => s.files.stat(abs) !== undefined);
+    if (!opened.ok) {
+      printDiagnostics(term, opened.error);
       return EXIT_USAGE;
     }
-    const plan = makePlan(ws.value.pipeline, { targets: a.targets, singleItem: false, downstream: false });
-    if (!plan.ok) {
-      printDiagnostics(term, plan.error);
-      return EXIT_USAGE;
-    }
-    const ctx = { files: s.files, params: ws.value.loaded.params, lockfile: s.lockfile, interrupted: s.interrupted };
+    const { ws, plan } = opened.value;
+    const ctx = { files: s.files, params: ws.loaded.params, lockfile: s.lockfile, interrupted: s.interrupted };
     const cache = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: s.files });
-    const assessed = await assess(plan.value, ws.value.pipeline, ctx, cache, () => false);
+    const assessed = await assess(plan, ws.pipeline, ctx, cache, () => false);
     // The stat cache learned hashes; saving it makes the next status faster and changes nothing else.
     await s.statCache.save();
     const stale = assessed.filter((x) => x.reasons.length > 0);
