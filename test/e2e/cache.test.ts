@@ -1,14 +1,9 @@
 /** Issue 3: the content-addressed cache and the run-cache, through the built CLI. */
 import fs from 'node:fs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Project, cliBuilt } from './rig.js';
+import { describe, expect, it } from 'vitest';
+import { Project, useProjects } from './rig.js';
 
-let projects: Project[] = [];
-beforeAll(cliBuilt);
-afterEach(() => {
-  for (const p of projects) p.cleanup();
-  projects = [];
-});
+const projects = useProjects();
 
 const PIPE = `stages:
   train:

@@ -1,18 +1,9 @@
 /** Contract sections 2 and 6: invalid pipelines are located errors, exit 2, and nothing runs. */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Project, cliBuilt } from './rig.js';
+import { describe, expect, it } from 'vitest';
+import { Project, useProjects } from './rig.js';
 
-let projects: Project[] = [];
-const project = (files: Record<string, string>): Project => {
-  const p = new Project(files);
-  projects.push(p);
-  return p;
-};
-beforeAll(cliBuilt);
-afterEach(() => {
-  for (const p of projects) p.cleanup();
-  projects = [];
-});
+const projects = useProjects();
+const project = projects.make;
 
 describe('invalid pipelines', () => {
   it('reports every schema error of the file at once with file:line:col and a caret', async () => {

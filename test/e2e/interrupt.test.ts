@@ -1,15 +1,10 @@
 /** Contract section 4: an interrupted or killed run leaves a valid lockfile and no orphan processes. */
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, Project, cliBuilt } from './rig.js';
+import { describe, expect, it } from 'vitest';
+import { CLI, Project, useProjects } from './rig.js';
 
-let projects: Project[] = [];
-beforeAll(cliBuilt);
-afterEach(() => {
-  for (const p of projects) p.cleanup();
-  projects = [];
-});
+const projects = useProjects();
 
 /** Alive and not a zombie (an orphan's zombie may linger when PID 1 does not reap). */
 const alive = (pid: number): boolean => {

@@ -1,13 +1,8 @@
 /** Contract section 5: metrics show, metrics diff and params diff over real git history. */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Project, cliBuilt } from './rig.js';
+import { describe, expect, it } from 'vitest';
+import { Project, useProjects } from './rig.js';
 
-let projects: Project[] = [];
-beforeAll(cliBuilt);
-afterEach(() => {
-  for (const p of projects) p.cleanup();
-  projects = [];
-});
+const projects = useProjects();
 
 const PIPE = `stages:
   train:

@@ -1,14 +1,9 @@
 /** Issue 3: parallel fan-out within -j, GPU slots with CUDA_VISIBLE_DEVICES, and run history. */
 import fs from 'node:fs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Project, cliBuilt } from './rig.js';
+import { describe, expect, it } from 'vitest';
+import { Project, useProjects } from './rig.js';
 
-let projects: Project[] = [];
-beforeAll(cliBuilt);
-afterEach(() => {
-  for (const p of projects) p.cleanup();
-  projects = [];
-});
+const projects = useProjects();
 
 describe('parallel scheduling', () => {
   it('-j 4 runs four independent stages at once (a barrier only all four together can pass)', async () => {

@@ -1,8 +1,8 @@
 /** Contract section 4: when `repro` runs a stage, and what it records. One test per rule. */
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Project, cliBuilt } from './rig.js';
+import { describe, expect, it } from 'vitest';
+import { Project, useProjects } from './rig.js';
 
 const CHAIN = `stages:
   prepare:
@@ -15,19 +15,10 @@ const CHAIN = `stages:
     outs: [model.txt]
 `;
 
-let projects: Project[] = [];
-const project = (files: Record<string, string>): Project => {
-  const p = new Project(files);
-  projects.push(p);
-  return p;
-};
+const projects = useProjects();
+const project = projects.make;
 const chain = (): Project => project({ 'pipeline.yaml': CHAIN, 'params.yaml': 'train:\n  lr: 0.1\n', 'data/raw.txt': 'b\na\n' });
 
-beforeAll(cliBuilt);
-afterEach(() => {
-  for (const p of projects) p.cleanup();
-  projects = [];
-});
 
 describe('repro', () => {
   it('runs new stages in order, records the lockfile and ignores cached outs in git', async () => {

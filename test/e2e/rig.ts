@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO_ROOT, 'bin', 'mlbuild.js');
@@ -106,4 +107,25 @@ export function cliBuilt(): void {
   if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'mlbuild.js'))) {
     throw new Error('dist/mlbuild.js is missing: run `npm run build` first (npm test does)');
   }
+}
+
+/**
+ * The lifecycle every e2e file needs: check the CLI is built, and remove each project made during
+ * a test after it. `push` registers a project built by hand; `make` builds and registers one.
+ */
+export function useProjects(): { push(p: Project): void; make(files?: Record<string, string>): Project } {
+  let live: Project[] = [];
+  beforeAll(cliBuilt);
+  afterEach(() => {
+    for (const p of live) p.cleanup();
+    live = [];
+  });
+  return {
+    push: (p) => void live.push(p),
+    make: (files = {}) => {
+      const p = new Project(files);
+      live.push(p);
+      return p;
+    },
+  };
 }
