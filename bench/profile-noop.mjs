@@ -256,7 +256,7 @@ for (const [, phase] of PHASES) if (phase && !agg.phases.has(phase)) agg.phases.
 const phaseRows = [...agg.phases].sort((a, b) => b[1] - a[1]);
 for (const [k, v] of phaseRows) md.push(`| ${k} | ${ms(v)} | ${pct(v)} |`);
 md.push(`| **profiled total** | **${ms(agg.total)}** | 100% |`, '', 'Top self-time functions (original source via the source maps):', '', '| self time | function | where |', '|---|---|---|');
-for (const [k, v] of [...agg.selfs].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+for (const [k, v] of [...agg.selfs].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 15))) {
   const [name, where] = k.split('  ');
   md.push(`| ${v.toFixed(1)} ms | \`${name}\` | ${where ? `\`${where}\`` : ''} |`);
 }

@@ -25,6 +25,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { contentHash, type ContentHash } from '../util/brand.js';
 import type { Hasher } from './xxhash.js';
+import type { BigFileHasher } from './hash-pool.js';
 import type { StatCache } from './stat-cache.js';
 
 export interface FileRecord {
@@ -50,6 +51,11 @@ export interface FileHasherOptions {
   readonly statCache: StatCache;
   /** Entry names skipped in directory walks. Default `.git`, `.hg`, `.mlcache`. */
   readonly ignoreNames?: readonly string[];
+  /**
+   * Hashes uncached files of at least {@link POOL_MIN_SIZE} off the main thread (a HashPool), so
+   * several big files are read on several cores. Default: the main thread's async reader.
+   */
+  readonly bigFileHasher?: BigFileHasher;
 }
 
 /** A file-system condition that makes a path unhashable (symlink cycle, special file). */
@@ -69,6 +75,8 @@ const CHUNK = 1 << 20;
 /** In `hash()`, uncached files at least this big are read asynchronously. */
 const ASYNC_MIN_SIZE = 16 << 20;
 const ASYNC_CHUNK = 4 << 20;
+/** Files this big go to `bigFileHasher` when there is one: a worker's start is small beside the read. */
+export const POOL_MIN_SIZE = 64 << 20;
 let sharedBuf: Buffer | undefined;
 
 interface Content {
@@ -78,11 +86,24 @@ interface Content {
 interface Rec extends Content {
   nfiles?: number;
 }
+/**
+ * What the hasher keeps of a stat. Retaining fs.Stats objects (each with four Dates on Node 20) for
+ * every file of a 10k-file project made them survive scavenges: most of a no-op's GC time.
+ */
+export interface PathStat {
+  readonly isFile: boolean;
+  readonly isDirectory: boolean;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+  readonly dev: number;
+}
+
 /** Every regular file below a directory, in manifest order, as parallel arrays (fewer objects). */
 interface DirScan {
   rel: string[];
   abs: string[];
-  st: fs.Stats[];
+  st: PathStat[];
 }
 interface DirResult extends Rec {
   nfiles: number;
@@ -92,7 +113,7 @@ interface DirResult extends Rec {
 
 /** Returned by the collecting pass when big uncached files must be hashed asynchronously first. */
 const NEED_ASYNC = Symbol('need-async');
-type BigList = { abs: string; st: fs.Stats }[];
+type BigList = { abs: string; st: PathStat }[];
 
 export class FileHasher {
   readonly #root: string;
@@ -100,17 +121,19 @@ export class FileHasher {
   readonly #hasher: Hasher;
   readonly #cache: StatCache;
   readonly #ignore: ReadonlySet<string>;
-  readonly #stats = new Map<string, fs.Stats | null>();
+  readonly #bigFileHasher: BigFileHasher | undefined;
+  readonly #stats = new Map<string, PathStat | null>();
   readonly #contents = new Map<string, Content>();
   readonly #scans = new Map<string, DirScan>();
   readonly #dirs = new Map<string, DirResult>();
   readonly #bigInFlight = new Map<string, Promise<Content>>();
   /**
-   * Directory -> the memoised paths directly inside it. Every memo key is stat'ed first, so
-   * recording children on each stat makes `invalidate` proportional to the subtree it forgets,
-   * not to everything memoised (it runs several times per executed stage).
+   * Directory -> the memoised paths directly inside it, so `invalidate` (several times per executed
+   * stage) is proportional to the subtree it forgets, not to everything memoised. Built on the
+   * first `invalidate` from #stats (every memo key is stat'ed first), then kept up to date: a
+   * no-op run never invalidates and so never pays for it.
    */
-  readonly #children = new Map<string, Set<string>>();
+  #children: Map<string, Set<string>> | undefined;
 
   constructor(opts: FileHasherOptions) {
     this.#root = path.resolve(opts.root);
@@ -118,6 +141,7 @@ export class FileHasher {
     this.#hasher = opts.hasher;
     this.#cache = opts.statCache;
     this.#ignore = new Set(opts.ignoreNames ?? ['.git', '.hg', '.mlcache']);
+    this.#bigFileHasher = opts.bigFileHasher;
   }
 
   /** Absolute form of a project-relative or absolute path. */
@@ -139,7 +163,8 @@ export class FileHasher {
       const big: BigList = [];
       const r = this.#compute(abs, big);
       if (r !== NEED_ASYNC) return r === null ? undefined : toRecord(p, r);
-      for (const b of big) await this.#hashBigAsync(b.abs, b.st);
+      // Together, so a pool hashes them on several cores.
+      await Promise.all(big.map((b) => this.#hashBigAsync(b.abs, b.st)));
     }
   }
 
@@ -163,7 +188,7 @@ export class FileHasher {
   async manifest(p: string): Promise<ManifestEntry[] | undefined> {
     const abs = this.resolve(p);
     const st = this.#stat(abs);
-    if (!st?.isDirectory()) return undefined;
+    if (!st?.isDirectory) return undefined;
     await this.hash(abs); // hashes big files asynchronously; the rest is then memoised
     return this.manifestSync(p);
   }
@@ -172,7 +197,7 @@ export class FileHasher {
   manifestSync(p: string): ManifestEntry[] | undefined {
     const abs = this.resolve(p);
     const st = this.#stat(abs);
-    if (!st?.isDirectory()) return undefined;
+    if (!st?.isDirectory) return undefined;
     const r = this.#dir(abs, st, undefined);
     if (r === NEED_ASYNC) throw new Error('Internal error: synchronous directory hash deferred');
     if (r.entries === undefined) {
@@ -186,7 +211,7 @@ export class FileHasher {
   }
 
   /** Memoised `stat` (symlinks followed); undefined when missing. */
-  stat(p: string): fs.Stats | undefined {
+  stat(p: string): PathStat | undefined {
     return this.#stat(this.resolve(p)) ?? undefined;
   }
 
@@ -196,9 +221,10 @@ export class FileHasher {
    */
   invalidate(p: string): void {
     const abs = this.resolve(p);
-    this.#forgetTree(abs);
+    const children = (this.#children ??= this.#indexChildren());
+    this.#forgetTree(abs, children);
     const parent = parentOf(abs);
-    this.#children.get(parent)?.delete(abs);
+    children.get(parent)?.delete(abs);
     for (let d = parent; d !== ''; d = parentOf(d)) {
       // Their listings and hashes include `abs`; their stats go too (a stage may have created
       // a missing parent). Other memoised children of theirs stay.
@@ -208,29 +234,30 @@ export class FileHasher {
     }
   }
 
-  #forgetTree(abs: string): void {
+  #indexChildren(): Map<string, Set<string>> {
+    const children = new Map<string, Set<string>>();
+    for (const abs of this.#stats.keys()) addChild(children, abs);
+    return children;
+  }
+
+  #forgetTree(abs: string, children: Map<string, Set<string>>): void {
     this.#stats.delete(abs);
     this.#contents.delete(abs);
     this.#scans.delete(abs);
     this.#dirs.delete(abs);
-    const kids = this.#children.get(abs);
+    const kids = children.get(abs);
     if (kids === undefined) return;
-    this.#children.delete(abs);
-    for (const k of kids) this.#forgetTree(k);
+    children.delete(abs);
+    for (const k of kids) this.#forgetTree(k, children);
   }
 
-  /** Memoised stat; `listed` when the caller (a directory walk) records the children itself. */
-  #stat(abs: string, listed = false): fs.Stats | null {
+  /** Memoised stat. */
+  #stat(abs: string): PathStat | null {
     let st = this.#stats.get(abs);
     if (st === undefined) {
       st = statOrNull(abs);
       this.#stats.set(abs, st);
-      if (!listed) {
-        const parent = parentOf(abs);
-        const kids = this.#children.get(parent);
-        if (kids === undefined) this.#children.set(parent, new Set([abs]));
-        else kids.add(abs);
-      }
+      if (this.#children !== undefined) addChild(this.#children, abs);
     }
     return st;
   }
@@ -239,13 +266,13 @@ export class FileHasher {
   #compute(abs: string, big: BigList | undefined): Rec | null | typeof NEED_ASYNC {
     const st = this.#stat(abs);
     if (st === null) return null;
-    if (st.isDirectory()) return this.#dir(abs, st, big);
-    if (st.isFile()) return this.#file(abs, st, big) ?? NEED_ASYNC;
+    if (st.isDirectory) return this.#dir(abs, st, big);
+    if (st.isFile) return this.#file(abs, st, big) ?? NEED_ASYNC;
     throw new HashError('unsupported-file-type', abs, `cannot hash ${abs}: not a regular file or directory`);
   }
 
   /** Content of a regular file, from memo, stat cache, or by reading it. Undefined = queued in `big`. */
-  #file(abs: string, st: fs.Stats, big: BigList | undefined): Content | undefined {
+  #file(abs: string, st: PathStat, big: BigList | undefined): Content | undefined {
     let c = this.#contents.get(abs);
     if (c !== undefined) return c;
     const cached = this.#cache.lookup(abs, st);
@@ -261,7 +288,7 @@ export class FileHasher {
     return c;
   }
 
-  #readHashSync(abs: string, st: fs.Stats): Content {
+  #readHashSync(abs: string, st: PathStat): Content {
     const readStart = this.#cache.now();
     const buf = (sharedBuf ??= Buffer.allocUnsafe(CHUNK));
     const fd = fs.openSync(abs, 'r');
@@ -287,7 +314,7 @@ export class FileHasher {
     return this.#finishFile(abs, st, hash, total, readStart);
   }
 
-  #hashBigAsync(abs: string, st: fs.Stats): Promise<Content> {
+  #hashBigAsync(abs: string, st: PathStat): Promise<Content> {
     let p = this.#bigInFlight.get(abs);
     if (p === undefined) {
       p = this.#readHashAsync(abs, st).finally(() => this.#bigInFlight.delete(abs));
@@ -296,8 +323,17 @@ export class FileHasher {
     return p;
   }
 
-  async #readHashAsync(abs: string, st: fs.Stats): Promise<Content> {
+  async #readHashAsync(abs: string, st: PathStat): Promise<Content> {
     const readStart = this.#cache.now();
+    if (this.#bigFileHasher !== undefined && st.size >= POOL_MIN_SIZE) {
+      // A failed worker (or a file error, which the main thread then reports itself) falls back below.
+      const d = await this.#bigFileHasher(abs).catch(() => undefined);
+      if (d !== undefined) {
+        const c = this.#finishFile(abs, st, d.hex, d.bytes, readStart);
+        this.#contents.set(abs, c);
+        return c;
+      }
+    }
     const fh = await fsp.open(abs, 'r');
     const s = this.#hasher.stream();
     let total = 0;
@@ -324,14 +360,14 @@ export class FileHasher {
     return c;
   }
 
-  #finishFile(abs: string, st: fs.Stats, hex: string, total: number, readStart: number): Content {
+  #finishFile(abs: string, st: PathStat, hex: string, total: number, readStart: number): Content {
     const hash = contentHash(hex);
     // A size mismatch means the file changed under us: use what we read, but do not cache it.
     if (total === st.size) this.#cache.record(abs, st, hash, readStart);
     return { hash, size: total };
   }
 
-  #dir(abs: string, st: fs.Stats, big: BigList | undefined): DirResult | typeof NEED_ASYNC {
+  #dir(abs: string, st: PathStat, big: BigList | undefined): DirResult | typeof NEED_ASYNC {
     const memo = this.#dirs.get(abs);
     if (memo !== undefined) return memo;
     const scan = this.#scan(abs, st, new Set());
@@ -361,7 +397,7 @@ export class FileHasher {
    * for cycle detection), so plain `readdir` names suffice. `onStack` holds dev:ino of the
    * directories being walked.
    */
-  #scan(abs: string, st: fs.Stats, onStack: Set<string>): DirScan {
+  #scan(abs: string, st: PathStat, onStack: Set<string>): DirScan {
     const memo = this.#scans.get(abs);
     if (memo !== undefined) return memo;
     const id = `${st.dev}:${st.ino}`;
@@ -369,22 +405,17 @@ export class FileHasher {
       throw new HashError('symlink-loop', abs, `cannot hash ${abs}: symbolic link cycle`);
     }
     onStack.add(id);
-    const items: { key: string; name: string; abs: string; st: fs.Stats; dir: boolean }[] = [];
+    const items: { key: string; name: string; abs: string; st: PathStat; dir: boolean }[] = [];
     const names = fs.readdirSync(abs);
-    const kids: string[] = [];
     for (const name of names) {
       if (this.#ignore.has(name)) continue;
       const childAbs = abs + '/' + name;
-      kids.push(childAbs);
-      const cst = this.#stat(childAbs, true);
+      const cst = this.#stat(childAbs);
       if (cst === null) continue; // vanished, or a broken symlink
-      if (cst.isFile()) items.push({ key: name, name, abs: childAbs, st: cst, dir: false });
-      else if (cst.isDirectory()) items.push({ key: name + '/', name, abs: childAbs, st: cst, dir: true });
+      if (cst.isFile) items.push({ key: name, name, abs: childAbs, st: cst, dir: false });
+      else if (cst.isDirectory) items.push({ key: name + '/', name, abs: childAbs, st: cst, dir: true });
       // anything else (fifo, socket, device) is skipped
     }
-    const known = this.#children.get(abs);
-    if (known === undefined) this.#children.set(abs, new Set(kids));
-    else for (const k of kids) known.add(k);
     items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const out: DirScan = { rel: [], abs: [], st: [] };
     for (const it of items) {
@@ -422,9 +453,18 @@ function toRecord(p: string, r: Rec): FileRecord {
     : { path: p, hash: r.hash, size: r.size, nfiles: r.nfiles };
 }
 
-function statOrNull(abs: string): fs.Stats | null {
+function addChild(children: Map<string, Set<string>>, abs: string): void {
+  const parent = parentOf(abs);
+  const kids = children.get(parent);
+  if (kids === undefined) children.set(parent, new Set([abs]));
+  else kids.add(abs);
+}
+
+function statOrNull(abs: string): PathStat | null {
   try {
-    return fs.statSync(abs, { throwIfNoEntry: false }) ?? null;
+    const st = fs.statSync(abs, { throwIfNoEntry: false });
+    if (st === undefined) return null;
+    return { isFile: st.isFile(), isDirectory: st.isDirectory(), size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return null;

@@ -4,6 +4,7 @@
  * stat cache, file hasher). Shared by repro, status, dag and params so they agree on what they see.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import type { LoadedPipeline } from '../config/load.js';
 import { buildPipeline, type Pipeline } from '../graph/pipeline.js';
 import { PipelineCache } from '../config/pipeline-cache.js';
@@ -15,6 +16,7 @@ import { Lockfile } from '../state/lockfile.js';
 import { Journal } from '../state/journal.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { FileHasher } from '../hashing/file-hasher.js';
+import { HashPool } from '../hashing/hash-pool.js';
 import { loadHasher, type Hasher } from '../hashing/xxhash.js';
 import type { StageName } from '../util/brand.js';
 
@@ -94,6 +96,17 @@ export async function openState(project: Project, persist: boolean): Promise<Res
     await journal.clear();
   }
   const [statCache, hasher] = await Promise.all([StatCache.load(project.mlcacheDir), loadHasher()]);
-  const files = new FileHasher({ root: project.root, hasher, statCache });
+  const bigFileHasher = hashWorkers() > 1 ? new HashPool(hashWorkers()).hashFile : undefined;
+  const files = new FileHasher({ root: project.root, hasher, statCache, ...(bigFileHasher ? { bigFileHasher } : {}) });
   return ok({ lockfile, journal, statCache, files, hasher, interrupted });
+}
+
+/**
+ * Worker threads for hashing big files: `MLBUILD_HASH_WORKERS` (0 or 1: the main thread only), else
+ * one per core up to 4 (more rarely helps: the disk or the page cache is then the limit). With one
+ * core a worker only adds its start-up.
+ */
+function hashWorkers(): number {
+  const env = Number(process.env.MLBUILD_HASH_WORKERS);
+  return Number.isInteger(env) && env >= 0 ? env : Math.min(os.availableParallelism(), 4);
 }

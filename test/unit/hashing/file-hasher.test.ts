@@ -210,7 +210,7 @@ describe('FileHasher memoisation', () => {
   it('stat is memoised and follows symlinks', () => {
     writeTree(root, TREE);
     const fh = fresh();
-    expect(fh.stat('data')!.isDirectory()).toBe(true);
+    expect(fh.stat('data')!.isDirectory).toBe(true);
     expect(fh.stat('data/a.txt')!.size).toBe(6);
     fs.rmSync(path.join(root, 'data/a.txt'));
     expect(fh.stat('data/a.txt')!.size).toBe(6);

@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FileHasher, POOL_MIN_SIZE } from '../../../src/hashing/file-hasher.js';
+import { HashPool, type BigFileHasher } from '../../../src/hashing/hash-pool.js';
+import { StatCache } from '../../../src/hashing/stat-cache.js';
+import { loadHasher, type Hasher } from '../../../src/hashing/xxhash.js';
+import { age, makeTmp, rmTmp } from './tmp.js';
+
+let hasher: Hasher;
+let root: string;
+const pool = new HashPool(2);
+beforeAll(async () => {
+  hasher = await loadHasher();
+});
+afterAll(() => pool.close());
+beforeEach(() => {
+  root = makeTmp();
+});
+afterEach(() => rmTmp(root));
+
+/** Deterministic non-repeating bytes, so an off-by-one in chunking changes the hash. */
+function bytes(n: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  let x = seed | 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+describe('HashPool', () => {
+  it('gives the same digest as the main-thread hasher, across read and slice boundaries', async () => {
+    const sizes = [0, 5, (1 << 20) + 3, (4 << 20) + 1, (9 << 20) - 7];
+    const files = sizes.map((n, i) => {
+      const p = path.join(root, `f${i}`);
+      fs.writeFileSync(p, bytes(n, i + 1));
+      return p;
+    });
+    // All at once: more jobs than workers, so the queue and worker reuse are exercised.
+    const digests = await Promise.all(files.map((f) => pool.hashFile(f)));
+    digests.forEach((d, i) => {
+      expect(d.bytes).toBe(sizes[i]);
+      expect(d.hex).toBe(hasher.hashBytes(fs.readFileSync(files[i]!)));
+    });
+  });
+
+  it('rejects a missing file with its fs error code, and keeps working afterwards', async () => {
+    await expect(pool.hashFile(path.join(root, 'nope'))).rejects.toMatchObject({ code: 'ENOENT' });
+    fs.writeFileSync(path.join(root, 'ok'), 'alpha\n');
+    expect((await pool.hashFile(path.join(root, 'ok'))).hex).toBe('e56631e04077c052');
+  });
+});
+
+describe('FileHasher with a big-file hasher', () => {
+  function big(name: string, fill: number): string {
+    const p = path.join(root, name);
+    fs.writeFileSync(p, Buffer.alloc(POOL_MIN_SIZE, fill));
+    age(root, [name]);
+    return p;
+  }
+
+  it('sends files of POOL_MIN_SIZE and more to it, together, and caches the result', async () => {
+    const a = big('a.bin', 1);
+    const b = big('b.bin', 2);
+    fs.writeFileSync(path.join(root, 'small.txt'), 'alpha\n');
+    const calls: string[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const counting: BigFileHasher = async (abs) => {
+      calls.push(path.basename(abs));
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        return await pool.hashFile(abs);
+      } finally {
+        inFlight--;
+      }
+    };
+    const cache = StatCache.inMemory({ root });
+    const fh = new FileHasher({ root, hasher, statCache: cache, bigFileHasher: counting });
+    const dir = await fh.hash('.');
+    expect(calls.sort()).toEqual(['a.bin', 'b.bin']);
+    expect(maxInFlight).toBe(2);
+    const plain = await new FileHasher({ root, hasher, statCache: StatCache.inMemory({ root }) }).hash('.');
+    expect(dir).toEqual(plain);
+    expect(cache.lookup(a, fs.statSync(a))).toBe(hasher.hashBytes(fs.readFileSync(a)));
+    expect(cache.lookup(b, fs.statSync(b))).toBeDefined();
+  });
+
+  it('falls back to the main thread when the big-file hasher fails', async () => {
+    const a = big('a.bin', 7);
+    const failing: BigFileHasher = () => Promise.reject(new Error('worker died'));
+    const fh = new FileHasher({ root, hasher, statCache: StatCache.inMemory({ root }), bigFileHasher: failing });
+    expect((await fh.hash('a.bin'))!.hash).toBe(hasher.hashBytes(fs.readFileSync(a)));
+  });
+});
