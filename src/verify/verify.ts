@@ -20,7 +20,7 @@ import type { Diagnostic } from '../report/diagnostic.js';
 import type { Reporter, RunSummary, StageSummary } from '../report/events.js';
 import type { Executor } from '../execute/executor.js';
 import type { PoolCapacity } from '../schedule/resources.js';
-import { Lockfile, type LockEntry } from '../state/lockfile.js';
+import { Lockfile } from '../state/lockfile.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { FileHasher, type ManifestEntry } from '../hashing/file-hasher.js';
 import { loadHasher } from '../hashing/xxhash.js';
