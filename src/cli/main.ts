@@ -198,10 +198,11 @@ export async function main(argv: readonly string[]): Promise<number> {
           .positional('targets', { type: 'string', array: true, default: [] as string[], describe: 'stage or stage-group names (default: all)' })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON document' })
           .option('jobs', { alias: 'j', type: 'number', describe: 'parallel CPU job slots (default: CPU count)' })
-          .option('keep', { type: 'boolean', default: false, describe: 'keep the worktree afterwards (its path is printed)' }),
+          .option('keep', { type: 'boolean', default: false, describe: 'keep the worktree afterwards (its path is printed)' })
+          .option('save-cache', { type: 'boolean', default: false, describe: 'store the outs that reproduced in .mlcache (for CI caches)' }),
       (a) =>
         run(() =>
-          import('./commands/verify.js').then((m) => m.verifyCommand(globals, { targets: a.targets as string[], json: a.json, jobs: a.jobs, keep: a.keep })),
+          import('./commands/verify.js').then((m) => m.verifyCommand(globals, { targets: a.targets as string[], json: a.json, jobs: a.jobs, keep: a.keep, saveCache: a.saveCache })),
         ),
     )
     .command(

@@ -76,6 +76,7 @@ export function renderVerifyText(r: VerifyReport): { out: string; err: string } 
         '`mlbuild status --check` passes (run `mlbuild repro` and commit mlbuild.lock)',
     );
   }
+  if (r.savedToCache.length > 0) err.push(`stored the outs of ${r.savedToCache.length} reproduced stage${r.savedToCache.length === 1 ? '' : 's'} in the cache`);
   if (r.worktree) err.push(`kept the worktree at ${r.worktree} (remove it with \`git worktree remove --force ${r.worktree}\`)`);
   return { out: out.join('\n') + '\n', err: err.length > 0 ? err.join('\n') + '\n' : '' };
 }
@@ -114,6 +115,7 @@ export function verifyJson(r: VerifyReport): unknown {
     lock_committed: r.lockCommitted,
     uncommitted: r.uncommitted,
     ...(r.worktree ? { worktree: r.worktree } : {}),
+    saved_to_cache: r.savedToCache,
     inputs: r.inputs.map((i) => ({ path: i.path, source: i.source, ...(i.locked ? { locked: i.locked } : {}) })),
     stages: r.stages.map((s) => ({ name: s.stage, ...verdictJson(s.verdict) })),
   };

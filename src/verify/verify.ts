@@ -10,7 +10,8 @@
  *   4. each planned stage is judged in topological order (compare.ts); a directory out that differs
  *      names its first differing file from the two manifests (HEAD's from the user's cache, the
  *      rebuild's from the worktree).
- * The user's workspace, lockfile and cache are only read. The worktree is removed afterwards
+ * The user's workspace, lockfile and cache are only read (with `saveCache`, the cache gains the
+ * objects of outs that reproduced, nothing else). The worktree is removed afterwards
  * unless `keep`, also when the rebuild fails or is interrupted.
  */
 import fs from 'node:fs';
@@ -37,6 +38,12 @@ import { firstManifestDifference, judgeStage, type OutDifference, type Verdict }
 export interface VerifyOptions {
   readonly targets: readonly string[];
   readonly keep: boolean;
+  /**
+   * Store the outs of stages that reproduced in the user's cache. They hash exactly as HEAD's lock
+   * records, so this only adds objects the lock already names (CI: a later `mlbuild checkout`
+   * restores them without a rebuild). Off by default: verify otherwise only reads the cache.
+   */
+  readonly saveCache: boolean;
   readonly capacity: PoolCapacity;
   readonly gpusKnown: boolean;
 }
@@ -66,6 +73,8 @@ export interface VerifyReport {
   readonly inputs: readonly PlacedInput[];
   readonly stages: readonly StageVerdict[];
   readonly interrupted: boolean;
+  /** Stages whose reproduced outs were stored in the user's cache (`saveCache`). */
+  readonly savedToCache: readonly StageName[];
   /** Every judged stage reproduced (or is frozen), and the rebuild was not interrupted. */
   readonly ok: boolean;
 }
@@ -188,8 +197,18 @@ async function verifyIn(user: Project, wt: Project, opts: VerifyOptions, svc: Ve
     if (verdict.kind !== 'reproduced' && verdict.kind !== 'frozen') notReproduced.add(name);
     stages.push({ stage: name, verdict });
   }
+  const savedToCache: StageName[] = [];
+  if (opts.saveCache) {
+    // Through the worktree's hasher: it hashed these outs in the rebuild, so nothing is read twice.
+    const into = new LocalStore({ root: wt.root, mlcacheDir: user.mlcacheDir, files: state.value.files });
+    for (const s of stages) {
+      if (s.verdict.kind !== 'reproduced') continue;
+      await into.save(rebuilt.value.get(s.stage)!.outs);
+      savedToCache.push(s.stage);
+    }
+  }
   const judgedOk = stages.every((s) => s.verdict.kind === 'reproduced' || s.verdict.kind === 'frozen');
-  return ok({ lockCommitted, inputs: placed.value, stages, interrupted: summary.interrupted, ok: judgedOk && !summary.interrupted });
+  return ok({ lockCommitted, inputs: placed.value, stages, savedToCache, interrupted: summary.interrupted, ok: judgedOk && !summary.interrupted });
 }
 
 function describeOutcome(s: StageSummary | undefined): string {

@@ -232,6 +232,22 @@ describe('verify', () => {
     }
   });
 
+  it('with --save-cache fills the cache of a fresh clone, so checkout restores the outs and status --check passes', async () => {
+    const p = await committed(DETERMINISTIC.replaceAll('data/raw.txt', 'raw.txt'), { 'raw.txt': 'committed input\n' });
+    const clone = projects.make({});
+    clone.git('pull', '-q', p.dir, 'main');
+    expect((await clone.run(['status', '--check'])).code).toBe(1); // a fresh clone has no outs
+    const plain = await clone.run(['verify']);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(clone.exists('.mlcache/objects')).toBe(false); // verify alone only reads the cache
+    const { code, doc } = await verifyJson(clone, ['--save-cache']);
+    expect(code).toBe(0);
+    expect((doc as unknown as { saved_to_cache: string[] }).saved_to_cache).toEqual(['prepare', 'train']);
+    expect((await clone.run(['checkout'])).code).toBe(0);
+    expect(clone.read('model.bin')).toBe(p.read('model.bin'));
+    expect((await clone.run(['status', '--check'])).code).toBe(0);
+  });
+
   it('is a usage error outside git history', async () => {
     const p = projects.make({ 'pipeline.yaml': 'stages: {}\n' });
     const r = await p.run(['verify']);

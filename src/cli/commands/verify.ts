@@ -20,6 +20,7 @@ export interface VerifyArgs {
   json: boolean;
   jobs: number | undefined;
   keep: boolean;
+  saveCache: boolean;
 }
 
 export function verifyCommand(g: GlobalOptions, a: VerifyArgs): Promise<number> {
@@ -53,6 +54,7 @@ export function verifyCommand(g: GlobalOptions, a: VerifyArgs): Promise<number> 
         {
           targets: a.targets,
           keep: a.keep,
+          saveCache: a.saveCache,
           capacity: { cpus: a.jobs ?? Math.max(1, os.availableParallelism()), gpuIds: gpus.value.ids, gpuSlots: 1, memoryMb: Math.floor(os.totalmem() / 2 ** 20) },
           gpusKnown: gpus.value.known,
         },
