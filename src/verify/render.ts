@@ -61,7 +61,11 @@ export function renderVerifyText(r: VerifyReport): { out: string; err: string } 
   const by = (k: Verdict['kind']): string[] => r.stages.filter((s) => s.verdict.kind === k).map((s) => s.stage);
   const [differs, stale, upstream, failed] = [by('differs'), by('stale'), by('upstream-differs'), by('failed')];
   if (r.interrupted) out.push('Interrupted: the rebuild did not finish');
-  else if (r.ok) out.push(`OK: all ${r.stages.length} stage${r.stages.length === 1 ? '' : 's'} reproduced`);
+  else if (r.ok) {
+    const frozen = by('frozen').length;
+    const done = r.stages.length - frozen;
+    out.push(`OK: ${frozen === 0 ? 'all ' : ''}${done} stage${done === 1 ? '' : 's'} reproduced${frozen > 0 ? `, ${frozen} frozen (not rebuilt)` : ''}`);
+  }
   else {
     const parts: string[] = [];
     if (differs.length) parts.push(`did not reproduce: ${differs.join(', ')}`);
@@ -76,6 +80,7 @@ export function renderVerifyText(r: VerifyReport): { out: string; err: string } 
         '`mlbuild status --check` passes (run `mlbuild repro` and commit mlbuild.lock)',
     );
   }
+  if (failed.length > 0 && !r.worktree) err.push('note: the rebuild\'s stage logs went with its worktree: rerun with --keep to read them');
   if (r.savedToCache.length > 0) err.push(`stored the outs of ${r.savedToCache.length} reproduced stage${r.savedToCache.length === 1 ? '' : 's'} in the cache`);
   if (r.worktree) err.push(`kept the worktree at ${r.worktree} (remove it with \`git worktree remove --force ${r.worktree}\`)`);
   return { out: out.join('\n') + '\n', err: err.length > 0 ? err.join('\n') + '\n' : '' };
