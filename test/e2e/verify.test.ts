@@ -122,6 +122,8 @@ describe('verify', () => {
     expect(noise.outs![0]!.rebuilt).toMatch(/^[0-9a-f]{16}$/);
     expect(noise.outs![0]!.rebuilt).not.toBe(lockedNoise);
     expect(doc.stages.find((s) => s.name === 'downstream')!.stages).toEqual(['noise']);
+    // stable.txt is a copy of the raw data, so the cache holds the data's locked version: it comes from there.
+    expect(doc.inputs).toContainEqual(expect.objectContaining({ path: 'data/raw.txt', source: 'cache' }));
 
     const text = await p.run(['verify']);
     expect(text.code).toBe(1);

@@ -5,7 +5,7 @@
  * usage and config errors, 130 when interrupted.
  */
 import os from 'node:os';
-import { withContext, printDiagnostics, makeReporter, type GlobalOptions } from '../context.js';
+import { withContext, printDiagnostics, makeReporter, whileInterruptible, type GlobalOptions } from '../context.js';
 import { resolveGpus } from './repro.js';
 import { verify } from '../../verify/verify.js';
 import { renderVerifyText, verifyJson } from '../../verify/render.js';
@@ -41,14 +41,7 @@ export function verifyCommand(g: GlobalOptions, a: VerifyArgs): Promise<number> 
     // With --json, stdout holds only the document: the rebuild's progress goes to stderr.
     const errOnly: Terminal = { ...term, out: (t) => term.err(t), isTTY: false };
     const reporter = a.json ? new PlainReporter(errOnly, { explain: false, stageOutputToStderr: true }) : makeReporter(term, { json: false, explain: false });
-    const controller = new AbortController();
-    const onSignal = (sig: NodeJS.Signals): void => {
-      if (!controller.signal.aborted) reporter.on({ type: 'interrupted', signal: sig });
-      controller.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    try {
+    return whileInterruptible(reporter, async (signal) => {
       const result = await verify(
         project,
         {
@@ -61,7 +54,7 @@ export function verifyCommand(g: GlobalOptions, a: VerifyArgs): Promise<number> 
         {
           reporter,
           executor: new LocalExecutor(),
-          signal: controller.signal,
+          signal,
           onStart: ({ head, worktree }) => (a.json ? errOnly : term).out(`Verifying HEAD ${head.slice(0, 7)}: rebuilding every stage from scratch in ${worktree}\n`),
         },
       );
@@ -75,9 +68,6 @@ export function verifyCommand(g: GlobalOptions, a: VerifyArgs): Promise<number> 
         if (text.err) term.err(text.err);
       }
       return report.interrupted ? EXIT_INTERRUPTED : report.ok ? EXIT_OK : EXIT_FAILED;
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    });
   });
 }
