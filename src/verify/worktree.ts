@@ -35,7 +35,8 @@ export function readHead(root: string): Result<RepoHead, string> {
   if (!top.ok) return err(`${root} is not inside a git repository`);
   const sha = git(root, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
   if (!sha.ok) return err('the repository has no commit yet (verify rebuilds HEAD)');
-  const status = git(root, ['status', '--porcelain', '-z', '--untracked-files=no']);
+  // --no-optional-locks: a read-only look, which must not refresh (rewrite) the user's index.
+  const status = git(root, ['--no-optional-locks', 'status', '--porcelain', '-z', '--untracked-files=no']);
   const uncommitted = status.out
     .split('\0')
     .filter((l) => l.length > 3)
