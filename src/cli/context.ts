@@ -48,3 +48,23 @@ export async function withContext(g: GlobalOptions, body: (ctx: CommandContext) 
   }
   return body(ctx.value);
 }
+
+/**
+ * Runs `body` with a signal that SIGINT/SIGTERM abort (after telling the reporter), so running
+ * stages are stopped and what completed stays recorded; the handlers are removed afterwards.
+ */
+export async function whileInterruptible<T>(reporter: Reporter, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (!controller.signal.aborted) reporter.on({ type: 'interrupted', signal: sig });
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await body(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

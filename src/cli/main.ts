@@ -189,6 +189,45 @@ export async function main(argv: readonly string[]): Promise<number> {
         )
         .demandCommand(1, 'name a metrics subcommand: show or diff'),
     )
+    // Reproducibility in CI (issue 4): verify, the lockfile merge driver, and init which installs it.
+    .command(
+      'verify [targets..]',
+      'rebuild HEAD from scratch in a clean worktree and check every out matches mlbuild.lock',
+      (y) =>
+        y
+          .positional('targets', { type: 'string', array: true, default: [] as string[], describe: 'stage or stage-group names (default: all)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print one JSON document' })
+          .option('jobs', { alias: 'j', type: 'number', describe: 'parallel CPU job slots (default: CPU count)' })
+          .option('keep', { type: 'boolean', default: false, describe: 'keep the worktree afterwards (its path is printed)' })
+          .option('save-cache', { type: 'boolean', default: false, describe: 'store the outs that reproduced in .mlcache (for CI caches)' }),
+      (a) =>
+        run(() =>
+          import('./commands/verify.js').then((m) => m.verifyCommand(globals, { targets: a.targets as string[], json: a.json, jobs: a.jobs, keep: a.keep, saveCache: a.saveCache })),
+        ),
+    )
+    .command(
+      'merge-driver <base> <ours> <theirs> [pathname]',
+      'git merge driver for mlbuild.lock (git runs it: %O %A %B %P); merges per stage entry',
+      (y) =>
+        y
+          .positional('base', { type: 'string', demandOption: true })
+          .positional('ours', { type: 'string', demandOption: true, describe: 'also where the result is written' })
+          .positional('theirs', { type: 'string', demandOption: true })
+          .positional('pathname', { type: 'string' })
+          .option('marker-size', { type: 'number', describe: 'conflict marker length (git: %L)' }),
+      (a) =>
+        run(() =>
+          import('./commands/merge-driver.js').then((m) =>
+            m.mergeDriverCommand({ base: a.base, ours: a.ours, theirs: a.theirs, pathname: a.pathname, markerSize: a.markerSize }),
+          ),
+        ),
+    )
+    .command(
+      'init',
+      'set up this git repository: lockfile merge driver, .gitignore, empty pipeline.yaml and params',
+      (y) => y.option('scaffold', { type: 'boolean', default: true, describe: 'create pipeline.yaml and params/base.yaml when missing (--no-scaffold to skip)' }),
+      (a) => run(() => import('./commands/init.js').then((m) => m.initCommand(globals, { scaffold: a.scaffold }))),
+    )
     .option('file', { type: 'string', describe: 'pipeline file (default: pipeline.yaml; dvc.yaml works unchanged)', global: true })
     .demandCommand(1, 'name a command (mlbuild --help lists them)')
     .strict()

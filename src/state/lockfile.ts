@@ -340,6 +340,11 @@ function normalizeEntry(e: LockEntry): LockEntry {
   };
 }
 
+/** The canonical text of one stage's entry (`  name:\n    cmd: ...\n`), as the file holds it. */
+export function entryBlock(name: string, e: LockEntry): string {
+  return emitBlock(name, normalizeEntry(e));
+}
+
 function emitBlock(name: string, e: LockEntry): string {
   const obj: Record<string, unknown> = { cmd: e.cmd };
   if (e.deps.length > 0) obj.deps = e.deps;

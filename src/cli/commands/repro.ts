@@ -3,7 +3,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { withContext, printDiagnostics, makeReporter, type GlobalOptions, type CommandContext } from '../context.js';
+import { withContext, printDiagnostics, makeReporter, whileInterruptible, type GlobalOptions, type CommandContext } from '../context.js';
 import { openWorkspace, openState } from '../../run/workspace.js';
 import { repro } from '../../run/repro.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
@@ -116,15 +116,8 @@ async function reproLocked(project: Project, a: ReproArgs, gpus: { ids: string[]
     copyOnSave: (p) => persistOuts.has(p),
   });
 
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (!controller.signal.aborted) reporter.on({ type: 'interrupted', signal: sig });
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    return await repro(
+  return whileInterruptible(reporter, (signal) =>
+    repro(
       project,
       ws,
       state.value,
@@ -139,10 +132,7 @@ async function reproLocked(project: Project, a: ReproArgs, gpus: { ids: string[]
         gpusKnown: gpus.known,
         useRunCache: a.runCache,
       },
-      { reporter, executor: new LocalExecutor(), cache, signal: controller.signal },
-    );
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+      { reporter, executor: new LocalExecutor(), cache, signal },
+    ),
+  );
 }

@@ -1,0 +1,115 @@
+/**
+ * `mlbuild init`: prepares an existing git repository for mlbuild, idempotently:
+ *   - `.gitattributes`: `mlbuild.lock merge=mlbuild`, so git merges the lockfile per stage;
+ *   - `git config merge.mlbuild.{name,driver}`: the driver command. git keeps this in the clone's
+ *     local config, never in the repository (a committed config could run arbitrary commands), so
+ *     each clone runs `mlbuild init` once, or sets the two keys by hand;
+ *   - `.gitignore`: `/.mlcache/`;
+ *   - an empty `pipeline.yaml` and `params/base.yaml` when missing (`--no-scaffold` skips them).
+ * It never overwrites a file and reports, for each item, whether it changed anything.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { processTerminal, type Terminal } from '../../report/terminal.js';
+import { ensureLockAttribute, LOCK_ATTRIBUTE_LINE, MERGE_DRIVER_NAME } from '../../state/gitattributes.js';
+import { updateGitignore } from '../../state/gitignore.js';
+import { DEFAULT_PIPELINE } from '../../project.js';
+import { EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import type { GlobalOptions } from '../context.js';
+
+export interface InitArgs {
+  scaffold: boolean;
+}
+
+/** git, run in `cwd`; the one side effect init has besides files. */
+export interface GitConfig {
+  isRepo(): boolean;
+  get(key: string): string | undefined;
+  set(key: string, value: string): void;
+}
+
+export function gitIn(cwd: string): GitConfig {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd, encoding: 'utf8' });
+  return {
+    isRepo: () => git('rev-parse', '--is-inside-work-tree').stdout.trim() === 'true',
+    get: (key) => {
+      const r = git('config', '--local', '--get', key);
+      return r.status === 0 ? r.stdout.replace(/\n$/, '') : undefined;
+    },
+    set: (key, value) => {
+      const r = git('config', '--local', key, value);
+      if (r.status !== 0) throw new Error(`git config ${key} failed: ${r.stderr.trim()}`);
+    },
+  };
+}
+
+const DRIVER_LABEL = 'mlbuild lockfile: three-way merge per stage entry';
+
+const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The command git runs for a lockfile merge. It names this very CLI by absolute path (and the node
+ * running it), so the driver works with `npx mlbuild` and in CI where `mlbuild` is not on PATH;
+ * after moving the install, `mlbuild init` again updates it.
+ */
+export function driverCommand(nodePath: string, cliPath: string): string {
+  return `${shellQuote(nodePath)} ${shellQuote(cliPath)} merge-driver %O %A %B %P`;
+}
+
+function createIfMissing(file: string, text: string): boolean {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  try {
+    fs.writeFileSync(file, text, { flag: 'wx' }); // never overwrite, even in a race
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+}
+
+export async function initCommand(g: GlobalOptions, a: InitArgs, term: Terminal = processTerminal(), git: GitConfig = gitIn(g.cwd)): Promise<number> {
+  const pipelineFile = path.resolve(g.cwd, g.file ?? DEFAULT_PIPELINE);
+  const root = path.dirname(pipelineFile);
+  if (!git.isRepo()) {
+    term.err(`error: ${root} is not inside a git repository\n  hint: run \`git init\` first (mlbuild records results in git), then \`mlbuild init\`\n`);
+    return EXIT_USAGE;
+  }
+  const lines: string[] = [];
+  const say = (what: string, changed: boolean, did: string, already: string): void => void lines.push(`  ${what}: ${changed ? did : already}`);
+
+  say('.gitattributes', await ensureLockAttribute(root), `added '${LOCK_ATTRIBUTE_LINE}'`, `already has '${LOCK_ATTRIBUTE_LINE}'`);
+
+  const driver = driverCommand(process.execPath, fs.realpathSync(process.argv[1] ?? ''));
+  let configChanged = false;
+  for (const [key, value] of [
+    [`merge.${MERGE_DRIVER_NAME}.name`, DRIVER_LABEL],
+    [`merge.${MERGE_DRIVER_NAME}.driver`, driver],
+  ] as const) {
+    if (git.get(key) === value) continue;
+    git.set(key, value);
+    configChanged = true;
+  }
+  say(`git config merge.${MERGE_DRIVER_NAME}.driver`, configChanged, `set to ${driver}`, 'already set');
+
+  const ignorePath = path.join(root, '.gitignore');
+  const ignoreBefore = fs.existsSync(ignorePath) ? fs.readFileSync(ignorePath, 'utf8') : undefined;
+  await updateGitignore(root, []);
+  say('.gitignore', fs.readFileSync(ignorePath, 'utf8') !== ignoreBefore, 'added /.mlcache/', 'already ignores .mlcache/');
+
+  if (a.scaffold) {
+    const rel = path.relative(g.cwd, pipelineFile) || DEFAULT_PIPELINE;
+    say(rel, createIfMissing(pipelineFile, 'stages: {}\n'), 'created (no stages yet)', 'exists, left as it is');
+    say(path.join('params', 'base.yaml'), createIfMissing(path.join(root, 'params', 'base.yaml'), '{}\n'), 'created (no params yet)', 'exists, left as it is');
+  }
+
+  term.out(`mlbuild init in ${root}\n${lines.join('\n')}\n`);
+  term.out(
+    `The merge driver lives in this clone's git config, which git never shares: every clone runs \`mlbuild init\` once ` +
+      `(it changes nothing that is already set), or sets it by hand:\n` +
+      `  git config merge.${MERGE_DRIVER_NAME}.name "${DRIVER_LABEL}"\n` +
+      `  git config merge.${MERGE_DRIVER_NAME}.driver "mlbuild merge-driver %O %A %B %P"\n` +
+      `Commit .gitattributes and .gitignore so every clone routes mlbuild.lock to the driver.\n`,
+  );
+  return EXIT_OK;
+}

@@ -1,0 +1,65 @@
+/**
+ * `mlbuild merge-driver %O %A %B %P`: the git merge driver for `mlbuild.lock` (installed by
+ * `mlbuild init`). git hands it three temp files (ancestor, ours, theirs) and expects the result
+ * in %A, exit 0 for a clean merge and non-zero for a conflict. The per-stage logic lives in
+ * state/lock-merge.ts; this file only reads, writes and explains.
+ *
+ * When a side is not a lockfile this version can read (already holds conflict markers, a newer
+ * schema), it falls back to git's own line merge (`git merge-file`) so nothing is lost and git
+ * still shows a conflict.
+ */
+import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { Lockfile } from '../../state/lockfile.js';
+import { mergeLockfiles } from '../../state/lock-merge.js';
+import { formatDiagnostics } from '../../report/diagnostic.js';
+import { processTerminal, type Terminal } from '../../report/terminal.js';
+import { atomicWriteFile } from '../../util/atomic-write.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { LOCKFILE_NAME } from '../../project.js';
+
+export interface MergeDriverArgs {
+  base: string;
+  ours: string;
+  theirs: string;
+  /** The lockfile's path in the repository (git's %P), for messages. */
+  pathname: string | undefined;
+  markerSize: number | undefined;
+}
+
+function readSide(file: string, term: Terminal): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    term.err(`error: cannot read '${file}': ${(e as Error).message}\n`);
+    return undefined;
+  }
+}
+
+export async function mergeDriverCommand(a: MergeDriverArgs, term: Terminal = processTerminal()): Promise<number> {
+  const name = a.pathname ?? LOCKFILE_NAME;
+  const texts = [a.base, a.ours, a.theirs].map((f) => readSide(f, term));
+  if (texts.some((t) => t === undefined)) return EXIT_USAGE;
+  const [base, ours, theirs] = ([a.base, a.ours, a.theirs] as const).map((f, i) => Lockfile.parse(texts[i]!, f, process.cwd()));
+  if (!base!.ok || !ours!.ok || !theirs!.ok) {
+    for (const side of [base!, ours!, theirs!]) if (!side.ok) term.err(formatDiagnostics(side.error) + '\n');
+    term.err(`${name}: not every side is a lockfile mlbuild can read; falling back to a line merge (resolve by hand, or delete the conflicting entries and run \`mlbuild repro\`)\n`);
+    const r = spawnSync('git', ['merge-file', '-L', 'ours', '-L', 'base', '-L', 'theirs', ...(a.markerSize ? [`--marker-size=${a.markerSize}`] : []), a.ours, a.base, a.theirs], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    return r.status === 0 ? EXIT_OK : EXIT_FAILED;
+  }
+  const merged = mergeLockfiles(base!.value, ours!.value, theirs!.value, {
+    ours: 'ours',
+    theirs: 'theirs',
+    ...(a.markerSize ? { markerSize: a.markerSize } : {}),
+  });
+  await atomicWriteFile(a.ours, merged.text);
+  if (merged.conflicts.length === 0) return EXIT_OK;
+  for (const stage of merged.conflicts) term.err(`${name}: stage '${stage}' was changed differently on both sides\n`);
+  term.err(
+    `${name}: ${merged.conflicts.length} conflicting ${merged.conflicts.length === 1 ? 'entry' : 'entries'} marked in the file; keep one side of each ` +
+      `(or delete the entry and run \`mlbuild repro\` to record it afresh), then \`git add ${name}\`\n`,
+  );
+  return EXIT_FAILED;
+}
