@@ -137,7 +137,7 @@ function confusionSpec(def: PlotDef, data: readonly RevisionData[], series: read
       height: { step: CELL },
       transform: [{ joinaggregate: [{ op: 'max', field: value, as: 'max_value' }], groupby: ['series'] }],
       encoding: {
-        x: { field: 'x', type: 'nominal', title: xName, sort: null },
+        x: { field: 'x', type: 'nominal', title: xName, sort: null, axis: { labelAngle: 0, orient: 'top' } },
         y: { field: 'y', type: 'nominal', title: yName, sort: null },
       },
       layer: [

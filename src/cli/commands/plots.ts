@@ -101,11 +101,13 @@ async function buildPage(project: Project, git: GitReader | undefined, defs: rea
   return { revisions, plots, problems };
 }
 
-/** The page's folder, refused when it is or overlaps a declared out (mlbuild never writes into outs by hand). */
+/** The page's folder, refused when it overlaps a declared out (mlbuild writes outs only by running their stage). */
 function outDir(project: Project, term: Terminal, cwd: string, out: string | undefined, outs: readonly string[]): string | undefined {
   const dir = out === undefined ? path.join(project.root, DEFAULT_OUT_DIR) : path.resolve(cwd, out);
   const rel = path.relative(project.root, dir).split(path.sep).join('/');
-  const clash = outs.find((o) => o === rel || rel === '' || rel.startsWith(o + '/') || o.startsWith(rel + '/'));
+  const page = rel === '' ? 'index.html' : `${rel}/index.html`;
+  // The page may not be an out or lie inside one, nor sit in a folder that holds outs.
+  const clash = outs.find((o) => page === o || page.startsWith(o + '/') || (rel !== '' && o.startsWith(rel + '/')));
   if (clash !== undefined) {
     term.err(`error: the plots folder '${out ?? DEFAULT_OUT_DIR}' overlaps the declared out '${clash}'; choose another folder with -o\n`);
     return undefined;
