@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { declaredPlots } from '../../../src/plots/definition.js';
@@ -99,5 +100,21 @@ plots:
 
   it('declares nothing without plots', async () => {
     expect((await plotsOf('stages:\n  a:\n    cmd: echo\n')).defs).toEqual([]);
+  });
+});
+
+describe("the showcase's plots", () => {
+  it('declares the ROC curve and the confusion matrix the evaluate stage writes', async () => {
+    const root = path.resolve(import.meta.dirname, '../../..');
+    const text = fs.readFileSync(path.join(root, 'pipeline.yaml'), 'utf8');
+    const file = parseYamlText(path.join(root, 'pipeline.yaml'), 'pipeline.yaml', text, true);
+    if (!file.ok) throw new Error(formatDiagnostics(file.error));
+    const diags: Diagnostic[] = [];
+    const defs = declaredPlots((await loadOk(root)).stages, file.value, diags);
+    expect(formatDiagnostics(diags)).toBe('');
+    expect(defs.map((d) => [d.id, d.template, d.sources[0]!.x, d.sources[0]!.y])).toEqual([
+      ['plots/roc.json', 'linear', 'fpr', ['tpr']],
+      ['plots/confusion.json', 'confusion', 'actual', ['predicted']],
+    ]);
   });
 });
