@@ -194,14 +194,14 @@ export async function main(argv: readonly string[]): Promise<number> {
         yy
           .option('out', { alias: 'o', type: 'string', describe: 'folder for index.html (default: mlbuild_plots)' })
           .option('json', { type: 'boolean', default: false, describe: 'print the datapoints and Vega-Lite specs instead' });
-      const run_ = (cmd: 'plotsShowCommand' | 'plotsDiffCommand', args: { targets: string[]; revs: string[]; out: string | undefined; json: boolean }) =>
+      const runPlots = (cmd: 'plotsShowCommand' | 'plotsDiffCommand', args: { targets: string[]; revs: string[]; out: string | undefined; json: boolean }) =>
         run(() => import('./commands/plots.js').then((m) => m[cmd](globals, args)));
       return y
         .command(
           'show [targets..]',
           'the plots of the workspace',
           (yy) => common(yy).positional('targets', { type: 'string', array: true, default: [] as string[], describe: 'plot ids or data files' }),
-          (a) => run_('plotsShowCommand', { targets: a.targets as string[], revs: [], out: a.out, json: a.json }),
+          (a) => runPlots('plotsShowCommand', { targets: a.targets as string[], revs: [], out: a.out, json: a.json }),
         )
         .command(
           'diff [revs..]',
@@ -210,7 +210,7 @@ export async function main(argv: readonly string[]): Promise<number> {
             common(yy)
               .positional('revs', { type: 'string', array: true, default: [] as string[], describe: 'git revisions; one is compared with the workspace' })
               .option('targets', { type: 'string', array: true, default: [] as string[], describe: 'only these plot ids or data files' }),
-          (a) => run_('plotsDiffCommand', { targets: a.targets, revs: a.revs as string[], out: a.out, json: a.json }),
+          (a) => runPlots('plotsDiffCommand', { targets: a.targets, revs: a.revs as string[], out: a.out, json: a.json }),
         )
         .demandCommand(1, 'name a plots subcommand: show or diff');
     })
