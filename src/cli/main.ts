@@ -228,6 +228,31 @@ export async function main(argv: readonly string[]): Promise<number> {
       (y) => y.option('scaffold', { type: 'boolean', default: true, describe: 'create pipeline.yaml and params/base.yaml when missing (--no-scaffold to skip)' }),
       (a) => run(() => import('./commands/init.js').then((m) => m.initCommand(globals, { scaffold: a.scaffold }))),
     )
+    .command('plots', 'render the declared plots (Vega-Lite) into one self-contained HTML page', (y) => {
+      const common = (yy: Argv) =>
+        yy
+          .option('out', { alias: 'o', type: 'string', describe: 'folder for index.html (default: mlbuild_plots)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the datapoints and Vega-Lite specs instead' });
+      const runPlots = (cmd: 'plotsShowCommand' | 'plotsDiffCommand', args: { targets: string[]; revs: string[]; out: string | undefined; json: boolean }) =>
+        run(() => import('./commands/plots.js').then((m) => m[cmd](globals, args)));
+      return y
+        .command(
+          'show [targets..]',
+          'the plots of the workspace',
+          (yy) => common(yy).positional('targets', { type: 'string', array: true, default: [] as string[], describe: 'plot ids or data files' }),
+          (a) => runPlots('plotsShowCommand', { targets: a.targets as string[], revs: [], out: a.out, json: a.json }),
+        )
+        .command(
+          'diff [revs..]',
+          'plots of several revisions, one series each (default: HEAD and the workspace)',
+          (yy) =>
+            common(yy)
+              .positional('revs', { type: 'string', array: true, default: [] as string[], describe: 'git revisions; one is compared with the workspace' })
+              .option('targets', { type: 'string', array: true, default: [] as string[], describe: 'only these plot ids or data files' }),
+          (a) => runPlots('plotsDiffCommand', { targets: a.targets, revs: a.revs as string[], out: a.out, json: a.json }),
+        )
+        .demandCommand(1, 'name a plots subcommand: show or diff');
+    })
     .option('file', { type: 'string', describe: 'pipeline file (default: pipeline.yaml; dvc.yaml works unchanged)', global: true })
     .demandCommand(1, 'name a command (mlbuild --help lists them)')
     .strict()

@@ -7,7 +7,8 @@
  * `-S` overrides are written back only when nothing failed, so an invalid pipeline touches no file.
  *
  * It does not link stages into a graph or check that deps exist (graph/ does). DVC's top-level
- * `plots`, `metrics`, `params`, `artifacts` and `datasets` are accepted and ignored.
+ * `plots`, `metrics`, `params`, `artifacts` and `datasets` are accepted and ignored here (`plots`
+ * is read by plots/definition.ts, only when plots are rendered).
  */
 import * as path from 'node:path';
 import { isMap } from 'yaml';

@@ -10,18 +10,14 @@ import path from 'node:path';
 import { withContext, printDiagnostics, type GlobalOptions } from '../context.js';
 import type { Terminal } from '../../report/terminal.js';
 import type { Project } from '../../project.js';
-import { LOCKFILE_NAME } from '../../project.js';
 import { openWorkspace } from '../../run/workspace.js';
 import { loadParams } from '../../config/params.js';
-import { Lockfile } from '../../state/lockfile.js';
-import { objectPathIn } from '../../cache/local-store.js';
 import type { OutSpec } from '../../model/stage.js';
 import { EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import { diffFlat, flatten, parseMetricsText, type Flat } from '../../metrics/diff.js';
 import { renderMetricsDiff, renderParamsDiff, renderShow, type DiffSection, type Format } from '../../metrics/render.js';
-import { GitReader, type ReadResult } from '../../metrics/git-reader.js';
-
-export const WORKSPACE = 'workspace';
+import type { GitReader, ReadResult } from '../../metrics/git-reader.js';
+import { WORKSPACE, openRevisions as openRevisionsAt, readOutAt } from '../../metrics/revisions.js';
 
 export interface ShowArgs {
   readonly format: Format;
@@ -55,40 +51,9 @@ async function metricOuts(project: Project, term: Terminal): Promise<OutSpec[] |
   return outs;
 }
 
-function readWorkspaceFile(project: Project, rel: string): ReadResult {
-  try {
-    return { ok: true, text: fs.readFileSync(path.join(project.root, ...rel.split('/')), 'utf8') };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return { ok: false, reason: code === 'ENOENT' ? `not in ${WORKSPACE}` : `cannot read: ${code ?? String(e)}` };
-  }
-}
-
-/** Reads the cached out `rel` as recorded in `rev`'s lockfile, from the local cache. */
-async function readCachedAtRev(project: Project, git: GitReader, rev: string, rel: string): Promise<ReadResult> {
-  const lockText = await git.read(rev, LOCKFILE_NAME);
-  if (!lockText.ok) return { ok: false, reason: `cached out, and ${LOCKFILE_NAME} is ${lockText.reason}` };
-  const lock = Lockfile.parse(lockText.text, project.lockPath, project.displayCwd);
-  if (!lock.ok) return { ok: false, reason: `cannot parse ${LOCKFILE_NAME} at ${rev}: ${lock.error[0]?.message ?? 'invalid'}` };
-  let hash: string | undefined;
-  for (const name of lock.value.names()) {
-    const rec = lock.value.get(name)?.outs.find((o) => o.path === rel);
-    if (rec) hash = rec.hash;
-  }
-  if (hash === undefined) return { ok: false, reason: `not recorded in ${LOCKFILE_NAME} at ${rev}` };
-  try {
-    return { ok: true, text: fs.readFileSync(objectPathIn(project.mlcacheDir, hash), 'utf8') };
-  } catch {
-    return { ok: false, reason: `cache object ${hash} (from ${LOCKFILE_NAME} at ${rev}) is not in the cache` };
-  }
-}
-
 /** One metrics file's flattened values on one side, or undefined after reporting why it could not be read. */
 async function loadMetric(project: Project, term: Terminal, git: GitReader | undefined, rev: string, out: OutSpec): Promise<Flat | undefined> {
-  let r: ReadResult;
-  if (rev === WORKSPACE || git === undefined) r = readWorkspaceFile(project, out.path);
-  else if (out.cache) r = await readCachedAtRev(project, git, rev, out.path);
-  else r = await git.read(rev, out.path);
+  const r = await readOutAt(project, git, rev, out);
   if (!r.ok) {
     term.err(`${out.path}: ${r.reason}\n`);
     return undefined;
@@ -104,19 +69,10 @@ async function loadMetric(project: Project, term: Terminal, git: GitReader | und
 
 /** Opens git and checks both revisions; undefined (after saying why) when the command must exit 2. */
 async function openRevisions(project: Project, term: Terminal, revs: readonly string[]): Promise<{ git: GitReader | undefined } | undefined> {
-  if (revs.every((r) => r === WORKSPACE)) return { git: undefined };
-  const git = await GitReader.open(project.root);
-  if (!(git instanceof GitReader)) {
-    term.err(`error: ${git.failed}; revisions are read from git\n`);
-    return undefined;
-  }
-  for (const rev of revs) {
-    if (rev !== WORKSPACE && !(await git.verify(rev))) {
-      term.err(`error: unknown revision '${rev}': not a commit, branch or tag in this repository\n`);
-      return undefined;
-    }
-  }
-  return { git };
+  const opened = await openRevisionsAt(project, revs);
+  if (opened.ok) return opened.value;
+  term.err(`error: ${opened.error}\n`);
+  return undefined;
 }
 
 function checkPrecision(term: Terminal, precision: number): boolean {
