@@ -29,6 +29,7 @@ const REPRO: NonNullable<ParseArgsConfig['options']> = {
 const STATUS: NonNullable<ParseArgsConfig['options']> = {
   json: { type: 'boolean' },
   check: { type: 'boolean' },
+  'allow-missing': { type: 'boolean' },
 };
 
 const wholeNumber = (s: string | undefined): number | undefined | null => (s === undefined ? undefined : /^\d+$/.test(s) ? Number(s) : null);
@@ -46,7 +47,7 @@ export function parseFast(argv: readonly string[]): FastCommand | undefined {
   }
   const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const targets = parsed.positionals;
-  if (command === 'status') return { command, args: { targets, json: v.json === true, check: v.check === true } };
+  if (command === 'status') return { command, args: { targets, json: v.json === true, check: v.check === true, allowMissing: v['allow-missing'] === true } };
   const jobs = wholeNumber(v.jobs as string | undefined);
   const gpuSlots = wholeNumber(v['gpu-slots'] as string | undefined);
   const executor = (v.executor as string | undefined) ?? 'local';

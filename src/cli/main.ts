@@ -84,8 +84,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         y
           .positional('targets', { type: 'string', array: true, default: [] as string[] })
           .option('json', { type: 'boolean', default: false })
-          .option('check', { type: 'boolean', default: false, describe: 'exit 1 when any stage is stale (for CI)' }),
-      (a) => run(() => import('./commands/status.js').then((m) => m.statusCommand(globals, { targets: a.targets as string[], json: a.json, check: a.check }))),
+          .option('check', { type: 'boolean', default: false, describe: 'exit 1 when any stage is stale (for CI)' })
+          .option('allow-missing', { type: 'boolean', default: false, describe: 'missing outs and data are not stale (a fresh clone in CI); the lockfile must still agree with itself' }),
+      (a) =>
+        run(() =>
+          import('./commands/status.js').then((m) => m.statusCommand(globals, { targets: a.targets as string[], json: a.json, check: a.check, allowMissing: a.allowMissing })),
+        ),
     )
     .command(
       'dag [targets..]',

@@ -42,6 +42,40 @@ describe('status', () => {
   });
 });
 
+describe('status --allow-missing (a fresh clone in CI)', () => {
+  it('ignores missing outs and data, but not a changed param or a lockfile that disagrees with itself', async () => {
+    const p = project();
+    await p.run(['repro']);
+    const lock = p.read('mlbuild.lock');
+    // What a clone without the cache sees: no outs, no untracked data, no .mlcache.
+    for (const f of ['prepared.txt', 'model.txt', 'raw.txt', '.mlcache']) p.remove(f);
+    expect((await p.run(['status', '--check'])).code).not.toBe(0);
+    let r = await p.run(['status', '--check', '--allow-missing']);
+    expect(r.stdout).toBe('Data and pipelines are up to date.\n');
+    expect(r.code).toBe(0);
+
+    p.write({ 'params.yaml': 'train:\n  lr: 0.3\n' });
+    r = await p.run(['status', '--check', '--allow-missing']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('train:\n\tchanged params: train.lr\n');
+
+    // train records a prepared.txt that prepare's entry did not make.
+    p.write({ 'params.yaml': 'train:\n  lr: 0.1\n' });
+    const prepared = /- path: prepared.txt\n\s+hash: ([0-9a-f]{16})/.exec(lock)!;
+    const lastAt = lock.lastIndexOf(prepared[0]);
+    const tampered = lock.slice(0, lastAt) + prepared[0].replace(prepared[1]!, '0123456789abcdef') + lock.slice(lastAt + prepared[0].length);
+    expect(tampered).not.toBe(lock);
+    p.write({ 'mlbuild.lock': tampered });
+    r = await p.run(['status', '--check', '--allow-missing', '--json']);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as { stages: { name: string; stale: boolean; reasons: string[] }[] };
+    expect(j.stages.map((s) => [s.name, s.stale, s.reasons])).toEqual([
+      ['prepare', false, []],
+      ['train', true, ['changed deps: prepared.txt']],
+    ]);
+  });
+});
+
 describe('dag', () => {
   it('renders ascii, mermaid, dot and json', async () => {
     const p = project();

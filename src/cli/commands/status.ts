@@ -13,6 +13,8 @@ export interface StatusArgs {
   targets: string[];
   json: boolean;
   check: boolean;
+  /** Missing outs and data do not count (see AssessOptions.allowMissing). */
+  allowMissing: boolean;
 }
 
 export function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<number> {
@@ -23,7 +25,8 @@ export function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<number> 
       return EXIT_USAGE;
     }
     const s = state.value;
-    const opened = await openPlanned(project, a.targets, (abs) => s.files.stat(abs) !== undefined);
+    // With --allow-missing, data that is not there yet is no error either.
+    const opened = await openPlanned(project, a.targets, (abs) => a.allowMissing || s.files.stat(abs) !== undefined);
     if (!opened.ok) {
       printDiagnostics(term, opened.error);
       return EXIT_USAGE;
@@ -31,7 +34,7 @@ export function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<number> 
     const { ws, plan } = opened.value;
     const ctx = { files: s.files, params: ws.loaded.params, lockfile: s.lockfile, interrupted: s.interrupted };
     const cache = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: s.files });
-    const assessed = await assess(plan, ws.pipeline, ctx, cache, () => false);
+    const assessed = await assess(plan, ws.pipeline, ctx, cache, () => false, { allowMissing: a.allowMissing });
     // The stat cache learned hashes; saving it makes the next status faster and changes nothing else.
     await s.statCache.save();
     const stale = assessed.filter((x) => x.reasons.length > 0);
