@@ -20,6 +20,8 @@ export interface JobSpec {
   /** The stage's own `slurm:` options. */
   readonly slurm?: SlurmStageOptions;
   readonly onOutput: (stream: 'stdout' | 'stderr', chunk: string) => void;
+  /** Called by a cluster executor once the scheduler accepted the job, with its name there ("Slurm job 42"). */
+  readonly onSubmitted?: (job: string) => void;
 }
 
 export interface JobResult {

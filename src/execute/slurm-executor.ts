@@ -75,6 +75,7 @@ export class SlurmExecutor implements Executor {
     if (!submitted.ok) return notRun(submitted.error);
 
     const id = submitted.value;
+    job.onSubmitted?.(`Slurm job ${id}`);
     let settle!: (r: JobResult) => void;
     const done = new Promise<JobResult>((resolve) => (settle = resolve));
     this.jobs.set(id, { id, job, tail: new LogTail(job.logPath), submittedAt: this.now(), settle, phase: 'submitted', cancelRequested: false, missing: 0 });

@@ -250,6 +250,7 @@ export class StageRun {
           resources: stage.resources,
           ...(stage.slurm ? { slurm: stage.slurm } : {}),
           onOutput: (stream, chunk) => svc.reporter.on({ type: 'stage-output', stage: stage.name, stream, chunk }),
+          onSubmitted: (job) => svc.reporter.on({ type: 'stage-submitted', stage: stage.name, job }),
         },
         signal,
       );

@@ -123,6 +123,7 @@ describe.skipIf(!slurmUp)(`Slurm executor${slurmUp ? '' : ` (skipped: ${SKIP_REA
     p.write({ go: '' });
     expect(await run.closed).toBe(0);
     expect(p.read('talk.txt')).toBe('bye\n');
+    expect(run.output().stdout).toMatch(/^Running stage 'talk': new\nStage 'talk' submitted as Slurm job \d+\n\[talk\] hello from slurm\n/);
   });
 
   it('a failing job fails its stage with Slurm state and reason, skips dependents, cancels the others (no -k), exit 1', async () => {
