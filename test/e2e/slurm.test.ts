@@ -3,10 +3,10 @@
  * starts (2 fake GPUs as gres/gpu). Without sbatch on the PATH these tests are skipped, saying why,
  * except under CI=true, where a missing Slurm is a failure.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, type Project, useProjects } from './rig.js';
+import { type Project, startUntil, useProjects } from './rig.js';
 
 const projects = useProjects();
 
@@ -25,23 +25,6 @@ function liveJobs(p: Project): string[] {
     .map((l) => l.trim().split('|'))
     .filter(([, dir]) => dir !== undefined && (dir === p.dir || dir.startsWith(p.dir + path.sep)))
     .map(([id]) => id!);
-}
-
-/** Starts `mlbuild repro` and resolves once its stdout contains `marker` (a handshake, not a sleep). */
-function startUntil(p: Project, args: string[], marker: string) {
-  const child = spawn(process.execPath, [CLI, 'repro', ...args], { cwd: p.dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const reached = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (stdout.includes(marker)) resolve();
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    void closed.then(() => reject(new Error(`exited before '${marker}':\n${stdout}\n${stderr}`)));
-  });
-  return { child, reached, closed, output: () => ({ stdout, stderr }) };
 }
 
 describe('repro without Slurm', () => {
