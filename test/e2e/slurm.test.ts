@@ -59,10 +59,12 @@ if (!slurmUp && process.env.CI === 'true') {
 describe.skipIf(!slurmUp)(`Slurm executor${slurmUp ? '' : ` (skipped: ${SKIP_REASON})`}`, () => {
   it('runs a GPU fan-out as Slurm jobs: at most 2 at once on the 2 fake GPUs, each with its own CUDA_VISIBLE_DEVICES; outs cached and locked as locally', async () => {
     // A job holds running/gpu<N> while it works: a second holder of the same GPU fails (mkdir), and
-    // each records how many GPU jobs were running when it started.
+    // each records how many GPU jobs were running when it started. It then waits (bounded) for a
+    // second GPU job to appear, unless the other three are done, so two run at once when Slurm lets them.
     const cmd =
-      'mkdir -p running && mkdir running/gpu$CUDA_VISIBLE_DEVICES && n=$(ls running | wc -l) && echo "$CUDA_VISIBLE_DEVICES $n $MLBUILD_STAGE" > seen-${item}.txt && ' +
-      'echo "job ${item} on gpu $CUDA_VISIBLE_DEVICES" && sleep 1 && rmdir running/gpu$CUDA_VISIBLE_DEVICES';
+      'mkdir -p running finished && mkdir running/gpu$CUDA_VISIBLE_DEVICES && n=$(ls running | wc -l) && echo "$CUDA_VISIBLE_DEVICES $n $MLBUILD_STAGE" > seen-${item}.txt && ' +
+      'echo "job ${item} on gpu $CUDA_VISIBLE_DEVICES" && i=0 && while [ $(ls running | wc -l) -lt 2 ] && [ $(ls finished | wc -l) -lt 3 ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; ' +
+      'rmdir running/gpu$CUDA_VISIBLE_DEVICES && touch finished/${item}';
     const p = projects.make({
       ...CONFIG,
       'pipeline.yaml':
@@ -92,6 +94,18 @@ describe.skipIf(!slurmUp)(`Slurm executor${slurmUp ? '' : ` (skipped: ${SKIP_REA
     const again = await p.repro();
     expect(again.outcomes).toEqual({ 'g@1': 'fresh', 'g@2': 'restored', 'g@3': 'fresh', 'g@4': 'fresh', cpu: 'fresh' });
     expect(liveJobs(p)).toEqual([]);
+  });
+
+  it('-j caps the jobs in flight on Slurm: with -j 1 each job is alone in squeue', async () => {
+    const p = projects.make({
+      ...CONFIG,
+      'pipeline.yaml':
+        'stages:\n  s:\n    foreach: [1, 2, 3]\n    do:\n' +
+        '      cmd: squeue --noheader --Format=WorkDir:\\| | grep -cxF "$MLBUILD_PROJECT_ROOT|" > n-${item}.txt\n      outs: [n-${item}.txt]\n',
+    });
+    const r = await p.repro(['-j', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect([1, 2, 3].map((i) => p.read(`n-${i}.txt`))).toEqual(['1\n', '1\n', '1\n']);
   });
 
   it('streams a job log while it runs (plain output, job still in squeue)', async () => {
