@@ -131,7 +131,7 @@ export class SlurmExecutor implements Executor {
   }
 
   /** One squeue call for every job in flight; streams their logs and settles the ended ones. */
-  async pollOnce(): Promise<void> {
+  private async pollOnce(): Promise<void> {
     const tracked = [...this.jobs.values()];
     if (tracked.length === 0) return;
     this.polls++;

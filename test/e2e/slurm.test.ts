@@ -141,6 +141,17 @@ describe.skipIf(!slurmUp)(`Slurm executor${slurmUp ? '' : ` (skipped: ${SKIP_REA
     expect(liveJobs(p)).toEqual([]);
   });
 
+  it('with -k a failure cancels nothing: independent branches finish', async () => {
+    const p = projects.make({
+      ...CONFIG,
+      'pipeline.yaml': 'stages:\n  bad:\n    cmd: exit 1\n  good:\n    cmd: sleep 1; echo ok > good.txt\n    outs: [good.txt]\n',
+    });
+    const r = await p.repro(['-k']);
+    expect(r.code).toBe(1);
+    expect(r.outcomes).toEqual({ bad: 'failed', good: 'succeeded' });
+    expect(p.read('good.txt')).toBe('ok\n');
+  });
+
   it('SIGINT cancels the queued and running jobs: exit 130, nothing of the run left in squeue, completed stages recorded', async () => {
     const p = projects.make({
       ...CONFIG,
