@@ -50,8 +50,9 @@ export function parseFast(argv: readonly string[]): FastCommand | undefined {
   if (command === 'status') return { command, args: { targets, json: v.json === true, check: v.check === true, allowMissing: v['allow-missing'] === true } };
   const jobs = wholeNumber(v.jobs as string | undefined);
   const gpuSlots = wholeNumber(v['gpu-slots'] as string | undefined);
-  const executor = (v.executor as string | undefined) ?? 'local';
-  if (jobs === null || gpuSlots === null || (executor !== 'local' && executor !== 'slurm')) return undefined;
+  // No default here: without the flag, the project config's core.executor decides.
+  const executor = v.executor as string | undefined;
+  if (jobs === null || gpuSlots === null || (executor !== undefined && executor !== 'local' && executor !== 'slurm')) return undefined;
   return {
     command,
     args: {

@@ -49,11 +49,11 @@ export async function main(argv: readonly string[]): Promise<number> {
           .option('dry', { type: 'boolean', default: false, describe: 'print what would run and why; run nothing' })
           .option('keep-going', { alias: 'k', type: 'boolean', default: false, describe: 'after a failure, go on with independent stages' })
           .option('explain', { type: 'boolean', default: false, describe: 'also print why each stage did not run' })
-          .option('jobs', { alias: 'j', type: 'number', describe: 'parallel CPU job slots (default: CPU count)' })
+          .option('jobs', { alias: 'j', type: 'number', describe: 'parallel CPU job slots (default: CPU count); with --executor slurm, jobs in flight (default 100)' })
           .option('gpus', { type: 'string', describe: 'GPUs to schedule on: a count (2) or a list (0,2); default: nvidia-smi' })
           .option('gpu-slots', { type: 'number', default: 1, describe: 'stages that may share one GPU' })
           .option('run-cache', { type: 'boolean', default: true, describe: 'restore from the run-cache (--no-run-cache to disable)' })
-          .option('executor', { type: 'string', choices: ['local', 'slurm'], default: 'local' })
+          .option('executor', { type: 'string', choices: ['local', 'slurm'], describe: 'where stages run (default: core.executor in .mlbuild/config.yaml, else local)' })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON document describing the run' }),
       (a) =>
         run(() =>
@@ -70,7 +70,7 @@ export async function main(argv: readonly string[]): Promise<number> {
               gpus: a.gpus,
               gpuSlots: a.gpuSlots,
               runCache: a.runCache,
-              executor: a.executor,
+              executor: a.executor as 'local' | 'slurm' | undefined,
               json: a.json,
               overrides: a.setParam,
             }),

@@ -12,14 +12,14 @@
  */
 import * as path from 'node:path';
 import type { YAMLMap } from 'yaml';
-import type { DepSpec, OutKind, OutSpec, ParamDep, PlotSpec, ResourceDemand, Stage } from '../model/stage.js';
+import type { DepSpec, OutKind, OutSpec, ParamDep, PlotSpec, ResourceDemand, SlurmStageOptions, Stage } from '../model/stage.js';
 import type { Diagnostic } from '../report/diagnostic.js';
 import { stageName } from '../util/brand.js';
 import { extendContext, resolveNode, toJs } from './interpolate.js';
 import type { Context, LValue, ResolveSink } from './interpolate.js';
 import { keyRange, keyText, locAt } from './pipeline-file.js';
 import type { Range, YamlFile } from './pipeline-file.js';
-import { Checker, OUT_KEYS, PLOT_KEYS, RESOURCE_KEYS, STAGE_KEYS, parseDuration, parseMemory } from './schema.js';
+import { Checker, OUT_KEYS, PLOT_KEYS, RESOURCE_KEYS, SLURM_STAGE_KEYS, STAGE_KEYS, parseDuration, parseMemory } from './schema.js';
 import { deepestMap, getIn, splitKey, suggest } from './tree.js';
 import type { Tree } from './tree.js';
 import type { VarsLoader } from './vars.js';
@@ -145,6 +145,7 @@ export async function buildStage(input: StageInput): Promise<Stage | undefined> 
   const timeoutV = get('timeout');
   const retriesV = get('retries');
   const resourcesV = get('resources');
+  const slurmV = get('slurm');
   const frozen = frozenV ? check.bool(frozenV, `'frozen' of ${where}`, 'frozen: true') : false;
   const alwaysChanged = alwaysV ? check.bool(alwaysV, `'always_changed' of ${where}`, 'always_changed: true') : false;
   const desc = descV && !isEmpty(descV) ? check.string(descV, `'desc' of ${where}`, 'write desc: a short description') : undefined;
@@ -156,6 +157,7 @@ export async function buildStage(input: StageInput): Promise<Stage | undefined> 
   }
   const retries = retriesV ? check.int(retriesV, `'retries' of ${where}`, 0, 'retries: 2') : 0;
   const resources = resourcesV && !isEmpty(resourcesV) ? readResources(check, resourcesV, where) : { cpus: 1, gpus: 0, memoryMb: 0 };
+  const slurm = slurmV && !isEmpty(slurmV) ? readSlurm(check, slurmV, where) : undefined;
 
   if (diags.filter((d) => d.severity === 'error').length > before) return undefined;
   return {
@@ -173,6 +175,7 @@ export async function buildStage(input: StageInput): Promise<Stage | undefined> 
     resources: resources ?? { cpus: 1, gpus: 0, memoryMb: 0 },
     ...(timeout !== undefined ? { timeout } : {}),
     retries: retries ?? 0,
+    ...(slurm ? { slurm } : {}),
     ...(metaV && !isEmpty(metaV) ? { meta: toJs(metaV) } : {}),
     loc: locAt(file, input.nameRange),
   };
@@ -303,4 +306,24 @@ function readResources(check: Checker, v: LValue, where: string): ResourceDemand
     if (memoryMb === undefined) check.error(memV.range, 'bad-value', `'resources.memory' of ${where} must be a size like 4G or 512M, or a number of MiB`, 'write e.g. memory: 8G');
   }
   return cpus === undefined || gpus === undefined || memoryMb === undefined ? undefined : { cpus, gpus, memoryMb };
+}
+
+function readSlurm(check: Checker, v: LValue, where: string): SlurmStageOptions | undefined {
+  if (v.kind !== 'map') return check.wrongType(v, `'slurm' of ${where}`, 'a map', 'write slurm: {partition: gpu, qos: long, extra: [--constraint=a100]}');
+  const m = check.entryKeys(v, SLURM_STAGE_KEYS, `'slurm' of ${where}`);
+  const out: { -readonly [K in keyof SlurmStageOptions]: SlurmStageOptions[K] } = { extra: [] };
+  for (const k of ['partition', 'account', 'qos'] as const) {
+    const x = m.get(k);
+    const s = x ? check.string(x, `'slurm.${k}' of ${where}`, `write ${k}: <name>`) : undefined;
+    if (s !== undefined) out[k] = s;
+  }
+  const extraV = m.get('extra');
+  if (extraV) {
+    const hint = 'write extra: [--constraint=a100, --exclusive]';
+    for (const f of check.stringList(extraV, `'slurm.extra' of ${where}`, hint) ?? []) {
+      if (f.value.startsWith('-')) out.extra = [...out.extra, f.value];
+      else check.error(f.range, 'bad-value', `each item of 'slurm.extra' of ${where} must be an sbatch flag starting with '-', got '${f.value}'`, hint);
+    }
+  }
+  return out;
 }

@@ -17,13 +17,14 @@ export const TOP_KEYS = ['stages', 'vars', 'plots', 'metrics', 'params', 'artifa
 
 export const STAGE_KEYS = [
   'cmd', 'wdir', 'deps', 'params', 'outs', 'metrics', 'plots', 'frozen', 'always_changed', 'desc', 'meta',
-  'vars', 'foreach', 'do', 'matrix', 'resources', 'env', 'timeout', 'retries',
+  'vars', 'foreach', 'do', 'matrix', 'resources', 'env', 'timeout', 'retries', 'slurm',
 ] as const;
 
 /** Per-output options DVC accepts (`remote`, `push`, `type`, `labels`, `meta` are stored nowhere). */
 export const OUT_KEYS = ['cache', 'persist', 'desc', 'type', 'labels', 'meta', 'remote', 'push'] as const;
 export const PLOT_KEYS = [...OUT_KEYS, 'x', 'y', 'template', 'title', 'x_label', 'y_label'] as const;
 export const RESOURCE_KEYS = ['cpus', 'gpus', 'memory'] as const;
+export const SLURM_STAGE_KEYS = ['partition', 'account', 'qos', 'extra'] as const;
 
 /** Reports located diagnostics for one file. */
 export class Checker {

@@ -3,6 +3,7 @@
  * --dry) and reports how it ended. It knows nothing of hashing, caches or the lockfile.
  */
 import type { StageName } from '../util/brand.js';
+import type { ResourceDemand, SlurmStageOptions } from '../model/stage.js';
 
 export interface JobSpec {
   readonly stage: StageName;
@@ -14,7 +15,13 @@ export interface JobSpec {
   /** File that receives the job's combined stdout/stderr. */
   readonly logPath: string;
   readonly timeoutMs?: number;
+  /** What the stage declared; a cluster executor asks its scheduler for it (the local pool already leased it). */
+  readonly resources: ResourceDemand;
+  /** The stage's own `slurm:` options. */
+  readonly slurm?: SlurmStageOptions;
   readonly onOutput: (stream: 'stdout' | 'stderr', chunk: string) => void;
+  /** Called by a cluster executor once the scheduler accepted the job, with its name there ("Slurm job 42"). */
+  readonly onSubmitted?: (job: string) => void;
 }
 
 export interface JobResult {
@@ -29,9 +36,15 @@ export interface JobResult {
   readonly cpuSeconds?: number;
   /** Peak resident memory in MiB, where the executor can measure it. */
   readonly peakRssMb?: number;
+  /** A cluster scheduler's own account of how the job ended, e.g. "Slurm job 42: TIMEOUT (TimeLimit)". */
+  readonly detail?: string;
 }
 
 export interface Executor {
+  /**
+   * A 'cluster' executor queues jobs in a scheduler that owns the resources: mlbuild then neither
+   * leases local CPUs/GPUs for its stages nor sets CUDA_VISIBLE_DEVICES, and `-j` caps jobs in flight.
+   */
   readonly kind: 'local' | 'cluster' | 'dry';
   start(job: JobSpec, signal: AbortSignal): Promise<JobResult>;
 }

@@ -53,6 +53,15 @@ export interface ParamDep {
   readonly loc?: SourceLocation;
 }
 
+/** Where a stage's Slurm job goes, over the project config's `slurm:` section (pipeline key `slurm:`). */
+export interface SlurmStageOptions {
+  readonly partition?: string;
+  readonly account?: string;
+  readonly qos?: string;
+  /** Further sbatch flags, verbatim, after the config's `extra` (so they win). */
+  readonly extra: readonly string[];
+}
+
 export interface Stage {
   /** Expanded name: `train`, `train@b`, `train@0-logreg`. */
   readonly name: StageName;
@@ -74,6 +83,8 @@ export interface Stage {
   /** Seconds; undefined = no limit. */
   readonly timeout?: number;
   readonly retries: number;
+  /** Only read by the Slurm executor; not part of the fingerprint (where a stage runs does not change what it makes). */
+  readonly slurm?: SlurmStageOptions;
   readonly meta?: unknown;
   /** Where the stage is defined (its key in `stages:`). */
   readonly loc?: SourceLocation;

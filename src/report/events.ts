@@ -20,6 +20,8 @@ export type ReproEvent =
       /** From run history, when known. */
       readonly expectedMs?: number;
     }
+  /** A cluster executor queued the stage's job (`job` names it, e.g. "Slurm job 42"). */
+  | { readonly type: 'stage-submitted'; readonly stage: StageName; readonly job: string }
   | { readonly type: 'stage-output'; readonly stage: StageName; readonly stream: 'stdout' | 'stderr'; readonly chunk: string }
   | { readonly type: 'stage-succeeded'; readonly stage: StageName; readonly durationMs: number }
   | {

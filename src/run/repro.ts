@@ -24,6 +24,9 @@ import { updateGitignore } from '../state/gitignore.js';
 import { RunHistory } from '../state/run-history.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 
+/** What one queued cluster job takes from the pool: a submission slot, no local CPUs or GPUs. */
+const ONE_JOB = { cpus: 1, gpus: 0, memoryMb: 0 } as const;
+
 export interface ReproOptions {
   readonly targets: readonly string[];
   readonly force: boolean;
@@ -69,10 +72,13 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   }
   const plan = planned.value;
 
+  // A cluster executor queues jobs in a scheduler that owns the CPUs and GPUs: each stage takes one
+  // submission slot here (`-j` caps jobs in flight), and the cluster judges what fits (sbatch refuses).
+  const queued = svc.executor.kind === 'cluster';
   const tooBig: Diagnostic[] = [];
   for (const name of plan.stages) {
     const stage = pipeline.stages.get(name)!;
-    const why = stage.frozen ? undefined : neverFits(stage.resources, opts.capacity);
+    const why = stage.frozen || queued ? undefined : neverFits(stage.resources, opts.capacity);
     if (why) {
       tooBig.push({
         severity: 'error',
@@ -155,13 +161,24 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   const runs = new Map<StageName, StageRun>();
   for (const name of plan.stages) runs.set(name, new StageRun(pipeline.stages.get(name)!, stageSvc, targetSet.has(name)));
   const pool = new ResourcePool(opts.capacity);
+  // Queued jobs cost the cluster's time while they wait: a failure without -k cancels the others,
+  // where local stages already running are left to finish.
+  const runController = new AbortController();
+  const forward = (): void => runController.abort(svc.signal.reason);
+  if (svc.signal.aborted) forward();
+  else svc.signal.addEventListener('abort', forward, { once: true });
+  const runSignal = queued ? runController.signal : svc.signal;
   svc.reporter.on({ type: 'start', total: plan.stages.length, jobs: opts.capacity.cpus, gpus: opts.capacity.gpuIds });
   const scheduler = new Scheduler(
     plan,
     pool,
     {
-      check: (s) => runs.get(s)!.check(),
-      run: (s, lease, signal) => runs.get(s)!.run(lease, signal),
+      check: (s) => runs.get(s)!.check().then((c) => (queued && c.kind === 'run' ? { kind: 'run', demand: ONE_JOB } : c)),
+      run: async (s, lease, signal) => {
+        const r = await runs.get(s)!.run(lease, signal);
+        if (r === 'failed' && queued && !opts.keepGoing && !runController.signal.aborted) runController.abort(`stage '${s}' failed`);
+        return r;
+      },
       skipped: (s, blockedBy) => {
         const r = runs.get(s)!;
         if (r.current === 'pending' || r.current === 'queued') r.skip(blockedBy);
@@ -172,8 +189,9 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
 
   let outcomes: Map<StageName, Outcome>;
   try {
-    outcomes = await scheduler.run(svc.signal);
+    outcomes = await scheduler.run(runSignal);
   } finally {
+    svc.signal.removeEventListener('abort', forward);
     // Record last, whatever happened: completed stages are in memory and in the journal.
     await flushing;
     if (opts.targets.length === 0 && !svc.signal.aborted) {

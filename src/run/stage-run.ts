@@ -201,7 +201,12 @@ export class StageRun {
       MLBUILD_PROJECT_ROOT: svc.project.root,
       MLBUILD_CPUS: String(lease.cpus),
     };
-    if (lease.gpuIds.length > 0 || svc.gpusKnown) env.CUDA_VISIBLE_DEVICES = lease.gpuIds.join(',');
+    if (svc.executor.kind === 'cluster') {
+      // The cluster allocates the CPUs and GPUs (Slurm's gres sets CUDA_VISIBLE_DEVICES); the
+      // submitting shell's own GPU list must not leak into the job.
+      delete env.CUDA_VISIBLE_DEVICES;
+      env.MLBUILD_CPUS = String(stage.resources.cpus);
+    } else if (lease.gpuIds.length > 0 || svc.gpusKnown) env.CUDA_VISIBLE_DEVICES = lease.gpuIds.join(',');
     return env;
   }
 
@@ -242,7 +247,10 @@ export class StageRun {
           env: this.env(lease),
           logPath,
           ...(stage.timeout !== undefined ? { timeoutMs: stage.timeout * 1000 } : {}),
+          resources: stage.resources,
+          ...(stage.slurm ? { slurm: stage.slurm } : {}),
           onOutput: (stream, chunk) => svc.reporter.on({ type: 'stage-output', stage: stage.name, stream, chunk }),
+          onSubmitted: (job) => svc.reporter.on({ type: 'stage-submitted', stage: stage.name, job }),
         },
         signal,
       );
@@ -266,13 +274,15 @@ export class StageRun {
     const relLog = path.relative(svc.project.displayCwd, logPath);
     if (!succeeded(result)) {
       await svc.journal.markDone(stage.name);
+      // A string abort reason says why the run cancelled this stage (e.g. another stage failed).
       const why = result.cancelled
-        ? 'interrupted'
-        : result.timedOut
-          ? `timed out after ${formatDuration(stage.timeout! * 1000)}`
-          : result.signal
-            ? `killed by ${result.signal}`
-            : `exit code ${result.exitCode}`;
+        ? typeof signal.reason === 'string' ? `cancelled: ${signal.reason}` : 'interrupted'
+        : result.detail // a cluster scheduler's own words (state and reason)
+          ?? (result.timedOut
+            ? `timed out after ${formatDuration(stage.timeout! * 1000)}`
+            : result.signal
+              ? `killed by ${result.signal}`
+              : `exit code ${result.exitCode}`);
       return this.runFailed(`${why}${stage.cmd.length > 1 && result.failedCmd ? ` in \`${result.failedCmd}\`` : ''}`, relLog);
     }
 

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CLI, Project, useProjects } from './rig.js';
+import { CLI, Project, startUntil, useProjects } from './rig.js';
 
 const projects = useProjects();
 
@@ -20,23 +20,6 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
-
-/** Starts `mlbuild repro` and resolves once its stdout contains `marker` (a handshake, not a sleep). */
-function startUntil(p: Project, args: string[], marker: string) {
-  const child = spawn(process.execPath, [CLI, 'repro', ...args], { cwd: p.dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const reached = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (stdout.includes(marker)) resolve();
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    void closed.then(() => reject(new Error(`exited before '${marker}':\n${stdout}\n${stderr}`)));
-  });
-  return { child, reached, closed, output: () => ({ stdout, stderr }) };
-}
 
 const PIPE = `stages:
   first:

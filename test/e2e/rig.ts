@@ -96,6 +96,23 @@ export class Project {
   }
 }
 
+/** Starts `mlbuild repro` and resolves once its stdout contains `marker` (a handshake, not a sleep). */
+export function startUntil(p: Project, args: string[], marker: string) {
+  const child = spawn(process.execPath, [CLI, 'repro', ...args], { cwd: p.dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const reached = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes(marker)) resolve();
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    void closed.then(() => reject(new Error(`exited before '${marker}':\n${stdout}\n${stderr}`)));
+  });
+  return { child, reached, closed, output: () => ({ stdout, stderr }) };
+}
+
 export interface ReproDoc {
   version: number;
   ok: boolean;

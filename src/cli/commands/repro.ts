@@ -7,6 +7,8 @@ import { withContext, printDiagnostics, makeReporter, whileInterruptible, type G
 import { openWorkspace, openState } from '../../run/workspace.js';
 import { repro } from '../../run/repro.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
+import type { Executor } from '../../execute/executor.js';
+import { readProjectConfig } from '../../config/project-config.js';
 import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
 import type { Project } from '../../project.js';
@@ -27,7 +29,8 @@ export interface ReproArgs {
   gpus: string | undefined;
   gpuSlots: number;
   runCache: boolean;
-  executor: string;
+  /** undefined: the project config's core.executor, else local. */
+  executor: 'local' | 'slurm' | undefined;
   json: boolean;
   overrides: string[];
 }
@@ -67,14 +70,35 @@ export function reproCommand(g: GlobalOptions, a: ReproArgs): Promise<number> {
   return withContext(g, (ctx) => reproIn(ctx, a));
 }
 
+/** Without --jobs, how many Slurm jobs may be queued or running at once (the cluster, not this machine, runs them). */
+export const DEFAULT_CLUSTER_JOBS = 100;
+
+/** The executor the flag, else the project config, asks for; Slurm only where its commands are on the PATH. */
+async function chooseExecutor(project: Project, a: ReproArgs): Promise<Result<{ executor: Executor; queued: boolean; jobs: number | undefined }, Diagnostic[]>> {
+  const config = await readProjectConfig(project.root, project.displayCwd);
+  if (!config.ok) return config;
+  const kind = a.executor ?? config.value.core.executor ?? 'local';
+  const jobs = a.jobs ?? config.value.core.jobs;
+  if (kind === 'local') return ok({ executor: new LocalExecutor(), queued: false, jobs });
+  const from = a.executor ? '--executor slurm' : 'core.executor: slurm in .mlbuild/config.yaml';
+  // --dry submits nothing, so it also works where Slurm is not installed.
+  if (!a.dry && !onPath('sbatch', process.env)) return err([usage(`${from} needs Slurm's sbatch, which is not on the PATH`, 'run mlbuild on a Slurm login node, install the Slurm client commands, or pass --executor local')]);
+  const { makeSlurmExecutor } = await import('../../execute/slurm-executor.js');
+  return ok({ executor: makeSlurmExecutor(config.value.slurm, path.join(project.mlcacheDir, 'slurm')), queued: true, jobs: jobs ?? DEFAULT_CLUSTER_JOBS });
+}
+
+const onPath = (cmd: string, env: NodeJS.ProcessEnv): boolean =>
+  (env.PATH ?? '').split(path.delimiter).some((d) => d !== '' && fs.existsSync(path.join(d, cmd)));
+
 async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise<number> {
   const problems: Diagnostic[] = [];
-  if (a.executor !== 'local') problems.push(usage(`--executor ${a.executor} is not available in this version`, 'use --executor local'));
   if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) problems.push(usage(`--jobs must be a whole number >= 1 (got ${a.jobs})`, 'e.g. -j 4'));
   if (!Number.isInteger(a.gpuSlots) || a.gpuSlots < 1) problems.push(usage(`--gpu-slots must be a whole number >= 1 (got ${a.gpuSlots})`, 'e.g. --gpu-slots 2'));
   const gpus = resolveGpus(a.gpus, process.env);
   if (!gpus.ok) problems.push(...gpus.error);
-  if (problems.length > 0 || !gpus.ok) {
+  const chosen = await chooseExecutor(project, a);
+  if (!chosen.ok) problems.push(...chosen.error);
+  if (problems.length > 0 || !gpus.ok || !chosen.ok) {
     printDiagnostics(term, problems);
     return EXIT_USAGE;
   }
@@ -86,13 +110,19 @@ async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise
         reporter.on({ type: 'warning', message: `another mlbuild (pid ${pid}) is working on this project; waiting for it to finish` }),
       );
   try {
-    return await reproLocked(project, a, gpus.value, reporter);
+    return await reproLocked(project, a, gpus.value, chosen.value, reporter);
   } finally {
     lock?.release();
   }
 }
 
-async function reproLocked(project: Project, a: ReproArgs, gpus: { ids: string[]; known: boolean }, reporter: Reporter): Promise<number> {
+async function reproLocked(
+  project: Project,
+  a: ReproArgs,
+  gpus: { ids: string[]; known: boolean },
+  run: { executor: Executor; queued: boolean; jobs: number | undefined },
+  reporter: Reporter,
+): Promise<number> {
   const state = await openState(project, !a.dry);
   if (!state.ok) {
     reporter.diagnostics(state.error);
@@ -128,11 +158,14 @@ async function reproLocked(project: Project, a: ReproArgs, gpus: { ids: string[]
         downstream: a.downstream,
         dry: a.dry,
         keepGoing: a.keepGoing,
-        capacity: { cpus: a.jobs ?? Math.max(1, os.availableParallelism()), gpuIds: gpus.ids, gpuSlots: a.gpuSlots, memoryMb: Math.floor(os.totalmem() / 2 ** 20) },
-        gpusKnown: gpus.known,
+        // On a cluster, -j caps jobs in flight and the cluster allocates CPUs, memory and GPUs.
+        capacity: run.queued
+          ? { cpus: run.jobs!, gpuIds: [], gpuSlots: 1, memoryMb: 0 }
+          : { cpus: run.jobs ?? Math.max(1, os.availableParallelism()), gpuIds: gpus.ids, gpuSlots: a.gpuSlots, memoryMb: Math.floor(os.totalmem() / 2 ** 20) },
+        gpusKnown: gpus.known && !run.queued,
         useRunCache: a.runCache,
       },
-      { reporter, executor: new LocalExecutor(), cache, signal },
+      { reporter, executor: run.executor, cache, signal },
     ),
   );
 }

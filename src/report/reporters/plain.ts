@@ -56,6 +56,9 @@ export class PlainReporter implements Reporter {
             (e.gpuIds.length > 0 ? ` [GPU ${e.gpuIds.join(',')}]` : ''),
         );
         break;
+      case 'stage-submitted':
+        this.line(`Stage '${e.stage}' submitted as ${e.job}`);
+        break;
       case 'stage-output':
         this.output(e.stage, e.stream, e.chunk);
         break;

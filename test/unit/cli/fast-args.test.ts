@@ -17,7 +17,7 @@ describe('parseFast', () => {
         gpus: '0,1',
         gpuSlots: 2,
         runCache: false,
-        executor: 'local',
+        executor: undefined,
         json: true,
         overrides: ['a=1', 'model=cnn'],
       },
@@ -30,6 +30,7 @@ describe('parseFast', () => {
     expect(parseFast(['repro', '--frobnicate'])).toBeUndefined();
     expect(parseFast(['repro', '-j', 'many'])).toBeUndefined();
     expect(parseFast(['repro', '--executor', 'k8s'])).toBeUndefined();
+    expect(parseFast(['repro', '--executor', 'slurm'])).toMatchObject({ command: 'repro', args: { executor: 'slurm' } });
     expect(parseFast(['dag'])).toBeUndefined();
     expect(parseFast([])).toBeUndefined();
   });

@@ -31,6 +31,12 @@ describe('stage fields', () => {
     });
   });
 
+  test("slurm: per-stage partition, account, qos and extra flags (interpolated), kept out of the other fields", async () => {
+    const { stage } = await one('    cmd: python run.py\n    vars: [{part: a100}]\n    slurm: {partition: ${part}, account: ml, qos: long, extra: [--constraint=80g, --exclusive]}\n');
+    expect(stage.slurm).toEqual({ partition: 'a100', account: 'ml', qos: 'long', extra: ['--constraint=80g', '--exclusive'] });
+    expect((await one('    cmd: python run.py\n    slurm: {extra: --exclusive}\n')).stage.slurm).toEqual({ extra: ['--exclusive'] });
+  });
+
   test('every key', async () => {
     const { stage } = await one(
       [
