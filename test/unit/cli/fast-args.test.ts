@@ -22,7 +22,8 @@ describe('parseFast', () => {
         overrides: ['a=1', 'model=cnn'],
       },
     });
-    expect(parseFast(['status', '--check', 'a', 'b'])).toEqual({ command: 'status', args: { targets: ['a', 'b'], json: false, check: true } });
+    expect(parseFast(['status', '--check', 'a', 'b'])).toEqual({ command: 'status', args: { targets: ['a', 'b'], json: false, check: true, allowMissing: false } });
+    expect(parseFast(['status', '--allow-missing'])).toEqual({ command: 'status', args: { targets: [], json: false, check: false, allowMissing: true } });
   });
 
   it('leaves help, unknown flags, bad numbers and other commands to yargs', () => {
