@@ -36,7 +36,7 @@ export interface DiffArgs {
 }
 
 /** The metric outs of the workspace pipeline, in stage order, each path once. */
-async function metricOuts(project: Project, term: Terminal): Promise<OutSpec[] | undefined> {
+export async function metricOuts(project: Project, term: Terminal): Promise<OutSpec[] | undefined> {
   const ws = await openWorkspace(project, [], false);
   if (!ws.ok) {
     printDiagnostics(term, ws.error);
@@ -84,7 +84,7 @@ async function readCachedAtRev(project: Project, git: GitReader, rev: string, re
 }
 
 /** One metrics file's flattened values on one side, or undefined after reporting why it could not be read. */
-async function loadMetric(project: Project, term: Terminal, git: GitReader | undefined, rev: string, out: OutSpec): Promise<Flat | undefined> {
+export async function loadMetric(project: Project, term: Terminal, git: GitReader | undefined, rev: string, out: OutSpec): Promise<Flat | undefined> {
   let r: ReadResult;
   if (rev === WORKSPACE || git === undefined) r = readWorkspaceFile(project, out.path);
   else if (out.cache) r = await readCachedAtRev(project, git, rev, out.path);
@@ -172,9 +172,10 @@ async function paramsAtRev(git: GitReader, rev: string, tmp: string): Promise<Re
   return undefined;
 }
 
-async function loadParamsFlat(project: Project, term: Terminal, git: GitReader | undefined, rev: string): Promise<Flat | undefined> {
+/** The resolved params at `rev` (with `-S` overrides applied, for queued experiments), flattened. */
+export async function loadParamsFlat(project: Project, term: Terminal, git: GitReader | undefined, rev: string, overrides: readonly string[] = []): Promise<Flat | undefined> {
   if (rev === WORKSPACE || git === undefined) {
-    const p = await loadParams(project.root, [], { writeBack: false, displayCwd: project.displayCwd });
+    const p = await loadParams(project.root, overrides, { writeBack: false, displayCwd: project.displayCwd });
     if (!p.ok) {
       printDiagnostics(term, p.error);
       return undefined;
@@ -188,7 +189,7 @@ async function loadParamsFlat(project: Project, term: Terminal, git: GitReader |
       term.err(`params at ${rev}: ${failed.reason}\n`);
       return undefined;
     }
-    const p = await loadParams(tmp, [], { writeBack: false, displayCwd: tmp });
+    const p = await loadParams(tmp, overrides, { writeBack: false, displayCwd: tmp });
     if (!p.ok) {
       term.err(`params at ${rev} cannot be resolved:\n`);
       printDiagnostics(term, p.error);

@@ -9,7 +9,8 @@ import { repro } from '../../run/repro.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
 import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
-import type { Project } from '../../project.js';
+import { cacheDirOf, type Project } from '../../project.js';
+import type { ResourcePool } from '../../schedule/resources.js';
 import type { Reporter } from '../../report/events.js';
 import { EXIT_USAGE } from '../../exit-codes.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
@@ -92,7 +93,17 @@ async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise
   }
 }
 
-async function reproLocked(project: Project, a: ReproArgs, gpus: { ids: string[]; known: boolean }, reporter: Reporter): Promise<number> {
+/**
+ * The run itself, once the caller holds the project lock. `exp run` calls it for each experiment's
+ * worktree, passing one pool so concurrent experiments share the CPU and GPU slots.
+ */
+export async function reproLocked(
+  project: Project,
+  a: ReproArgs,
+  gpus: { ids: string[]; known: boolean },
+  reporter: Reporter,
+  pool?: ResourcePool,
+): Promise<number> {
   const state = await openState(project, !a.dry);
   if (!state.ok) {
     reporter.diagnostics(state.error);
@@ -110,7 +121,7 @@ async function reproLocked(project: Project, a: ReproArgs, gpus: { ids: string[]
   const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
   const cache = new LocalStore({
     root: project.root,
-    mlcacheDir: project.mlcacheDir,
+    mlcacheDir: cacheDirOf(project),
     files: state.value.files,
     ...(linkTypes ? { linkTypes } : {}),
     copyOnSave: (p) => persistOuts.has(p),
@@ -139,7 +150,7 @@ async function reproLocked(project: Project, a: ReproArgs, gpus: { ids: string[]
         gpusKnown: gpus.known,
         useRunCache: a.runCache,
       },
-      { reporter, executor: new LocalExecutor(), cache, signal: controller.signal },
+      { reporter, executor: new LocalExecutor(), cache, signal: controller.signal, ...(pool ? { pool } : {}) },
     );
   } finally {
     process.off('SIGINT', onSignal);
