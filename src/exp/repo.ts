@@ -7,6 +7,7 @@
  */
 import type { SimpleGit } from 'simple-git';
 import { EXP_REFS, QUEUE_REFS } from './ref.js';
+import { GitReader } from '../metrics/git-reader.js';
 
 const ZERO = '0000000000000000000000000000000000000000';
 
@@ -27,13 +28,10 @@ export class ExpRepo {
 
   /** The repository holding `root`, or why there is none. */
   static async open(root: string): Promise<ExpRepo | { failed: string }> {
+    const reader = await GitReader.open(root);
+    if (!(reader instanceof GitReader)) return { failed: `${reader.failed}; experiments are stored as git refs` };
     const { simpleGit } = await import('simple-git');
-    let top: string;
-    try {
-      top = (await simpleGit(root).revparse(['--show-toplevel'])).trim();
-    } catch {
-      return { failed: `${root} is not inside a git repository; experiments are stored as git refs` };
-    }
+    const top = reader.top;
     // Result commits need an identity; a repository without one still gets its experiments.
     const named = (await simpleGit(top).raw(['config', '--get', 'user.email']).catch(() => '')).trim() !== '';
     const config = named ? [] : ['user.name=mlbuild', 'user.email=mlbuild@localhost'];

@@ -45,7 +45,7 @@ const TRAIN = `const fs = require('fs');
 const p = JSON.parse(fs.readFileSync(process.env.MLBUILD_PARAMS, 'utf8')).train;
 fs.appendFileSync(process.env.COUNTER, 'train ' + p.lr + ' ' + p.epochs + '\\n');
 if (process.env.BARRIER) {
-  fs.writeFileSync(process.env.BARRIER + '/' + p.lr, '');
+  fs.writeFileSync(process.env.BARRIER + '/' + p.lr, process.env.CUDA_VISIBLE_DEVICES || '');
   const until = Date.now() + 30000;
   while (fs.readdirSync(process.env.BARRIER).length < 2) {
     if (Date.now() > until) { console.error('no partner run arrived'); process.exit(3); }
@@ -260,31 +260,41 @@ describe('exp run --queue and --run-all', { timeout: 120_000 }, () => {
     ]);
     expect((await p.run(['exp', 'run', '--run-all'])).stdout).toBe('the queue is empty\n');
   });
+
+  it('concurrent experiments share the GPU slots: each stage holds its own GPU', async () => {
+    const { p, env } = await setup();
+    p.write({ 'pipeline.yaml': PIPE.replace('    params: [train]\n', '    params: [train]\n    resources: {gpus: 1}\n') });
+    expect((await p.run(['repro', '--gpus', '2'], { env })).code).toBe(0);
+    p.commitAll('train on a GPU');
+    expect((await p.run(['exp', 'run', '--queue', '-S', 'train.lr=0.2,0.3'], { env })).code).toBe(0);
+    const barrier = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-barrier-'));
+    projects.push({ cleanup: () => fs.rmSync(barrier, { recursive: true, force: true }) } as Project);
+    const r = await p.run(['exp', 'run', '--run-all', '-j', '2', '--gpus', '2'], { env: { ...env, BARRIER: barrier } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // Both ran at once (the barrier) on different GPUs: one pool, not a pool per experiment.
+    expect(fs.readdirSync(barrier).map((f) => fs.readFileSync(path.join(barrier, f), 'utf8')).sort()).toEqual(['0', '1']);
+  });
 });
 
 describe('exp errors', { timeout: 120_000 }, () => {
   it('exits 2 for an unknown experiment, a bad -S, a taken name and misused flags, creating nothing', async () => {
     const { p, env, ran } = await setup();
-    for (const args of [['apply', 'nope'], ['branch', 'nope', 'b'], ['diff', 'nope', 'HEAD'], ['remove', 'nope']]) {
-      const r = await p.run(['exp', ...args]);
+    const cases: [string[], string][] = [
+      [['apply', 'nope'], "unknown experiment 'nope'"],
+      [['branch', 'nope', 'b'], "unknown experiment 'nope'"],
+      [['diff', 'nope', 'HEAD'], "unknown experiment 'nope'"],
+      [['remove', 'nope'], "unknown experiment 'nope'"],
+      [['run', '-S', 'train.lr'], "invalid -S override 'train.lr'"],
+      [['run', '-S', 'train.lr=[0.1,0.2'], 'unbalanced brackets or quotes'],
+      [['run', '-S', 'train.lr=a: b: c'], 'not valid YAML'],
+      [['run', '-n', 'no/slash'], "'no/slash' is not a valid experiment name"],
+      [['run', '--run-all', '-S', 'train.lr=1'], '--run-all runs what is queued'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await p.run(['exp', ...args], { env });
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toContain("unknown experiment 'nope'");
+      expect(r.stderr).toContain(message);
     }
-    const noEq = await p.run(['exp', 'run', '-S', 'train.lr'], { env });
-    expect(noEq.code).toBe(2);
-    expect(noEq.stderr).toContain("invalid -S override 'train.lr'");
-    const unbalanced = await p.run(['exp', 'run', '-S', 'train.lr=[0.1,0.2'], { env });
-    expect(unbalanced.code).toBe(2);
-    expect(unbalanced.stderr).toContain('unbalanced brackets or quotes');
-    const badYaml = await p.run(['exp', 'run', '-S', 'train.lr=a: b: c'], { env });
-    expect(badYaml.code).toBe(2);
-    expect(badYaml.stderr).toContain('not valid YAML');
-    const badName = await p.run(['exp', 'run', '-n', 'no/slash'], { env });
-    expect(badName.code).toBe(2);
-    expect(badName.stderr).toContain("'no/slash' is not a valid experiment name");
-    const runAll = await p.run(['exp', 'run', '--run-all', '-S', 'train.lr=1']);
-    expect(runAll.code).toBe(2);
-    expect(runAll.stderr).toContain('--run-all runs what is queued');
     expect(expRefs(p)).toEqual([]);
     expect(ran()).toEqual([]);
 

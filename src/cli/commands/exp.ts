@@ -9,6 +9,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { withContext, printDiagnostics, type GlobalOptions, type CommandContext } from '../context.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
+import type { OutSpec } from '../../model/stage.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import { openWorkspace } from '../../run/workspace.js';
 import { ResourcePool } from '../../schedule/resources.js';
@@ -169,6 +170,15 @@ async function resolveExp(repo: ExpRepo, name: string, anyRev: boolean): Promise
   return (await repo.resolve(expRef(name))) ?? (anyRev ? await repo.resolve(name) : undefined);
 }
 
+/** What show and diff read with: the experiment refs, git at any revision, the metrics files. */
+async function openReaders(ctx: CommandContext): Promise<{ repo: ExpRepo; git: GitReader; outs: OutSpec[] } | undefined> {
+  const repo = await openRepo(ctx);
+  if (!repo) return undefined;
+  const git = await GitReader.open(ctx.project.root);
+  const outs = git instanceof GitReader ? await metricOuts(ctx.project, ctx.term) : undefined;
+  return git instanceof GitReader && outs ? { repo, git, outs } : undefined;
+}
+
 const unknownExp = (term: CommandContext['term'], name: string): number => {
   term.err(`error: unknown experiment '${name}'\n  hint: \`mlbuild exp show\` lists the experiments\n`);
   return EXIT_USAGE;
@@ -185,11 +195,9 @@ export interface ExpShowArgs {
 export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number> {
   return withContext(g, async (ctx) => {
     const { project, term } = ctx;
-    const repo = await openRepo(ctx);
-    const git = await GitReader.open(project.root);
-    if (!repo || !(git instanceof GitReader)) return EXIT_USAGE;
-    const outs = await metricOuts(project, term);
-    if (!outs) return EXIT_USAGE;
+    const opened = await openReaders(ctx);
+    if (!opened) return EXIT_USAGE;
+    const { repo, git, outs } = opened;
     const metricsAt = async (rev: string): Promise<Map<string, Flat>> => {
       const m = new Map<string, Flat>();
       for (const o of outs) {
@@ -263,15 +271,13 @@ export interface ExpDiffArgs {
 export function expDiffCommand(g: GlobalOptions, a: ExpDiffArgs): Promise<number> {
   return withContext(g, async (ctx) => {
     const { project, term } = ctx;
-    const repo = await openRepo(ctx);
-    const git = await GitReader.open(project.root);
-    if (!repo || !(git instanceof GitReader)) return EXIT_USAGE;
+    const opened = await openReaders(ctx);
+    if (!opened) return EXIT_USAGE;
+    const { repo, git, outs } = opened;
     const shaA = await resolveExp(repo, a.a, true);
     if (!shaA) return unknownExp(term, a.a);
     const shaB = await resolveExp(repo, a.b, true);
     if (!shaB) return unknownExp(term, a.b);
-    const outs = await metricOuts(project, term);
-    if (!outs) return EXIT_USAGE;
     const params = diffFlat(await loadParamsFlat(project, term, git, shaA), await loadParamsFlat(project, term, git, shaB), a.all);
     const sections: DiffSection[] = [];
     for (const o of outs) {
