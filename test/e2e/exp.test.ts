@@ -9,7 +9,6 @@
  * Each test spawns the CLI a dozen times, hence the longer timeout on a loaded 2-core machine.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Project, useProjects } from './rig.js';
@@ -84,12 +83,12 @@ async function setup(): Promise<{ p: Project; env: Record<string, string>; ran: 
     'data/raw.txt': RAW.join('\n') + '\n',
     '.gitignore': '/data/raw.txt\n',
   });
-  const counter = path.join(p.dir + '-counter');
+  // Inside .git: outside every worktree's files, and removed with the project.
+  const counter = p.path('.git/stage-runs');
   const env = { COUNTER: counter };
   expect((await p.run(['repro'], { env })).code).toBe(0);
   p.commitAll('baseline');
   fs.rmSync(counter);
-  projects.push({ cleanup: () => fs.rmSync(counter, { force: true }) } as Project);
   const ran = (): string[] => (fs.existsSync(counter) ? fs.readFileSync(counter, 'utf8').trim().split('\n').filter(Boolean) : []);
   return { p, env, ran };
 }
@@ -246,8 +245,8 @@ describe('exp run --queue and --run-all', { timeout: 120_000 }, () => {
     expect(queued.map((e) => e.params['train.lr']).sort()).toEqual([0.2, 0.3]);
 
     // Both train stages must be running at once to pass the barrier: -j 2 really is concurrent.
-    const barrier = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-barrier-'));
-    projects.push({ cleanup: () => fs.rmSync(barrier, { recursive: true, force: true }) } as Project);
+    const barrier = p.path('.git/barrier');
+    fs.mkdirSync(barrier);
     const r = await p.run(['exp', 'run', '--run-all', '-j', '2'], { env: { ...env, BARRIER: barrier } });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(fs.readdirSync(barrier).sort()).toEqual(['0.2', '0.3']);
@@ -267,8 +266,8 @@ describe('exp run --queue and --run-all', { timeout: 120_000 }, () => {
     expect((await p.run(['repro', '--gpus', '2'], { env })).code).toBe(0);
     p.commitAll('train on a GPU');
     expect((await p.run(['exp', 'run', '--queue', '-S', 'train.lr=0.2,0.3'], { env })).code).toBe(0);
-    const barrier = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-barrier-'));
-    projects.push({ cleanup: () => fs.rmSync(barrier, { recursive: true, force: true }) } as Project);
+    const barrier = p.path('.git/barrier');
+    fs.mkdirSync(barrier);
     const r = await p.run(['exp', 'run', '--run-all', '-j', '2', '--gpus', '2'], { env: { ...env, BARRIER: barrier } });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     // Both ran at once (the barrier) on different GPUs: one pool, not a pool per experiment.
