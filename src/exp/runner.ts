@@ -11,9 +11,9 @@
  *   there) is copied into the worktree from the workspace, by reflink where the file system can
  *   (free), else by copy. Copying rather than symlinking means a stage can never write through to
  *   the user's file, and the experiment sees the data as it was when it started.
- * - Concurrency: experiments run N at a time in this process and share one ResourcePool, so CPU
- *   and GPU slots are shared exactly, with no lock files to go stale. (Separate mlbuild processes
- *   do not coordinate GPU slots.)
+ * - Concurrency: experiments run N at a time in this process; the injected `repro` gives them all
+ *   one ResourcePool, so CPU and GPU slots are shared exactly, with no lock files to go stale.
+ *   (Separate mlbuild processes do not coordinate GPU slots.)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,9 +22,7 @@ import { LOCKFILE_NAME, cacheDirOf, type Project } from '../project.js';
 import type { Terminal } from '../report/terminal.js';
 import type { Reporter, RunSummary } from '../report/events.js';
 import { PlainReporter } from '../report/reporters/plain.js';
-import type { ResourcePool } from '../schedule/resources.js';
 import { openWorkspace } from '../run/workspace.js';
-import { reproLocked } from '../cli/commands/repro.js';
 import { EXIT_INTERRUPTED } from '../exit-codes.js';
 import type { ExpRepo } from './repo.js';
 import { encodeMessage, expRef, type ExpMeta } from './ref.js';
@@ -47,8 +45,8 @@ export interface RunnerContext {
   readonly project: Project;
   readonly repo: ExpRepo;
   readonly term: Terminal;
-  readonly pool: ResourcePool;
-  readonly gpus: { ids: string[]; known: boolean };
+  /** Runs repro in the experiment's worktree project (the command wires it to `repro`, with the shared pool). */
+  readonly repro: (wt: Project, spec: ExpSpec, reporter: Reporter) => Promise<number>;
   /** Replace an experiment of the same name. */
   readonly force: boolean;
   /** Set on SIGINT/SIGTERM: start no further experiment. */
@@ -150,28 +148,7 @@ export async function runExperiment(spec: ExpSpec, ctx: RunnerContext): Promise<
       },
     };
     const started = performance.now();
-    const code = await reproLocked(
-      wt,
-      {
-        targets: [...spec.targets],
-        force: false,
-        singleItem: false,
-        downstream: false,
-        dry: false,
-        keepGoing: false,
-        explain: false,
-        jobs: ctx.pool.capacity.cpus,
-        gpus: undefined,
-        gpuSlots: ctx.pool.capacity.gpuSlots,
-        runCache: true,
-        executor: 'local',
-        json: false,
-        overrides: [...spec.overrides],
-      },
-      ctx.gpus,
-      reporter,
-      ctx.pool,
-    );
+    const code = await ctx.repro(wt, spec, reporter);
     const durationS = Math.round(performance.now() - started) / 1000;
     if (code === EXIT_INTERRUPTED) {
       // Nothing is lost: an interrupted queued experiment goes back in the queue.

@@ -168,6 +168,37 @@ describe('exp run: a sweep', { timeout: 120_000 }, () => {
     expect(again.stderr).toMatch(/experiment 'exp-[0-9a-f]{7}' already exists/);
   });
 
+  it('sweeps group options too: -S model=small,big -S lr=1,2 is four experiments', async () => {
+    const depth = { small: 2, big: 8 };
+    const p = projects.make({
+      'pipeline.yaml': `stages:
+  train:
+    cmd: node train.js
+    deps: [train.js]
+    params: [model, lr]
+    metrics: [metrics/m.json: {cache: false}]
+`,
+      'train.js': `const fs = require('fs');
+const p = JSON.parse(fs.readFileSync(process.env.MLBUILD_PARAMS, 'utf8'));
+fs.mkdirSync('metrics', { recursive: true });
+fs.writeFileSync('metrics/m.json', JSON.stringify({ acc: p.model.depth * p.lr }));
+`,
+      'params/base.yaml': 'lr: 0.5\ndefaults:\n  - model: small\n',
+      'params/model/small.yaml': `depth: ${depth.small}\n`,
+      'params/model/big.yaml': `depth: ${depth.big}\n`,
+    });
+    expect((await p.run(['repro'])).code).toBe(0);
+    p.commitAll('baseline');
+    const r = await p.run(['exp', 'run', '-S', 'model=small,big', '-S', 'lr=1,2']);
+    expect(r.code, r.stderr).toBe(0);
+    const got = (await show(p)).experiments.filter((e) => !e.baseline).map((e) => [e.overrides.join(' '), e.params['model.depth'], e.metrics['metrics/m.json']!.acc]);
+    const want = (['small', 'big'] as const).flatMap((m) => [1, 2].map((lr) => [`model=${m} lr=${lr}`, depth[m], depth[m] * lr]));
+    expect(got.sort()).toEqual(want.sort());
+    const bad = await p.run(['exp', 'run', '-S', 'model=small,huge']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("params group 'model' has no option 'huge'");
+  });
+
   it('exp diff compares the params and metrics of two experiments', async () => {
     const { p, env } = await setup();
     expect((await p.run(['exp', 'run', '-n', 'lo', '-S', 'train.lr=0.25'], { env })).code).toBe(0);

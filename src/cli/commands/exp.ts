@@ -24,7 +24,9 @@ import { ExpRepo } from '../../exp/repo.js';
 import { runExperiments, type ExpSpec } from '../../exp/runner.js';
 import { buildExpTable, type ExpRow } from '../../exp/table.js';
 import { loadMetric, loadParamsFlat, metricOuts, WORKSPACE } from './metrics.js';
-import { resolveGpus } from './repro.js';
+import { reproLocked, resolveGpus } from './repro.js';
+import type { Project } from '../../project.js';
+import type { Reporter } from '../../report/events.js';
 import { checkoutCommand } from './cache.js';
 
 const usage = (message: string, hint?: string): Diagnostic => ({ severity: 'error', code: 'usage', message, ...(hint ? { hint } : {}) });
@@ -153,7 +155,30 @@ export function expRunCommand(g: GlobalOptions, a: ExpRunArgs): Promise<number> 
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
     try {
-      const outcomes = await runExperiments(specs, { project, repo, term, pool, gpus: gpus.value, force: a.force, stopped: () => stopped }, a.jobs ?? 1);
+      const repro = (wt: Project, spec: ExpSpec, reporter: Reporter): Promise<number> =>
+        reproLocked(
+          wt,
+          {
+            targets: [...spec.targets],
+            force: false,
+            singleItem: false,
+            downstream: false,
+            dry: false,
+            keepGoing: false,
+            explain: false,
+            jobs: pool.capacity.cpus,
+            gpus: undefined,
+            gpuSlots: pool.capacity.gpuSlots,
+            runCache: true,
+            executor: 'local',
+            json: false,
+            overrides: [...spec.overrides],
+          },
+          gpus.value,
+          reporter,
+          pool,
+        );
+      const outcomes = await runExperiments(specs, { project, repo, term, repro, force: a.force, stopped: () => stopped }, a.jobs ?? 1);
       const rows = outcomes.map((o) => [o.name, o.status, o.durationS === undefined ? '-' : formatDuration(o.durationS * 1000), o.status === 'succeeded' || o.status === 'failed' ? expRef(o.name) : (o.message ?? '-')]);
       term.out('\n' + renderTable(['Experiment', 'Status', 'Duration', 'Ref'], rows));
       if (outcomes.some((o) => o.status === 'interrupted')) return EXIT_INTERRUPTED;
