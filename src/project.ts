@@ -13,6 +13,11 @@ export interface Project {
   readonly pipelineFile: string;
   readonly lockPath: string;
   readonly mlcacheDir: string;
+  /**
+   * The `.mlcache/` whose objects and run-cache this project uses, when not its own: an experiment's
+   * worktree shares the main project's, so a stage built once is restored everywhere.
+   */
+  readonly cacheDir?: string;
   /** Folder paths are shown relative to. */
   readonly displayCwd: string;
 }
@@ -56,6 +61,9 @@ export function findProject(cwd: string, file: string | undefined): Result<Proje
     displayCwd: cwd,
   });
 }
+
+/** The `.mlcache/` holding the project's cache objects and run-cache. */
+export const cacheDirOf = (p: Project): string => p.cacheDir ?? p.mlcacheDir;
 
 /** A path as shown to the user: relative to the cwd when that is shorter. */
 export function displayPath(project: Project, abs: string): string {

@@ -257,6 +257,110 @@ export async function main(argv: readonly string[]): Promise<number> {
         )
         .demandCommand(1, 'name a plots subcommand: show or diff');
     })
+    // Experiments (issue 4): run with overrides in an isolated worktree, record as refs/exps/<name>.
+    .command('exp', 'run and compare experiments', (y) =>
+      y
+        .command(
+          'run [targets..]',
+          'run the pipeline with -S overrides in an isolated worktree; a list of values sweeps',
+          (yy) =>
+            setParam(yy)
+              .positional('targets', { type: 'string', array: true, default: [] as string[], describe: 'stage or stage-group names' })
+              .option('name', { alias: 'n', type: 'string', describe: 'experiment name (a sweep gets NAME-1, NAME-2, ...)' })
+              .option('queue', { type: 'boolean', default: false, describe: 'store the experiments to run later with --run-all' })
+              .option('run-all', { type: 'boolean', default: false, describe: 'run the queued experiments' })
+              .option('jobs', { alias: 'j', type: 'number', describe: 'experiments run at a time (default 1)' })
+              .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'replace an experiment of the same name' })
+              .option('gpus', { type: 'string', describe: 'GPUs to schedule on: a count (2) or a list (0,2)' })
+              .option('gpu-slots', { type: 'number', default: 1, describe: 'stages that may share one GPU' }),
+          (a) =>
+            run(() =>
+              import('./commands/exp.js').then((m) =>
+                m.expRunCommand(globals, {
+                  targets: a.targets as string[],
+                  overrides: a.setParam,
+                  name: a.name,
+                  queue: a.queue,
+                  runAll: a.runAll,
+                  jobs: a.jobs,
+                  force: a.force,
+                  gpus: a.gpus,
+                  gpuSlots: a.gpuSlots,
+                }),
+              ),
+            ),
+        )
+        .command(
+          'show',
+          'a table of the experiments: params that differ, metrics, duration, cost',
+          (yy) =>
+            yy
+              .option('json', { type: 'boolean', describe: 'one JSON document' })
+              .option('md', { type: 'boolean', describe: 'a Markdown pipe table' })
+              .option('all', { type: 'boolean', default: false, describe: 'also params that are the same everywhere' })
+              .option('sort-by', { type: 'string', describe: 'a param or metric to sort the experiments by' })
+              .option('sort-order', { type: 'string', choices: ['asc', 'desc'], default: 'asc' })
+              .option('precision', { type: 'number', default: 5 })
+              .conflicts('json', 'md'),
+          (a) =>
+            run(() =>
+              import('./commands/exp.js').then((m) =>
+                m.expShowCommand(globals, {
+                  format: a.json ? 'json' : a.md ? 'md' : 'table',
+                  all: a.all,
+                  sortBy: a.sortBy,
+                  sortOrder: a.sortOrder as 'asc' | 'desc',
+                  precision: a.precision,
+                }),
+              ),
+            ),
+        )
+        .command(
+          'diff <a> <b>',
+          'compare the params and metrics of two experiments (or git revisions)',
+          (yy) =>
+            yy
+              .positional('a', { type: 'string', demandOption: true })
+              .positional('b', { type: 'string', demandOption: true })
+              .option('all', { type: 'boolean', default: false })
+              .option('precision', { type: 'number', default: 5 })
+              .option('json', { type: 'boolean' })
+              .option('md', { type: 'boolean' })
+              .conflicts('json', 'md'),
+          (a) =>
+            run(() =>
+              import('./commands/exp.js').then((m) =>
+                m.expDiffCommand(globals, { a: a.a, b: a.b, all: a.all, precision: a.precision, format: a.json ? 'json' : a.md ? 'md' : 'table' }),
+              ),
+            ),
+        )
+        .command(
+          'apply <name>',
+          "bring an experiment's params, lockfile and metrics into the workspace and restore its outs",
+          (yy) =>
+            yy
+              .positional('name', { type: 'string', demandOption: true })
+              .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'overwrite uncommitted changes to those files' }),
+          (a) => run(() => import('./commands/exp.js').then((m) => m.expApplyCommand(globals, { name: a.name, force: a.force }))),
+        )
+        .command(
+          'branch <name> <branch>',
+          'make a git branch of an experiment',
+          (yy) => yy.positional('name', { type: 'string', demandOption: true }).positional('branch', { type: 'string', demandOption: true }),
+          (a) => run(() => import('./commands/exp.js').then((m) => m.expBranchCommand(globals, { name: a.name, branch: a.branch }))),
+        )
+        .command(
+          'remove [names..]',
+          'delete experiments (or, with --queue, queued ones)',
+          (yy) =>
+            yy
+              .positional('names', { type: 'string', array: true, default: [] as string[] })
+              .option('all', { type: 'boolean', default: false, describe: 'every finished experiment' })
+              .option('queue', { type: 'boolean', default: false, describe: 'every queued experiment' }),
+          (a) => run(() => import('./commands/exp.js').then((m) => m.expRemoveCommand(globals, { names: a.names as string[], all: a.all, queue: a.queue }))),
+        )
+        .demandCommand(1, 'name an exp subcommand: run, show, diff, apply, branch or remove'),
+    )
     .option('file', { type: 'string', describe: 'pipeline file (default: pipeline.yaml; dvc.yaml works unchanged)', global: true })
     .demandCommand(1, 'name a command (mlbuild --help lists them)')
     .strict()

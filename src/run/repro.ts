@@ -45,6 +45,8 @@ export interface ReproServices {
   readonly cache: CacheStore;
   /** Aborted on SIGINT/SIGTERM by the command. */
   readonly signal: AbortSignal;
+  /** A pool shared with other runs in this process (`exp run -j N`); default: a pool of `capacity`. */
+  readonly pool?: ResourcePool;
 }
 
 
@@ -160,7 +162,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
 
   const runs = new Map<StageName, StageRun>();
   for (const name of plan.stages) runs.set(name, new StageRun(pipeline.stages.get(name)!, stageSvc, targetSet.has(name)));
-  const pool = new ResourcePool(opts.capacity);
+  const pool = svc.pool ?? new ResourcePool(opts.capacity);
   // Queued jobs cost the cluster's time while they wait: a failure without -k cancels the others,
   // where local stages already running are left to finish.
   const runController = new AbortController();

@@ -52,8 +52,16 @@ export class ResourcePool {
   private cpusUsed = 0;
   private memUsed = 0;
   private readonly gpuLoad = new Map<string, number>();
+  /** Schedulers sharing this pool (concurrent experiments) wait for slots another one frees. */
+  private readonly releaseListeners = new Set<() => void>();
 
   constructor(readonly capacity: PoolCapacity) {}
+
+  /** Calls `fn` (on a later microtask) whenever a lease is released; returns the unsubscribe. */
+  onRelease(fn: () => void): () => void {
+    this.releaseListeners.add(fn);
+    return () => void this.releaseListeners.delete(fn);
+  }
 
   /** CPU demand is clamped to the pool, so `-j 1` still runs a 4-CPU stage (alone). */
   private cpusFor(d: ResourceDemand): number {
@@ -81,6 +89,8 @@ export class ResourcePool {
     this.memUsed -= l.memoryMb;
     for (const id of l.gpuIds) this.gpuLoad.set(id, (this.gpuLoad.get(id) ?? 1) - 1);
     if (this.cpusUsed < 0 || this.memUsed < 0) throw new Error('Internal error: resource lease released twice');
+    // Deferred so a listener never runs inside the releasing scheduler's own bookkeeping.
+    for (const fn of this.releaseListeners) queueMicrotask(fn);
   }
 
   get idle(): boolean {

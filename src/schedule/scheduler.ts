@@ -71,10 +71,12 @@ export class Scheduler {
     let checking = 0; // checks in flight
     let stopped = false;
 
+    let unsubscribe = (): void => undefined;
     return new Promise((resolve, reject) => {
       const maybeDone = (): void => {
         if (pending > 0) return;
         if (queue.length > 0 && !stopped) return;
+        unsubscribe();
         for (const s of plan.stages) {
           if (!outcomes.has(s)) {
             outcomes.set(s, 'not-run');
@@ -151,6 +153,8 @@ export class Scheduler {
       };
 
       for (const s of plan.stages) if (waitingOn.get(s) === 0) startCheck(s);
+      // A pool shared with other schedulers (concurrent experiments) frees slots this one waits for.
+      unsubscribe = pool.onRelease(() => pump());
       signal.addEventListener('abort', () => pump(), { once: true });
       pump();
     });

@@ -32,7 +32,7 @@ export interface DiffArgs {
 }
 
 /** The metric outs of the workspace pipeline, in stage order, each path once. */
-async function metricOuts(project: Project, term: Terminal): Promise<OutSpec[] | undefined> {
+export async function metricOuts(project: Project, term: Terminal): Promise<OutSpec[] | undefined> {
   const ws = await openWorkspace(project, [], false);
   if (!ws.ok) {
     printDiagnostics(term, ws.error);
@@ -52,7 +52,7 @@ async function metricOuts(project: Project, term: Terminal): Promise<OutSpec[] |
 }
 
 /** One metrics file's flattened values on one side, or undefined after reporting why it could not be read. */
-async function loadMetric(project: Project, term: Terminal, git: GitReader | undefined, rev: string, out: OutSpec): Promise<Flat | undefined> {
+export async function loadMetric(project: Project, term: Terminal, git: GitReader | undefined, rev: string, out: OutSpec): Promise<Flat | undefined> {
   const r = await readOutAt(project, git, rev, out);
   if (!r.ok) {
     term.err(`${out.path}: ${r.reason}\n`);
@@ -128,9 +128,10 @@ async function paramsAtRev(git: GitReader, rev: string, tmp: string): Promise<Re
   return undefined;
 }
 
-async function loadParamsFlat(project: Project, term: Terminal, git: GitReader | undefined, rev: string): Promise<Flat | undefined> {
+/** The resolved params at `rev` (with `-S` overrides applied, for queued experiments), flattened. */
+export async function loadParamsFlat(project: Project, term: Terminal, git: GitReader | undefined, rev: string, overrides: readonly string[] = []): Promise<Flat | undefined> {
   if (rev === WORKSPACE || git === undefined) {
-    const p = await loadParams(project.root, [], { writeBack: false, displayCwd: project.displayCwd });
+    const p = await loadParams(project.root, overrides, { writeBack: false, displayCwd: project.displayCwd });
     if (!p.ok) {
       printDiagnostics(term, p.error);
       return undefined;
@@ -144,7 +145,7 @@ async function loadParamsFlat(project: Project, term: Terminal, git: GitReader |
       term.err(`params at ${rev}: ${failed.reason}\n`);
       return undefined;
     }
-    const p = await loadParams(tmp, [], { writeBack: false, displayCwd: tmp });
+    const p = await loadParams(tmp, overrides, { writeBack: false, displayCwd: tmp });
     if (!p.ok) {
       term.err(`params at ${rev} cannot be resolved:\n`);
       printDiagnostics(term, p.error);

@@ -11,7 +11,8 @@ import type { Executor } from '../../execute/executor.js';
 import { readProjectConfig } from '../../config/project-config.js';
 import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
-import type { Project } from '../../project.js';
+import { cacheDirOf, type Project } from '../../project.js';
+import type { ResourcePool } from '../../schedule/resources.js';
 import type { Reporter } from '../../report/events.js';
 import { EXIT_USAGE } from '../../exit-codes.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
@@ -116,12 +117,17 @@ async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise
   }
 }
 
-async function reproLocked(
+/**
+ * The run itself, once the caller holds the project lock. `exp run` calls it for each experiment's
+ * worktree, passing one pool so concurrent experiments share the CPU and GPU slots.
+ */
+export async function reproLocked(
   project: Project,
   a: ReproArgs,
   gpus: { ids: string[]; known: boolean },
   run: { executor: Executor; queued: boolean; jobs: number | undefined },
   reporter: Reporter,
+  pool?: ResourcePool,
 ): Promise<number> {
   const state = await openState(project, !a.dry);
   if (!state.ok) {
@@ -140,7 +146,7 @@ async function reproLocked(
   const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
   const cache = new LocalStore({
     root: project.root,
-    mlcacheDir: project.mlcacheDir,
+    mlcacheDir: cacheDirOf(project),
     files: state.value.files,
     ...(linkTypes ? { linkTypes } : {}),
     copyOnSave: (p) => persistOuts.has(p),
@@ -165,7 +171,7 @@ async function reproLocked(
         gpusKnown: gpus.known && !run.queued,
         useRunCache: a.runCache,
       },
-      { reporter, executor: run.executor, cache, signal },
+      { reporter, executor: run.executor, cache, signal, ...(pool ? { pool } : {}) },
     ),
   );
 }

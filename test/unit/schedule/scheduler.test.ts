@@ -57,7 +57,13 @@ describe('pickNext', () => {
 });
 
 /** A fake executor world: runs complete when the test says so, so concurrency is observable. */
-function world(stages: ReturnType<typeof fakeStage>[], capacity: PoolCapacity, checks: Record<string, CheckOutcome['kind'] | 'fresh'> = {}, keepGoing = false) {
+function world(
+  stages: ReturnType<typeof fakeStage>[],
+  capacity: PoolCapacity,
+  checks: Record<string, CheckOutcome['kind'] | 'fresh'> = {},
+  keepGoing = false,
+  pool = new ResourcePool(capacity),
+) {
   const p = buildPipeline(stages, { root: '/p', exists: () => true });
   if (!p.ok) throw new Error(p.error[0]!.message);
   const plan = makePlan(p.value, { targets: [], singleItem: false, downstream: false });
@@ -68,7 +74,7 @@ function world(stages: ReturnType<typeof fakeStage>[], capacity: PoolCapacity, c
   const skipped: [string, string | undefined][] = [];
   const sched = new Scheduler(
     plan.value,
-    new ResourcePool(capacity),
+    pool,
     {
       check: (s) => {
         const k = checks[s] ?? 'run';
@@ -168,6 +174,22 @@ describe('Scheduler', () => {
     const w = world([fakeStage('short', { outs: ['s'] }), fakeStage('long1', { outs: ['l1'] }), fakeStage('long2', { deps: ['l1'], outs: ['l2'] })], cap({ cpus: 1 }));
     await w.settle();
     expect(w.started).toEqual(['long1']);
+  });
+
+  it('schedulers sharing one pool (concurrent experiments) wait for the slot another frees', async () => {
+    const pool = new ResourcePool(cap({ cpus: 4, gpuIds: ['0'] }));
+    const a = world([fakeStage('ga', { outs: ['ga'], gpus: 1 })], pool.capacity, {}, false, pool);
+    const b = world([fakeStage('gb', { outs: ['gb'], gpus: 1 })], pool.capacity, {}, false, pool);
+    await a.settle();
+    await b.settle();
+    expect([...a.running.keys(), ...b.running.keys()]).toEqual(['ga']);
+    await a.finish('ga');
+    await b.settle();
+    expect([...b.running.keys()]).toEqual(['gb']);
+    expect(b.running.get('gb')!.lease.gpuIds).toEqual(['0']);
+    await b.finish('gb');
+    expect(Object.fromEntries(await a.done)).toEqual({ ga: 'succeeded' });
+    expect(Object.fromEntries(await b.done)).toEqual({ gb: 'succeeded' });
   });
 
   it('abort stops starting stages', async () => {

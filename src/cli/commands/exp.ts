@@ -1,0 +1,408 @@
+/**
+ * `mlbuild exp run|show|diff|apply|branch|remove`: experiments as git refs (see exp/ref.ts for the
+ * layout, exp/runner.ts for how one runs). This module wires them to the terminal and exit codes:
+ * 2 for bad usage (a bad -S, an unknown experiment, a name that exists), 1 for an experiment that
+ * failed or an apply that would overwrite uncommitted work.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs';
+import { withContext, printDiagnostics, type GlobalOptions, type CommandContext } from '../context.js';
+import type { Diagnostic } from '../../report/diagnostic.js';
+import type { OutSpec } from '../../model/stage.js';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { openWorkspace } from '../../run/workspace.js';
+import { ResourcePool } from '../../schedule/resources.js';
+import { GitReader } from '../../metrics/git-reader.js';
+import { diffFlat, type Flat } from '../../metrics/diff.js';
+import { renderMarkdown, renderMetricsDiff, renderParamsDiff, renderTable, type DiffSection, type Format } from '../../metrics/render.js';
+import { atomicWriteFile } from '../../util/atomic-write.js';
+import { formatDuration } from '../../report/terminal.js';
+import { expandSweep } from '../../exp/sweep.js';
+import { checkExpName, decodeMessage, encodeMessage, expRef, generateExpName, namesFor, queueRef, type ExpMeta } from '../../exp/ref.js';
+import { ExpRepo } from '../../exp/repo.js';
+import { runExperiments, type ExpSpec } from '../../exp/runner.js';
+import { buildExpTable, type ExpRow } from '../../exp/table.js';
+import { loadMetric, loadParamsFlat, metricOuts } from './metrics.js';
+import { WORKSPACE } from '../../metrics/revisions.js';
+import { reproLocked, resolveGpus } from './repro.js';
+import { LocalExecutor } from '../../execute/local-executor.js';
+import type { Project } from '../../project.js';
+import type { Reporter } from '../../report/events.js';
+import { checkoutCommand } from './cache.js';
+
+const usage = (message: string, hint?: string): Diagnostic => ({ severity: 'error', code: 'usage', message, ...(hint ? { hint } : {}) });
+
+/** Opens the repository, or says why experiments are not possible here. */
+async function openRepo({ project, term }: CommandContext): Promise<ExpRepo | undefined> {
+  const repo = await ExpRepo.open(project.root);
+  if (repo instanceof ExpRepo) return repo;
+  term.err(`error: ${repo.failed}\n`);
+  return undefined;
+}
+
+export interface ExpRunArgs {
+  readonly targets: string[];
+  readonly overrides: string[];
+  readonly name: string | undefined;
+  readonly queue: boolean;
+  readonly runAll: boolean;
+  readonly jobs: number | undefined;
+  readonly force: boolean;
+  readonly gpus: string | undefined;
+  readonly gpuSlots: number;
+}
+
+function checkRunArgs(a: ExpRunArgs): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) problems.push(usage(`-j/--jobs must be a whole number >= 1 (got ${a.jobs})`, 'e.g. -j 2'));
+  if (!Number.isInteger(a.gpuSlots) || a.gpuSlots < 1) problems.push(usage(`--gpu-slots must be a whole number >= 1 (got ${a.gpuSlots})`));
+  if (a.runAll && (a.queue || a.name !== undefined || a.overrides.length > 0 || a.targets.length > 0)) {
+    problems.push(usage('--run-all runs what is queued; it takes no -S, --name, --queue or targets', 'queue with `mlbuild exp run --queue -S ...`, then `mlbuild exp run --run-all -j 2`'));
+  }
+  const bad = a.name === undefined ? undefined : checkExpName(a.name);
+  if (bad) problems.push(usage(bad));
+  return problems;
+}
+
+/** The experiments of `exp run` (one per sweep combination), or diagnostics. Writes nothing but git objects. */
+async function plannedExperiments(ctx: CommandContext, repo: ExpRepo, a: ExpRunArgs): Promise<ExpSpec[] | Diagnostic[]> {
+  const combos = expandSweep(a.overrides);
+  if (!combos.ok) return combos.error;
+  // Every combination must resolve (params keys, options, the pipeline) before anything runs.
+  for (const combo of combos.value) {
+    const ws = await openWorkspace(ctx.project, combo, false, () => true);
+    if (!ws.ok) return ws.error;
+  }
+  const snap = await repo.snapshot('mlbuild exp: workspace snapshot');
+  if ('failed' in snap) return [usage(snap.failed)];
+  const names = namesFor(a.name, combos.value.length, (i) => generateExpName(snap.tree, combos.value[i]!));
+  const created = new Date().toISOString();
+  return combos.value.map((overrides, i) => ({ name: names[i]!, snapshot: snap.sha, base: snap.base, overrides, targets: a.targets, created }));
+}
+
+/** Queued experiments, oldest first. */
+async function queuedExperiments(repo: ExpRepo): Promise<ExpSpec[]> {
+  const specs: ExpSpec[] = [];
+  for (const q of await repo.list(true)) {
+    const meta = decodeMessage(await repo.message(q.sha));
+    if (!meta) continue;
+    specs.push({ name: q.name, snapshot: q.sha, base: meta.base, overrides: meta.overrides, targets: meta.targets, created: meta.created, queued: { ref: q.ref, sha: q.sha } });
+  }
+  return specs;
+}
+
+/** Names already taken by a finished or queued experiment (a queued one may be itself, with --run-all). */
+async function takenNames(repo: ExpRepo, specs: readonly ExpSpec[], runAll: boolean): Promise<Diagnostic[]> {
+  const problems: Diagnostic[] = [];
+  for (const s of specs) {
+    const where = (await repo.resolve(expRef(s.name))) ? expRef(s.name) : !runAll && (await repo.resolve(queueRef(s.name))) ? queueRef(s.name) : undefined;
+    if (where) problems.push(usage(`experiment '${s.name}' already exists (${where})`, 'pick another --name, remove it with `mlbuild exp remove`, or pass --force to replace it'));
+  }
+  return problems;
+}
+
+async function queueExperiments(ctx: CommandContext, repo: ExpRepo, specs: readonly ExpSpec[], force: boolean): Promise<number> {
+  for (const s of specs) {
+    const meta: ExpMeta = { version: 1, name: s.name, base: s.base, overrides: s.overrides, targets: s.targets, status: 'queued', created: s.created };
+    const tree = (await repo.raw(['rev-parse', `${s.snapshot}^{tree}`])).trim();
+    const sha = await repo.commitTree(tree, s.base, encodeMessage(meta));
+    if (!(await repo.setRef(queueRef(s.name), sha, !force))) {
+      ctx.term.err(`error: ${queueRef(s.name)} already exists\n`);
+      return EXIT_USAGE;
+    }
+    ctx.term.out(`queued ${s.name}${s.overrides.length > 0 ? `: ${s.overrides.join(' ')}` : ''}\n`);
+  }
+  ctx.term.out(`run them with \`mlbuild exp run --run-all -j N\`\n`);
+  return EXIT_OK;
+}
+
+export function expRunCommand(g: GlobalOptions, a: ExpRunArgs): Promise<number> {
+  return withContext(g, async (ctx) => {
+    const { project, term } = ctx;
+    const problems = checkRunArgs(a);
+    const gpus = resolveGpus(a.gpus, process.env);
+    if (!gpus.ok) problems.push(...gpus.error);
+    if (problems.length > 0 || !gpus.ok) {
+      printDiagnostics(term, problems);
+      return EXIT_USAGE;
+    }
+    const repo = await openRepo(ctx);
+    if (!repo) return EXIT_USAGE;
+    const planned = a.runAll ? await queuedExperiments(repo) : await plannedExperiments(ctx, repo, a);
+    if (planned.length > 0 && 'severity' in planned[0]!) {
+      printDiagnostics(term, planned as Diagnostic[]);
+      return EXIT_USAGE;
+    }
+    const specs = planned as ExpSpec[];
+    if (specs.length === 0) {
+      term.out('the queue is empty\n');
+      return EXIT_OK;
+    }
+    const taken = a.force ? [] : await takenNames(repo, specs, a.runAll);
+    if (taken.length > 0) {
+      printDiagnostics(term, taken);
+      return EXIT_USAGE;
+    }
+    if (a.queue) return queueExperiments(ctx, repo, specs, a.force);
+
+    const pool = new ResourcePool({
+      cpus: Math.max(1, os.availableParallelism()),
+      gpuIds: gpus.value.ids,
+      gpuSlots: a.gpuSlots,
+      memoryMb: Math.floor(os.totalmem() / 2 ** 20),
+    });
+    let stopped = false;
+    const stop = (): void => void (stopped = true);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    try {
+      const repro = (wt: Project, spec: ExpSpec, reporter: Reporter): Promise<number> =>
+        reproLocked(
+          wt,
+          {
+            targets: [...spec.targets],
+            force: false,
+            singleItem: false,
+            downstream: false,
+            dry: false,
+            keepGoing: false,
+            explain: false,
+            jobs: pool.capacity.cpus,
+            gpus: undefined,
+            gpuSlots: pool.capacity.gpuSlots,
+            runCache: true,
+            executor: 'local',
+            json: false,
+            overrides: [...spec.overrides],
+          },
+          gpus.value,
+          // Experiments run here: they share this process's CPU and GPU pool.
+          { executor: new LocalExecutor(), queued: false, jobs: pool.capacity.cpus },
+          reporter,
+          pool,
+        );
+      const outcomes = await runExperiments(specs, { project, repo, term, repro, force: a.force, stopped: () => stopped }, a.jobs ?? 1);
+      const rows = outcomes.map((o) => [o.name, o.status, o.durationS === undefined ? '-' : formatDuration(o.durationS * 1000), o.status === 'succeeded' || o.status === 'failed' ? expRef(o.name) : (o.message ?? '-')]);
+      term.out('\n' + renderTable(['Experiment', 'Status', 'Duration', 'Ref'], rows));
+      if (outcomes.some((o) => o.status === 'interrupted')) return EXIT_INTERRUPTED;
+      return outcomes.some((o) => o.status === 'failed') ? EXIT_FAILED : EXIT_OK;
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+  });
+}
+
+/** A name given to show/diff/apply: an experiment, else (for diff) any git revision. */
+async function resolveExp(repo: ExpRepo, name: string, anyRev: boolean): Promise<string | undefined> {
+  return (await repo.resolve(expRef(name))) ?? (anyRev ? await repo.resolve(name) : undefined);
+}
+
+/** What show and diff read with: the experiment refs, git at any revision, the metrics files. */
+async function openReaders(ctx: CommandContext): Promise<{ repo: ExpRepo; git: GitReader; outs: OutSpec[] } | undefined> {
+  const repo = await openRepo(ctx);
+  if (!repo) return undefined;
+  const git = await GitReader.open(ctx.project.root);
+  const outs = git instanceof GitReader ? await metricOuts(ctx.project, ctx.term) : undefined;
+  return git instanceof GitReader && outs ? { repo, git, outs } : undefined;
+}
+
+const unknownExp = (term: CommandContext['term'], name: string): number => {
+  term.err(`error: unknown experiment '${name}'\n  hint: \`mlbuild exp show\` lists the experiments\n`);
+  return EXIT_USAGE;
+};
+
+export interface ExpShowArgs {
+  readonly format: Format;
+  readonly all: boolean;
+  readonly sortBy: string | undefined;
+  readonly sortOrder: 'asc' | 'desc';
+  readonly precision: number;
+}
+
+export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number> {
+  return withContext(g, async (ctx) => {
+    const { project, term } = ctx;
+    const opened = await openReaders(ctx);
+    if (!opened) return EXIT_USAGE;
+    const { repo, git, outs } = opened;
+    const metricsAt = async (rev: string): Promise<Map<string, Flat>> => {
+      const m = new Map<string, Flat>();
+      for (const o of outs) {
+        const v = await loadMetric(project, term, git, rev, o);
+        if (v) m.set(o.path, v);
+      }
+      return m;
+    };
+    const head = await repo.resolve('HEAD');
+    const rows: (ExpRow & { rev?: string; meta?: ExpMeta })[] = [];
+    const none = { created: undefined, status: undefined, durationS: undefined, cpuS: undefined };
+    rows.push({ name: WORKSPACE, baseline: true, base: head, ...none, params: await loadParamsFlat(project, term, git, WORKSPACE), metrics: await metricsAt(WORKSPACE) });
+    if (head) {
+      const branch = (await repo.raw(['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
+      rows.push({ name: branch, baseline: true, base: head, rev: head, ...none, params: await loadParamsFlat(project, term, git, head), metrics: await metricsAt(head) });
+    }
+    for (const queued of [false, true]) {
+      for (const e of await repo.list(queued)) {
+        const meta = decodeMessage(await repo.message(e.sha));
+        if (!meta) continue;
+        rows.push({
+          name: e.name,
+          baseline: false,
+          base: meta.base,
+          rev: e.sha,
+          meta,
+          created: meta.created,
+          status: meta.status,
+          durationS: meta.duration_s,
+          cpuS: meta.cost?.cpu_s,
+          params: await loadParamsFlat(project, term, git, e.sha, queued ? meta.overrides : []),
+          metrics: queued ? new Map() : await metricsAt(e.sha),
+        });
+      }
+    }
+    const table = buildExpTable(rows, { all: a.all, sortBy: a.sortBy, sortOrder: a.sortOrder, precision: a.precision });
+    if (!table.ok) {
+      term.err(`error: ${table.error}\n`);
+      return EXIT_USAGE;
+    }
+    if (a.format === 'json') {
+      const experiments = (table.value.rows as typeof rows).map((r) => ({
+        name: r.name,
+        baseline: r.baseline,
+        rev: r.rev ?? null,
+        base: r.base ?? null,
+        created: r.created ?? null,
+        status: r.status ?? null,
+        duration_s: r.durationS ?? null,
+        cost: r.meta?.cost ?? null,
+        overrides: r.meta?.overrides ?? [],
+        params: Object.fromEntries(r.params ?? []),
+        metrics: Object.fromEntries([...r.metrics].map(([f, v]) => [f, Object.fromEntries(v)])),
+      }));
+      term.out(JSON.stringify({ version: 1, experiments }, null, 2) + '\n');
+    } else {
+      term.out((a.format === 'md' ? renderMarkdown : renderTable)(table.value.header, table.value.cells));
+    }
+    return EXIT_OK;
+  });
+}
+
+export interface ExpDiffArgs {
+  readonly a: string;
+  readonly b: string;
+  readonly all: boolean;
+  readonly precision: number;
+  readonly format: Format;
+}
+
+export function expDiffCommand(g: GlobalOptions, a: ExpDiffArgs): Promise<number> {
+  return withContext(g, async (ctx) => {
+    const { project, term } = ctx;
+    const opened = await openReaders(ctx);
+    if (!opened) return EXIT_USAGE;
+    const { repo, git, outs } = opened;
+    const shaA = await resolveExp(repo, a.a, true);
+    if (!shaA) return unknownExp(term, a.a);
+    const shaB = await resolveExp(repo, a.b, true);
+    if (!shaB) return unknownExp(term, a.b);
+    const params = diffFlat(await loadParamsFlat(project, term, git, shaA), await loadParamsFlat(project, term, git, shaB), a.all);
+    const sections: DiffSection[] = [];
+    for (const o of outs) {
+      sections.push({ path: o.path, rows: diffFlat(await loadMetric(project, term, git, shaA, o), await loadMetric(project, term, git, shaB, o), a.all) });
+    }
+    const names: [string, string] = [a.a, a.b];
+    if (a.format === 'json') {
+      const doc = { params: JSON.parse(renderParamsDiff(params, names, 'json')) as unknown, metrics: JSON.parse(renderMetricsDiff(sections, names, 'json', a.precision)) as unknown };
+      term.out(JSON.stringify(doc, null, 2) + '\n');
+    } else {
+      const p = renderParamsDiff(params, names, a.format, a.precision);
+      const m = renderMetricsDiff(sections, names, a.format, a.precision);
+      term.out([p, m].filter((s) => s !== '').join('\n'));
+    }
+    return EXIT_OK;
+  });
+}
+
+export function expApplyCommand(g: GlobalOptions, a: { name: string; force: boolean }): Promise<number> {
+  return withContext(g, async (ctx) => {
+    const { term } = ctx;
+    const repo = await openRepo(ctx);
+    if (!repo) return EXIT_USAGE;
+    const sha = await resolveExp(repo, a.name, false);
+    if (!sha) return unknownExp(term, a.name);
+    const base = decodeMessage(await repo.message(sha))?.base ?? `${sha}^`;
+    const files = await repo.changedFiles(base, sha);
+    // Refuse to overwrite work the user has not committed, unless it already equals the experiment's.
+    const conflicts: string[] = [];
+    for (const f of await repo.uncommitted(files)) {
+      const theirs = await repo.blob(sha, f);
+      let mine: Buffer | undefined;
+      try {
+        mine = fs.readFileSync(path.join(repo.top, f));
+      } catch {
+        mine = undefined;
+      }
+      if (!(theirs && mine && theirs.equals(mine))) conflicts.push(f);
+    }
+    if (conflicts.length > 0 && !a.force) {
+      term.err(`error: applying '${a.name}' would overwrite uncommitted changes to:\n${conflicts.map((f) => `  ${f}\n`).join('')}  hint: commit or stash them first, or pass --force to overwrite them\n`);
+      return EXIT_FAILED;
+    }
+    for (const f of files) {
+      const abs = path.join(repo.top, f);
+      const bytes = await repo.blob(sha, f);
+      if (bytes) await atomicWriteFile(abs, bytes);
+      else fs.rmSync(abs, { force: true });
+    }
+    term.out(`applied ${a.name}: ${files.length === 0 ? 'no file differs from its base' : files.join(', ')}\n`);
+    // The lockfile now names the experiment's outs: put them in place from the cache, running nothing.
+    return checkoutCommand(g, { targets: [] });
+  });
+}
+
+export function expBranchCommand(g: GlobalOptions, a: { name: string; branch: string }): Promise<number> {
+  return withContext(g, async (ctx) => {
+    const repo = await openRepo(ctx);
+    if (!repo) return EXIT_USAGE;
+    const sha = await resolveExp(repo, a.name, false);
+    if (!sha) return unknownExp(ctx.term, a.name);
+    try {
+      await repo.raw(['branch', '--', a.branch, sha]);
+    } catch (e) {
+      const msg = (e instanceof Error ? e.message : String(e)).trim().split('\n')[0];
+      ctx.term.err(`error: cannot create branch '${a.branch}': ${msg}\n`);
+      return EXIT_USAGE;
+    }
+    ctx.term.out(`branch ${a.branch} created from experiment ${a.name} (${sha.slice(0, 7)})\n`);
+    return EXIT_OK;
+  });
+}
+
+export function expRemoveCommand(g: GlobalOptions, a: { names: string[]; all: boolean; queue: boolean }): Promise<number> {
+  return withContext(g, async (ctx) => {
+    const { term } = ctx;
+    if (a.names.length === 0 && !a.all && !a.queue) {
+      printDiagnostics(term, [usage('name the experiments to remove, or pass --all or --queue', 'e.g. mlbuild exp remove exp-1a2b3c4')]);
+      return EXIT_USAGE;
+    }
+    const repo = await openRepo(ctx);
+    if (!repo) return EXIT_USAGE;
+    const refs: string[] = [];
+    if (a.all) refs.push(...(await repo.list(false)).map((e) => e.ref));
+    if (a.queue) refs.push(...(await repo.list(true)).map((e) => e.ref));
+    for (const name of a.names) {
+      const ref = (await repo.resolve(expRef(name))) ? expRef(name) : (await repo.resolve(queueRef(name))) ? queueRef(name) : undefined;
+      // Nothing is removed when one name is wrong.
+      if (!ref) return unknownExp(term, name);
+      refs.push(ref);
+    }
+    for (const ref of new Set(refs)) {
+      await repo.deleteRef(ref);
+      term.out(`removed ${ref}\n`);
+    }
+    if (refs.length === 0) term.out('nothing to remove\n');
+    return EXIT_OK;
+  });
+}
