@@ -17,8 +17,11 @@ if sinfo -h -o %T 2>/dev/null | grep -Eqx 'idle|mixed|allocated'; then sinfo; ex
 # munge (key is created by the munge postinst; else: mungekey --create)
 [ -f /etc/munge/munge.key ] || { mungekey --create; chown munge:munge /etc/munge/munge.key; }
 install -d -o munge -g munge -m 0755 /run/munge
-su -s /bin/sh munge -c /usr/sbin/munged
-cat /run/munge/munged.pid >> /tmp/slurm-pids
+# A munged left from an earlier start keeps its socket: reuse it rather than fail on the lock.
+if ! { munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }; then
+  su -s /bin/sh munge -c /usr/sbin/munged
+  cat /run/munge/munged.pid >> /tmp/slurm-pids
+fi
 # fake GPUs: gres/gpu drops file-less GPUs, and files must be char/block devices
 install -d /run/fakegpu
 for i in 0 1; do [ -e /run/fakegpu/gpu$i ] || mknod /run/fakegpu/gpu$i c 1 3; done

@@ -1,6 +1,6 @@
 /**
  * Issue 7: `repro --executor slurm` against the real single-node Slurm that scripts/slurm-localhost.sh
- * starts (2 fake GPUs as gres/gpu). Without sbatch on the PATH these tests are skipped, saying why,
+ * starts (2 fake GPUs as gres/gpu). Without sbatch on the PATH, or when no controller answers, these tests are skipped, saying why,
  * except under CI=true, where a missing Slurm is a failure.
  */
 import { spawnSync } from 'node:child_process';
@@ -10,8 +10,12 @@ import { type Project, startUntil, useProjects } from './rig.js';
 
 const projects = useProjects();
 
-const slurmUp = spawnSync('sbatch', ['--version'], { encoding: 'utf8' }).status === 0;
-const SKIP_REASON = 'sbatch is not on the PATH: install slurm-wlm munge and run scripts/slurm-localhost.sh';
+// Installed is not enough: a controller must answer (sinfo asks it).
+const hasSbatch = spawnSync('sbatch', ['--version'], { encoding: 'utf8' }).status === 0;
+const slurmUp = hasSbatch && spawnSync('sinfo', ['-h'], { encoding: 'utf8', timeout: 20_000 }).status === 0;
+const SKIP_REASON = hasSbatch
+  ? 'no Slurm controller answers: run scripts/slurm-localhost.sh'
+  : 'sbatch is not on the PATH: install slurm-wlm munge and run scripts/slurm-localhost.sh';
 
 /** Polls fast so the tests wait on Slurm, not on mlbuild's default 2 s interval. */
 const CONFIG = { '.mlbuild/config.yaml': 'core:\n  executor: slurm\nslurm:\n  poll_interval: 0.1s\n' };
