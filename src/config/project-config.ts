@@ -238,7 +238,8 @@ export async function setConfigValue(root: string, keyPath: readonly string[], v
   }
   const doc = parseDocument(text);
   if (value === undefined) {
-    doc.deleteIn(keyPath);
+    // deleteIn throws when a parent is missing; deleting what is not there is a no-op.
+    if (doc.hasIn(keyPath)) doc.deleteIn(keyPath);
     // Drop sections left empty so the file does not fill with `remote: {}`.
     for (let i = keyPath.length - 1; i > 0; i--) {
       const parent = doc.getIn(keyPath.slice(0, i));
