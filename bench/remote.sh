@@ -24,10 +24,10 @@ trap 'rm -rf "$WORK"' EXIT
 
 # Creates the bucket (the benchmark's own, so runs never see each other's objects).
 make_bucket() {
-  node --input-type=module -e "
+  (cd "$ROOT" && node --input-type=module -e "
     import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
     const s3 = new S3Client({ endpoint: '$ENDPOINT', region: 'us-east-1', forcePathStyle: true });
-    await s3.send(new CreateBucketCommand({ Bucket: process.argv[1] }));" "$1"
+    await s3.send(new CreateBucketCommand({ Bucket: process.argv[1] }));" "$1")
 }
 
 # field FILE KEY: a number from a --json summary.
@@ -64,7 +64,6 @@ G
   git add -A && git commit -qm data
   $MLBUILD push --json > "$dir/push.json"
   git clone -q "$dir/a" "$dir/b" && cd "$dir/b"
-  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
   $MLBUILD pull --json > "$dir/pull.json"
   cmp -s "$dir/a/data/part-00000.bin" "$dir/b/data/part-00000.bin" || { echo "pull restored different bytes" >&2; exit 1; }
   local pb=$(field "$dir/push.json" transferred.bytes) pm=$(field "$dir/push.json" elapsed_ms)

@@ -68,6 +68,9 @@ interface Obj {
 
 const isDir = (hash: string): boolean => hash.endsWith('.dir');
 
+/** Wanted objects in one 2-hex folder from which listing the folder beats asking about each. */
+const LIST_THRESHOLD = 3;
+
 export class Transfer {
   /** Objects this transfer already moved or found in place: later calls (run-cache entries) skip them. */
   private readonly settled = new Set<string>();
@@ -104,6 +107,31 @@ export class Transfer {
     return { files: [...files.values()], manifests: [...manifests.values()] };
   }
 
+  /**
+   * Which of `objs` the remote lacks. Objects are grouped by their 2-hex folder: a folder holding
+   * several wanted objects is listed (one request per 1000 keys), a lone object is asked about
+   * with one HEAD; pushing 1000 files to a fresh remote then costs ~256 listings, not 1000 HEADs.
+   */
+  private async absentOnRemote(objs: readonly Obj[]): Promise<Set<string>> {
+    const groups = new Map<string, Obj[]>();
+    for (const o of objs) {
+      const g = groups.get(o.hash.slice(0, 2));
+      if (g) g.push(o);
+      else groups.set(o.hash.slice(0, 2), [o]);
+    }
+    const absent = new Set<string>();
+    await forEachLimit([...groups], this.jobs, async ([prefix, group]) => {
+      if (group.length < LIST_THRESHOLD) {
+        for (const o of group) if (!(await this.remote.exists(objectKey(o.hash)))) absent.add(o.hash);
+        return;
+      }
+      const there = new Set<string>();
+      for await (const key of this.remote.list(`objects/${prefix}/`)) there.add(key);
+      for (const o of group) if (!there.has(objectKey(o.hash))) absent.add(o.hash);
+    });
+    return absent;
+  }
+
   /** Uploads what the remote lacks of `wanted`. Throws RemoteUnavailable when the remote is. */
   async push(wanted: readonly Wanted[], result: TransferResult = emptyResult()): Promise<TransferResult> {
     const { files, manifests } = this.expandLocal(wanted, result);
@@ -113,10 +141,7 @@ export class Transfer {
       result.missing.push({ object: objectKey(o.hash), neededBy: o.neededBy, message: 'not in the local cache' });
       return false;
     });
-    const absent = new Set<string>();
-    await forEachLimit(local, this.jobs, async (o) => {
-      if (!(await this.remote.exists(objectKey(o.hash)))) absent.add(o.hash);
-    });
+    const absent = await this.absentOnRemote(local);
     for (const o of local) if (!absent.has(o.hash)) this.settled.add(o.hash);
     const send = local.filter((o) => absent.has(o.hash)).map((o) => ({ ...o, size: o.size ?? fs.statSync(this.local.objectPath(o.hash)).size }));
     result.present += local.length - send.length;

@@ -56,6 +56,24 @@ describe('Transfer', () => {
     expect(await b.store.has(records)).toBe(true);
   });
 
+  it('finds what the remote lacks by listing crowded folders and asking about lone objects', async () => {
+    const a = cacheAt('a');
+    const remoteDir = path.join(tmp, 'remote');
+    fs.mkdirSync(remoteDir);
+    const tree = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`d/f${i}.txt`, `file ${i}\n`]));
+    const [rec] = await saved(a, tree, ['d']);
+    const wanted = [{ record: rec!, neededBy: 'd' }];
+    const transfer = () => new Transfer(a.store, new DirectoryRemote('r', remoteDir, remoteDir), hasher, 4);
+    expect(await transfer().push(wanted)).toMatchObject({ transferred: 601, present: 0 });
+    // Remove two objects of crowded folders (found by listing) and the manifest.
+    const entries = a.store.readManifest(rec!.hash)!;
+    const crowded = entries.filter((e) => entries.filter((x) => x.hash.slice(0, 2) === e.hash.slice(0, 2)).length >= 4).slice(0, 2);
+    expect(crowded.length).toBe(2);
+    for (const h of [...crowded.map((e) => e.hash), rec!.hash]) fs.rmSync(path.join(remoteDir, objectKey(h)));
+    expect(await transfer().push(wanted)).toMatchObject({ transferred: 3, present: 598 });
+    expect(await transfer().push(wanted)).toMatchObject({ transferred: 0, present: 601 });
+  });
+
   it('rejects an object whose bytes do not hash to its name; the local cache never holds it', async () => {
     const a = cacheAt('a');
     const remoteDir = path.join(tmp, 'remote');
