@@ -271,13 +271,9 @@ export class Transfer {
         return outs !== undefined && outs.every((o) => this.hasLocal(o.hash) && (!isDir(o.hash) || (this.local.readManifest(o.hash) ?? []).every((e) => this.hasLocal(e.hash))));
       });
       if (usable.length === 0) continue;
-      const before = result.failed.length + result.missing.length;
-      const fp = key.slice('runs/'.length).replace('/', '').replace(/\.jsonl$/, '');
-      await this.push(
-        usable.flatMap((l) => runLineOuts(l)!.map((record) => ({ record, neededBy: `run-cache entry ${fp}` }))),
-        result,
-      );
-      if (result.failed.length + result.missing.length > before) continue;
+      const before = problems(result);
+      await this.push(runWanted(key, usable), result);
+      if (problems(result) > before) continue;
       const merged = mergeRunLines(await this.remote.readText(key), usable);
       if (merged !== undefined) {
         await this.remote.writeText(key, merged);
@@ -286,23 +282,20 @@ export class Transfer {
     }
   }
 
-  /** Fetches the remote run-cache entry of `fp` and its objects; returns its newest usable outs. */
+  /** Fetches the objects of run-cache `lines`, then (only if all arrived) adds the lines locally. */
+  private async fetchRunLines(key: string, lines: readonly string[], result: TransferResult): Promise<boolean> {
+    const before = problems(result);
+    await this.fetch(runWanted(key, lines), result);
+    if (problems(result) > before) return false;
+    if (await this.mergeLocalRun(key, lines)) result.runEntries++;
+    return true;
+  }
+
+  /** Fetches the remote run-cache entry of `fp` and its objects; returns its newest outs. */
   async fetchRun(fp: FpHash, result: TransferResult = emptyResult()): Promise<FileRecord[] | undefined> {
-    const text = await this.remote.readText(runKey(fp));
-    if (text === undefined) return undefined;
-    const lines = text.split('\n').filter((l) => runLineOuts(l) !== undefined);
-    const newest = lines.at(-1);
+    const newest = validLines(await this.remote.readText(runKey(fp))).at(-1);
     if (newest === undefined) return undefined;
-    const outs = runLineOuts(newest)!;
-    const before = result.failed.length + result.missing.length;
-    await this.fetch(
-      outs.map((record) => ({ record, neededBy: `run-cache entry ${fp}` })),
-      result,
-    );
-    if (result.failed.length + result.missing.length > before) return undefined;
-    await this.mergeLocalRun(runKey(fp), [newest]);
-    result.runEntries++;
-    return outs;
+    return (await this.fetchRunLines(runKey(fp), [newest], result)) ? runLineOuts(newest) : undefined;
   }
 
   /** Fetches every run-cache entry on the remote, with the objects it points at. */
@@ -310,17 +303,8 @@ export class Transfer {
     const keys: string[] = [];
     for await (const k of this.remote.list('runs/')) if (k.endsWith('.jsonl')) keys.push(k);
     for (const key of keys) {
-      const text = await this.remote.readText(key);
-      const lines = (text ?? '').split('\n').filter((l) => runLineOuts(l) !== undefined);
-      if (lines.length === 0) continue;
-      const before = result.failed.length + result.missing.length;
-      const fp = key.slice('runs/'.length).replace('/', '').replace(/\.jsonl$/, '');
-      await this.fetch(
-        lines.flatMap((l) => runLineOuts(l)!.map((record) => ({ record, neededBy: `run-cache entry ${fp}` }))),
-        result,
-      );
-      if (result.failed.length + result.missing.length > before) continue;
-      if (await this.mergeLocalRun(key, lines)) result.runEntries++;
+      const lines = validLines(await this.remote.readText(key));
+      if (lines.length > 0) await this.fetchRunLines(key, lines, result);
     }
   }
 
@@ -341,6 +325,15 @@ export class Transfer {
     await fsp.rename(tmp, file);
     return true;
   }
+}
+
+const problems = (r: TransferResult): number => r.failed.length + r.missing.length;
+const validLines = (text: string | undefined): string[] => (text ?? '').split('\n').filter((l) => runLineOuts(l) !== undefined);
+
+/** The objects of run-cache `lines` stored under `key` (`runs/ab/cdef.jsonl`), named after their fingerprint. */
+function runWanted(key: string, lines: readonly string[]): Wanted[] {
+  const fp = key.slice('runs/'.length).replace('/', '').replace(/\.jsonl$/, '');
+  return lines.flatMap((l) => (runLineOuts(l) ?? []).map((record) => ({ record, neededBy: `run-cache entry ${fp}` })));
 }
 
 /** Every run-cache file of the local cache, as its key and complete lines. */
