@@ -254,6 +254,29 @@ function scenarios(make: () => Backend): void {
 describe('directory remote', () => {
   scenarios(directoryBackend);
 
+  it('push --all-commits sends older lockfiles\' outs; fetch --run-cache brings entries a later repro restores from', async () => {
+    const backend = directoryBackend();
+    const a = await origin(backend);
+    expect((await a.repro(['-S', 'lr=2'])).outcomes).toEqual({ train: 'succeeded' });
+    a.commitAll('lr=2');
+    // HEAD's outs: weights (new), info, summary, the model manifest (new).
+    const head = json<TransferDoc>((await a.run(['push', '--no-run-cache', '--json'])).stdout);
+    expect(head).toMatchObject({ ok: true, transferred: { objects: 4 }, run_entries: 0 });
+    // The first commit's weights and manifest differ from HEAD's.
+    const all = json<TransferDoc>((await a.run(['push', '--all-commits', '--no-run-cache', '--json'])).stdout);
+    expect(all).toMatchObject({ ok: true, transferred: { objects: 2 }, present: 4 });
+    const runs = json<TransferDoc>((await a.run(['push', '--json'])).stdout);
+    expect(runs).toMatchObject({ ok: true, transferred: { objects: 0 }, run_entries: 2 });
+
+    const b = cloneOf(a);
+    const fetched = json<TransferDoc>((await b.run(['fetch', '--run-cache', '--json'])).stdout);
+    expect(fetched).toMatchObject({ ok: true, transferred: { objects: 6 }, run_entries: 2 });
+    const r = await b.repro(['-S', 'lr=1'], { env: { FAIL_IF_RUN: '1' } });
+    expect(r.outcomes).toEqual({ train: 'restored' });
+    expect(r.doc.stages[0]).toMatchObject({ restored_from: 'run-cache' });
+    expect(b.read('model/weights.txt')).toBe('lr=1\nrows\n');
+  });
+
   it('a remote directory that does not exist is an error, not a folder created on the local disk', async () => {
     const a = projects.make({ 'pipeline.yaml': PIPE, 'params.yaml': 'lr: 1\n', 'data.txt': 'rows\n' });
     const gone = path.join(os.tmpdir(), `mlbuild-no-such-mount-${randomBytes(4).toString('hex')}`);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRemoteUrl } from '../../../src/remote/remote-url.js';
 import { mergeRunLines, runLineOuts } from '../../../src/remote/run-entries.js';
 import { forEachLimit } from '../../../src/util/parallel.js';
+import { chooseRemote } from '../../../src/remote/remote.js';
 
 describe('parseRemoteUrl', () => {
   it('reads S3 buckets and prefixes, directory paths and file URLs', () => {
@@ -64,5 +65,28 @@ describe('forEachLimit', () => {
       }),
     ).rejects.toThrow('boom');
     expect(started).toEqual([1, 2]);
+  });
+});
+
+describe('chooseRemote', () => {
+  const remotes = new Map([
+    ['a', { name: 'a', url: '/mnt/a' }],
+    ['b', { name: 'b', url: 's3://bucket-b' }],
+  ]);
+  const config = (core: { remote?: string }, rs = remotes) => ({ core, remotes: rs, slurm: { extra: [] }, files: ['/p/.mlbuild/config.yaml'] });
+
+  it('takes -r, else core.remote, else the only remote', () => {
+    expect(chooseRemote(config({ remote: 'a' }), 'b')).toMatchObject({ ok: true, value: { name: 'b' } });
+    expect(chooseRemote(config({ remote: 'a' }), undefined)).toMatchObject({ ok: true, value: { name: 'a' } });
+    expect(chooseRemote(config({}, new Map([['b', remotes.get('b')!]])), undefined)).toMatchObject({ ok: true, value: { name: 'b' } });
+  });
+
+  it('names the defined remotes when the choice is unknown or ambiguous', () => {
+    const unknown = chooseRemote(config({}), 'c');
+    expect(unknown.ok ? '' : unknown.error[0]!.message).toBe("no remote named 'c' in .mlbuild/config.yaml; defined: a, b");
+    const ambiguous = chooseRemote(config({}), undefined);
+    expect(ambiguous.ok ? '' : ambiguous.error[0]!.hint).toContain('mlbuild remote default NAME');
+    const none = chooseRemote({ core: {}, remotes: new Map(), slurm: { extra: [] }, files: [] }, undefined);
+    expect(none.ok ? '' : none.error[0]!.message).toBe('no remote is configured in .mlbuild/config.yaml (not created yet)');
   });
 });
