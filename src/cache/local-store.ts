@@ -34,10 +34,18 @@ export function parseLinkTypes(text: string | undefined): LinkType[] | undefined
   return types.every((t): t is LinkType => t === 'reflink' || t === 'hardlink' || t === 'copy') ? types : undefined;
 }
 
-/** Where the object named `hash` lives in the cache under `mlcacheDir` (it may not exist). */
-export const objectPathIn = (mlcacheDir: string, hash: string): string => path.join(mlcacheDir, 'objects', hash.slice(0, 2), hash.slice(2));
+/**
+ * The cache layout as POSIX keys below the cache root. Remotes use the same keys, so one remote
+ * serves several projects and a directory remote looks like a `.mlcache/`.
+ */
+export const objectKey = (hash: string): string => `objects/${hash.slice(0, 2)}/${hash.slice(2)}`;
+export const runKey = (fp: string): string => `runs/${fp.slice(0, 2)}/${fp.slice(2)}.jsonl`;
 
-const tmpName = (target: string): string => `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+/** Where the object named `hash` lives in the cache under `mlcacheDir` (it may not exist). */
+export const objectPathIn = (mlcacheDir: string, hash: string): string => path.join(mlcacheDir, ...objectKey(hash).split('/'));
+
+/** A temp sibling of `target` (gc removes leftovers: names containing `.tmp-`). */
+export const tmpName = (target: string): string => `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
 export interface LocalStoreOptions {
   readonly root: string;
@@ -190,8 +198,8 @@ export class LocalStore implements CacheStore {
     return Promise.resolve();
   }
 
-  private runFile(fp: FpHash): string {
-    return path.join(this.runsDir, fp.slice(0, 2), `${fp.slice(2)}.jsonl`);
+  runFile(fp: FpHash): string {
+    return path.join(this.opts.mlcacheDir, ...runKey(fp).split('/'));
   }
 
   lookupRun(fp: FpHash): Promise<FileRecord[] | undefined> {

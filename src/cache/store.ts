@@ -39,3 +39,18 @@ export class NullCache implements CacheStore {
   }
   unprotect(): void {}
 }
+
+/** What a fetch from a remote brought, or why it could not (the object and the out that needed it). */
+export type Fetched = { readonly ok: true; readonly files: number; readonly bytes: number } | { readonly ok: false; readonly message: string };
+
+/**
+ * A remote cache a stale stage may fetch its outs from instead of running (`repro --pull`).
+ * Fetched objects are verified before they enter the local cache; restoring stays the CacheStore's.
+ */
+export interface RemoteSource {
+  readonly name: string;
+  /** Brings the objects of `records` into the local cache. */
+  fetch(records: readonly FileRecord[], stage: string): Promise<Fetched>;
+  /** The remote run-cache entry of `fp`, with its objects fetched; undefined when the remote has none. */
+  fetchRun(fp: FpHash, stage: string): Promise<{ outs: FileRecord[]; fetched: Fetched } | undefined>;
+}

@@ -19,6 +19,23 @@ function packageVersion(): string {
 const setParam = (y: Argv) =>
   y.option('set-param', { alias: 'S', type: 'string', array: true, default: [] as string[], describe: 'override a param: group=option or key=value (YAML)' });
 
+const transferOptions = (y: Argv, runCacheDefault = true) =>
+  y
+    .positional('targets', { type: 'string', array: true, default: [] as string[], describe: 'stage or stage-group names (default: all)' })
+    .option('remote', { alias: 'r', type: 'string', describe: 'remote name (default: core.remote, or the only one)' })
+    .option('jobs', { alias: 'j', type: 'number', describe: 'parallel transfers (default: remote.NAME.jobs, else 16 for S3, 4 for a directory)' })
+    .option('run-cache', { type: 'boolean', default: runCacheDefault, describe: `also transfer run-cache entries (--${runCacheDefault ? 'no-' : ''}run-cache to ${runCacheDefault ? 'skip' : 'include'})` })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON summary' });
+
+const transferArgs = (a: { targets?: unknown; remote?: string; jobs?: number; allCommits?: boolean; runCache: boolean; json: boolean }, push: boolean) => ({
+  targets: (a.targets as string[] | undefined) ?? [],
+  remote: a.remote,
+  jobs: a.jobs,
+  allCommits: push && a.allCommits === true,
+  runCache: a.runCache,
+  json: a.json,
+});
+
 export async function main(argv: readonly string[]): Promise<number> {
   const { file, rest } = splitGlobalFile(argv);
   const globals: GlobalOptions = { file, cwd: process.cwd() };
@@ -54,7 +71,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           .option('gpu-slots', { type: 'number', default: 1, describe: 'stages that may share one GPU' })
           .option('run-cache', { type: 'boolean', default: true, describe: 'restore from the run-cache (--no-run-cache to disable)' })
           .option('executor', { type: 'string', choices: ['local', 'slurm'], describe: 'where stages run (default: core.executor in .mlbuild/config.yaml, else local)' })
-          .option('json', { type: 'boolean', default: false, describe: 'print one JSON document describing the run' }),
+          .option('json', { type: 'boolean', default: false, describe: 'print one JSON document describing the run' })
+          .option('pull', { type: 'boolean', default: false, describe: 'fetch outs (or run-cache entries) from the default remote instead of rerunning' }),
       (a) =>
         run(() =>
           import('./commands/repro.js').then((m) =>
@@ -73,6 +91,7 @@ export async function main(argv: readonly string[]): Promise<number> {
               executor: a.executor as 'local' | 'slurm' | undefined,
               json: a.json,
               overrides: a.setParam,
+              pull: a.pull,
             }),
           ),
         ),
@@ -85,10 +104,14 @@ export async function main(argv: readonly string[]): Promise<number> {
           .positional('targets', { type: 'string', array: true, default: [] as string[] })
           .option('json', { type: 'boolean', default: false })
           .option('check', { type: 'boolean', default: false, describe: 'exit 1 when any stage is stale (for CI)' })
-          .option('allow-missing', { type: 'boolean', default: false, describe: 'missing outs and data are not stale (a fresh clone in CI); the lockfile must still agree with itself' }),
+          .option('allow-missing', { type: 'boolean', default: false, describe: 'missing outs and data are not stale (a fresh clone in CI); the lockfile must still agree with itself' })
+          .option('cloud', { alias: 'c', type: 'boolean', default: false, describe: 'compare the local cache with a remote instead' })
+          .option('remote', { alias: 'r', type: 'string', describe: 'with --cloud: the remote (default: core.remote)' }),
       (a) =>
         run(() =>
-          import('./commands/status.js').then((m) => m.statusCommand(globals, { targets: a.targets as string[], json: a.json, check: a.check, allowMissing: a.allowMissing })),
+          import('./commands/status.js').then((m) =>
+            m.statusCommand(globals, { targets: a.targets as string[], json: a.json, check: a.check, allowMissing: a.allowMissing, cloud: a.cloud, remote: a.remote }),
+          ),
         ),
     )
     .command(
@@ -361,6 +384,73 @@ export async function main(argv: readonly string[]): Promise<number> {
         )
         .demandCommand(1, 'name an exp subcommand: run, show, diff, apply, branch or remove'),
     )
+    // --- remote cache (issue 7): remote config verbs, push / fetch / pull ---
+    .command('remote', 'configure remotes (shared caches: S3-compatible storage or a directory)', (y) =>
+      y
+        .command(
+          'add <name> <url>',
+          'add a remote: s3://bucket/prefix or a directory path',
+          (yy) =>
+            yy
+              .positional('name', { type: 'string', demandOption: true })
+              .positional('url', { type: 'string', demandOption: true })
+              .option('default', { alias: 'd', type: 'boolean', default: false, describe: 'make it the default remote' })
+              .option('local', { type: 'boolean', default: false, describe: 'write to the git-ignored .mlbuild/config.local.yaml' })
+              .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'replace a remote of that name' }),
+          (a) => run(() => import('./commands/remote.js').then((m) => m.remoteAddCommand(globals, { name: a.name!, url: a.url!, default: a.default, local: a.local, force: a.force }))),
+        )
+        .command(
+          'remove <name>',
+          'remove a remote',
+          (yy) => yy.positional('name', { type: 'string', demandOption: true }),
+          (a) => run(() => import('./commands/remote.js').then((m) => m.remoteRemoveCommand(globals, { name: a.name! }))),
+        )
+        .command(
+          'list',
+          'list the remotes',
+          (yy) => yy.option('json', { type: 'boolean', default: false }),
+          (a) => run(() => import('./commands/remote.js').then((m) => m.remoteListCommand(globals, { json: a.json }))),
+        )
+        .command(
+          'default <name>',
+          'set the default remote',
+          (yy) => yy.positional('name', { type: 'string', demandOption: true }).option('local', { type: 'boolean', default: false }),
+          (a) => run(() => import('./commands/remote.js').then((m) => m.remoteDefaultCommand(globals, { name: a.name!, local: a.local }))),
+        )
+        .command(
+          'modify <name> <key> [value]',
+          'set one setting of a remote: url, endpoint_url, region, profile, jobs',
+          (yy) =>
+            yy
+              .positional('name', { type: 'string', demandOption: true })
+              .positional('key', { type: 'string', demandOption: true })
+              .positional('value', { type: 'string' })
+              .option('local', { type: 'boolean', default: false, describe: 'write to the git-ignored .mlbuild/config.local.yaml' })
+              .option('unset', { type: 'boolean', default: false, describe: 'remove the setting' }),
+          (a) =>
+            run(() => import('./commands/remote.js').then((m) => m.remoteModifyCommand(globals, { name: a.name!, key: a.key!, value: a.value, local: a.local, unset: a.unset }))),
+        )
+        .demandCommand(1, 'name a remote subcommand: add, remove, list, default or modify'),
+    )
+    .command(
+      'push [targets..]',
+      "upload the lockfile's outs (and run-cache entries) to a remote",
+      (y) => transferOptions(y).option('all-commits', { alias: 'a', type: 'boolean', default: false, describe: "also every git commit's lockfile" }),
+      (a) => run(() => import('./commands/transfer.js').then((m) => m.pushCommand(globals, transferArgs(a, true)))),
+    )
+    .command(
+      'fetch [targets..]',
+      "download the lockfile's outs from a remote into the local cache",
+      (y) => transferOptions(y, false),
+      (a) => run(() => import('./commands/transfer.js').then((m) => m.fetchCommand(globals, transferArgs(a, false)))),
+    )
+    .command(
+      'pull [targets..]',
+      'fetch, then check out the outs into the workspace',
+      (y) => transferOptions(y, false),
+      (a) => run(() => import('./commands/transfer.js').then((m) => m.pullCommand(globals, transferArgs(a, false)))),
+    )
+    // --- end remote cache ---
     .option('file', { type: 'string', describe: 'pipeline file (default: pipeline.yaml; dvc.yaml works unchanged)', global: true })
     .demandCommand(1, 'name a command (mlbuild --help lists them)')
     .strict()

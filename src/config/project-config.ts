@@ -23,6 +23,13 @@ import type { Result } from '../util/result.js';
 import { deref, displayPath, keyRange, keyText, parseYamlText, rangeOf } from './pipeline-file.js';
 import type { YamlFile } from './pipeline-file.js';
 import { Checker, parseDuration } from './schema.js';
+import { parseRemoteUrl, type UrlProblem } from '../remote/remote-url.js';
+
+/** What is wrong with a remote URL, judged on its text alone (the root is irrelevant to validity). */
+const badRemoteUrl = (url: string): UrlProblem | undefined => {
+  const r = parseRemoteUrl(url, '/');
+  return r.ok ? undefined : r.error;
+};
 
 export const CONFIG_DIR = '.mlbuild';
 export const CONFIG_FILE = 'config.yaml';
@@ -172,7 +179,11 @@ function applyFile(
       const r: Mutable<RemoteConfig> = prev ?? { name, url: '' };
       for (const [k, p] of c.keys(pairsOf(file, rp.value, c, `remote.${name}`) ?? [], REMOTE, `remote.${name}`)) {
         const what = `remote.${name}.${k}`;
-        if (k === 'url') r.url = str(file, c, p, what, "'url: s3://bucket/cache' or 'url: /mnt/shared/mlcache'") ?? r.url;
+        if (k === 'url') {
+          r.url = str(file, c, p, what, "'url: s3://bucket/cache' or 'url: /mnt/shared/mlcache'") ?? r.url;
+          const bad = r.url === '' ? undefined : badRemoteUrl(r.url);
+          if (bad) c.error(scalarOf(file, p).range, 'bad-remote-url', `${what}: ${bad.message}`, bad.hint);
+        }
         else if (k === 'endpoint_url') r.endpointUrl = str(file, c, p, what, "'endpoint_url: http://127.0.0.1:8080'");
         else if (k === 'region') r.region = str(file, c, p, what, "'region: us-east-1'");
         else if (k === 'profile') r.profile = str(file, c, p, what, "'profile: default'");
@@ -227,7 +238,8 @@ export async function setConfigValue(root: string, keyPath: readonly string[], v
   }
   const doc = parseDocument(text);
   if (value === undefined) {
-    doc.deleteIn(keyPath);
+    // deleteIn throws when a parent is missing; deleting what is not there is a no-op.
+    if (doc.hasIn(keyPath)) doc.deleteIn(keyPath);
     // Drop sections left empty so the file does not fill with `remote: {}`.
     for (let i = keyPath.length - 1; i > 0; i--) {
       const parent = doc.getIn(keyPath.slice(0, i));

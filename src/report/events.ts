@@ -7,11 +7,21 @@ import type { Reason } from '../run/reason.js';
 import type { Outcome } from '../schedule/scheduler.js';
 import type { Diagnostic } from './diagnostic.js';
 
+/** Where a restored stage's outs came from: the local cache, or (`repro --pull`) a remote. */
+export type RestoreSource = 'cache' | 'run-cache' | 'remote' | 'remote-run-cache';
+
 export type ReproEvent =
   | { readonly type: 'start'; readonly total: number; readonly jobs: number; readonly gpus: readonly string[] }
   | { readonly type: 'stage-fresh'; readonly stage: StageName }
   | { readonly type: 'stage-frozen'; readonly stage: StageName }
-  | { readonly type: 'stage-restored'; readonly stage: StageName; readonly source: 'cache' | 'run-cache'; readonly reasons: readonly Reason[] }
+  | {
+      readonly type: 'stage-restored';
+      readonly stage: StageName;
+      readonly source: RestoreSource;
+      readonly reasons: readonly Reason[];
+      /** For remote sources: what was fetched (e.g. "fetched 3 objects (1.2 MiB) from remote 'storage'"). */
+      readonly note?: string;
+    }
   | {
       readonly type: 'stage-started';
       readonly stage: StageName;
@@ -49,6 +59,7 @@ export interface StageSummary {
   readonly durationMs?: number;
   readonly message?: string;
   readonly expectedMs?: number;
+  readonly restoredFrom?: RestoreSource;
 }
 
 export interface RunSummary {

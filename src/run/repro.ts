@@ -12,7 +12,7 @@ import type { Workspace, RunState } from './workspace.js';
 import { makePlan, resolveTargets } from '../graph/plan.js';
 import type { Diagnostic } from '../report/diagnostic.js';
 import type { Reporter, StageSummary } from '../report/events.js';
-import type { CacheStore } from '../cache/store.js';
+import type { CacheStore, RemoteSource } from '../cache/store.js';
 import type { Executor } from '../execute/executor.js';
 import { ResourcePool, neverFits, type PoolCapacity } from '../schedule/resources.js';
 import { Scheduler, type Outcome } from '../schedule/scheduler.js';
@@ -43,6 +43,8 @@ export interface ReproServices {
   readonly reporter: Reporter;
   readonly executor: Executor;
   readonly cache: CacheStore;
+  /** `repro --pull`: fetch from this remote before running a stale stage. */
+  readonly remote?: RemoteSource;
   /** Aborted on SIGINT/SIGTERM by the command. */
   readonly signal: AbortSignal;
   /** A pool shared with other runs in this process (`exp run -j N`); default: a pool of `capacity`. */
@@ -114,6 +116,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     files: state.files,
     hasher: state.hasher,
     cache: svc.cache,
+    ...(svc.remote ? { remote: svc.remote } : {}),
     executor: svc.executor,
     reporter: svc.reporter,
     params: ws.loaded.params,
@@ -216,6 +219,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
       reasons: r.reasons,
       ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),
       ...(r.message ? { message: r.message } : {}),
+      ...(r.source ? { restoredFrom: r.source } : {}),
     };
   });
   const failed = summaries.some((s) => s.outcome === 'failed');

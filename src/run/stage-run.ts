@@ -17,7 +17,8 @@ import { computeFingerprint } from '../hashing/fingerprint.js';
 import type { Hasher } from '../hashing/xxhash.js';
 import type { LockEntry } from '../state/lockfile.js';
 import type { Journal } from '../state/journal.js';
-import type { CacheStore } from '../cache/store.js';
+import type { CacheStore, Fetched, RemoteSource } from '../cache/store.js';
+import type { RestoreSource } from '../report/events.js';
 import type { Executor } from '../execute/executor.js';
 import { succeeded } from '../execute/executor.js';
 import type { Reporter } from '../report/events.js';
@@ -28,7 +29,7 @@ import type { CheckOutcome } from '../schedule/scheduler.js';
 import type { Project } from '../project.js';
 import { type Reason, isOutsOnly, restorableOuts } from './reason.js';
 import { cmdText, inspectStage, type InspectContext, type Inspection } from './freshness.js';
-import { formatDuration } from '../report/terminal.js';
+import { formatBytes, formatDuration } from '../report/terminal.js';
 
 export type StageState =
   | 'pending'
@@ -62,6 +63,8 @@ export interface StageRunServices extends InspectContext {
   readonly journal: Journal;
   readonly hasher: Hasher;
   readonly cache: CacheStore;
+  /** `repro --pull`: the remote to fetch from before running a stale stage. */
+  readonly remote?: RemoteSource;
   readonly executor: Executor;
   readonly reporter: Reporter;
   readonly paramsJsonPath: string;
@@ -82,6 +85,8 @@ export class StageRun {
   reasons: Reason[] = [];
   durationMs: number | undefined;
   message: string | undefined;
+  /** Where a restored stage's outs came from. */
+  source: RestoreSource | undefined;
   private deps: FileRecord[] = [];
   private paramValues: Record<string, unknown> = {};
   private fp: FpHash | undefined;
@@ -143,9 +148,22 @@ export class StageRun {
     // Only the workspace copy of outs is wrong: put the recorded outs back instead of running.
     const wanted = entry && isOutsOnly(reasons) ? restorableOuts(stage, entry, reasons) : undefined;
     if (wanted && (await svc.cache.has(wanted))) return this.restore(wanted, 'cache', entry);
-    if (svc.useRunCache && this.runCacheEligible() && !reasons.some((r) => r.kind === 'forced')) {
+    const runCache = svc.useRunCache && this.runCacheEligible() && !reasons.some((r) => r.kind === 'forced');
+    if (runCache) {
       const outs = await svc.cache.lookupRun(this.fingerprint());
       if (outs && (await svc.cache.has(outs))) return this.restore(outs, 'run-cache', undefined);
+    }
+    // repro --pull: what the local cache lacks may be on the remote (the same two questions, asked there).
+    const remote = svc.remote;
+    if (remote && wanted) {
+      const got = await remote.fetch(wanted, stage.name);
+      if (got.ok) return this.restore(wanted, 'remote', entry, this.fetchedNote(remote.name, got));
+      svc.reporter.on({ type: 'warning', message: `stage '${stage.name}': could not fetch its outs from remote '${remote.name}': ${got.message}` });
+    }
+    if (remote && runCache) {
+      const hit = await remote.fetchRun(this.fingerprint(), stage.name);
+      if (hit?.fetched.ok) return this.restore(hit.outs, 'remote-run-cache', undefined, this.fetchedNote(remote.name, hit.fetched));
+      if (hit) svc.reporter.on({ type: 'warning', message: `stage '${stage.name}': run-cache entry on remote '${remote.name}' not usable: ${hit.fetched.ok ? '' : hit.fetched.message}` });
     }
     this.to('queued');
     return { kind: 'run', demand: stage.resources };
@@ -162,9 +180,15 @@ export class StageRun {
     return !s.alwaysChanged && s.deps.length > 0 && !s.outs.some((o) => o.persist) && s.outs.length > 0;
   }
 
-  private async restore(outs: readonly FileRecord[], source: 'cache' | 'run-cache', entry: LockEntry | undefined): Promise<CheckOutcome> {
+  private fetchedNote(remote: string, got: Fetched & { ok: true }): string {
+    return got.files === 0 ? `objects already fetched from remote '${remote}'` : `fetched ${got.files} object${got.files === 1 ? '' : 's'} (${formatBytes(got.bytes)}) from remote '${remote}'`;
+  }
+
+  private async restore(outs: readonly FileRecord[], source: RestoreSource, entry: LockEntry | undefined, note?: string): Promise<CheckOutcome> {
     const { stage, svc } = this;
     this.to('restoring');
+    this.source = source;
+    if (note) this.message = note;
     try {
       await svc.cache.restore(outs);
     } catch (e) {
@@ -175,7 +199,7 @@ export class StageRun {
     for (const o of outs) svc.files.invalidate(o.path);
     if (!entry) await this.record([...outs]);
     this.to('restored');
-    svc.reporter.on({ type: 'stage-restored', stage: stage.name, source, reasons: this.reasons });
+    svc.reporter.on({ type: 'stage-restored', stage: stage.name, source, reasons: this.reasons, ...(note ? { note } : {}) });
     return { kind: 'done', outcome: 'restored' };
   }
 

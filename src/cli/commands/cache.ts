@@ -7,11 +7,12 @@ import { openState } from '../../run/workspace.js';
 import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
 import { applyGc, planGc, referencedObjects } from '../../cache/gc.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
-import { Lockfile } from '../../state/lockfile.js';
+import type { Lockfile } from '../../state/lockfile.js';
+import { lockfilesOfAllCommits } from '../../state/lock-history.js';
+import { checkoutOuts } from '../../cache/checkout.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import type { FileRecord } from '../../hashing/file-hasher.js';
 import { formatBytes } from '../../report/terminal.js';
-import path from 'node:path';
 
 export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits: boolean; dry: boolean }): Promise<number> {
   return withContext(g, async ({ project, term }) => {
@@ -30,21 +31,13 @@ export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits:
       addLock(state.value.lockfile);
       let revisions = 0;
       if (a.allCommits) {
-        const { simpleGit } = await import('simple-git');
-        const git = simpleGit(project.root);
-        const rel = path.relative(await git.revparse(['--show-toplevel']), project.lockPath).split(path.sep).join('/');
-        const shas = (await git.raw(['rev-list', '--all', '--', rel])).split('\n').filter(Boolean);
-        for (const sha of shas) {
-          const text = await git.show([`${sha}:${rel}`]).catch(() => undefined);
-          if (text === undefined) continue;
-          const parsed = Lockfile.parse(text, `${sha.slice(0, 7)}:${rel}`, project.displayCwd);
-          if (!parsed.ok) {
-            printDiagnostics(term, parsed.error);
-            return EXIT_FAILED;
-          }
-          addLock(parsed.value);
-          revisions++;
+        const history = await lockfilesOfAllCommits(project);
+        if (!history.ok) {
+          printDiagnostics(term, history.error);
+          return EXIT_FAILED;
         }
+        for (const { lockfile } of history.value) addLock(lockfile);
+        revisions = history.value.length;
       }
       const plan = planGc(store, referencedObjects(store, records));
       const scope = a.allCommits ? `the workspace and ${revisions} commit${revisions === 1 ? '' : 's'}` : 'the workspace';
@@ -78,24 +71,15 @@ export function checkoutCommand(g: GlobalOptions, a: { targets: string[] }): Pro
       const { lockfile, files, statCache } = state.value;
       const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
       const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files, ...(linkTypes ? { linkTypes } : {}) });
-      let restored = 0;
-      const missing: string[] = [];
       const names = lockfile.names().filter((n) => a.targets.length === 0 || a.targets.some((t) => n === t || n.startsWith(`${t}@`)));
-      for (const name of names) {
-        for (const out of lockfile.get(name)!.outs) {
-          const now = await files.hash(out.path);
-          if (now?.hash === out.hash) continue;
-          if (!(await store.has([out]))) {
-            missing.push(`${out.path} (stage '${name}')`);
-            continue;
-          }
-          await store.restore([out]);
-          term.out(`restored ${out.path}\n`);
-          restored++;
-        }
-      }
+      const { restored, missing } = await checkoutOuts(
+        store,
+        files,
+        names.flatMap((name) => lockfile.get(name)!.outs.map((out) => ({ stage: name, out }))),
+      );
+      for (const p of restored) term.out(`restored ${p}\n`);
       await statCache.save();
-      term.out(`${restored} out${restored === 1 ? '' : 's'} restored\n`);
+      term.out(`${restored.length} out${restored.length === 1 ? '' : 's'} restored\n`);
       if (missing.length > 0) {
         term.err(`not in the cache (run \`mlbuild repro\` to build them):\n${missing.map((m) => `  ${m}\n`).join('')}`);
         return EXIT_FAILED;

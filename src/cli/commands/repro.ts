@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { withContext, printDiagnostics, makeReporter, whileInterruptible, type GlobalOptions, type CommandContext } from '../context.js';
-import { openWorkspace, openState } from '../../run/workspace.js';
+import { openWorkspace, openState, type RunState } from '../../run/workspace.js';
+import type { RemoteSource } from '../../cache/store.js';
 import { repro } from '../../run/repro.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
 import type { Executor } from '../../execute/executor.js';
@@ -34,6 +35,8 @@ export interface ReproArgs {
   executor: 'local' | 'slurm' | undefined;
   json: boolean;
   overrides: string[];
+  /** Fetch from the default remote what a stale stage would otherwise rebuild. */
+  pull?: boolean;
 }
 
 const usage = (message: string, hint: string): Diagnostic => ({ severity: 'error', code: 'usage', message, hint });
@@ -65,6 +68,22 @@ export function resolveGpus(flag: string | undefined, env: NodeJS.ProcessEnv): R
 
 function execFileText(file: string, args: string[]): string {
   return execFileSync(file, args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+}
+
+/** The default remote as a RemoteSource; the remote modules load only for `--pull`. */
+async function openPuller(project: Project, state: RunState): Promise<Result<RemoteSource, Diagnostic[]>> {
+  const { readProjectConfig } = await import('../../config/project-config.js');
+  const { chooseRemote, openRemote } = await import('../../remote/remote.js');
+  const { Transfer } = await import('../../remote/transfer.js');
+  const { RemotePuller } = await import('../../remote/puller.js');
+  const config = await readProjectConfig(project.root, project.displayCwd);
+  if (!config.ok) return config;
+  const chosen = chooseRemote(config.value, undefined);
+  if (!chosen.ok) return chosen;
+  const remote = await openRemote(chosen.value, project.root);
+  if (!remote.ok) return remote;
+  const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: state.files });
+  return ok(new RemotePuller(remote.value.name, new Transfer(store, remote.value, state.hasher, chosen.value.jobs ?? remote.value.defaultJobs)));
 }
 
 export function reproCommand(g: GlobalOptions, a: ReproArgs): Promise<number> {
@@ -152,6 +171,16 @@ export async function reproLocked(
     copyOnSave: (p) => persistOuts.has(p),
   });
 
+  let remote: RemoteSource | undefined;
+  if (a.pull && !a.dry) {
+    const opened = await openPuller(project, state.value);
+    if (!opened.ok) {
+      reporter.diagnostics(opened.error);
+      return EXIT_USAGE;
+    }
+    remote = opened.value;
+  }
+
   return whileInterruptible(reporter, (signal) =>
     repro(
       project,
@@ -171,7 +200,7 @@ export async function reproLocked(
         gpusKnown: gpus.known && !run.queued,
         useRunCache: a.runCache,
       },
-      { reporter, executor: run.executor, cache, signal, ...(pool ? { pool } : {}) },
+      { reporter, executor: run.executor, cache, signal, ...(pool ? { pool } : {}), ...(remote ? { remote } : {}) },
     ),
   );
 }

@@ -16,6 +16,8 @@ export interface PlainOptions {
   readonly stageOutputToStderr?: boolean;
 }
 
+const RESTORED_FROM = { cache: 'cache', 'run-cache': 'run-cache', remote: 'remote cache', 'remote-run-cache': 'remote run-cache' } as const;
+
 export class PlainReporter implements Reporter {
   /** Unterminated trailing text of each stage's stream, so lines are never split across prefixes. */
   private readonly partial = new Map<string, string>();
@@ -45,8 +47,8 @@ export class PlainReporter implements Reporter {
         break;
       case 'stage-restored':
         this.line(
-          `Stage '${e.stage}' restored from the ${e.source === 'run-cache' ? 'run-cache' : 'cache'}` +
-            (e.reasons.length > 0 ? ` (${e.reasons.map(formatReason).join('; ')})` : ''),
+          `Stage '${e.stage}' restored from the ${RESTORED_FROM[e.source]}` +
+            (e.reasons.length > 0 || e.note ? ` (${[...e.reasons.map(formatReason), ...(e.note ? [e.note] : [])].join('; ')})` : ''),
         );
         break;
       case 'stage-started':
