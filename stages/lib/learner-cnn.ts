@@ -2,9 +2,9 @@
  * Kim (2014)-style CNN for sentence classification in TensorFlow.js: word embeddings (trained from
  * scratch; no pretrained vectors can be downloaded here), 1-D convolutions of widths 3/4/5 with ReLU,
  * max-over-time pooling, dropout, and a logistic output. The batch is embedded with one lookup, and a
- * width-w convolution is one large matMul of its im2col matrix (the w shifted slices side by side,
- * [rows x windows, w x dim]) by the [w x dim, filters] kernel: no Conv2DBackpropFilter (missing on
- * WASM, slow on CPU), and one embedding gradient per batch instead of one per shift. Training,
+ * width-w convolution is one large matMul of its im2col matrix (each window's w embeddings side by
+ * side, [rows x windows, w x dim]) by the [w x dim, filters] kernel: no Conv2DBackpropFilter (missing
+ * on WASM, slow on CPU), and one embedding gradient per batch instead of one per shift. Training,
  * batching and saving are neural.ts's.
  */
 import type * as TF from '@tensorflow/tfjs';
@@ -13,6 +13,20 @@ import { glorot, sequenceLearner, type SeqNet } from './neural.js';
 import type { Tf } from './tf.js';
 
 const WIDTHS = [3, 4, 5] as const;
+
+/**
+ * Rows of the embedded batch ([rows x len, dim]) that make the im2col matrix of a width-w
+ * convolution: window p of row b is rows b*len+p .. b*len+p+w-1, side by side. A gather (whose
+ * gradient is the scatter-add of tf.ts) is cheaper on both backends than w slices and a concat,
+ * whose gradients (pad, split) dominated a profile.
+ */
+function windows(rows: number, len: number, w: number): Int32Array {
+  const n = len - w + 1;
+  const idx = new Int32Array(rows * n * w);
+  let q = 0;
+  for (let b = 0; b < rows; b++) for (let p = 0; p < n; p++) for (let i = 0; i < w; i++) idx[q++] = b * len + p + i;
+  return idx;
+}
 
 /** Variables in save order: embedding, per width its [w x dim, filters] kernel and bias, output layer. */
 function cnnNet(tf: Tf, vars: TF.Variable[], hyper: Hyper): SeqNet {
@@ -28,10 +42,10 @@ function cnnNet(tf: Tf, vars: TF.Variable[], hyper: Hyper): SeqNet {
     // row's score does not depend on how much its batch was padded.
     forward(ids, lengths, len, training, dropSeed) {
       const rows = lengths.length;
-      const X = tf.reshape(tf.gather(E, tf.tensor1d(ids, 'int32')), [rows, len, D]);
+      const X = tf.gather(E, tf.tensor1d(ids, 'int32'));
       const pooled = WIDTHS.map((w, k) => {
         const n = len - w + 1;
-        const cols = tf.concat(Array.from({ length: w }, (_, i) => tf.slice(X, [0, i, 0], [rows, n, D])), 2);
+        const cols = tf.gather(X, tf.tensor1d(windows(rows, len, w), 'int32'));
         const conv = tf.matMul(tf.reshape(cols, [rows * n, w * D]), convW[k] as TF.Variable);
         const h = tf.reshape(tf.relu(tf.add(conv, convB[k] as TF.Variable)), [rows, n, F]);
         const valid = new Float32Array(rows * n);
