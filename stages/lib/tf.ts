@@ -111,9 +111,11 @@ function registerSegmentSum(
       const numSegments = (attrs as { numSegments: number }).numSegments;
       const rest = x.shape.slice(segmentIds.shape.length);
       const inner = rest.reduce((a, b) => a * b, 1);
-      const xs = read(backend, x);
-      const ids = read(backend, segmentIds);
       return output(backend, [numSegments, ...rest], x.dtype, (values) => {
+        // Inputs are read after the output is allocated: on WASM an allocation may grow the heap,
+        // which detaches views taken before it.
+        const xs = read(backend, x);
+        const ids = read(backend, segmentIds);
         for (let i = 0; i < ids.length; i++) {
           const s = ids[i] as number;
           if (s < 0 || s >= numSegments) continue; // as TensorFlow: out-of-range ids are dropped

@@ -25,6 +25,10 @@ describe.each(BACKENDS)('tf kernels on %s', (backend) => {
     // Out-of-range ids are dropped, as TensorFlow does; rows of higher rank are summed whole.
     const x3 = tf.tensor3d([[[1], [2]], [[3], [4]]]);
     expect(tf.unsortedSegmentSum(x3, tf.tensor1d([1, 5], 'int32'), 2).arraySync()).toEqual([[[0], [0]], [[1], [2]]]);
+    // An output large enough to grow the WASM heap (which detaches earlier views of it) still reads its inputs right.
+    const big = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor1d([0, 4_000_000], 'int32'), 4_000_001);
+    expect([tf.slice(big, [0, 0], [1, 2]).arraySync(), tf.slice(big, [4_000_000, 0], [1, 2]).arraySync(), tf.sum(big).arraySync()]).toEqual([[[1, 2]], [[3, 4]], 10]);
+    big.dispose();
   });
 });
 
