@@ -1,18 +1,21 @@
 /**
- * Stage `evaluate`: metrics of the final model on the test rows, or, for strategies without a test
- * set, of the pooled out-of-fold predictions (each fold's own choice under nested CV). Writes the
- * test metrics with bootstrap 95 % intervals, a cross-validation summary and the ROC/confusion plots.
+ * Stage `evaluate@<model>`: metrics of one model's final fit on the test rows, or, for strategies
+ * without a test set, of the pooled out-of-fold predictions (each fold's own choice under nested CV).
+ * Writes the model's evaluation folder (test metrics with bootstrap 95 % intervals, a
+ * cross-validation summary, its hyperparameter choice and a copy of the final model, which is all
+ * that `report` and `select` read of it) and its ROC/confusion plots.
  *
- *   node dist/stages/evaluate.js --final models/logreg/final --folds models/logreg/cv-quick \
- *     --data data/prepared --plan data/splits/plan.json --metrics metrics/test.json \
- *     --cv metrics/cv.json --roc plots/roc.json --confusion plots/confusion.json
+ *   node dist/stages/evaluate.js --model logreg --final models/logreg/final --folds models/logreg/cv-quick \
+ *     --data data/prepared --plan data/splits/plan.json --out evals/logreg \
+ *     --roc plots/logreg/roc.json --confusion plots/logreg/confusion.json
  */
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPlan } from './lib/dataset.js';
 import { readJson, writeJson } from './lib/files.js';
 import { hyperLabel, type Hyper } from './lib/learners.js';
 import { bootstrapCI, rocCurve, round, threshold } from './lib/metrics.js';
-import { num, seedParam, str } from './lib/params.js';
+import { num, seedParam } from './lib/params.js';
 import { loadPrepared } from './lib/prepared.js';
 import { isEntryPoint, loadParams, pathArgs, runStage, type StageContext } from './lib/stage.js';
 import { mean, publicMetrics, scoreRows, sd, type FoldCandidates } from './lib/tuning.js';
@@ -23,9 +26,9 @@ interface Scores {
 }
 
 export async function main(ctx: StageContext): Promise<void> {
-  const a = pathArgs(ctx, ['final', 'folds', 'data', 'plan', 'metrics', 'cv', 'roc', 'confusion']);
+  const a = pathArgs(ctx, ['model', 'final', 'folds', 'data', 'plan', 'out', 'roc', 'confusion'], ['model']);
   const tree = loadParams(ctx.env);
-  const model = str(tree, 'model.name');
+  const model = a.model;
   const at = num(tree, 'evaluate.threshold', { min: 0, max: 1, def: 0.5 });
   const plan = loadPlan(a.plan);
   const { labels } = loadPrepared(a.data);
@@ -55,14 +58,15 @@ export async function main(ctx: StageContext): Promise<void> {
     seed: seedParam(tree),
   });
   const trainMflop = folds.reduce((s, f) => s + f.cand.mflop, 0) + choice.refit_mflop;
-  writeJson(a.metrics, {
-    [model]: {
-      ...publicMetrics(m),
-      accuracy_ci: { low: round(ci.accuracy.low), high: round(ci.accuracy.high) },
-      f1_ci: { low: round(ci.f1.low), high: round(ci.f1.high) },
-      train_mflop: round(trainMflop, 1),
-    },
+  rmSync(a.out, { recursive: true, force: true });
+  writeJson(join(a.out, 'test.json'), {
+    ...publicMetrics(m),
+    accuracy_ci: { low: round(ci.accuracy.low), high: round(ci.accuracy.high) },
+    f1_ci: { low: round(ci.f1.low), high: round(ci.f1.high) },
+    train_mflop: round(trainMflop, 1),
   });
+  cpSync(join(a.final, 'choice.json'), join(a.out, 'choice.json'));
+  cpSync(join(a.final, 'model'), join(a.out, 'model'), { recursive: true });
 
   // Cross-validation summary over the folds that have validation rows (what each fold reported).
   const reported = folds.flatMap((f) => {
@@ -73,7 +77,7 @@ export async function main(ctx: StageContext): Promise<void> {
     const xs = reported.map((v) => v[key]).filter((x): x is number => x !== null);
     return xs.length ? { [`${key}_mean`]: round(mean(xs)), [`${key}_sd`]: round(sd(xs)) } : {};
   };
-  writeJson(a.cv, { [model]: { folds: plan.folds.length, folds_with_val: reported.length, ...stat('accuracy'), ...stat('f1'), ...stat('roc_auc') } });
+  writeJson(join(a.out, 'cv.json'), { folds: plan.folds.length, folds_with_val: reported.length, ...stat('accuracy'), ...stat('f1'), ...stat('roc_auc') });
 
   writeJson(a.roc, rocCurve(pred.ids.map((i) => labels[i] as number), pred.scores).map((p) => ({
     fpr: round(p.fpr),

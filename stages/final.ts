@@ -4,7 +4,7 @@
  * already trained on exactly the pool, reuse that model instead of training it twice. Scores the
  * test rows (their labels are not read here).
  *
- *   node dist/stages/final.js --folds models/logreg/cv-quick --features data/features \
+ *   node dist/stages/final.js --model logreg --folds models/logreg/cv-quick --features data/features \
  *     --data data/prepared --plan data/splits/plan.json --out models/logreg/final
  */
 import { cpSync, rmSync } from 'node:fs';
@@ -13,14 +13,14 @@ import { loadDataset, loadPlan } from './lib/dataset.js';
 import { readJson, writeCompactJson, writeJson } from './lib/files.js';
 import { hyperLabel, learnerFor, type Hyper } from './lib/learners.js';
 import { round } from './lib/metrics.js';
-import { strategyParams } from './lib/params.js';
+import { modelTree, strategyParams } from './lib/params.js';
 import { ConfigError, isEntryPoint, loadParams, pathArgs, recordTiming, runStage, type StageContext } from './lib/stage.js';
 import { argBest, mean, roundScores, type FoldCandidates } from './lib/tuning.js';
 
 export async function main(ctx: StageContext): Promise<void> {
   const started = performance.now();
-  const a = pathArgs(ctx, ['folds', 'features', 'data', 'plan', 'out']);
-  const tree = loadParams(ctx.env);
+  const a = pathArgs(ctx, ['model', 'folds', 'features', 'data', 'plan', 'out'], ['model']);
+  const tree = modelTree(loadParams(ctx.env), a.model);
   const s = strategyParams(tree);
   const learner = learnerFor(tree);
   const plan = loadPlan(a.plan);
@@ -40,7 +40,7 @@ export async function main(ctx: StageContext): Promise<void> {
   const hyper = folds[0]?.candidates[chosen]?.hyper as Hyper;
 
   const data = loadDataset(a.features, a.data);
-  await learner.prepare();
+  const runtime = await learner.prepare(tree);
   const modelDir = join(a.out, 'model');
   const fold0 = plan.folds[0];
   const reuse = !s.refit && plan.folds.length === 1 && folds[0]?.reported === chosen &&
@@ -67,8 +67,8 @@ export async function main(ctx: StageContext): Promise<void> {
     fit_rows: plan.pool.length,
     refit_mflop: mflop,
   });
-  recordTiming(ctx, `final-${learner.name}-${s.name}`, { seconds: round((performance.now() - started) / 1000, 3), refit: reuse ? 0 : 1 });
-  ctx.log(`final: ${learner.name} ${hyperLabel(hyper)} ${reuse ? 'reused from fold 0' : `refitted on ${plan.pool.length} rows`}; ${plan.test.length} test rows scored`);
+  recordTiming(ctx, `final-${learner.name}-${s.name}`, { seconds: round((performance.now() - started) / 1000, 3), refit: reuse ? 0 : 1, runtime });
+  ctx.log(`final: ${learner.name} ${hyperLabel(hyper)} ${reuse ? 'reused from fold 0' : `refitted on ${plan.pool.length} rows with ${runtime}`}; ${plan.test.length} test rows scored`);
 }
 
 if (isEntryPoint(import.meta.url)) runStage('final', main);

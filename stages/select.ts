@@ -1,15 +1,16 @@
 /**
- * Stage `select`: pick the best model in metrics/test.json by the params-chosen metric
- * (`select.metric`) and publish it to models/selected/ with a model card.
+ * Stage `select`: pick the best of the run's models in metrics/test.json by the params-chosen
+ * metric (`select.metric`; ties go to the first in `models`) and publish it, from its evaluation
+ * folder, to models/selected/ with a model card.
  *
- *   node dist/stages/select.js --metrics metrics/test.json --models models --data data/prepared \
+ *   node dist/stages/select.js --metrics metrics/test.json --evals evals --data data/prepared \
  *     --splits data/splits --out models/selected
  */
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson, writeJson, writeText } from './lib/files.js';
 import { renderModelCard, type CardInput } from './lib/model-card.js';
-import { seedParam, str } from './lib/params.js';
+import { modelsParam, seedParam, str } from './lib/params.js';
 import { ConfigError, isEntryPoint, loadParams, pathArgs, runStage, type StageContext } from './lib/stage.js';
 import type { TestMetrics } from './lib/summary.js';
 import { argBest } from './lib/tuning.js';
@@ -17,15 +18,16 @@ import { argBest } from './lib/tuning.js';
 const METRICS = ['accuracy', 'precision', 'recall', 'f1', 'roc_auc'] as const;
 
 export async function main(ctx: StageContext): Promise<void> {
-  const a = pathArgs(ctx, ['metrics', 'models', 'data', 'splits', 'out']);
+  const a = pathArgs(ctx, ['metrics', 'evals', 'data', 'splits', 'out']);
   const tree = loadParams(ctx.env);
   const metric = str(tree, 'select.metric', METRICS);
   const test = readJson<Record<string, TestMetrics>>(a.metrics);
-  const names = Object.keys(test).filter((m) => existsSync(join(a.models, m, 'final', 'model')));
-  if (names.length === 0) throw new ConfigError(`no model of ${a.metrics} has a final model under ${a.models}/<model>/final/model`);
+  const names = modelsParam(tree);
+  const missing = names.filter((m) => !test[m] || !existsSync(join(a.evals, m, 'model')));
+  if (missing.length > 0) throw new ConfigError(`models ${missing.join(', ')}: not in ${a.metrics} or without ${a.evals}/<model>/model; rerun the evaluate and report stages`);
   const values = names.map((m) => test[m]?.[metric] ?? null);
   const best = names[argBest(values.map((v) => v ?? Number.NEGATIVE_INFINITY))] as string;
-  const finalDir = join(a.models, best, 'final');
+  const finalDir = join(a.evals, best);
 
   rmSync(a.out, { recursive: true, force: true });
   cpSync(join(finalDir, 'model'), a.out, { recursive: true });

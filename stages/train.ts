@@ -4,22 +4,22 @@
  * val rows; with nested CV, also choose a candidate from the inner folds alone. Saves every
  * candidate's val scores (the final stage picks across folds) and the fold's model.
  *
- *   node dist/stages/train.js --fold 0 --features data/features --data data/prepared \
- *     --plan data/splits/plan.json --out models/logreg/cv-quick/fold-0 --metrics metrics/folds/fold-0.json
+ *   node dist/stages/train.js --model logreg --fold 0 --features data/features --data data/prepared \
+ *     --plan data/splits/plan.json --out models/logreg/cv-quick/fold-0 --metrics metrics/folds/logreg/fold-0.json
  */
 import { join } from 'node:path';
 import { loadDataset, loadPlan } from './lib/dataset.js';
 import { writeCompactJson, writeJson } from './lib/files.js';
 import { learnerFor, type Fitted } from './lib/learners.js';
 import { round, type BinaryMetrics } from './lib/metrics.js';
-import { strategyParams } from './lib/params.js';
+import { modelTree, strategyParams } from './lib/params.js';
 import { ConfigError, isEntryPoint, loadParams, pathArgs, recordTiming, runStage, type StageContext } from './lib/stage.js';
 import { argBest, mean, metricValue, publicMetrics, roundScores, scoreRows } from './lib/tuning.js';
 
 export async function main(ctx: StageContext): Promise<void> {
   const started = performance.now();
-  const a = pathArgs(ctx, ['fold', 'features', 'data', 'plan', 'out', 'metrics'], ['fold']);
-  const tree = loadParams(ctx.env);
+  const a = pathArgs(ctx, ['model', 'fold', 'features', 'data', 'plan', 'out', 'metrics'], ['model', 'fold']);
+  const tree = modelTree(loadParams(ctx.env), a.model);
   const s = strategyParams(tree);
   const learner = learnerFor(tree);
   const plan = loadPlan(a.plan);
@@ -29,7 +29,7 @@ export async function main(ctx: StageContext): Promise<void> {
     throw new ConfigError(`--fold ${a.fold}: the plan has folds 0..${plan.folds.length - 1} (strategy.k = ${s.k}); rerun the split stage`);
   }
   const data = loadDataset(a.features, a.data);
-  await learner.prepare();
+  const runtime = await learner.prepare(tree);
   const candidates = learner.candidates(tree, s.search);
   if (candidates.length > 1 && fold.val.length === 0 && !fold.inner) {
     throw new ConfigError(`strategy ${s.name} searches hyperparameters but fold ${f} has no validation rows; use a splitter with validation`);
@@ -109,8 +109,8 @@ export async function main(ctx: StageContext): Promise<void> {
       train_mflop: round(flops / 1e6, 1),
     },
   });
-  recordTiming(ctx, `train-${learner.name}-${s.name}-fold-${f}`, { seconds: round((performance.now() - started) / 1000, 3), fits });
-  ctx.log(`train: fold ${f}: ${fits} fit(s) on ${fold.train.length} rows${m ? `, val ${s.metric} ${round(metricValue(m, s.metric), 4)}` : ''}`);
+  recordTiming(ctx, `train-${learner.name}-${s.name}-fold-${f}`, { seconds: round((performance.now() - started) / 1000, 3), fits, runtime });
+  ctx.log(`train: fold ${f}: ${fits} fit(s) on ${fold.train.length} rows with ${runtime}${m ? `, val ${s.metric} ${round(metricValue(m, s.metric), 4)}` : ''}`);
 }
 
 if (isEntryPoint(import.meta.url)) runStage('train', main);

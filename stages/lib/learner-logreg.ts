@@ -21,7 +21,7 @@ const fitted = (hyper: Hyper, flops: number, model: LogRegModel, vec: Vectorizer
 
 export const logreg: Learner = {
   name: 'logreg',
-  prepare: async () => {},
+  prepare: async () => 'L-BFGS in JavaScript',
   candidates: (tree, search) => gridCandidates(tree, ['C'], search),
   fit(data, rows, hyper, tree) {
     const { vec, X } = vectorized(data, rows, tree);

@@ -60,6 +60,7 @@ export const xgboost: Learner = {
   name: 'xgboost',
   async prepare() {
     xgb ??= await loadXgboost();
+    return 'XGBoost (WebAssembly, one thread)';
   },
   candidates: (tree, search) => gridCandidates(tree, KEYS, search),
   fit(data, rows, hyper, tree) {

@@ -29,8 +29,8 @@ export interface Fitted {
 
 export interface Learner {
   readonly name: string;
-  /** Loads native code (WASM) before the first fit; stages await it once. */
-  prepare(): Promise<void>;
+  /** Loads native code (WASM) before the first fit; stages await it once. Says what runs the fits (logged). */
+  prepare(tree: ParamTree): Promise<string>;
   candidates(tree: ParamTree, search: boolean): Hyper[];
   fit(data: Dataset, rows: readonly number[], hyper: Hyper, tree: ParamTree): Fitted;
   /** A model saved by Fitted.save, ready to score rows of `data` again. */

@@ -4,14 +4,14 @@
  * and params, which the lockfile ties to a git revision.
  */
 import { fixed, interval, pct, table } from './markdown.js';
-import type { SummaryInput, TestMetrics } from './summary.js';
+import type { Choice, SummaryInput, TestMetrics } from './summary.js';
 
 export interface CardInput {
   readonly model: string;
   readonly metric: string;
   readonly candidates: Readonly<Record<string, number | null>>;
   readonly test: TestMetrics;
-  readonly choice: SummaryInput['choice'];
+  readonly choice: Choice;
   readonly split: SummaryInput['split'];
   readonly dataMeta: SummaryInput['dataMeta'] & { files: { part: string; file: string; sha256: string; rows: number }[] };
   readonly seed: number;

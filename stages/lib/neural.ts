@@ -10,11 +10,11 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bytesOf, readJson, writeBytes, writeJson, writeText } from './files.js';
 import { gridCandidates, type Dataset, type Fitted, type Hyper, type Learner } from './learner.js';
-import { num, optStr, seedParam } from './params.js';
+import { num, optStr, seedParam, str } from './params.js';
 import { deriveSeed, rngFor, shuffled } from './rng.js';
 import type { Csr } from './sparse.js';
 import { ConfigError, type ParamTree } from './stage.js';
-import { loadTf, type Tf } from './tf.js';
+import { backendLabel, BACKENDS, loadTf, type Tf } from './tf.js';
 
 export const PAD = 0;
 export const OOV = 1;
@@ -182,7 +182,7 @@ export function sequenceLearner(spec: SeqModelSpec): Learner {
         return out;
       },
       save(dir, data) {
-        writeJson(join(dir, 'model.json'), { model: spec.name, hyper, max_len: maxLen, vocab: vocab.length, shapes: net.vars.map((v) => v.shape) });
+        writeJson(join(dir, 'model.json'), { model: spec.name, backend: tf.getBackend(), hyper, max_len: maxLen, vocab: vocab.length, shapes: net.vars.map((v) => v.shape) });
         writeBytes(join(dir, 'weights.bin'), Buffer.concat(net.vars.map((v) => bytesOf(v.dataSync() as Float32Array))));
         writeText(join(dir, 'vocab.txt'), vocab.map((t) => `${data.vocab[t]}\n`).join(''));
       },
@@ -192,8 +192,9 @@ export function sequenceLearner(spec: SeqModelSpec): Learner {
 
   return {
     name: spec.name,
-    async prepare() {
-      tfm ??= await loadTf();
+    async prepare(tree) {
+      tfm = await loadTf(str(tree, 'model.backend', BACKENDS, 'auto'));
+      return backendLabel(tfm);
     },
     candidates: (tree, search) => gridCandidates(tree, spec.keys, search),
     fit(data: Dataset, rows, hyper, tree) {

@@ -183,3 +183,34 @@ export function vectorizerParams(tree: ParamTree): VectorizerParams {
 }
 
 export const seedParam = (tree: ParamTree): number => num(tree, 'seed', { int: true, min: 0 });
+
+// ---------------------------------------------------------------- models of a run
+
+/**
+ * The models this run trains and compares (`models: [logreg, cnn]`, the pipeline's matrix axis).
+ * Each must have its settings loaded under `model.<name>` (base.yaml's defaults load every model).
+ */
+export function modelsParam(tree: ParamTree): string[] {
+  const v = list(tree, 'models');
+  if (v.length === 0 || v.some((x) => typeof x !== 'string') || new Set(v).size !== v.length) throw bad('models', 'a non-empty list of distinct model names', v);
+  for (const m of v as string[]) modelTree(tree, m);
+  return v as string[];
+}
+
+/**
+ * The params as one model sees them: `model` is that model's settings. Accepts the tree with every
+ * model loaded (`model: {logreg: {...}, cnn: {...}}`, base.yaml's defaults) and the one-model form
+ * (`model: {name: logreg, ...}`) alike, so a learner reads `model.C` either way.
+ */
+export function modelTree(tree: ParamTree, name: string): ParamTree {
+  const m = at(tree, 'model') as Record<string, unknown> | undefined;
+  if (m?.name === name) return tree;
+  const own = m?.[name];
+  if (own === null || typeof own !== 'object' || (own as Record<string, unknown>).name !== name) {
+    throw new ConfigError(
+      `params: no settings for model ${name} under model.${name}: list it in params/base.yaml defaults ` +
+        `(- model: [logreg, xgboost, cnn, transformer]); the models a run trains are chosen with -S 'models=[${name}]'`,
+    );
+  }
+  return { ...tree, model: own };
+}

@@ -24,15 +24,31 @@ export interface TestMetrics {
   train_mflop: number;
 }
 
+export interface Choice {
+  model: string;
+  hyper: Record<string, number>;
+  metric: string;
+  cv: Record<string, string | number | null>[];
+  refit: boolean;
+  fit_rows: number;
+}
+
+/** What the summary shows of one model beyond its test metrics: how it was chosen, fold by fold. */
+export interface ModelDetail {
+  readonly choice: Choice;
+  /** metrics/folds/<model>/fold-<f>.json, in fold order. */
+  readonly folds: readonly Readonly<Record<string, Record<string, number | null>>>[];
+  /** The final model's features.tsv (n-gram, weight, coef), for the most informative n-grams (linear models). */
+  readonly featuresTsv?: string;
+}
+
 export interface SummaryInput {
+  /** By model, in the run's `models` order. */
   readonly test: Readonly<Record<string, TestMetrics>>;
   readonly cv: Readonly<Record<string, Record<string, number>>>;
-  readonly folds: readonly Readonly<Record<string, Record<string, number | null>>>[];
-  readonly choice: { model: string; hyper: Record<string, number>; metric: string; cv: Record<string, string | number | null>[]; refit: boolean; fit_rows: number };
+  readonly models: Readonly<Record<string, ModelDetail>>;
   readonly dataMeta: { dataset: string; parts: Record<string, { rows: number; negative: number; positive: number }>; dedupe: false | { removed_from_train: Record<string, number> } };
   readonly split: { strategy: string; splitter: string; rows: number; test_source: string; test: number; pool: number; folds: { train: number; val: number; inner?: number }[] };
-  /** The final model's features.tsv (n-gram, weight, coef), for the most informative n-grams. */
-  readonly featuresTsv?: string;
 }
 
 const hyperText = (h: Record<string, number>): string => Object.entries(h).map(([k, v]) => `${k} = ${v}`).join(', ');
@@ -85,29 +101,34 @@ export function renderSummary(x: SummaryInput): string {
     }),
   ), '');
 
-  out.push('## Model selection', '');
-  out.push(`Final ${x.choice.model}: ${hyperText(x.choice.hyper)}, ${x.choice.refit ? `refitted on ${x.choice.fit_rows} rows` : `the fold-0 model (trained on ${x.choice.fit_rows} rows)`}.`, '');
-  if (x.choice.cv.length > 1) {
-    const key = `mean_val_${x.choice.metric}`;
-    out.push(table(['candidate', `mean validation ${x.choice.metric}`], x.choice.cv.map((c) => [String(c.hyper), fixed(c[key] as number | null, 4)])), '');
+  for (const [name, detail] of Object.entries(x.models)) out.push(...modelSection(name, detail, x.cv[name]));
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** How one model was chosen: the final fit, the candidates' validation scores, each fold, its n-grams. */
+function modelSection(name: string, d: ModelDetail, cv: Record<string, number> | undefined): string[] {
+  const out: string[] = [];
+  const c = d.choice;
+  out.push(`## ${name}: model selection`, '');
+  out.push(`Final ${name}: ${hyperText(c.hyper)}, ${c.refit ? `refitted on ${c.fit_rows} rows` : `the fold-0 model (trained on ${c.fit_rows} rows)`}.`, '');
+  if (c.cv.length > 1) {
+    const key = `mean_val_${c.metric}`;
+    out.push(table(['candidate', `mean validation ${c.metric}`], c.cv.map((k) => [String(k.hyper), fixed(k[key] as number | null, 4)])), '');
   }
-  const foldRows = x.folds.map((f, i) => {
-    const m = f[x.choice.model] ?? {};
-    const hyper = Object.keys(x.choice.hyper).map((k) => `${k}=${m[k]}`).join(' ');
+  const foldRows = d.folds.map((f, i) => {
+    const m = f[name] ?? {};
+    const hyper = Object.keys(c.hyper).map((k) => `${k}=${m[k]}`).join(' ');
     return [i, m.n_train ?? '–', m.n_val ?? '–', hyper, pct(m.accuracy), pct(m.f1), fixed(m.roc_auc)];
   });
-  out.push('## Folds', '');
   out.push(table(['fold', 'train rows', 'val rows', 'chosen', 'val accuracy', 'val F1', 'val ROC AUC'], foldRows), '');
-  const cv = x.cv[x.choice.model];
   if (cv?.accuracy_mean !== undefined && (cv.folds_with_val ?? 0) > 1) {
     out.push(`Mean over folds: accuracy ${pct(cv.accuracy_mean)} (sd ${pct(cv.accuracy_sd)}), F1 ${pct(cv.f1_mean)} (sd ${pct(cv.f1_sd)}).`, '');
   }
-  if (x.featuresTsv) {
-    const top = topNgrams(x.featuresTsv, 12);
-    out.push('## Most informative n-grams (final model)', '');
-    out.push(`- positive: ${top.positive.join(', ')}`, `- negative: ${top.negative.join(', ')}`, '');
+  if (d.featuresTsv) {
+    const top = topNgrams(d.featuresTsv, 12);
+    out.push(`Most informative n-grams of the final ${name}:`, '', `- positive: ${top.positive.join(', ')}`, `- negative: ${top.negative.join(', ')}`, '');
   }
-  return `${out.join('\n').trimEnd()}\n`;
+  return out;
 }
 
 export const readText = (path: string): string => readFileSync(path, 'utf8');

@@ -1,28 +1,89 @@
 /**
  * TensorFlow.js for the neural models, loaded on demand (logreg/xgboost stages never pay for it):
  * `@tensorflow/tfjs` (its Node bundle also registers the gradients, which tfjs-core alone does not)
- * on the pure-JS CPU backend, which runs anywhere Node does and is deterministic (single-threaded
- * float32). Two of that backend's kernels are unusable for text models and are
- * avoided or replaced here:
- *  - UnsortedSegmentSum (the gradient of an embedding lookup) loops over every segment, i.e. every
- *    vocabulary entry, with a full mask each time: O(vocab x tokens x dim). Replaced below by a
- *    direct scatter-add, O(tokens x dim).
+ * on one of these backends, chosen by `model.backend`:
+ *  - `tensorflow`: `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node` when one is installed
+ *    (optional: their install downloads libtensorflow, which fails on hosts that cannot reach it);
+ *  - `wasm`: `@tensorflow/tfjs-backend-wasm` (XNNPACK SIMD matMul, single-threaded under Node: its
+ *    threaded build needs web workers), about 5x the CPU backend on these models (measured, see
+ *    docs/showcase-results.md) and deterministic;
+ *  - `cpu`: the pure-JS backend, which runs anywhere Node does.
+ * `auto` takes the first of these that loads. Kernels the text models need are fixed here:
+ *  - UnsortedSegmentSum (the gradient of an embedding lookup) is missing on WASM, and on CPU loops
+ *    over every segment (every vocabulary entry) with a full mask: O(vocab x tokens x dim). Both
+ *    get a direct scatter-add, O(tokens x dim).
  *  - The gradient of GatherV2 transposes the whole [vocab, dim] table twice around that sum; for
  *    the axis-0 lookups an embedding does, its gradient is replaced by the scatter-add alone.
- *  - Conv2DBackpropFilter (and slice/concat, which im2col would need) are slow; the CNN computes a
- *    width-w convolution as the sum of w matMuls of shifted embedding lookups (learner-cnn.ts),
- *    whose gradients are matMuls and the scatter-add above.
- * `@tensorflow/tfjs-node` would be much faster but its install downloads libtensorflow.
+ *  - Conv2DBackpropFilter is missing on WASM and slow on CPU: the CNN computes convolutions as
+ *    matMuls (learner-cnn.ts), whose gradients are matMuls.
  */
 import type * as TF from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 export type Tf = typeof TF;
 
-let loaded: Promise<Tf> | undefined;
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKENDS)[number];
 
-export function loadTf(): Promise<Tf> {
+let loaded: Promise<Tf> | undefined;
+const available = new Map<string, Promise<boolean>>();
+
+/** TensorFlow.js switched to `choice` (or, for `auto`, the fastest backend that loads); tf.getBackend() names it. */
+export async function loadTf(choice: BackendChoice = 'auto'): Promise<Tf> {
   loaded ??= init();
-  return loaded;
+  const tf = await loaded;
+  const order: readonly string[] = choice === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [choice];
+  for (const name of order) {
+    if (!(await backendAvailable(tf, name))) continue;
+    if (tf.getBackend() !== name && !(await tf.setBackend(name))) continue;
+    return tf;
+  }
+  throw new Error(`TensorFlow.js backend ${choice} is not available here${choice === 'tensorflow' ? ': install @tensorflow/tfjs-node (or -node-gpu)' : ''}`);
+}
+
+/** Imports (once) what registers `name`; false when its package is not installed or does not load. */
+function backendAvailable(tf: Tf, name: string): Promise<boolean> {
+  let p = available.get(name);
+  if (!p) {
+    p = registerBackend(tf, name).then(
+      () => tf.findBackendFactory(name) !== null,
+      () => false,
+    );
+    available.set(name, p);
+  }
+  return p;
+}
+
+async function registerBackend(tf: Tf, name: string): Promise<void> {
+  if (name === 'cpu') return;
+  if (name === 'tensorflow') {
+    // Names built at run time: the packages are optional and not installed here.
+    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+      try {
+        await import(pkg);
+        return;
+      } catch {
+        // not installed (or libtensorflow missing): try the next one
+      }
+    }
+    throw new Error('no tfjs-node');
+  }
+  if (name === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // Under Node the .wasm files are read from the package's dist/ (the default is a URL beside the script).
+    const require = createRequire(import.meta.url);
+    wasm.setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`);
+    registerSegmentSum(tf, 'wasm', (backend, t) => (backend as WasmBackend).typedArrayFromHeap(t), (backend, shape, dtype, fill) => {
+      const out = (backend as WasmBackend).makeOutput(shape, dtype);
+      const values = (backend as WasmBackend).typedArrayFromHeap(out) as Float32Array;
+      values.fill(0); // the heap is not zeroed
+      fill(values);
+      return out;
+    });
+    return;
+  }
+  throw new Error(`unknown backend ${name}`);
 }
 
 interface CpuBackend {
@@ -30,31 +91,52 @@ interface CpuBackend {
   makeTensorInfo(shape: number[], dtype: string, values: Float32Array): TF.TensorInfo;
 }
 
-async function init(): Promise<Tf> {
-  const tf = (await import('@tensorflow/tfjs')) as Tf;
-  await tf.setBackend('cpu');
-  tf.enableProdMode(); // silences the "install tfjs-node" banner and debug checks
-  tf.unregisterKernel('UnsortedSegmentSum', 'cpu');
+interface WasmBackend {
+  typedArrayFromHeap(t: TF.TensorInfo): ArrayLike<number>;
+  makeOutput(shape: number[], dtype: string): TF.TensorInfo;
+}
+
+/** Registers a scatter-add UnsortedSegmentSum on `backendName`, given how to read an input and make the output there. */
+function registerSegmentSum(
+  tf: Tf,
+  backendName: string,
+  read: (backend: unknown, t: TF.TensorInfo) => ArrayLike<number>,
+  output: (backend: unknown, shape: number[], dtype: string, fill: (values: Float32Array) => void) => TF.TensorInfo,
+): void {
   tf.registerKernel({
     kernelName: 'UnsortedSegmentSum',
-    backendName: 'cpu',
+    backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, segmentIds } = inputs as { x: TF.TensorInfo; segmentIds: TF.TensorInfo };
       const numSegments = (attrs as { numSegments: number }).numSegments;
-      const cpu = backend as unknown as CpuBackend;
-      const xs = cpu.readSync(x.dataId);
-      const ids = cpu.readSync(segmentIds.dataId);
-      const inner = x.shape.slice(segmentIds.shape.length).reduce((a, b) => a * b, 1);
-      const out = new Float32Array(numSegments * inner);
-      for (let i = 0; i < ids.length; i++) {
-        const s = ids[i] as number;
-        if (s < 0 || s >= numSegments) continue; // as TensorFlow: out-of-range ids are dropped
-        const src = i * inner;
-        const dst = s * inner;
-        for (let k = 0; k < inner; k++) out[dst + k]! += xs[src + k] as number;
-      }
-      return cpu.makeTensorInfo([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype, out);
+      const rest = x.shape.slice(segmentIds.shape.length);
+      const inner = rest.reduce((a, b) => a * b, 1);
+      return output(backend, [numSegments, ...rest], x.dtype, (values) => {
+        // Inputs are read after the output is allocated: on WASM an allocation may grow the heap,
+        // which detaches views taken before it.
+        const xs = read(backend, x);
+        const ids = read(backend, segmentIds);
+        for (let i = 0; i < ids.length; i++) {
+          const s = ids[i] as number;
+          if (s < 0 || s >= numSegments) continue; // as TensorFlow: out-of-range ids are dropped
+          const src = i * inner;
+          const dst = s * inner;
+          for (let k = 0; k < inner; k++) values[dst + k]! += xs[src + k] as number;
+        }
+      });
     },
+  });
+}
+
+async function init(): Promise<Tf> {
+  const tf = (await import('@tensorflow/tfjs')) as Tf;
+  tf.enableProdMode(); // silences the "install tfjs-node" banner and debug checks
+  // The CPU backend's own UnsortedSegmentSum is replaced (unregistering an absent kernel would throw).
+  tf.unregisterKernel('UnsortedSegmentSum', 'cpu');
+  registerSegmentSum(tf, 'cpu', (backend, t) => (backend as CpuBackend).readSync(t.dataId), (backend, shape, dtype, fill) => {
+    const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    fill(values);
+    return (backend as CpuBackend).makeTensorInfo(shape, dtype, values);
   });
   tf.registerGradient({
     kernelName: 'GatherV2',
@@ -67,4 +149,11 @@ async function init(): Promise<Tf> {
     },
   });
   return tf;
+}
+
+/** What runs the models, for logs: e.g. "TensorFlow.js 4.22.0 on wasm (SIMD, 1 thread)". */
+export function backendLabel(tf: Tf): string {
+  const name = tf.getBackend();
+  const detail = name === 'wasm' ? ` (${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}, 1 thread)` : '';
+  return `TensorFlow.js ${tf.version.tfjs} on ${name}${detail}`;
 }

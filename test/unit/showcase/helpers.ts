@@ -15,20 +15,23 @@ const readYaml = (path: string): Record<string, unknown> => YAML.parse(readFileS
 
 /**
  * params/base.yaml with its `defaults` option groups merged under their group keys, then group
- * choices (`strategy: 'rigorous'`) and dotted overrides (`'strategy.k': 3`) applied, as `-S` does.
+ * choices (`strategy: 'rigorous'`, `model: 'cnn'` for the one-model form) and dotted overrides
+ * (`'strategy.k': 3`) applied, as `-S` does.
  */
 export function composeParams(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const base = readYaml(join(repoRoot, 'params/base.yaml'));
   const out: Record<string, unknown> = {};
-  for (const entry of base.defaults as Record<string, string>[]) {
-    for (const [group, option] of Object.entries(entry)) {
-      const chosen = (overrides[group] as string | undefined) ?? option;
-      out[group] = readYaml(join(repoRoot, 'params', group, `${chosen}.yaml`));
+  const option = (group: string, name: string): Record<string, unknown> => readYaml(join(repoRoot, 'params', group, `${name}.yaml`));
+  for (const entry of base.defaults as Record<string, string | string[]>[]) {
+    for (const [group, def] of Object.entries(entry)) {
+      const chosen = (overrides[group] as string | string[] | undefined) ?? def;
+      // A list of options is merged under each option's name, as the engine does for `group: [a, b]`.
+      out[group] = Array.isArray(chosen) ? Object.fromEntries(chosen.map((o) => [o, option(group, o)])) : option(group, chosen);
     }
   }
   for (const [k, v] of Object.entries(base)) if (k !== 'defaults') out[k] = v;
   for (const [k, v] of Object.entries(overrides)) {
-    if (!k.includes('.')) continue;
+    if (!k.includes('.') && typeof out[k] === 'object' && !Array.isArray(out[k])) continue; // a group choice, applied above
     const path = k.split('.');
     let cur = out as Record<string, unknown>;
     for (const p of path.slice(0, -1)) cur = (cur[p] ??= {}) as Record<string, unknown>;

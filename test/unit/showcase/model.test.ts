@@ -140,12 +140,12 @@ describe('logreg learner and saved model', () => {
   const texts = ['great phone, love it', 'terrible battery, hate it', 'love the screen', 'hate the case', 'great value', 'terrible support'];
   const f = featurize(texts, 2);
   const data: Dataset = { counts: f.counts, labels: Uint8Array.from([1, 0, 1, 0, 1, 0]), vocab: f.vocab };
-  const tree = composeParams();
+  const tree = composeParams({ model: 'logreg' });
   const learner = learnerFor(tree);
 
   it('lists defaults, or the search grid in ascending C', () => {
     expect(learner.candidates(tree, false)).toEqual([{ C: 1 }]);
-    expect(learner.candidates(composeParams({ 'model.search.C': [4, 1, 4, 0.5] }), true)).toEqual([{ C: 0.5 }, { C: 1 }, { C: 4 }]);
+    expect(learner.candidates(composeParams({ model: 'logreg', 'model.search.C': [4, 1, 4, 0.5] }), true)).toEqual([{ C: 0.5 }, { C: 1 }, { C: 4 }]);
   });
 
   it('saves a self-contained model that scores raw text exactly like the pipeline', () => {

@@ -10,30 +10,47 @@ import { range } from '../../../stages/lib/splitters.js';
 import { loadTf } from '../../../stages/lib/tf.js';
 import { composeParams } from './helpers.js';
 
-describe('tf kernels', () => {
-  it('replaces UnsortedSegmentSum with a scatter-add that matches the definition', async () => {
-    const tf = await loadTf();
+// Both fallback backends are exercised: WASM (the default here) and the pure-JS CPU backend.
+const BACKENDS = ['wasm', 'cpu'] as const;
+
+describe.each(BACKENDS)('tf kernels on %s', (backend) => {
+  it('has a scatter-add UnsortedSegmentSum that matches the definition, and the embedding gradient uses it', async () => {
+    const tf = await loadTf(backend);
+    expect(tf.getBackend()).toBe(backend);
     const out = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), tf.tensor1d([2, 0, 2], 'int32'), 3);
     expect(out.arraySync()).toEqual([[3, 4], [0, 0], [6, 8]]);
     const E = tf.variable(tf.tensor2d([[1, 1], [2, 2], [3, 3]]));
     const g = tf.grad((e: import('@tensorflow/tfjs').Tensor) => tf.sum(tf.gather(e, tf.tensor1d([1, 1, 2], 'int32'))))(E);
     expect(g.arraySync()).toEqual([[0, 0], [2, 2], [1, 1]]);
+    // Out-of-range ids are dropped, as TensorFlow does; rows of higher rank are summed whole.
+    const x3 = tf.tensor3d([[[1], [2]], [[3], [4]]]);
+    expect(tf.unsortedSegmentSum(x3, tf.tensor1d([1, 5], 'int32'), 2).arraySync()).toEqual([[[0], [0]], [[1], [2]]]);
+    // An output large enough to grow the WASM heap (which detaches earlier views of it) still reads its inputs right.
+    const big = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor1d([0, 4_000_000], 'int32'), 4_000_001);
+    expect([tf.slice(big, [0, 0], [1, 2]).arraySync(), tf.slice(big, [4_000_000, 0], [1, 2]).arraySync(), tf.sum(big).arraySync()]).toEqual([[[1, 2]], [[3, 4]], 10]);
+    big.dispose();
   });
 });
 
-describe('cnn learner', () => {
+describe('backend choice', () => {
+  it('refuses a backend that is not installed, naming the package', async () => {
+    await expect(loadTf('tensorflow')).rejects.toThrow(/backend tensorflow is not available here: install @tensorflow\/tfjs-node/);
+  });
+});
+
+describe.each(BACKENDS)('cnn learner on %s', (backend) => {
   const rng = mulberry32(5);
   const pos = ['great', 'love', 'superb'];
   const neg = ['awful', 'hate', 'boring'];
   const texts = range(160).map((i) => `the ${rng() < 0.5 ? 'phone' : 'film'} was ${(i % 2 ? pos : neg)[Math.floor(rng() * 3)]} really`);
   const f = featurize(texts, 1);
   const data: Dataset = { counts: f.counts, labels: Uint8Array.from(range(160), (i) => i % 2), vocab: f.vocab, sequences: f.sequences };
-  const tree = composeParams({ model: 'cnn', 'model.epochs': 8, 'model.emb_dim': 8, 'model.filters': 4, 'model.max_len': 8, 'model.batch': 16, 'model.lr': 0.02, 'model.dropout': 0.2 });
+  const tree = composeParams({ model: 'cnn', 'model.backend': backend, 'model.epochs': 8, 'model.emb_dim': 8, 'model.filters': 4, 'model.max_len': 8, 'model.batch': 16, 'model.lr': 0.02, 'model.dropout': 0.2 });
   const learner = learnerFor(tree);
   const [train, test] = [range(120), range(40).map((i) => 120 + i)];
 
   it('learns a separable set, deterministically, and round-trips through its files', async () => {
-    await learner.prepare();
+    expect(await learner.prepare(tree)).toMatch(new RegExp(`^TensorFlow\\.js [\\d.]+ on ${backend}`));
     const hyper = learner.candidates(tree, false)[0]!;
     const a = learner.fit(data, train, hyper, tree);
     const p = a.predict(data, test);
@@ -43,12 +60,13 @@ describe('cnn learner', () => {
     a.save(da, data);
     b.save(db, data);
     expect(readFileSync(join(da, 'weights.bin'))).toEqual(readFileSync(join(db, 'weights.bin')));
+    expect(JSON.parse(readFileSync(join(da, 'model.json'), 'utf8')).backend).toBe(backend);
     const loaded = learner.load(da, data);
     expect(Array.from(loaded.predict(data, test))).toEqual(Array.from(p));
     // A row's score does not depend on the other rows scored with it (padding is masked out).
     expect(Array.from(a.predict(data, [test[3]!]))).toEqual([p[3]]);
     // A local checkpoint warm-starts a fit: with no further epochs it reproduces the saved model.
-    const warm = composeParams({ model: 'cnn', 'model.epochs': 0, 'model.emb_dim': 8, 'model.filters': 4, 'model.max_len': 8, 'model.batch': 16, 'model.checkpoint': da });
+    const warm = composeParams({ model: 'cnn', 'model.backend': backend, 'model.epochs': 0, 'model.emb_dim': 8, 'model.filters': 4, 'model.max_len': 8, 'model.batch': 16, 'model.checkpoint': da });
     const c = learner.fit(data, train, learner.candidates(warm, false)[0]!, warm);
     expect(Array.from(c.predict(data, test))).toEqual(Array.from(p));
     const other = composeParams({ model: 'cnn', 'model.emb_dim': 16, 'model.checkpoint': da });
@@ -57,7 +75,7 @@ describe('cnn learner', () => {
   });
 });
 
-describe('transformer learner', () => {
+describe.each(BACKENDS)('transformer learner on %s', (backend) => {
   const rng = mulberry32(9);
   // The label depends on word order: "not X" flips X. Bag-of-words alone cannot fit it exactly.
   const words = ['good', 'great', 'bad', 'awful'];
@@ -68,12 +86,12 @@ describe('transformer learner', () => {
   const label = (t: string): number => Number((t.startsWith('not ') ? 1 : 0) !== (/good|great/.test(t) ? 1 : 0));
   const f = featurize(texts, 1);
   const data: Dataset = { counts: f.counts, labels: Uint8Array.from(texts, label), vocab: f.vocab, sequences: f.sequences };
-  const tree = composeParams({ model: 'transformer', 'model.epochs': 15, 'model.dim': 16, 'model.heads': 2, 'model.ff': 32, 'model.layers': 1, 'model.max_len': 6, 'model.batch': 20, 'model.lr': 0.01, 'model.dropout': 0 });
+  const tree = composeParams({ model: 'transformer', 'model.backend': backend, 'model.epochs': 15, 'model.dim': 16, 'model.heads': 2, 'model.ff': 32, 'model.layers': 1, 'model.max_len': 6, 'model.batch': 20, 'model.lr': 0.01, 'model.dropout': 0 });
   const learner = learnerFor(tree);
   const [train, test] = [range(150), range(50).map((i) => 150 + i)];
 
   it('learns an order-dependent rule, deterministically, and round-trips', async () => {
-    await learner.prepare();
+    expect(await learner.prepare(tree)).toContain(`on ${backend}`);
     const hyper = learner.candidates(tree, false)[0]!;
     const a = learner.fit(data, train, hyper, tree);
     const p = a.predict(data, test);

@@ -21,8 +21,10 @@ import { main as train } from '../../../stages/train.js';
 import { composeParams, repoRoot, runStage, stageBundle } from './helpers.js';
 
 interface StageDef {
-  cmd: string;
+  cmd?: string;
   matrix?: Record<string, string>;
+  foreach?: string;
+  do?: { cmd: string };
 }
 const pipeline = YAML.parse(readFileSync(join(repoRoot, 'pipeline.yaml'), 'utf8')) as { stages: Record<string, StageDef> };
 const mains: Record<string, StageMain> = { data, features, split, train, final, evaluate, report, select };
@@ -53,14 +55,14 @@ function project(extra: Record<string, unknown>): { dir: string; env: Record<str
     ...extra,
     'data.name': 'tiny', 'data.subdir': '', 'data.header': false,
     'data.train': [{ file: 'tiny.txt', sha256 }], 'data.dev': [], 'data.test': [],
-    'evaluate.ci_rounds': 200, 'model.search.C': [0.5, 4],
+    'evaluate.ci_rounds': 200, 'model.logreg.search.C': [0.5, 4],
   });
   writeFileSync(join(dir, 'params.json'), JSON.stringify(params));
   return { dir, env: { MLBUILD_PARAMS: join(dir, 'params.json'), MLBUILD_DATA_DIR: 'raw' } };
 }
 
-/** ${a.b} from params, ${item.x} from the matrix item; nothing else is used by pipeline.yaml. */
-function interpolate(s: string, params: Record<string, unknown>, item: Record<string, number>): string {
+/** ${a.b} from params, ${item} / ${item.x} from the foreach or matrix item; nothing else is used by pipeline.yaml. */
+function interpolate(s: string, params: Record<string, unknown>, item: unknown): string {
   return s.replace(/\$\{([^}]+)\}/g, (_, key: string) => {
     const [head, ...rest] = key.split('.');
     let v: unknown = head === 'item' ? item : (params as Record<string, unknown>)[head!];
@@ -73,12 +75,20 @@ function interpolate(s: string, params: Record<string, unknown>, item: Record<st
 async function runPipeline(dir: string, env: Record<string, string>): Promise<string[]> {
   const params = JSON.parse(readFileSync(env.MLBUILD_PARAMS!, 'utf8')) as Record<string, Record<string, unknown>>;
   const log: string[] = [];
+  const models = params.models as unknown as string[];
   for (const [name, stage] of Object.entries(pipeline.stages)) {
-    const items = stage.matrix ? Array.from({ length: params.strategy!.k as number }, (_, fold) => ({ fold })) : [{}];
-    expect(stage.matrix ?? { fold: '${range(strategy.k)}' }).toEqual({ fold: '${range(strategy.k)}' });
+    // The fan-outs pipeline.yaml uses: models x folds (matrix), and one stage per model (foreach).
+    let items: unknown[] = [{}];
+    if (stage.matrix) {
+      expect(stage.matrix).toEqual({ model: '${models}', fold: '${range(strategy.k)}' });
+      items = models.flatMap((model) => Array.from({ length: params.strategy!.k as number }, (_, fold) => ({ model, fold })));
+    } else if (stage.foreach) {
+      expect(stage.foreach).toBe('${models}');
+      items = models;
+    }
     expect(mains[name], `stage ${name} of pipeline.yaml has no stages/${name}.ts`).toBeDefined();
     for (const item of items) {
-      const cmd = interpolate(stage.cmd, params, item).split(/\s+/);
+      const cmd = interpolate((stage.cmd ?? stage.do?.cmd) as string, params, item).split(/\s+/);
       expect(cmd.slice(0, 2)).toEqual(['node', `dist/stages/${name}.js`]);
       const ctx: StageContext = { argv: cmd.slice(2), env, cwd: dir, log: (l) => log.push(l) };
       await mains[name]!(ctx);
@@ -121,14 +131,41 @@ describe('showcase pipeline', () => {
     expect(test.f1_ci.high).toBeGreaterThanOrEqual(test.f1);
     expect(test.n).toBe(profile === 'rigorous' ? 120 : 24);
     expect(Object.keys(ha)).toEqual(expect.arrayContaining([
-      'metrics/cv.json', 'metrics/folds/fold-0.json', 'plots/roc.json', 'plots/confusion.json',
+      'metrics/cv.json', 'metrics/folds/logreg/fold-0.json', 'plots/logreg/roc.json', 'plots/logreg/confusion.json', 'evals/logreg/test.json',
       'reports/summary.md', 'models/selected/MODEL_CARD.md', 'models/selected/features.tsv',
       `models/logreg/cv-${profile}/fold-0/candidates.json`, 'models/logreg/final/choice.json',
     ]));
     const summary = readFileSync(join(a.dir, 'reports/summary.md'), 'utf8');
     expect(summary).toContain('| logistic regression (logreg) | 76.5 | 74.2 |');
+    expect(summary).toContain('## logreg: model selection');
     expect(summary).not.toMatch(/20\d\d-\d\d-\d\d/); // no dates: reproducible
     expect(existsSync(join(a.dir, 'logs/timing'))).toBe(true); // wall time lives outside the outputs
+  });
+
+  it('trains several models side by side, compares them and selects the best by select.metric', async () => {
+    const p = project({ models: ['logreg', 'xgboost'], 'model.xgboost.rounds': 20, 'select.metric': 'roc_auc' });
+    const log = await runPipeline(p.dir, p.env);
+    const test = JSON.parse(readFileSync(join(p.dir, 'metrics/test.json'), 'utf8')) as Record<string, { roc_auc: number; accuracy: number }>;
+    expect(Object.keys(test)).toEqual(['logreg', 'xgboost']);
+    for (const m of ['logreg', 'xgboost']) {
+      expect(test[m]!.accuracy).toBeGreaterThan(0.6);
+      expect(existsSync(join(p.dir, `metrics/folds/${m}/fold-0.json`))).toBe(true);
+      expect(existsSync(join(p.dir, `plots/${m}/roc.json`))).toBe(true);
+    }
+    const best = test.logreg!.roc_auc >= test.xgboost!.roc_auc ? 'logreg' : 'xgboost'; // ties: the first listed
+    const selection = JSON.parse(readFileSync(join(p.dir, 'models/selected/selection.json'), 'utf8'));
+    expect(selection).toEqual({ model: best, metric: 'roc_auc', value: test[best]!.roc_auc, candidates: { logreg: test.logreg!.roc_auc, xgboost: test.xgboost!.roc_auc } });
+    expect(readFileSync(join(p.dir, 'models/selected/MODEL_CARD.md'), 'utf8')).toContain(`# Model card: ${best}`);
+    const summary = readFileSync(join(p.dir, 'reports/summary.md'), 'utf8');
+    expect(summary).toMatch(/\| logreg \| .*\n\| xgboost \| /);
+    expect(summary).toContain('## xgboost: model selection');
+    expect(log).toContain('report: logreg, xgboost -> ' + join(p.dir, 'metrics/test.json') + ', ' + join(p.dir, 'reports/summary.md'));
+  });
+
+  it('refuses a model whose settings are not loaded, naming the fix', async () => {
+    const p = project({ models: ['logreg', 'svm'] });
+    const ctx: StageContext = { argv: ['--evals', 'e', '--folds', 'f', '--data', 'd', '--splits', 's', '--metrics', 'm', '--cv', 'c', '--out', 'o'], env: p.env, cwd: p.dir, log: () => {} };
+    await expect(mains.report!(ctx)).rejects.toThrow(/no settings for model svm under model\.svm: list it in params\/base\.yaml defaults/);
   });
 
   it('exits 2 naming the file and line on malformed data', () => {

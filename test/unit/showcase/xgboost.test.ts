@@ -36,7 +36,7 @@ describe('xgboost learner', () => {
   const [train, test] = [range(150), range(50).map((i) => 150 + i)];
 
   it('loads the WASM build and learns a separable set', async () => {
-    await learner.prepare();
+    await learner.prepare(tree);
     const m = learner.fit(data, train, learner.candidates(tree, false)[0]!, tree);
     const p = m.predict(data, test);
     expect(test.filter((i, k) => (p[k]! >= 0.5 ? 1 : 0) === data.labels[i]).length / test.length).toBe(1);
@@ -45,7 +45,7 @@ describe('xgboost learner', () => {
   });
 
   it('is deterministic and round-trips through its saved files', async () => {
-    await learner.prepare();
+    await learner.prepare(tree);
     const hyper = learner.candidates(tree, false)[0]!;
     const [a, b] = [learner.fit(data, train, hyper, tree), learner.fit(data, train, hyper, tree)];
     const [da, db] = [mkdtempSync(join(tmpdir(), 'mlb-xgb-')), mkdtempSync(join(tmpdir(), 'mlb-xgb-'))];
