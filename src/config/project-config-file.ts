@@ -2,7 +2,7 @@
  * Parsing and validation of one project config file (see project-config.ts for the format): the
  * YAML-dependent half, imported only when a config file exists.
  */
-import { isMap, isScalar, isSeq } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Node as YamlNode, Pair } from 'yaml';
 import type { Diagnostic } from '../report/diagnostic.js';
 import { parseRemoteUrl, type UrlProblem } from '../remote/remote-url.js';
@@ -137,4 +137,21 @@ function flagList(file: YamlFile, c: Checker, p: Pair): string[] {
     else c.error(rangeOf(v, keyRange(p)), 'wrong-type', 'each item of slurm.extra must be an sbatch flag', "write e.g. 'extra: [--constraint=a100, --exclusive]'");
   }
   return out;
+}
+
+/** `text` with one key set (or deleted, with `value === undefined`), comments and layout kept. */
+export function editConfigText(text: string, keyPath: readonly string[], value: string | number | undefined): string {
+  const doc = parseDocument(text);
+  if (value === undefined) {
+    // deleteIn throws when a parent is missing; deleting what is not there is a no-op.
+    if (doc.hasIn(keyPath)) doc.deleteIn(keyPath);
+    // Drop sections left empty so the file does not fill with `remote: {}`.
+    for (let i = keyPath.length - 1; i > 0; i--) {
+      const parent = doc.getIn(keyPath.slice(0, i));
+      if (isMap(parent) && parent.items.length === 0) doc.deleteIn(keyPath.slice(0, i));
+    }
+  } else {
+    doc.setIn(keyPath, value);
+  }
+  return doc.contents === null ? '' : doc.toString();
 }

@@ -118,19 +118,8 @@ export async function setConfigValue(root: string, keyPath: readonly string[], v
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  const { isMap, parseDocument } = await import('yaml');
-  const doc = parseDocument(text);
-  if (value === undefined) {
-    // deleteIn throws when a parent is missing; deleting what is not there is a no-op.
-    if (doc.hasIn(keyPath)) doc.deleteIn(keyPath);
-    // Drop sections left empty so the file does not fill with `remote: {}`.
-    for (let i = keyPath.length - 1; i > 0; i--) {
-      const parent = doc.getIn(keyPath.slice(0, i));
-      if (isMap(parent) && parent.items.length === 0) doc.deleteIn(keyPath.slice(0, i));
-    }
-  } else {
-    doc.setIn(keyPath, value);
-  }
-  await atomicWriteFile(abs, doc.contents === null ? '' : doc.toString());
+  // Through our own module: a dynamic import('yaml') in the bundle lacks the package's named exports.
+  const { editConfigText } = await import('./project-config-file.js');
+  await atomicWriteFile(abs, editConfigText(text, keyPath, value));
   return abs;
 }
