@@ -104,7 +104,7 @@ plots:
 });
 
 describe("the showcase's plots", () => {
-  it('declares the ROC curve and the confusion matrix the evaluate stage writes', async () => {
+  it('declares the ROC curve and the confusion matrix each evaluate@<model> stage writes', async () => {
     const root = path.resolve(import.meta.dirname, '../../..');
     const text = fs.readFileSync(path.join(root, 'pipeline.yaml'), 'utf8');
     const file = parseYamlText(path.join(root, 'pipeline.yaml'), 'pipeline.yaml', text, true);
@@ -113,8 +113,9 @@ describe("the showcase's plots", () => {
     const defs = declaredPlots((await loadOk(root)).stages, file.value, diags);
     expect(formatDiagnostics(diags)).toBe('');
     expect(defs.map((d) => [d.id, d.template, d.sources[0]!.x, d.sources[0]!.y])).toEqual([
-      ['plots/roc.json', 'linear', 'fpr', ['tpr']],
-      ['plots/confusion.json', 'confusion', 'actual', ['predicted']],
+      // The default run trains one model (models: [logreg]).
+      ['plots/logreg/roc.json', 'linear', 'fpr', ['tpr']],
+      ['plots/logreg/confusion.json', 'confusion', 'actual', ['predicted']],
     ]);
   });
 });
