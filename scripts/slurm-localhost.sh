@@ -12,6 +12,9 @@
 # took 20 one-line stages run one at a time from 57 s to 22 s here; see docs/cluster.md).
 set -euo pipefail
 ACCT=${1:-}
+# The daemons keep this cwd and slurmstepd complains into every job's output once it is gone (a
+# deleted CI checkout): start them from /.
+cd /
 if sinfo -h -o %T 2>/dev/null | grep -Eqx 'idle|mixed|allocated'; then sinfo; exit 0; fi
 : > /tmp/slurm-pids
 # munge (key is created by the munge postinst; else: mungekey --create)
