@@ -3,13 +3,12 @@
  * A saved model is self-contained: `model.json` (settings, intercept) and `features.tsv` (n-gram,
  * vectoriser weight, coefficient), so it can score raw text without the pipeline's feature files.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readJson, writeJson, writeText } from './files.js';
-import { gridCandidates, type Dataset, type Fitted, type Hyper, type Learner } from './learner.js';
+import { writeJson, writeText } from './files.js';
+import { gridCandidates, type Fitted, type Hyper, type Learner } from './learner.js';
 import { fitLogReg, predictProba, type LogRegModel } from './logreg.js';
-import { num, textParams, type Weighting } from './params.js';
-import { transform, vectorized, type Vectorizer } from './vectorize.js';
+import { num, textParams } from './params.js';
+import { readSavedVectorizer, transform, vectorized, type SavedVectorizerMeta, type Vectorizer } from './vectorize.js';
 
 const fitted = (hyper: Hyper, flops: number, model: LogRegModel, vec: Vectorizer, save: Fitted['save']): Fitted => ({
   hyper,
@@ -46,28 +45,10 @@ export const logreg: Learner = {
     });
   },
   load(dir, data) {
-    const meta = readJson<{ hyper: Hyper; vectorizer: { weighting: Weighting; sublinear_tf: boolean; l2_normalize: boolean }; intercept: number }>(join(dir, 'model.json'));
-    const rows = readFileSync(join(dir, 'features.tsv'), 'utf8').split('\n').slice(1, -1).map((l) => l.split('\t'));
-    const vec: Vectorizer = {
-      weighting: meta.vectorizer.weighting,
-      sublinear: meta.vectorizer.sublinear_tf,
-      normalize: meta.vectorizer.l2_normalize,
-      cols: columnsOf(rows.map((r) => r[0] as string), data, dir),
-      weights: Float64Array.from(rows, (r) => Number(r[1])),
-    };
+    const { meta, rows, vec } = readSavedVectorizer<SavedVectorizerMeta & { hyper: Hyper; intercept: number }>(dir, data);
     const model: LogRegModel = { w: Float64Array.from(rows, (r) => Number(r[2])), b: meta.intercept };
     return fitted(meta.hyper, 0, model, vec, () => {
       throw new Error('a loaded model is saved by copying its directory');
     });
   },
 };
-
-/** Global column ids of saved n-grams in this dataset's vocabulary. */
-export function columnsOf(grams: readonly string[], data: Dataset, dir: string): Int32Array {
-  const id = new Map(data.vocab.map((g, j) => [g, j]));
-  return Int32Array.from(grams, (g) => {
-    const j = id.get(g);
-    if (j === undefined) throw new Error(`${dir}: n-gram ${JSON.stringify(g)} is not in the features vocabulary`);
-    return j;
-  });
-}

@@ -6,12 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chi2Scores, topK } from './chi2.js';
-import { readJson, writeBytes, writeJson, writeText } from './files.js';
+import { writeBytes, writeJson, writeText } from './files.js';
 import { gridCandidates, type Fitted, type Hyper, type Learner } from './learner.js';
-import { columnsOf } from './learner-logreg.js';
-import { num, seedParam, type Weighting } from './params.js';
+import { num, seedParam } from './params.js';
 import type { Csr } from './sparse.js';
-import { transform, vectorized, type Vectorizer } from './vectorize.js';
+import { readSavedVectorizer, transform, vectorized, type SavedVectorizerMeta, type Vectorizer } from './vectorize.js';
 import { loadXgboost, MISSING, type XgbApi } from './xgboost.js';
 
 const KEYS = ['rounds', 'max_depth', 'eta', 'min_child_weight', 'lambda'] as const;
@@ -89,15 +88,7 @@ export const xgboost: Learner = {
     return fitted(hyper, flops, model, vec, sel, { select: 'chi2', tree_method: 'exact' });
   },
   load(dir, data) {
-    const meta = readJson<{ hyper: Hyper; vectorizer: { weighting: Weighting; sublinear_tf: boolean; l2_normalize: boolean } }>(join(dir, 'model.json'));
-    const rows = readFileSync(join(dir, 'features.tsv'), 'utf8').split('\n').slice(1, -1).map((l) => l.split('\t'));
-    const vec: Vectorizer = {
-      weighting: meta.vectorizer.weighting,
-      sublinear: meta.vectorizer.sublinear_tf,
-      normalize: meta.vectorizer.l2_normalize,
-      cols: columnsOf(rows.map((r) => r[0] as string), data, dir),
-      weights: Float64Array.from(rows, (r) => Number(r[1])),
-    };
+    const { meta, rows, vec } = readSavedVectorizer<SavedVectorizerMeta & { hyper: Hyper }>(dir, data);
     const sel = Int32Array.from(rows.flatMap((r, k) => (r[2] === '1' ? [k] : [])));
     const model = ready().load(new Uint8Array(readFileSync(join(dir, 'model.xgb'))));
     return fitted(meta.hyper, 0, model, vec, sel, {});

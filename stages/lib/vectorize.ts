@@ -7,6 +7,9 @@
  * A fitted vectoriser is self-contained (global column ids + weights), so models can be saved and
  * applied to rows they never saw.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJson } from './files.js';
 import type { Dataset } from './learner.js';
 import { vectorizerParams, type VectorizerParams, type Weighting } from './params.js';
 import type { ParamTree } from './stage.js';
@@ -116,4 +119,36 @@ export function vectorized(data: Dataset, rows: readonly number[], tree: ParamTr
   const entry = { key, vec, X: transform(vec, data.counts, rows) };
   byRows.set(rows, entry);
   return entry;
+}
+
+/** Global column ids of saved n-grams in this dataset's vocabulary. */
+export function columnsOf(grams: readonly string[], data: Dataset, dir: string): Int32Array {
+  const id = new Map(data.vocab.map((g, j) => [g, j]));
+  return Int32Array.from(grams, (g) => {
+    const j = id.get(g);
+    if (j === undefined) throw new Error(`${dir}: n-gram ${JSON.stringify(g)} is not in the features vocabulary`);
+    return j;
+  });
+}
+
+/** What a saved linear or tree model records of its vectoriser in `model.json`. */
+export interface SavedVectorizerMeta {
+  readonly vectorizer: { readonly weighting: Weighting; readonly sublinear_tf: boolean; readonly l2_normalize: boolean };
+}
+
+/**
+ * A saved model's `model.json` and its vectoriser, rebuilt from `features.tsv` (n-gram, weight,
+ * then the learner's own columns, returned per row for it to read).
+ */
+export function readSavedVectorizer<M extends SavedVectorizerMeta>(dir: string, data: Dataset): { meta: M; rows: string[][]; vec: Vectorizer } {
+  const meta = readJson<M>(join(dir, 'model.json'));
+  const rows = readFileSync(join(dir, 'features.tsv'), 'utf8').split('\n').slice(1, -1).map((l) => l.split('\t'));
+  const vec: Vectorizer = {
+    weighting: meta.vectorizer.weighting,
+    sublinear: meta.vectorizer.sublinear_tf,
+    normalize: meta.vectorizer.l2_normalize,
+    cols: columnsOf(rows.map((r) => r[0] as string), data, dir),
+    weights: Float64Array.from(rows, (r) => Number(r[1])),
+  };
+  return { meta, rows, vec };
 }
