@@ -163,16 +163,23 @@ build_counting() { # build_counting TOOL DIR -> prints the number of stages run
 
 # ------------------------------------------------------------------ one scenario
 
+# generate NAME GEN-ARGS...: writes the project into $OUT/NAME/base, and keeps its description and
+# the CLI version it is measured with beside the results.
+generate() {
+  local name=$1; shift
+  mkdir -p "$OUT/$name"
+  node "$HERE/gen.mjs" --out "$OUT/$name/base" --force "$@" | tee -a "$RES/log.txt"
+  cp "$OUT/$name/base/bench.json" "$RES/$name.bench.json"
+  cp "$RES/cli-version" "$RES/$name.cli-version"
+}
+
 # scenario NAME TOOLS GEN-ARGS...: generate, copy per tool, time every case, check correctness.
 scenario() {
   local name=$1 tools=$2; shift 2
   local base="$OUT/$name/base"
   log ""
   log "== scenario $name ($*)"
-  mkdir -p "$OUT/$name"
-  node "$HERE/gen.mjs" --out "$base" --force "$@" | tee -a "$RES/log.txt"
-  cp "$base/bench.json" "$RES/$name.bench.json"
-  cp "$RES/cli-version" "$RES/$name.cli-version"
+  generate "$name" "$@"
   local leaf root leafN rootN n
   leaf=$(meta "$base" leafInput); root=$(meta "$base" rootInput)
   leafN=$(meta "$base" leafReruns); rootN=$(meta "$base" rootReruns); n=$(meta "$base" stages)
@@ -233,10 +240,7 @@ noop_scenario() {
   local base="$OUT/$name/base"
   log ""
   log "== scenario $name, no-op only ($*)"
-  mkdir -p "$OUT/$name"
-  node "$HERE/gen.mjs" --out "$base" --force "$@" | tee -a "$RES/log.txt"
-  cp "$base/bench.json" "$RES/$name.bench.json"
-  cp "$RES/cli-version" "$RES/$name.cli-version"
+  generate "$name" "$@"
   for tool in make ninja mlbuild; do
     local dir="$OUT/$name/$tool" cmd t0
     rm -rf "$dir" && cp -a "$base" "$dir"
