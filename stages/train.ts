@@ -14,7 +14,7 @@ import { learnerFor, type Fitted } from './lib/learners.js';
 import { round, type BinaryMetrics } from './lib/metrics.js';
 import { modelTree, strategyParams } from './lib/params.js';
 import { ConfigError, isEntryPoint, loadParams, pathArgs, recordTiming, runStage, type StageContext } from './lib/stage.js';
-import { argBest, mean, metricValue, publicMetrics, roundScores, scoreRows } from './lib/tuning.js';
+import { argBest, fitCandidates, mean, metricValue, publicMetrics, roundScores, scoreRows } from './lib/tuning.js';
 
 export async function main(ctx: StageContext): Promise<void> {
   const started = performance.now();
@@ -36,49 +36,45 @@ export async function main(ctx: StageContext): Promise<void> {
   }
   let flops = 0;
   let fits = 0;
-  const fit = (rows: readonly number[], c: (typeof candidates)[number]): Fitted => {
-    const m = learner.fit(data, rows, c, tree);
-    flops += m.flops;
-    fits++;
-    return m;
+  const fitAll = (rows: readonly number[], visit: Parameters<typeof fitCandidates>[5]): void => {
+    const cost = fitCandidates(learner, data, rows, candidates, tree, visit);
+    flops += cost.flops;
+    fits += cost.fits;
   };
 
   // Nested CV: choose from the inner folds, which never contain this fold's val rows.
   let nested: number | null = null;
   const innerScores: (number | null)[] = candidates.map(() => null);
   if (fold.inner && candidates.length > 1) {
-    candidates.forEach((c, ci) => {
-      innerScores[ci] = mean(fold.inner!.map((g) => {
-        const m = fit(g.train, c);
-        const scores = roundScores(m.predict(data, g.val));
-        m.dispose();
-        return metricValue(scoreRows(data.labels, g.val, scores), s.metric);
-      }));
-    });
+    const perInner = candidates.map(() => [] as number[]);
+    for (const g of fold.inner) {
+      fitAll(g.train, (ci, m) => {
+        perInner[ci]?.push(metricValue(scoreRows(data.labels, g.val, roundScores(m.predict(data, g.val))), s.metric));
+      });
+    }
+    perInner.forEach((xs, ci) => (innerScores[ci] = mean(xs)));
     nested = argBest(innerScores as number[]);
   }
 
   // Every candidate is scored; only the model this fold reports is kept (native memory is freed).
-  const valScores: number[][] = [];
-  const valMetrics: (BinaryMetrics | null)[] = [];
+  // Candidates may be visited out of index order (epoch-wise sharing), so "best so far" compares
+  // only the candidates already scored, ties going to the lower index as argBest does.
+  const valScores: number[][] = candidates.map(() => []);
+  const valMetrics: (BinaryMetrics | null)[] = candidates.map(() => null);
   let kept: { index: number; model: Fitted } | undefined;
-  const keep = (index: number, model: Fitted): void => {
-    kept?.model.dispose();
-    kept = { index, model };
-  };
-  candidates.forEach((c, ci) => {
-    const m = fit(fold.train, c);
-    if (fold.val.length === 0) valMetrics.push(null);
-    else {
-      const scores = roundScores(m.predict(data, fold.val));
-      valScores.push(scores);
-      valMetrics.push(scoreRows(data.labels, fold.val, scores));
+  fitAll(fold.train, (ci, m, keep) => {
+    if (fold.val.length > 0) {
+      valScores[ci] = roundScores(m.predict(data, fold.val));
+      valMetrics[ci] = scoreRows(data.labels, fold.val, valScores[ci] as number[]);
     }
-    const bestSoFar = valMetrics[ci] ? argBest(valMetrics.map((v) => metricValue(v!, s.metric))) === ci : ci === 0;
-    if (nested !== null ? ci === nested : bestSoFar) keep(ci, m);
-    else m.dispose();
+    const scored = valMetrics.map((v) => (v ? metricValue(v, s.metric) : Number.NEGATIVE_INFINITY));
+    const bestSoFar = valMetrics[ci] ? argBest(scored) === ci : ci === 0;
+    if (nested !== null ? ci === nested : bestSoFar) {
+      kept?.model.dispose();
+      kept = { index: ci, model: keep() };
+    }
   });
-  const bestOnVal = valMetrics[0] ? argBest(valMetrics.map((m) => metricValue(m!, s.metric))) : null;
+  const bestOnVal = fold.val.length > 0 ? argBest(valMetrics.map((m) => metricValue(m!, s.metric))) : null;
   // What this fold reports: the candidate it would pick without looking at its own val rows when it can.
   const reported = nested ?? (candidates.length === 1 ? 0 : (bestOnVal as number));
   if (kept?.index !== reported) throw new Error(`train: kept model ${kept?.index} is not the reported candidate ${reported} (bug)`);
@@ -97,7 +93,7 @@ export async function main(ctx: StageContext): Promise<void> {
     reported,
     mflop: round(flops / 1e6, 1),
   });
-  writeCompactJson(join(a.out, 'val_scores.json'), { ids: fold.val, scores: valScores });
+  writeCompactJson(join(a.out, 'val_scores.json'), { ids: fold.val, scores: fold.val.length > 0 ? valScores : [] });
   const m = valMetrics[reported];
   writeJson(a.metrics, {
     [learner.name]: {

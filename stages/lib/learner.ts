@@ -27,12 +27,24 @@ export interface Fitted {
   dispose(): void;
 }
 
+/**
+ * Called by an epoch-wise learner after each epoch with the live model (its hyper's `epochs` is the
+ * epochs trained so far; do not dispose it) and `keep`, which copies it into a model the caller owns.
+ */
+export type EpochVisitor = (live: Fitted, keep: () => Fitted) => void;
+
 export interface Learner {
   readonly name: string;
   /** Loads native code (WASM) before the first fit; stages await it once. Says what runs the fits (logged). */
   prepare(tree: ParamTree): Promise<string>;
   candidates(tree: ParamTree, search: boolean): Hyper[];
-  fit(data: Dataset, rows: readonly number[], hyper: Hyper, tree: ParamTree): Fitted;
+  fit(data: Dataset, rows: readonly number[], hyper: Hyper, tree: ParamTree, onEpoch?: EpochVisitor): Fitted;
+  /**
+   * Set by learners trained in epochs whose first e epochs are exactly a shorter fit with
+   * `epochs: e` (same batches, dropout masks and optimiser state): fit() then calls `onEpoch` after
+   * every epoch, so a search over epochs costs one training run.
+   */
+  readonly epochwise?: boolean;
   /** A model saved by Fitted.save, ready to score rows of `data` again. */
   load(dir: string, data: Dataset): Fitted;
 }

@@ -9,7 +9,7 @@ import type * as TF from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bytesOf, readJson, writeBytes, writeJson, writeText } from './files.js';
-import { gridCandidates, type Dataset, type Fitted, type Hyper, type Learner } from './learner.js';
+import { gridCandidates, type Dataset, type EpochVisitor, type Fitted, type Hyper, type Learner } from './learner.js';
 import { num, optStr, seedParam, str } from './params.js';
 import { deriveSeed, rngFor, shuffled } from './rng.js';
 import type { Csr } from './sparse.js';
@@ -197,7 +197,8 @@ export function sequenceLearner(spec: SeqModelSpec): Learner {
       return backendLabel(tfm);
     },
     candidates: (tree, search) => gridCandidates(tree, spec.keys, search),
-    fit(data: Dataset, rows, hyper, tree) {
+    epochwise: true,
+    fit(data: Dataset, rows, hyper, tree, onEpoch?: EpochVisitor) {
       const tf = tfReady();
       if (!data.sequences) throw new ConfigError(`the ${spec.name} model needs token sequences: rerun the features stage (data/features/sequences.csr)`);
       const s = settings(tree, spec.minLen);
@@ -221,6 +222,13 @@ export function sequenceLearner(spec: SeqModelSpec): Learner {
             const yb = tf.tensor2d(labels, [batch.length, 1]);
             optimizer.minimize(() => tf.losses.sigmoidCrossEntropy(yb, net.forward(ids, lens, len, true, dropSeed)) as TF.Scalar, false, net.vars);
           });
+        }
+        if (onEpoch) {
+          // Variables are copied by reference: the optimiser's assign() gives the live ones new
+          // storage, so a kept copy is not changed by later epochs.
+          const at = { ...hyper, epochs: epoch + 1 };
+          const live = fitted(net, at, flops, vocab, s.maxLen);
+          onEpoch(live, () => fitted(spec.restore(tf, net.vars.map((v) => tf.variable(v)), at), at, flops, vocab, s.maxLen));
         }
       }
       optimizer.dispose();

@@ -1,7 +1,8 @@
 /** Scoring hyperparameter candidates on validation rows and choosing among them. */
 import { binaryMetrics, round, type BinaryMetrics } from './metrics.js';
-import type { Hyper } from './learners.js';
+import type { Dataset, Fitted, Hyper, Learner } from './learners.js';
 import type { TuningMetric } from './params.js';
+import type { ParamTree } from './stage.js';
 
 /** A train stage's candidates.json, as later stages read it. */
 export interface FoldCandidates {
@@ -55,4 +56,50 @@ export function publicMetrics(m: BinaryMetrics): Record<string, number | null> {
 
 export function scoreRows(labels: ArrayLike<number>, ids: readonly number[], scores: readonly number[], threshold = 0.5): BinaryMetrics {
   return binaryMetrics(ids.map((i) => labels[i] as number), scores, threshold);
+}
+
+/**
+ * Fits every candidate on `rows` and hands each fitted model to `visit` with its index, plus `keep`,
+ * which transfers the model to the caller (otherwise it is disposed after the visit). Candidates of
+ * an epoch-wise learner that differ only in `epochs` share one training run, visited after each of
+ * their epoch counts: the same models as separate fits (see Learner.epochwise) for the cost of the
+ * longest. Visit order is by group, so a caller must not assume ascending indices. Returns the fits
+ * made and their cost.
+ */
+export function fitCandidates(
+  learner: Learner,
+  data: Dataset,
+  rows: readonly number[],
+  candidates: readonly Hyper[],
+  tree: ParamTree,
+  visit: (index: number, model: Fitted, keep: () => Fitted) => void,
+): { fits: number; flops: number } {
+  let fits = 0;
+  let flops = 0;
+  const epochsOf = (h: Hyper): number | undefined => (typeof h.epochs === 'number' ? h.epochs : undefined);
+  const groups = new Map<string, number[]>();
+  candidates.forEach((h, i) => {
+    const key = learner.epochwise && epochsOf(h) !== undefined ? JSON.stringify({ ...h, epochs: null }) : `#${i}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  for (const members of groups.values()) {
+    const longest = members.reduce((a, i) => Math.max(a, epochsOf(candidates[i] as Hyper) ?? 0), 0);
+    const first = candidates[members[0] as number] as Hyper;
+    if (members.length === 1) {
+      const m = learner.fit(data, rows, first, tree);
+      let kept = false;
+      visit(members[0] as number, m, () => ((kept = true), m));
+      fits++;
+      flops += m.flops;
+      if (!kept) m.dispose();
+      continue;
+    }
+    const final = learner.fit(data, rows, { ...first, epochs: longest }, tree, (live, keep) => {
+      for (const i of members) if (epochsOf(candidates[i] as Hyper) === live.hyper.epochs) visit(i, live, keep);
+    });
+    fits++;
+    flops += final.flops;
+    final.dispose();
+  }
+  return { fits, flops };
 }

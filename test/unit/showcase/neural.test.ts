@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { featurize } from '../../../stages/lib/featurize.js';
-import { learnerFor, type Dataset } from '../../../stages/lib/learners.js';
+import { learnerFor, type Dataset, type Fitted } from '../../../stages/lib/learners.js';
+import { fitCandidates } from '../../../stages/lib/tuning.js';
 import { mulberry32 } from '../../../stages/lib/rng.js';
 import { range } from '../../../stages/lib/splitters.js';
 import { loadTf } from '../../../stages/lib/tf.js';
@@ -72,6 +73,27 @@ describe.each(BACKENDS)('cnn learner on %s', (backend) => {
     const other = composeParams({ model: 'cnn', 'model.emb_dim': 16, 'model.checkpoint': da });
     expect(() => learner.fit(data, train, learner.candidates(other, false)[0]!, other)).toThrow(/model\.checkpoint .*embedding size 8, this model needs 16/);
     for (const m of [a, b, loaded, c]) m.dispose();
+  });
+
+  it('searches epochs in one training run whose snapshots equal separate fits', () => {
+    const grid = composeParams({ model: 'cnn', 'model.backend': backend, 'model.emb_dim': 8, 'model.filters': 4, 'model.max_len': 8, 'model.batch': 16, 'model.lr': 0.02, 'model.search': { epochs: [1, 3], filters: [2, 4] } });
+    const candidates = learner.candidates(grid, true);
+    expect(candidates.map((h) => `${h.epochs}/${h.filters}`)).toEqual(['1/2', '1/4', '3/2', '3/4']);
+    const seen: number[] = [];
+    const kept = new Map<number, Fitted>();
+    const cost = fitCandidates(learner, data, train, candidates, grid, (i, m, keep) => {
+      seen.push(i);
+      expect(m.hyper).toEqual(candidates[i]);
+      kept.set(i, keep());
+    });
+    expect({ fits: cost.fits, seen }).toEqual({ fits: 2, seen: [0, 2, 1, 3] }); // one run per filter count
+    for (const [i, m] of kept) {
+      const alone = learner.fit(data, train, candidates[i]!, grid);
+      // The kept copy of epoch 1 was not changed by epochs 2-3 of the same run.
+      expect(Array.from(m.predict(data, test))).toEqual(Array.from(alone.predict(data, test)));
+      alone.dispose();
+      m.dispose();
+    }
   });
 });
 
