@@ -3,7 +3,8 @@
  * located value tree (`LValue`), keeping the source range of every value so later checks can point
  * at it. A string that is exactly one `${...}` keeps the value's type; inside a larger string the
  * value becomes text. `\${` is a literal `${`. Supported expressions: key paths (`a.b`, `a[0]`,
- * `item.fold`) and `range(n)` / `range(a, b[, step])` whose arguments are integers or key paths.
+ * `item.fold`), `range(n)` / `range(a, b[, step])` whose arguments are integers or key paths, and
+ * `keys(path)`, the names of a map in file order.
  *
  * Every key path that resolved from the params tree (and was not shadowed by `vars` or `item`) is
  * recorded, so load.ts can add it to the stage as an implicit param dep.
@@ -228,8 +229,19 @@ function evalExpr(e: Expr, ctx: Context, refs: Set<string> | undefined): Eval {
       return { ok: true, value: got.value };
     }
     case 'call': {
+      if (e.fn === 'keys') {
+        // The names of a map, in file order: e.g. the options selected in a params group, so
+        // `-S model=logreg,cnn` can drive a matrix axis.
+        const arg = e.args.length === 1 ? evalExpr(e.args[0] as Expr, ctx, refs) : undefined;
+        if (!arg) return { ok: false, code: 'bad-interpolation', message: `keys() takes one argument, got ${e.args.length}`, hint: 'write keys(some.map), e.g. keys(model)' };
+        if (!arg.ok) return arg;
+        if (!isPlainObject(arg.value)) {
+          return { ok: false, code: 'bad-interpolation', message: `keys() needs a map, got ${Array.isArray(arg.value) ? 'a list' : JSON.stringify(arg.value)}`, hint: 'pass a key path to a map, e.g. keys(model) when params/base.yaml selects a list of model options' };
+        }
+        return { ok: true, value: Object.keys(arg.value) };
+      }
       if (e.fn !== 'range') {
-        return { ok: false, code: 'bad-interpolation', message: `unknown function '${e.fn}()'`, hint: 'the only function is range(n) or range(start, stop[, step])' };
+        return { ok: false, code: 'bad-interpolation', message: `unknown function '${e.fn}()'`, hint: 'the functions are range(n), range(start, stop[, step]) and keys(map)' };
       }
       const args: number[] = [];
       for (const a of e.args) {

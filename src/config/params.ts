@@ -5,7 +5,8 @@
  * Resolution order, lowest first:
  *   1. `params.yaml`;
  *   2. the option files selected by `defaults:` in `params/base.yaml` (`params/<group>/<option>.yaml`
- *      merged under `<group>`; a list of options gives `<group>: {<option>: tree, ...}`);
+ *      merged under `<group>`; a list of options gives `<group>: {<option>: tree, ...}`, also when
+ *      `-S group=one` then picks a single option of a group that base.yaml lists);
  *   3. the other keys of `params/base.yaml` (Hydra's `_self_`-last);
  *   4. `-S key=value` overrides.
  * Maps merge deeply; `defaults` is not part of the tree. Only these files are read: other
@@ -325,8 +326,13 @@ export async function loadParamsDetailed(
 
   const fromFile = base ? readDefaults(base, diags) : [];
   const { selections: fromCli, keys } = await parseOverrides(root, overrides, diags);
-  // A -S selection replaces the group's entry in place, or is appended after the file's ones.
-  const selections = fromFile.map((s) => fromCli.find((c) => c.group === s.group) ?? s);
+  // A -S selection replaces the group's entry in place, or is appended after the file's ones. A
+  // group that base.yaml selects as a list keeps the list form (`<group>: {<option>: ...}`) for
+  // one option too, so `${keys(group)}` and `group.<option>.x` mean the same for -S g=a as for -S g=a,b.
+  const selections = fromFile.map((s) => {
+    const c = fromCli.find((x) => x.group === s.group);
+    return c ? { ...c, multi: c.multi || s.multi } : s;
+  });
   for (const c of fromCli) if (!fromFile.some((s) => s.group === c.group)) selections.push(c);
 
   const groups = await loadGroups(root, selections, opts.displayCwd, diags, sources);
@@ -340,6 +346,6 @@ export async function loadParamsDetailed(
     files: [...sources.keys()],
     diags,
     writeBack: async () =>
-      overrides.length === 0 ? undefined : writeBack(root, selections, fromCli, keys, sources, usesParamsDir, opts.displayCwd),
+      overrides.length === 0 ? undefined : writeBack(root, selections, selections.filter((s) => fromCli.some((c) => c.group === s.group)), keys, sources, usesParamsDir, opts.displayCwd),
   };
 }

@@ -187,14 +187,16 @@ export const seedParam = (tree: ParamTree): number => num(tree, 'seed', { int: t
 // ---------------------------------------------------------------- models of a run
 
 /**
- * The models this run trains and compares (`models: [logreg, cnn]`, the pipeline's matrix axis).
- * Each must have its settings loaded under `model.<name>` (base.yaml's defaults load every model).
+ * The models this run trains and compares: the options of the `model` params group
+ * (`model: {logreg: {...}, cnn: {...}}`, the pipeline's `${keys(model)}`), in selection order.
  */
 export function modelsParam(tree: ParamTree): string[] {
-  const v = list(tree, 'models');
-  if (v.length === 0 || v.some((x) => typeof x !== 'string') || new Set(v).size !== v.length) throw bad('models', 'a non-empty list of distinct model names', v);
-  for (const m of v as string[]) modelTree(tree, m);
-  return v as string[];
+  const m = at(tree, 'model');
+  if (m === null || typeof m !== 'object' || Array.isArray(m) || Object.keys(m).length === 0) throw bad('model', 'a map of the selected model options (params/base.yaml: - model: [logreg])', m);
+  // The one-model form (`model: {name: logreg, ...}`) of a group that base.yaml selects by name.
+  const names = typeof (m as Record<string, unknown>).name === 'string' ? [(m as Record<string, unknown>).name as string] : Object.keys(m);
+  for (const name of names) modelTree(tree, name);
+  return names;
 }
 
 /**
@@ -208,8 +210,8 @@ export function modelTree(tree: ParamTree, name: string): ParamTree {
   const own = m?.[name];
   if (own === null || typeof own !== 'object' || (own as Record<string, unknown>).name !== name) {
     throw new ConfigError(
-      `params: no settings for model ${name} under model.${name}: list it in params/base.yaml defaults ` +
-        `(- model: [logreg, xgboost, cnn, transformer]); the models a run trains are chosen with -S 'models=[${name}]'`,
+      `params: no settings for model ${name} under model.${name}: select it with -S model=${name} ` +
+        `(several: -S model=logreg,${name}), which loads params/model/${name}.yaml`,
     );
   }
   return { ...tree, model: own };

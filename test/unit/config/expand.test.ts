@@ -47,6 +47,23 @@ describe('foreach', () => {
     ]);
   });
 
+  test("keys(map) lists a map's names in file order, e.g. the options of a params group", async () => {
+    const simple = await load('stages:\n  t:\n    foreach: ${keys(model)}\n    do:\n      cmd: t ${item} ${model.zeta.lr}\n  m:\n    matrix:\n      m: ${keys(model)}\n      f: [0, 1]\n    cmd: m ${item.m} ${item.f}\n', 'model:\n  zeta: {lr: 1}\n  alpha: {lr: 2}\n');
+    expect(simple.map((s) => [s.name, s.cmd[0]])).toEqual([
+      ['t@zeta', 't zeta 1'],
+      ['t@alpha', 't alpha 1'],
+      ['m@zeta-0', 'm zeta 0'],
+      ['m@zeta-1', 'm zeta 1'],
+      ['m@alpha-0', 'm alpha 0'],
+      ['m@alpha-1', 'm alpha 1'],
+    ]);
+  });
+
+  test('keys() of something that is not a map', async () => {
+    const root = await project({ 'pipeline.yaml': 'stages:\n  t:\n    foreach: ${keys(xs)}\n    do:\n      cmd: t\n', 'params.yaml': 'xs: [a, b]\n' });
+    expect(await loadErr(root)).toMatch(/^pipeline\.yaml:3:14: error: keys\(\) needs a map, got a list\n[^]*hint: pass a key path to a map/);
+  });
+
   test('a foreach value that is not a list or map', async () => {
     const root = await project({ 'pipeline.yaml': 'stages:\n  t:\n    foreach: nope\n    do:\n      cmd: t\n' });
     expect(await loadErr(root)).toBe(

@@ -83,6 +83,14 @@ describe('-S overrides', () => {
     expect((await params(root, ['model=cnn'])).tree).toEqual({ seed: 1, model: { lr: 0.001, layers: [32, 64] } });
   });
 
+  test('a group that base.yaml selects as a list stays keyed by option when -S picks one', async () => {
+    const root = await project({ ...LAYOUT, 'params/base.yaml': 'defaults:\n  - model: [logreg, cnn]\n' });
+    expect((await params(root, ['model=cnn'])).tree).toEqual({ model: { cnn: { lr: 0.001, layers: [32, 64] } } });
+    await params(root, ['model=cnn', 'model.cnn.lr=0.2'], true);
+    expect(await read(root, 'params/base.yaml')).toBe('defaults:\n  - model: [cnn]\n');
+    expect(await read(root, 'params/model/cnn.yaml')).toBe('lr: 0.2\nlayers: [32, 64]\n');
+  });
+
   test('without writeBack nothing is written', async () => {
     const root = await project(LAYOUT);
     await params(root, ['strategy=rigorous', 'seed=7']);

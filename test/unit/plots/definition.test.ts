@@ -113,7 +113,7 @@ describe("the showcase's plots", () => {
     const defs = declaredPlots((await loadOk(root)).stages, file.value, diags);
     expect(formatDiagnostics(diags)).toBe('');
     expect(defs.map((d) => [d.id, d.template, d.sources[0]!.x, d.sources[0]!.y])).toEqual([
-      // The default run trains one model (models: [logreg]).
+      // The default run trains one model (params/base.yaml: - model: [logreg]).
       ['plots/logreg/roc.json', 'linear', 'fpr', ['tpr']],
       ['plots/logreg/confusion.json', 'confusion', 'actual', ['predicted']],
     ]);

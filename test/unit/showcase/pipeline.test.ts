@@ -75,15 +75,15 @@ function interpolate(s: string, params: Record<string, unknown>, item: unknown):
 async function runPipeline(dir: string, env: Record<string, string>): Promise<string[]> {
   const params = JSON.parse(readFileSync(env.MLBUILD_PARAMS!, 'utf8')) as Record<string, Record<string, unknown>>;
   const log: string[] = [];
-  const models = params.models as unknown as string[];
+  const models = Object.keys(params.model!);
   for (const [name, stage] of Object.entries(pipeline.stages)) {
     // The fan-outs pipeline.yaml uses: models x folds (matrix), and one stage per model (foreach).
     let items: unknown[] = [{}];
     if (stage.matrix) {
-      expect(stage.matrix).toEqual({ model: '${models}', fold: '${range(strategy.k)}' });
+      expect(stage.matrix).toEqual({ model: '${keys(model)}', fold: '${range(strategy.k)}' });
       items = models.flatMap((model) => Array.from({ length: params.strategy!.k as number }, (_, fold) => ({ model, fold })));
     } else if (stage.foreach) {
-      expect(stage.foreach).toBe('${models}');
+      expect(stage.foreach).toBe('${keys(model)}');
       items = models;
     }
     expect(mains[name], `stage ${name} of pipeline.yaml has no stages/${name}.ts`).toBeDefined();
@@ -143,7 +143,7 @@ describe('showcase pipeline', () => {
   });
 
   it('trains several models side by side, compares them and selects the best by select.metric', async () => {
-    const p = project({ models: ['logreg', 'xgboost'], 'model.xgboost.rounds': 20, 'select.metric': 'roc_auc' });
+    const p = project({ model: ['logreg', 'xgboost'], 'model.xgboost.rounds': 20, 'select.metric': 'roc_auc' });
     const log = await runPipeline(p.dir, p.env);
     const test = JSON.parse(readFileSync(join(p.dir, 'metrics/test.json'), 'utf8')) as Record<string, { roc_auc: number; accuracy: number }>;
     expect(Object.keys(test)).toEqual(['logreg', 'xgboost']);
@@ -163,9 +163,9 @@ describe('showcase pipeline', () => {
   });
 
   it('refuses a model whose settings are not loaded, naming the fix', async () => {
-    const p = project({ models: ['logreg', 'svm'] });
+    const p = project({ 'model.svm': { C: 1 } });
     const ctx: StageContext = { argv: ['--evals', 'e', '--folds', 'f', '--data', 'd', '--splits', 's', '--metrics', 'm', '--cv', 'c', '--out', 'o'], env: p.env, cwd: p.dir, log: () => {} };
-    await expect(mains.report!(ctx)).rejects.toThrow(/no settings for model svm under model\.svm: list it in params\/base\.yaml defaults/);
+    await expect(mains.report!(ctx)).rejects.toThrow(/no settings for model svm under model\.svm: select it with -S model=svm/);
   });
 
   it('exits 2 naming the file and line on malformed data', () => {

@@ -25,7 +25,7 @@ describe.skipIf(!existsSync(join(dataDir, 'uci-sentiment-labelled-sentences')))(
     expect(Object.keys(one)).toEqual(['logreg']);
     expect(one.logreg!.accuracy).toBeGreaterThan(0.83); // measured 0.866 on the seeded carved test set
 
-    const second = await p.repro(['-S', 'models=[logreg,xgboost]'], { env });
+    const second = await p.repro(['-S', 'model=logreg,xgboost'], { env });
     expect(second.code, second.stderr).toBe(0);
     for (const s of ['data', 'features', 'split', 'train@logreg-0', 'final@logreg', 'evaluate@logreg']) expect(second.outcomes[s], s).toBe('fresh');
     for (const s of ['train@xgboost-0', 'final@xgboost', 'evaluate@xgboost', 'report', 'select']) expect(second.outcomes[s], s).toBe('succeeded');
@@ -34,6 +34,16 @@ describe.skipIf(!existsSync(join(dataDir, 'uci-sentiment-labelled-sentences')))(
     expect(two.logreg).toEqual(one.logreg);
     expect(JSON.parse(p.read('models/selected/selection.json')).model).toBe('logreg'); // F1 86.3 vs 78.1
     expect(p.read('reports/summary.md')).toContain('## xgboost: model selection');
-    expect(readFileSync(p.path('params/base.yaml'), 'utf8')).toMatch(/^models: \[ ?logreg, xgboost ?\]/m); // -S is written back
+    expect(readFileSync(p.path('params/base.yaml'), 'utf8')).toMatch(/^ {2}- model: \[ ?logreg, xgboost ?\]$/m); // -S is written back
+
+    // One option of the list-selected group keeps its place under model.<name>: xgboost's stages
+    // stay fresh, logreg's leave the graph, and the written-back selection is still a list.
+    const third = await p.repro(['-S', 'model=xgboost'], { env });
+    expect(third.code, third.stderr).toBe(0);
+    for (const s of ['train@xgboost-0', 'final@xgboost', 'evaluate@xgboost']) expect(third.outcomes[s], s).toBe('fresh');
+    expect(Object.keys(third.outcomes).filter((s) => s.includes('logreg'))).toEqual([]);
+    expect(third.outcomes.report).toBe('succeeded');
+    expect(Object.keys(JSON.parse(p.read('metrics/test.json')))).toEqual(['xgboost']);
+    expect(readFileSync(p.path('params/base.yaml'), 'utf8')).toMatch(/^ {2}- model: \[ ?xgboost ?\]$/m);
   }, 300_000);
 });
