@@ -35,7 +35,9 @@ export class ExpRepo {
     // Result commits need an identity; a repository without one still gets its experiments.
     const named = (await simpleGit(top).raw(['config', '--get', 'user.email']).catch(() => '')).trim() !== '';
     const config = named ? [] : ['user.name=mlbuild', 'user.email=mlbuild@localhost'];
-    const make = (dir: string): SimpleGit => simpleGit({ baseDir: dir, config });
+    // simple-git refuses any core.hooksPath (it can point hooks at attacker files); ours only
+    // turns hooks off, for the worktrees experiments check out.
+    const make = (dir: string): SimpleGit => simpleGit({ baseDir: dir, config, unsafe: { allowUnsafeHooksPath: true } });
     return new ExpRepo(make(top), top, make);
   }
 
@@ -133,12 +135,13 @@ export class ExpRepo {
     });
   }
 
+  /** Hooks off (as verify's worktree): a post-checkout hook is the user's, not an experiment's. */
   async addWorktree(dir: string, sha: string): Promise<void> {
-    await this.git.raw(['worktree', 'add', '--detach', '--quiet', dir, sha]);
+    await this.git.raw(['-c', 'core.hooksPath=/dev/null', 'worktree', 'add', '--detach', '--quiet', dir, sha]);
   }
 
   async removeWorktree(dir: string): Promise<void> {
-    await this.git.raw(['worktree', 'remove', '--force', dir]).catch(() => this.git.raw(['worktree', 'prune']));
+    await this.git.raw(['worktree', 'remove', '--force', '--force', dir]).catch(() => this.git.raw(['worktree', 'prune']));
   }
 
   /**

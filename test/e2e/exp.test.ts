@@ -125,11 +125,15 @@ describe('exp run: a sweep', { timeout: 120_000 }, () => {
     const { p, env, ran } = await setup();
     // An uncommitted params change: experiments start from the workspace, not only from HEAD.
     p.write({ 'params.yaml': 'train:\n  lr: 0.1\n  epochs: 3\n' });
+    // The user's git hooks are theirs: checking out an experiment's worktree must not fire them.
+    const hookRan = p.path('.git/post-checkout-ran');
+    fs.writeFileSync(p.path('.git/hooks/post-checkout'), `#!/bin/sh\necho "$PWD" >> '${hookRan}'\n`, { mode: 0o755 });
     const before = snapshot(p.dir);
     const head = p.git('rev-parse', 'HEAD').trim();
 
     const r = await p.run(['exp', 'run', '-S', 'train.lr=0.01,0.1,0.5'], { env });
     expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(fs.existsSync(hookRan)).toBe(false);
     expect(snapshot(p.dir)).toEqual(before);
     expect(p.git('status', '--porcelain')).toBe(' M params.yaml\n');
 
