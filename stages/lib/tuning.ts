@@ -76,7 +76,8 @@ export function fitCandidates(
 ): { fits: number; flops: number } {
   let fits = 0;
   let flops = 0;
-  const epochsOf = (h: Hyper): number | undefined => (typeof h.epochs === 'number' ? h.epochs : undefined);
+  // Only whole, positive epoch counts are visited by a run (an `epochs: 0` candidate fits alone).
+  const epochsOf = (h: Hyper): number | undefined => (Number.isInteger(h.epochs) && (h.epochs as number) >= 1 ? h.epochs : undefined);
   const groups = new Map<string, number[]>();
   candidates.forEach((h, i) => {
     const key = learner.epochwise && epochsOf(h) !== undefined ? JSON.stringify({ ...h, epochs: null }) : `#${i}`;
