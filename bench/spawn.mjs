@@ -15,6 +15,14 @@
  *   sh-loop      the floor without Node: a shell forks+execs the jobs itself (what make pays).
  *
  * Medians of --runs; every way runs in this same process state, alternating, so load drifts hit all.
+ *
+ * Measured 2026-11-26 on the 2-core development VM (quiet): node-spawn 13.2 ms of CPU per job
+ * (6.4 in Node), coprocess 10.4 (0.6 in Node), sh-loop 2.9. A co-process executor built on this
+ * (bash with `set -m` for per-job process groups, each job's shell reporting its exit status)
+ * did not speed up the 1 000-stage full build of bench/run.sh: 20.3 s either way, system-wide
+ * CPU 43 s vs 41 s. A real executor needs more process creations per job than this loop (a fork
+ * of bash, ~8 ms here, or setsid(1) plus a subshell from dash, ~15 ms per job), which eat what
+ * leaving Node saves. It was not kept.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
