@@ -200,8 +200,8 @@ export function modelsParam(tree: ParamTree): string[] {
 }
 
 /**
- * The params as one model sees them: `model` is that model's settings. Accepts the tree with every
- * model loaded (`model: {logreg: {...}, cnn: {...}}`, base.yaml's defaults) and the one-model form
+ * The params as one model sees them: `model` is that model's settings. Accepts the tree with the
+ * selected models under their names (`model: {logreg: {...}, cnn: {...}}`) and the one-model form
  * (`model: {name: logreg, ...}`) alike, so a learner reads `model.C` either way.
  */
 export function modelTree(tree: ParamTree, name: string): ParamTree {
