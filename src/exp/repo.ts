@@ -1,6 +1,6 @@
 /**
- * The git side of experiments, through simple-git: snapshotting the workspace as a commit, making
- * and removing the worktree an experiment runs in, writing the result commit, and the refs under
+ * The git side of experiments, through simple-git: snapshotting the workspace as a commit, writing
+ * the result commit from the worktree an experiment ran in (util/git-worktree.ts), and the refs under
  * refs/exps/. It never touches the user's working tree, index or branches: the snapshot comes from
  * `git stash create` (which writes objects only), results are built with write-tree/commit-tree,
  * and refs are moved with compare-and-swap `update-ref`, so two runners never claim one entry.
@@ -35,9 +35,7 @@ export class ExpRepo {
     // Result commits need an identity; a repository without one still gets its experiments.
     const named = (await simpleGit(top).raw(['config', '--get', 'user.email']).catch(() => '')).trim() !== '';
     const config = named ? [] : ['user.name=mlbuild', 'user.email=mlbuild@localhost'];
-    // simple-git refuses any core.hooksPath (it can point hooks at attacker files); ours only
-    // turns hooks off, for the worktrees experiments check out.
-    const make = (dir: string): SimpleGit => simpleGit({ baseDir: dir, config, unsafe: { allowUnsafeHooksPath: true } });
+    const make = (dir: string): SimpleGit => simpleGit({ baseDir: dir, config });
     return new ExpRepo(make(top), top, make);
   }
 
@@ -133,15 +131,6 @@ export class ExpRepo {
         resolve(e ? undefined : stdout),
       );
     });
-  }
-
-  /** Hooks off (as verify's worktree): a post-checkout hook is the user's, not an experiment's. */
-  async addWorktree(dir: string, sha: string): Promise<void> {
-    await this.git.raw(['-c', 'core.hooksPath=/dev/null', 'worktree', 'add', '--detach', '--quiet', dir, sha]);
-  }
-
-  async removeWorktree(dir: string): Promise<void> {
-    await this.git.raw(['worktree', 'remove', '--force', '--force', dir]).catch(() => this.git.raw(['worktree', 'prune']));
   }
 
   /**

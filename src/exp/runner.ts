@@ -16,7 +16,6 @@
  *   (Separate mlbuild processes do not coordinate GPU slots.)
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { LOCKFILE_NAME, cacheDirOf, type Project } from '../project.js';
 import type { Terminal } from '../report/terminal.js';
@@ -24,6 +23,7 @@ import type { Reporter, RunSummary } from '../report/events.js';
 import { PlainReporter } from '../report/reporters/plain.js';
 import { openWorkspace } from '../run/workspace.js';
 import { EXIT_INTERRUPTED } from '../exit-codes.js';
+import { addWorktree } from '../util/git-worktree.js';
 import type { ExpRepo } from './repo.js';
 import { encodeMessage, expRef, type ExpMeta } from './ref.js';
 
@@ -129,10 +129,10 @@ export async function runExperiment(spec: ExpSpec, ctx: RunnerContext): Promise<
   if (spec.queued && !(await repo.deleteRef(spec.queued.ref, spec.queued.sha))) {
     return { name: spec.name, status: 'skipped', message: 'another runner took it from the queue' };
   }
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `mlbuild-exp-${spec.name}-`));
-  const wtDir = path.join(tmp, 'wt');
+  const added = await addWorktree(repo.top, spec.snapshot, `exp-${spec.name}`);
+  if (!added.ok) throw new Error(added.error);
+  const wtDir = added.value.dir;
   try {
-    await repo.addWorktree(wtDir, spec.snapshot);
     const wt = worktreeProject(ctx, wtDir);
     const copied = await bringUntrackedInputs(ctx.project, wt, spec.overrides);
     const out = prefixed(term, `[${spec.name}] `);
@@ -176,8 +176,7 @@ export async function runExperiment(spec: ExpSpec, ctx: RunnerContext): Promise<
     }
     return { name: spec.name, status, durationS };
   } finally {
-    await repo.removeWorktree(wtDir);
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await added.value.remove();
   }
 }
 

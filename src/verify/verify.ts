@@ -31,7 +31,8 @@ import { makePlan } from '../graph/plan.js';
 import { repro } from '../run/repro.js';
 import type { StageName } from '../util/brand.js';
 import { type Result, ok, err } from '../util/result.js';
-import { addWorktree, readHead } from './worktree.js';
+import { addWorktree } from '../util/git-worktree.js';
+import { readHead } from './worktree.js';
 import { placeSourceInputs, type PlacedInput, type SourceDep } from './inputs.js';
 import { firstManifestDifference, judgeStage, type OutDifference, type Verdict } from './compare.js';
 
@@ -87,7 +88,7 @@ export type VerifyFailure = { readonly kind: 'usage' | 'inputs'; readonly diagno
 export async function verify(project: Project, opts: VerifyOptions, svc: VerifyServices): Promise<Result<VerifyReport, VerifyFailure>> {
   const head = readHead(project.root);
   if (!head.ok) return err({ kind: 'usage', diagnostics: [problem('verify-git', head.error, 'verify rebuilds the committed HEAD: run it in a git repository with at least one commit')] });
-  const wt = addWorktree(head.value);
+  const wt = await addWorktree(head.value.top, head.value.sha, 'verify');
   if (!wt.ok) return err({ kind: 'usage', diagnostics: [problem('verify-git', wt.error, 'check `git worktree list`; `git worktree prune` removes stale entries')] });
   try {
     svc.onStart?.({ head: head.value.sha, worktree: wt.value.dir, uncommitted: head.value.uncommitted });
@@ -103,7 +104,7 @@ export async function verify(project: Project, opts: VerifyOptions, svc: VerifyS
       ...(opts.keep ? { worktree: wt.value.dir } : {}),
     });
   } finally {
-    if (!opts.keep) wt.value.remove();
+    if (!opts.keep) await wt.value.remove();
   }
 }
 
