@@ -3,6 +3,7 @@
  * taken only to run a command, never to hash or restore. `pickGpus` is the pure slot-picking rule;
  * the pool only keeps counts. It does not order stages (scheduler.ts does).
  */
+import os from 'node:os';
 import type { ResourceDemand } from '../model/stage.js';
 
 export interface PoolCapacity {
@@ -14,6 +15,11 @@ export interface PoolCapacity {
   readonly gpuSlots: number;
   /** MiB; 0 = memory is not accounted. */
   readonly memoryMb: number;
+}
+
+/** This machine's capacity: `jobs` CPU slots (default: every core), these GPUs, all its memory. */
+export function localCapacity(jobs: number | undefined, gpuIds: readonly string[], gpuSlots: number): PoolCapacity {
+  return { cpus: jobs ?? Math.max(1, os.availableParallelism()), gpuIds, gpuSlots, memoryMb: Math.floor(os.totalmem() / 2 ** 20) };
 }
 
 export interface Lease {

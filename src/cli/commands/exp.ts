@@ -4,7 +4,6 @@
  * 2 for bad usage (a bad -S, an unknown experiment, a name that exists), 1 for an experiment that
  * failed or an apply that would overwrite uncommitted work.
  */
-import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import { withContext, printDiagnostics, type GlobalOptions, type CommandContext } from '../context.js';
@@ -12,7 +11,7 @@ import type { Diagnostic } from '../../report/diagnostic.js';
 import type { OutSpec } from '../../model/stage.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import { openWorkspace } from '../../run/workspace.js';
-import { ResourcePool } from '../../schedule/resources.js';
+import { localCapacity, ResourcePool } from '../../schedule/resources.js';
 import { GitReader } from '../../metrics/git-reader.js';
 import { diffFlat, type Flat } from '../../metrics/diff.js';
 import { renderMarkdown, renderMetricsDiff, renderParamsDiff, renderTable, type DiffSection, type Format } from '../../metrics/render.js';
@@ -146,12 +145,7 @@ export function expRunCommand(g: GlobalOptions, a: ExpRunArgs): Promise<number> 
     }
     if (a.queue) return queueExperiments(ctx, repo, specs, a.force);
 
-    const pool = new ResourcePool({
-      cpus: Math.max(1, os.availableParallelism()),
-      gpuIds: gpus.value.ids,
-      gpuSlots: a.gpuSlots,
-      memoryMb: Math.floor(os.totalmem() / 2 ** 20),
-    });
+    const pool = new ResourcePool(localCapacity(undefined, gpus.value.ids, a.gpuSlots));
     let stopped = false;
     const stop = (): void => void (stopped = true);
     process.on('SIGINT', stop);

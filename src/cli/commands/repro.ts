@@ -1,5 +1,4 @@
 /** `mlbuild repro`: wires the workspace, cache, executor, pool and reporter, then runs the use case. */
-import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -13,7 +12,7 @@ import { readProjectConfig } from '../../config/project-config.js';
 import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
 import { cacheDirOf, type Project } from '../../project.js';
-import type { ResourcePool } from '../../schedule/resources.js';
+import { localCapacity, type ResourcePool } from '../../schedule/resources.js';
 import type { Reporter } from '../../report/events.js';
 import { EXIT_USAGE } from '../../exit-codes.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
@@ -196,7 +195,7 @@ export async function reproLocked(
         // On a cluster, -j caps jobs in flight and the cluster allocates CPUs, memory and GPUs.
         capacity: run.queued
           ? { cpus: run.jobs!, gpuIds: [], gpuSlots: 1, memoryMb: 0 }
-          : { cpus: run.jobs ?? Math.max(1, os.availableParallelism()), gpuIds: gpus.ids, gpuSlots: a.gpuSlots, memoryMb: Math.floor(os.totalmem() / 2 ** 20) },
+          : localCapacity(run.jobs, gpus.ids, a.gpuSlots),
         gpusKnown: gpus.known && !run.queued,
         useRunCache: a.runCache,
       },

@@ -4,12 +4,12 @@
  * reproduced, 1 when one did not (or is stale, or failed to rebuild, or its data is missing), 2 for
  * usage and config errors, 130 when interrupted.
  */
-import os from 'node:os';
 import { withContext, printDiagnostics, makeReporter, whileInterruptible, type GlobalOptions } from '../context.js';
 import { resolveGpus } from './repro.js';
 import { verify } from '../../verify/verify.js';
 import { renderVerifyText, verifyJson } from '../../verify/render.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
+import { localCapacity } from '../../schedule/resources.js';
 import { PlainReporter } from '../../report/reporters/plain.js';
 import type { Terminal } from '../../report/terminal.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
@@ -48,7 +48,7 @@ export function verifyCommand(g: GlobalOptions, a: VerifyArgs): Promise<number> 
           targets: a.targets,
           keep: a.keep,
           saveCache: a.saveCache,
-          capacity: { cpus: a.jobs ?? Math.max(1, os.availableParallelism()), gpuIds: gpus.value.ids, gpuSlots: 1, memoryMb: Math.floor(os.totalmem() / 2 ** 20) },
+          capacity: localCapacity(a.jobs, gpus.value.ids, 1),
           gpusKnown: gpus.value.known,
         },
         {
