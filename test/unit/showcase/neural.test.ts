@@ -87,6 +87,14 @@ describe.each(BACKENDS)('cnn learner on %s', (backend) => {
       kept.set(i, keep());
     });
     expect({ fits: cost.fits, seen }).toEqual({ fits: 2, seen: [0, 2, 1, 3] }); // one run per filter count
+    // A run never stops at 0 epochs, so an `epochs: 0` candidate (the initial weights) fits alone.
+    const withZero = composeParams({ model: 'cnn', 'model.backend': backend, 'model.emb_dim': 8, 'model.filters': 4, 'model.max_len': 8, 'model.batch': 16, 'model.search': { epochs: [0, 2] } });
+    const zeroSeen: number[] = [];
+    const zeroCost = fitCandidates(learner, data, train, learner.candidates(withZero, true), withZero, (i, m) => {
+      zeroSeen.push(i);
+      expect(m.hyper.epochs).toBe([0, 2][i]);
+    });
+    expect({ fits: zeroCost.fits, seen: zeroSeen.sort() }).toEqual({ fits: 2, seen: [0, 1] });
     for (const [i, m] of kept) {
       const alone = learner.fit(data, train, candidates[i]!, grid);
       // The kept copy of epoch 1 was not changed by epochs 2-3 of the same run.
