@@ -1,6 +1,6 @@
 // Split plans for every splitter: test rows never reach training or tuning, folds match strategy.k.
 import { describe, expect, it } from 'vitest';
-import { strategyParams, SPLITTERS, type SplitterName } from '../../../stages/lib/params.js';
+import { modelsParam, modelTree, strategyParams, SPLITTERS, type SplitterName } from '../../../stages/lib/params.js';
 import { buildPlan, decodePlan, encodePlan, type RowParts } from '../../../stages/lib/plan.js';
 import { range } from '../../../stages/lib/splitters.js';
 
@@ -63,5 +63,24 @@ describe('buildPlan specifics', () => {
   it('explains a strategy.k that does not match the splitter', () => {
     expect(() => buildPlan(uciLike, strategy('trainTest', 3), 1)).toThrow(/strategy\.k = 3, but trainTest .* makes 1 fold\(s\); set strategy\.k: 1/);
     expect(() => buildPlan(uciLike, strategy('leaveOneOut', 96, { loo_max_n: 50 }), 1)).toThrow(/above the limit of 50/);
+  });
+});
+
+describe('the models of a run', () => {
+  const logreg = { name: 'logreg', C: 1 };
+  const cnn = { name: 'cnn', epochs: 2 };
+
+  it('are the options of the model group in selection order, or the one-model form', () => {
+    expect(modelsParam({ model: { cnn, logreg } })).toEqual(['cnn', 'logreg']);
+    expect(modelsParam({ model: logreg })).toEqual(['logreg']);
+    expect(modelTree({ seed: 1, model: { cnn, logreg } }, 'logreg')).toEqual({ seed: 1, model: logreg });
+    expect(modelTree({ model: logreg }, 'logreg')).toEqual({ model: logreg });
+  });
+
+  it('refuse a missing selection and a model whose settings were not loaded, naming the fix', () => {
+    expect(() => modelsParam({})).toThrow(/^params: model must be a map of the selected model options \(params\/base\.yaml: - model: \[logreg\]\), got nothing/);
+    expect(() => modelsParam({ model: {} })).toThrow(/^params: model must be a map of the selected model options .*, got \{\}/);
+    expect(() => modelsParam({ model: { logreg, svm: { C: 1 } } })).toThrow(/no settings for model svm under model\.svm: select it with -S model=svm/);
+    expect(() => modelTree({ model: { logreg } }, 'cnn')).toThrow(/-S model=cnn/);
   });
 });
