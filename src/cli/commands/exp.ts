@@ -28,6 +28,7 @@ import { reproLocked, resolveGpus } from './repro.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
 import type { Project } from '../../project.js';
 import type { Reporter } from '../../report/events.js';
+import type { Terminal } from '../../report/terminal.js';
 import { checkoutCommand } from './cache.js';
 
 const usage = (message: string, hint?: string): Diagnostic => ({ severity: 'error', code: 'usage', message, ...(hint ? { hint } : {}) });
@@ -194,7 +195,7 @@ async function resolveExp(repo: ExpRepo, name: string, anyRev: boolean): Promise
 }
 
 /** What show and diff read with: the experiment refs, git at any revision, the metrics files. */
-async function openReaders(ctx: CommandContext): Promise<{ repo: ExpRepo; git: GitReader; outs: OutSpec[] } | undefined> {
+export async function openReaders(ctx: CommandContext): Promise<{ repo: ExpRepo; git: GitReader; outs: OutSpec[] } | undefined> {
   const repo = await openRepo(ctx);
   if (!repo) return undefined;
   const git = await GitReader.open(ctx.project.root);
@@ -215,66 +216,97 @@ export interface ExpShowArgs {
   readonly precision: number;
 }
 
+export type ShownRow = ExpRow & { rev?: string; meta?: ExpMeta };
+
+/**
+ * The rows of `exp show`: the workspace, the HEAD branch, then every finished and queued
+ * experiment with its params and metrics. Shared with `mlbuild ui` (ui/experiments.ts); problems
+ * reading a file go to `term.err`. `memo` (experiment sha -> row) lets a long-lived reader skip
+ * experiments it has read before: an experiment's commit never changes.
+ */
+export async function collectExpRows(
+  project: Project,
+  term: Terminal,
+  readers: { repo: ExpRepo; git: GitReader; outs: OutSpec[] },
+  memo?: Map<string, ShownRow>,
+): Promise<ShownRow[]> {
+  const { repo, git, outs } = readers;
+  const metricsAt = async (rev: string): Promise<Map<string, Flat>> => {
+    const m = new Map<string, Flat>();
+    for (const o of outs) {
+      const v = await loadMetric(project, term, git, rev, o);
+      if (v) m.set(o.path, v);
+    }
+    return m;
+  };
+  const head = await repo.resolve('HEAD');
+  const rows: ShownRow[] = [];
+  const none = { created: undefined, status: undefined, durationS: undefined, cpuS: undefined };
+  rows.push({ name: WORKSPACE, baseline: true, base: head, ...none, params: await loadParamsFlat(project, term, git, WORKSPACE), metrics: await metricsAt(WORKSPACE) });
+  if (head) {
+    const branch = (await repo.raw(['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
+    rows.push({ name: branch, baseline: true, base: head, rev: head, ...none, params: await loadParamsFlat(project, term, git, head), metrics: await metricsAt(head) });
+  }
+  for (const queued of [false, true]) {
+    for (const e of await repo.list(queued)) {
+      const key = `${queued ? 'q' : 'e'}:${e.name}:${e.sha}`;
+      const known = memo?.get(key);
+      if (known) {
+        rows.push(known);
+        continue;
+      }
+      const meta = decodeMessage(await repo.message(e.sha));
+      if (!meta) continue;
+      const row: ShownRow = {
+        name: e.name,
+        baseline: false,
+        base: meta.base,
+        rev: e.sha,
+        meta,
+        created: meta.created,
+        status: meta.status,
+        durationS: meta.duration_s,
+        cpuS: meta.cost?.cpu_s,
+        params: await loadParamsFlat(project, term, git, e.sha, queued ? meta.overrides : []),
+        metrics: queued ? new Map() : await metricsAt(e.sha),
+      };
+      memo?.set(key, row);
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+/** One row of `exp show --json` (the documented, stable shape). */
+export function expJson(r: ShownRow) {
+  return {
+    name: r.name,
+    baseline: r.baseline,
+    rev: r.rev ?? null,
+    base: r.base ?? null,
+    created: r.created ?? null,
+    status: r.status ?? null,
+    duration_s: r.durationS ?? null,
+    cost: r.meta?.cost ?? null,
+    overrides: r.meta?.overrides ?? [],
+    params: Object.fromEntries(r.params ?? []),
+    metrics: Object.fromEntries([...r.metrics].map(([f, v]) => [f, Object.fromEntries(v)])),
+  };
+}
+
 export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number> {
   return withContext(g, async (ctx) => {
     const { project, term } = ctx;
     const opened = await openReaders(ctx);
     if (!opened) return EXIT_USAGE;
-    const { repo, git, outs } = opened;
-    const metricsAt = async (rev: string): Promise<Map<string, Flat>> => {
-      const m = new Map<string, Flat>();
-      for (const o of outs) {
-        const v = await loadMetric(project, term, git, rev, o);
-        if (v) m.set(o.path, v);
-      }
-      return m;
-    };
-    const head = await repo.resolve('HEAD');
-    const rows: (ExpRow & { rev?: string; meta?: ExpMeta })[] = [];
-    const none = { created: undefined, status: undefined, durationS: undefined, cpuS: undefined };
-    rows.push({ name: WORKSPACE, baseline: true, base: head, ...none, params: await loadParamsFlat(project, term, git, WORKSPACE), metrics: await metricsAt(WORKSPACE) });
-    if (head) {
-      const branch = (await repo.raw(['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
-      rows.push({ name: branch, baseline: true, base: head, rev: head, ...none, params: await loadParamsFlat(project, term, git, head), metrics: await metricsAt(head) });
-    }
-    for (const queued of [false, true]) {
-      for (const e of await repo.list(queued)) {
-        const meta = decodeMessage(await repo.message(e.sha));
-        if (!meta) continue;
-        rows.push({
-          name: e.name,
-          baseline: false,
-          base: meta.base,
-          rev: e.sha,
-          meta,
-          created: meta.created,
-          status: meta.status,
-          durationS: meta.duration_s,
-          cpuS: meta.cost?.cpu_s,
-          params: await loadParamsFlat(project, term, git, e.sha, queued ? meta.overrides : []),
-          metrics: queued ? new Map() : await metricsAt(e.sha),
-        });
-      }
-    }
+    const rows = await collectExpRows(project, term, opened);
     const table = buildExpTable(rows, { all: a.all, sortBy: a.sortBy, sortOrder: a.sortOrder, precision: a.precision });
     if (!table.ok) {
       term.err(`error: ${table.error}\n`);
       return EXIT_USAGE;
     }
     if (a.format === 'json') {
-      const experiments = (table.value.rows as typeof rows).map((r) => ({
-        name: r.name,
-        baseline: r.baseline,
-        rev: r.rev ?? null,
-        base: r.base ?? null,
-        created: r.created ?? null,
-        status: r.status ?? null,
-        duration_s: r.durationS ?? null,
-        cost: r.meta?.cost ?? null,
-        overrides: r.meta?.overrides ?? [],
-        params: Object.fromEntries(r.params ?? []),
-        metrics: Object.fromEntries([...r.metrics].map(([f, v]) => [f, Object.fromEntries(v)])),
-      }));
+      const experiments = (table.value.rows as ShownRow[]).map(expJson);
       term.out(JSON.stringify({ version: 1, experiments }, null, 2) + '\n');
     } else {
       term.out((a.format === 'md' ? renderMarkdown : renderTable)(table.value.header, table.value.cells));

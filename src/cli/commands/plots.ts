@@ -45,7 +45,7 @@ export function diffRevisions(revs: readonly string[]): string[] {
  * The declared plots, narrowed to `targets` (a plot id, or any of its files), and every out path of
  * the pipeline; undefined after reporting an error.
  */
-async function selectPlots(project: Project, term: Terminal, cwd: string, targets: readonly string[]): Promise<{ defs: PlotDef[]; outs: string[] } | undefined> {
+export async function selectPlots(project: Project, term: Terminal, cwd: string, targets: readonly string[]): Promise<{ defs: PlotDef[]; outs: string[] } | undefined> {
   const ws = await openWorkspace(project, [], false);
   if (!ws.ok) {
     printDiagnostics(term, ws.error);
@@ -77,7 +77,7 @@ async function selectPlots(project: Project, term: Terminal, cwd: string, target
 }
 
 /** Reads every source of every plot at every revision and builds the charts; problems are collected, not thrown. */
-async function buildPage(project: Project, git: GitReader | undefined, defs: readonly PlotDef[], revisions: readonly string[]): Promise<Page> {
+export async function buildPage(project: Project, git: GitReader | undefined, defs: readonly PlotDef[], revisions: readonly string[]): Promise<Page> {
   const problems: PlotProblem[] = [];
   const plots: BuiltPlot[] = [];
   for (const def of defs) {
