@@ -16,3 +16,23 @@ const stageEntries = await fg('stages/*.ts');
 if (stageEntries.length > 0) {
   await build({ ...common, entryPoints: stageEntries, outdir: 'dist/stages', external: ['@tensorflow/*'] });
 }
+
+// The dashboard page of `mlbuild ui` (src/ui/web): Preact + the charts, bundled for the browser into
+// dist/ui/ and served as static files, so it works with no network. vega* sit in a chunk of their
+// own that only the views with charts load.
+await build({
+  entryPoints: { app: 'src/ui/web/main.tsx' },
+  outdir: 'dist/ui',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  chunkNames: 'chunks/[name]-[hash]',
+  logLevel: 'warning',
+  define: { 'process.env.NODE_ENV': '"production"' },
+});
+for (const f of ['index.html', 'app.css']) fs.copyFileSync(`src/ui/web/${f}`, `dist/ui/${f}`);

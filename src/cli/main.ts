@@ -384,6 +384,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         )
         .demandCommand(1, 'name an exp subcommand: run, show, diff, apply, branch or remove'),
     )
+    // The local dashboard (issue 16).
+    .command(
+      'ui',
+      'serve a local dashboard: pipeline, experiments, metrics over time, models (read-only)',
+      (y) =>
+        y
+          .option('port', { alias: 'p', type: 'number', default: 8420, describe: 'port to listen on (0: any free port)' })
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind (default loopback only)' }),
+      (a) => run(() => import('./commands/ui.js').then((m) => m.uiCommand(globals, { port: a.port, host: a.host }))),
+    )
     // --- remote cache (issue 7): remote config verbs, push / fetch / pull ---
     .command('remote', 'configure remotes (shared caches: S3-compatible storage or a directory)', (y) =>
       y

@@ -1,0 +1,260 @@
+/**
+ * What the ui's JSON API serves, as plain async functions over one project: each reads through
+ * the modules the CLI uses (status: run/assess; exp show: collectExpRows; metrics diff: loadMetric;
+ * plots diff: buildPage) and returns a JSON-ready value or an expected failure. Long-lived state is
+ * only memoisation of immutable things (a commit's metrics, an experiment's row) and the live-run
+ * watcher. Nothing here writes to the project or runs a command; HTTP is server.ts's job.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Project } from '../project.js';
+import { formatDiagnostics, type Diagnostic } from '../report/diagnostic.js';
+import { GitReader } from '../metrics/git-reader.js';
+import { ExpRepo } from '../exp/repo.js';
+import { buildExpTable } from '../exp/table.js';
+import { collectExpRows, expJson, type ShownRow } from '../cli/commands/exp.js';
+import { metricOuts } from '../cli/commands/metrics.js';
+import { buildPage, selectPlots } from '../cli/commands/plots.js';
+import { WORKSPACE, openRevisions } from '../metrics/revisions.js';
+import { logFileName } from '../run/stage-run.js';
+import type { OutSpec } from '../model/stage.js';
+import { collectingTerminal } from './collect-terminal.js';
+import { RunLog } from './run-log.js';
+import { LiveRun, type LiveSnapshot } from './live-run.js';
+import { pipelineView, type PipelineView } from './pipeline-state.js';
+import { MetricsMemo, metricsHistory, type MetricsHistory } from './metrics-history.js';
+import { buildRegistry, type Model, type TagRecord } from './gto-tags.js';
+
+/** An expected failure: the HTTP status it maps to and the message for the user. */
+export interface Failure {
+  readonly status: 400 | 403 | 404 | 409 | 500;
+  readonly message: string;
+}
+
+export type Answer<T> = { ok: true; value: T } | { ok: false; error: Failure };
+const yes = <T>(value: T): Answer<T> => ({ ok: true, value });
+const no = (status: Failure['status'], message: string): Answer<never> => ({ ok: false, error: { status, message } });
+const diagnostics = (ds: readonly Diagnostic[]): Answer<never> => no(409, formatDiagnostics(ds));
+
+export interface Progress {
+  readonly done: number;
+  readonly total: number;
+  /** Seconds left: running stages' expected remainder plus the stale stages not started (serial). */
+  readonly eta_s: number | null;
+  /** Stages left whose time the run history does not know. */
+  readonly unknown: number;
+}
+
+/** A log is served from its end: a stage that printed gigabytes still answers quickly. */
+const LOG_TAIL_BYTES = 256 * 1024;
+
+export class Dashboard {
+  readonly runs: RunLog;
+  readonly live: LiveRun;
+  readonly #memo = new MetricsMemo();
+  readonly #expMemo = new Map<string, ShownRow>();
+  #readers: Promise<{ git: GitReader; repo: ExpRepo } | { failed: string }> | undefined;
+  #pipeline: { at: number; view: PipelineView } | undefined;
+  #computing: Promise<Answer<PipelineView>> | undefined;
+
+  constructor(readonly project: Project) {
+    this.runs = new RunLog(project.mlcacheDir);
+    this.live = new LiveRun(project.mlcacheDir, this.runs);
+  }
+
+  /** `<pipeline file>` relative to the project root. */
+  get pipelineName(): string {
+    return path.basename(this.project.pipelineFile);
+  }
+
+  #git(): Promise<{ git: GitReader; repo: ExpRepo } | { failed: string }> {
+    this.#readers ??= (async () => {
+      const git = await GitReader.open(this.project.root);
+      if (!(git instanceof GitReader)) return git;
+      const repo = await ExpRepo.open(this.project.root);
+      if (!(repo instanceof ExpRepo)) return repo;
+      return { git, repo };
+    })();
+    return this.#readers;
+  }
+
+  async #outs(): Promise<Answer<OutSpec[]>> {
+    const term = collectingTerminal();
+    const outs = await metricOuts(this.project, term);
+    return outs ? yes(outs) : no(409, term.warnings.join('\n'));
+  }
+
+  /** `status --json` plus the DAG, run history and live state. Concurrent callers share one assessment. */
+  async pipeline(): Promise<Answer<PipelineView>> {
+    this.#computing ??= pipelineView(this.project, this.runs, this.live).then(
+      (r) => {
+        this.#computing = undefined;
+        if (!r.ok) return diagnostics(r.error);
+        this.#pipeline = { at: Date.now(), view: r.value };
+        return yes(r.value);
+      },
+      (e: unknown) => {
+        this.#computing = undefined;
+        throw e;
+      },
+    );
+    return this.#computing;
+  }
+
+  /** The live run with its progress, judged against the latest pipeline assessment. */
+  liveState(): LiveSnapshot & { progress: Progress | null } {
+    const snap = this.live.snapshot;
+    const view = this.#pipeline?.view;
+    if (!snap.active || !view) return { ...snap, progress: null };
+    const running = new Set(snap.running.map((r) => r.stage));
+    const finished = new Set(snap.finished.map((f) => f.stage));
+    const left = view.stages.filter((s) => s.stale && !running.has(s.name) && !finished.has(s.name));
+    let eta = 0;
+    let unknown = 0;
+    const now = Date.now();
+    for (const r of snap.running) {
+      if (r.expected_s === null) unknown++;
+      else eta += Math.max(0, r.expected_s - (now - Date.parse(r.since)) / 1000);
+    }
+    for (const s of left) {
+      if (s.expected_s === null) unknown++;
+      else eta += s.expected_s;
+    }
+    const done = snap.finished.length;
+    return { ...snap, progress: { done, total: done + running.size + left.length, eta_s: Math.round(eta * 10) / 10, unknown } };
+  }
+
+  /** The end of a stage's log (`.mlcache/logs/`); only stages of the pipeline have one. */
+  async log(stage: string): Promise<Answer<{ stage: string; text: string; truncated: boolean; size: number }>> {
+    const view = this.#pipeline?.view ?? (await this.pipeline().then((r) => (r.ok ? r.value : undefined)));
+    if (!view?.stages.some((s) => s.name === stage)) return no(404, `no stage '${stage}' in ${this.pipelineName}`);
+    const file = path.join(this.project.mlcacheDir, 'logs', logFileName(stage));
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch {
+      return yes({ stage, text: '', truncated: false, size: 0 });
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      const start = Math.max(0, size - LOG_TAIL_BYTES);
+      const buf = Buffer.alloc(size - start);
+      fs.readSync(fd, buf, 0, buf.length, start);
+      return yes({ stage, text: buf.toString('utf8'), truncated: start > 0, size });
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** `exp show --json` (every param, so the page can choose columns) plus the column lists. */
+  async experiments(): Promise<Answer<{ version: 1; experiments: ReturnType<typeof expJson>[]; params: string[]; metrics: string[]; warnings: string[] }>> {
+    const readers = await this.#git();
+    if ('failed' in readers) return no(409, readers.failed);
+    const outs = await this.#outs();
+    if (!outs.ok) return outs;
+    const term = collectingTerminal();
+    const rows = await collectExpRows(this.project, term, { repo: readers.repo, git: readers.git, outs: outs.value }, this.#expMemo);
+    const table = buildExpTable(rows, { all: true, sortBy: undefined, sortOrder: 'asc', precision: 5 });
+    if (!table.ok) return no(500, table.error);
+    const experiments = (table.value.rows as ShownRow[]).map(expJson);
+    const params = [...new Set(rows.flatMap((r) => [...(r.params?.keys() ?? [])]))];
+    const metrics = [...new Set(rows.flatMap((r) => [...r.metrics].flatMap(([f, flat]) => [...flat.keys()].map((k) => `${f}:${k}`))))];
+    return yes({ version: 1, experiments, params, metrics, warnings: [...new Set(term.warnings)] });
+  }
+
+  /** Branches and tags to pick from, and the current branch. */
+  async revisions(): Promise<Answer<{ current: string | null; branches: string[]; tags: string[] }>> {
+    const readers = await this.#git();
+    if ('failed' in readers) return no(409, readers.failed);
+    const raw = async (args: string[]) => (await readers.repo.raw(args)).split('\n').filter((l) => l !== '');
+    const current = (await readers.repo.raw(['rev-parse', '--abbrev-ref', 'HEAD']).catch(() => '')).trim();
+    return yes({
+      current: current === '' || current === 'HEAD' ? null : current,
+      branches: await raw(['for-each-ref', '--format=%(refname:short)', 'refs/heads']),
+      tags: await raw(['for-each-ref', '--sort=-creatordate', '--format=%(refname:short)', 'refs/tags']),
+    });
+  }
+
+  /** Every numeric metric across the first-parent commits of `branch`. */
+  async metricsHistory(branch: string | undefined, limit: number, file: string | undefined): Promise<Answer<MetricsHistory>> {
+    const readers = await this.#git();
+    if ('failed' in readers) return no(409, readers.failed);
+    const rev = branch ?? 'HEAD';
+    if (!(await readers.git.verify(rev))) return no(404, `unknown branch or revision '${rev}'`);
+    const outs = await this.#outs();
+    if (!outs.ok) return outs;
+    let chosen = outs.value;
+    if (file !== undefined) {
+      const inside = this.#projectPath(file);
+      if (!inside.ok) return inside;
+      chosen = chosen.filter((o) => o.path === inside.value);
+      if (chosen.length === 0) return no(404, `'${file}' is not a metrics file of ${this.pipelineName}`);
+    }
+    return yes(await metricsHistory(this.project, collectingTerminal(), readers.git, readers.repo, chosen, this.#memo, rev, limit));
+  }
+
+  /** A path given by a client, as project-relative POSIX; anything resolving outside the project is refused. */
+  #projectPath(p: string): Answer<string> {
+    const abs = path.resolve(this.project.root, p);
+    const rel = path.relative(this.project.root, abs);
+    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return no(403, `'${p}' is outside the project`);
+    return yes(rel.split(path.sep).join('/'));
+  }
+
+  /** `plots diff --json` for the given revisions (default HEAD and the workspace). */
+  async plots(revs: readonly string[]): Promise<Answer<{ version: 1; revisions: readonly string[]; plots: unknown[]; problems: unknown[] }>> {
+    const revisions = revs.length === 0 ? ['HEAD', WORKSPACE] : [...new Set(revs)];
+    const opened = await openRevisions(this.project, revisions);
+    if (!opened.ok) return no(404, opened.error);
+    const term = collectingTerminal();
+    const selected = await selectPlots(this.project, term, this.project.root, []);
+    if (!selected) return no(409, term.warnings.join('\n'));
+    const page = await buildPage(this.project, opened.value.git, selected.defs, revisions);
+    return yes({ version: 1, revisions: page.revisions, plots: [...page.plots], problems: [...page.problems] });
+  }
+
+  /**
+   * The model registry (GTO tags) with each version's metrics at its commit, and the drift
+   * reports: every declared metric whose file or key names drift, across the current branch.
+   */
+  async models(): Promise<Answer<{ version: 1; models: (Model & { metrics: Record<string, Record<string, number>> })[]; drift: MetricsHistory | null }>> {
+    const readers = await this.#git();
+    if ('failed' in readers) return no(409, readers.failed);
+    const out = await readers.repo.raw([
+      'for-each-ref',
+      '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:iso-strict)%00%(contents:subject)',
+      'refs/tags',
+    ]);
+    const tags: TagRecord[] = out
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => {
+        const [tag = '', obj = '', peeled = '', date = '', message = ''] = l.split('\0');
+        return { tag, sha: peeled || obj, date, message };
+      });
+    const registry = buildRegistry(tags);
+    const outs = await this.#outs();
+    const metricsOuts = outs.ok ? outs.value : [];
+    const term = collectingTerminal();
+    const models = [];
+    for (const m of registry) {
+      const metrics: Record<string, Record<string, number>> = {};
+      for (const v of m.versions) {
+        const vals: Record<string, number> = {};
+        for (const o of metricsOuts) {
+          for (const [k, x] of (await this.#memo.at(this.project, term, readers.git, v.sha, o)) ?? []) if (typeof x === 'number') vals[`${o.path}:${k}`] = x;
+        }
+        metrics[v.version] = vals;
+      }
+      models.push({ ...m, metrics });
+    }
+    const driftOuts = metricsOuts.filter((o) => /drift/i.test(o.path));
+    let drift: MetricsHistory | null = null;
+    if (metricsOuts.length > 0) {
+      const all = await metricsHistory(this.project, collectingTerminal(), readers.git, readers.repo, driftOuts.length > 0 ? driftOuts : metricsOuts, this.#memo, 'HEAD', 200);
+      const points = all.points.filter((p) => /drift/i.test(p.metric));
+      drift = points.length > 0 ? { ...all, points, metrics: [...new Set(points.map((p) => p.metric))].sort() } : null;
+    }
+    return yes({ version: 1, models, drift });
+  }
+}

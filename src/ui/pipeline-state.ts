@@ -1,0 +1,110 @@
+/**
+ * The Pipeline view's data: the DAG of the workspace pipeline with each stage's state, computed
+ * exactly as `mlbuild status --json` computes it (run/workspace.ts + run/assess.ts, read-only: the
+ * journal is replayed in memory, the stat cache is not saved), joined with the run history (the
+ * last run, the expected time of what is stale) and the live run (which stages are running).
+ *
+ * States: `running` (a live repro runs it), `failed` (stale, and its last run failed or was
+ * interrupted), `stale` (with the reasons status gives), `frozen`, `up-to-date`.
+ */
+import type { Project } from '../project.js';
+import type { Diagnostic } from '../report/diagnostic.js';
+import { openPlanned, openState } from '../run/workspace.js';
+import { assess } from '../run/assess.js';
+import { formatReason } from '../run/reason.js';
+import { LocalStore } from '../cache/local-store.js';
+import { type Result, ok } from '../util/result.js';
+import type { RunLog } from './run-log.js';
+import type { LiveRun } from './live-run.js';
+
+export type StageState = 'up-to-date' | 'stale' | 'running' | 'failed' | 'frozen';
+
+export interface StageView {
+  readonly name: string;
+  readonly group: string;
+  readonly desc: string | null;
+  readonly cmd: readonly string[];
+  readonly deps: readonly string[];
+  readonly outs: readonly { path: string; kind: string }[];
+  readonly params: readonly string[];
+  readonly state: StageState;
+  readonly stale: boolean;
+  readonly restorable: boolean;
+  /** status's reason texts and codes, in its order. */
+  readonly reasons: readonly string[];
+  readonly reason_codes: readonly string[];
+  readonly upstream: readonly string[];
+  /** Seconds of its last successful run, from the run history. */
+  readonly expected_s: number | null;
+  readonly last_run: { started: string; wall_s: number; ok: boolean; exit_code: number | null } | null;
+}
+
+export interface PipelineView {
+  readonly version: 1;
+  readonly pipeline_file: string;
+  readonly up_to_date: boolean;
+  readonly stages: readonly StageView[];
+  /** Sum of the expected times of the stale stages (serial; unknown ones are counted in `unknown`). */
+  readonly stale_expected: { seconds: number; stages: number; unknown: number };
+}
+
+export async function pipelineView(project: Project, runs: RunLog, live: LiveRun): Promise<Result<PipelineView, Diagnostic[]>> {
+  const state = await openState(project, false);
+  if (!state.ok) return state;
+  const s = state.value;
+  const opened = await openPlanned(project, [], (abs) => s.files.stat(abs) !== undefined);
+  if (!opened.ok) return opened;
+  const { ws, plan } = opened.value;
+  const ctx = { files: s.files, params: ws.loaded.params, lockfile: s.lockfile, interrupted: s.interrupted };
+  const cache = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: s.files });
+  const assessed = await assess(plan, ws.pipeline, ctx, cache, () => false);
+  runs.poll();
+  const snap = live.snapshot;
+  const running = new Set(snap.running.map((r) => r.stage));
+  const interrupted = new Set(snap.interrupted);
+  let seconds = 0;
+  let unknown = 0;
+  const stages: StageView[] = assessed.map((a) => {
+    const st = ws.pipeline.stages.get(a.stage)!;
+    const stale = a.reasons.length > 0;
+    const last = runs.last(a.stage);
+    const expected = live.expectedSeconds(a.stage) ?? null;
+    if (stale) {
+      if (expected === null) unknown++;
+      else seconds += expected;
+    }
+    const state: StageState = running.has(a.stage)
+      ? 'running'
+      : stale && (interrupted.has(a.stage) || last?.ok === false)
+        ? 'failed'
+        : stale
+          ? 'stale'
+          : a.frozen
+            ? 'frozen'
+            : 'up-to-date';
+    return {
+      name: a.stage,
+      group: st.group,
+      desc: st.desc ?? null,
+      cmd: st.cmd,
+      deps: st.deps.map((d) => d.path),
+      outs: st.outs.map((o) => ({ path: o.path, kind: o.kind })),
+      params: st.params.map((p) => p.key),
+      state,
+      stale,
+      restorable: a.restorable,
+      reasons: a.reasons.map(formatReason),
+      reason_codes: a.reasons.map((r) => r.kind),
+      upstream: [...ws.pipeline.upstream(a.stage)],
+      expected_s: expected,
+      last_run: last ? { started: last.started, wall_s: last.wall_s, ok: last.ok, exit_code: last.exit_code } : null,
+    };
+  });
+  return ok({
+    version: 1,
+    pipeline_file: project.pipelineFile.slice(project.root.length + 1),
+    up_to_date: stages.every((x) => !x.stale),
+    stages,
+    stale_expected: { seconds: Math.round(seconds * 1000) / 1000, stages: stages.filter((x) => x.stale).length, unknown },
+  });
+}
