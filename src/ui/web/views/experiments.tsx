@@ -112,8 +112,8 @@ function Compare({ rows, cols, onlyDiff }: { rows: Experiment[]; cols: Col[]; on
             <tr key={c.id} class={differs ? 'differs' : ''} data-differs={differs ? 'true' : 'false'}>
               <th scope="row">
                 {differs ? <span aria-label="differs">≠ </span> : <span aria-label="same">= </span>}
-                {c.kind === 'metric' ? '📈 ' : ''}
                 {c.title}
+                {c.kind === 'metric' ? ' (metric)' : ''}
               </th>
               {vals.map((v, i) => (
                 <td key={i}>{c.id === 'Duration' ? (typeof v === 'number' ? formatSeconds(v) : '–') : formatValue(v)}</td>

@@ -15,6 +15,8 @@ export const STATE_LABEL: Record<StageView['state'], [string, string]> = {
   frozen: ['❄', 'frozen'],
 };
 
+const clip = (t: string, n: number): string => (t.length > n ? t.slice(0, n - 1) + '…' : t);
+
 const W = 200;
 const H = 52;
 const GX = 70;
@@ -104,13 +106,13 @@ function Dag({ stages, selected }: { stages: StageView[]; selected: string | und
                 }
               }}
             >
+              <title>{`${s.name}: ${label}${s.reasons.length ? ` (${s.reasons.join('; ')})` : ''}`}</title>
               <rect width={W} height={H} rx="6" />
               <text x="10" y="20" class="node-name">
-                {s.name.length > 24 ? s.name.slice(0, 23) + '…' : s.name}
+                {clip(s.name, 24)}
               </text>
               <text x="10" y="40" class="node-state">
-                {glyph} {label}
-                {s.state === 'stale' || s.state === 'failed' ? ` · ${s.reasons[0] ?? ''}`.slice(0, 26) : ''}
+                {clip(`${glyph} ${label}${(s.state === 'stale' || s.state === 'failed') && s.reasons[0] ? ` · ${s.reasons[0]}` : ''}`, 29)}
               </text>
             </g>
           );
