@@ -66,7 +66,9 @@ export async function pipelineView(project: Project, runs: RunLog, live: LiveRun
   let unknown = 0;
   const stages: StageView[] = assessed.map((a) => {
     const st = ws.pipeline.stages.get(a.stage)!;
-    const stale = a.reasons.length > 0;
+    // While a repro runs a stage, the journal marks it started-not-finished: that is "running", not "interrupted".
+    const reasons = running.has(a.stage) ? a.reasons.filter((r) => r.kind !== 'interrupted') : a.reasons;
+    const stale = reasons.length > 0 || running.has(a.stage);
     const last = runs.last(a.stage);
     const expected = live.expectedSeconds(a.stage) ?? null;
     if (stale) {
@@ -93,8 +95,8 @@ export async function pipelineView(project: Project, runs: RunLog, live: LiveRun
       state,
       stale,
       restorable: a.restorable,
-      reasons: a.reasons.map(formatReason),
-      reason_codes: a.reasons.map((r) => r.kind),
+      reasons: reasons.map(formatReason),
+      reason_codes: reasons.map((r) => r.kind),
       upstream: [...ws.pipeline.upstream(a.stage)],
       expected_s: expected,
       last_run: last ? { started: last.started, wall_s: last.wall_s, ok: last.ok, exit_code: last.exit_code } : null,

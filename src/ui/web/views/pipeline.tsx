@@ -92,7 +92,8 @@ function Dag({ stages, selected }: { stages: StageView[]; selected: string | und
               key={s.name}
               class={`node state-${s.state}${selected === s.name ? ' selected' : ''}`}
               transform={`translate(${p.x},${p.y})`}
-              tabIndex={0}
+              // SVG attributes are case-sensitive: `tabIndex` would not make the node focusable.
+              tabindex={0}
               role="button"
               aria-pressed={selected === s.name}
               aria-label={`${s.name}: ${label}${s.reasons.length ? ` (${s.reasons.join('; ')})` : ''}`}
@@ -160,7 +161,7 @@ function Details({ s, live, logs }: { s: StageView; live: LiveState | undefined;
       {s.desc && <p>{s.desc}</p>}
       {s.reasons.length > 0 && (
         <>
-          <h3>Why {s.state === 'failed' ? 'it must run again' : 'it is stale'}</h3>
+          <h3>Why {s.state === 'failed' ? 'it must run again' : s.state === 'running' ? 'it runs' : 'it is stale'}</h3>
           <ul class="reasons">
             {s.reasons.map((r) => (
               <li key={r}>{r}</li>
