@@ -146,8 +146,26 @@ export class Dashboard {
     }
   }
 
+  #expInFlight: ReturnType<Dashboard['readExperiments']> | undefined;
+
+  /** `exp show --json`; concurrent callers (a warm-up and a page) share one read. */
+  experiments(): ReturnType<Dashboard['readExperiments']> {
+    this.#expInFlight ??= this.readExperiments().finally(() => (this.#expInFlight = undefined));
+    return this.#expInFlight;
+  }
+
+  /**
+   * Reads, in the background, what the other views will ask for (experiments, the branch's metrics),
+   * so that the slow first read of hundreds of git objects is done before anyone opens them.
+   * Errors are left for the real request to report.
+   */
+  async warmUp(): Promise<void> {
+    await this.experiments().catch(() => undefined);
+    await this.metricsHistory(undefined, 500, undefined).catch(() => undefined);
+  }
+
   /** `exp show --json` (every param, so the page can choose columns) plus the column lists. */
-  async experiments(): Promise<Answer<{ version: 1; experiments: ReturnType<typeof expJson>[]; params: string[]; metrics: string[]; warnings: string[] }>> {
+  async readExperiments(): Promise<Answer<{ version: 1; experiments: ReturnType<typeof expJson>[]; params: string[]; metrics: string[]; warnings: string[] }>> {
     const readers = await this.#git();
     if ('failed' in readers) return no(409, readers.failed);
     const outs = await this.#outs();

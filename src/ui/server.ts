@@ -47,7 +47,16 @@ export async function buildUiServer(opts: UiServerOptions): Promise<FastifyInsta
 
   await app.register(fastifyStatic, { root: path.resolve(opts.staticDir), prefix: '/', index: ['index.html'], cacheControl: false, wildcard: true });
 
-  app.get('/api/pipeline', async (_req, reply) => send(reply, await d.pipeline()));
+  // Once the first view has its data, read ahead for the others (never before: it would slow the first view).
+  let warmed = false;
+  app.get('/api/pipeline', async (_req, reply) => {
+    const answer = await d.pipeline();
+    if (!warmed) {
+      warmed = true;
+      reply.raw.once('finish', () => void d.warmUp());
+    }
+    return send(reply, answer);
+  });
   app.get('/api/live', async (_req, reply) => reply.header('cache-control', 'no-store').send(d.liveState()));
   app.get<{ Params: { stage: string } }>('/api/logs/:stage', async (req, reply) => send(reply, await d.log(req.params.stage)));
   app.get('/api/experiments', async (_req, reply) => send(reply, await d.experiments()));
