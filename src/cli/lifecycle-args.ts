@@ -19,6 +19,8 @@ export function modelCommand(globals: GlobalOptions, run: Run): CommandModule {
           'register the model directory recorded in mlbuild.lock at a commit as a new version (tag NAME@vX.Y.Z)',
           (yy) =>
             yy
+              // `--version` names the model version here (as in GTO), not mlbuild's own.
+              .version(false)
               .positional('name', { type: 'string', demandOption: true })
               .option('version', { type: 'string', describe: 'the version, SemVer with a leading v (default: bump the latest)' })
               .option('bump', { type: 'string', choices: ['major', 'minor', 'patch'], describe: 'which part to bump (default patch; v0.0.1 first)' })

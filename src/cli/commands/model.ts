@@ -146,10 +146,16 @@ export function modelShowCommand(g: GlobalOptions, a: { name: string; json: bool
       const stage = loc && lock?.ok ? lock.value.names().find((n) => lock.value.get(n)?.outs.some((o) => o.path === loc.path)) : undefined;
       const entry = stage && lock?.ok ? lock.value.get(stage) : undefined;
       const metrics: Record<string, unknown> = {};
-      for (const d of entry?.deps ?? []) {
-        if (!/^metrics\/.*\.(json|ya?ml)$/.test(d.path)) continue;
+      // Metrics: the producing stage's small JSON/YAML outs and deps that git holds at that commit.
+      for (const d of [...(entry?.outs ?? []), ...(entry?.deps ?? [])]) {
+        if (!/\.(json|ya?ml)$/.test(d.path) || d.path.endsWith('.dir')) continue;
         const t = await git.read(v.commit, d.path);
-        if (t.ok) metrics[d.path] = Object.fromEntries(flatten(parseMetricsText(t.text, d.path)));
+        if (!t.ok) continue;
+        try {
+          metrics[d.path] = Object.fromEntries(flatten(parseMetricsText(t.text, d.path)));
+        } catch {
+          // not a metrics file after all
+        }
       }
       versions.push({ version: v.version, commit: v.commit, active: v.active, stages: v.stages, path: loc?.path ?? null, hash: loc?.hash ?? null, stage: stage ?? null, params: entry?.params ?? {}, deps: (entry?.deps ?? []).map((d) => ({ path: d.path, hash: d.hash })), metrics });
     }
