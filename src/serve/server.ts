@@ -10,7 +10,8 @@
  * Every answer names the model version that produced it. Errors are `{"error": "..."}` (the OIP
  * error shape): 400 for a body that fails validation (the message says which field and why), 404
  * for an unknown model, 413 for a body over the limit, 503 when more than `maxQueue` requests are
- * in flight (back-pressure: refused at once, with Retry-After, rather than queued without bound).
+ * inference requests in flight (back-pressure: refused at once, with Retry-After, rather than
+ * queued without bound; health and /metrics are never refused).
  * A failure inside a handler is a 500 for that request; the process never exits on input.
  * It does not load models, watch the registry or bind a port (commands/serve.ts does).
  */
@@ -62,7 +63,9 @@ export function buildServer(o: ServerOptions): FastifyInstance {
 
   app.decorateRequest('mlb', null as unknown as Ctx);
   app.addHook('onRequest', (req, reply, done) => {
-    req.mlb = { start: process.hrtime.bigint(), counted: true, model: '', version: '' };
+    req.mlb = { start: process.hrtime.bigint(), counted: req.method === 'POST', model: '', version: '' };
+    // Only inference is bounded: health checks and scrapes must get through an overload.
+    if (!req.mlb.counted) return done();
     if (inFlight >= o.maxQueue) {
       req.mlb.counted = false;
       o.metrics.rejected.inc({ reason: 'overloaded' });
