@@ -23,7 +23,8 @@ import { RunLog } from './run-log.js';
 import { LiveRun, type LiveSnapshot } from './live-run.js';
 import { pipelineView, type PipelineView } from './pipeline-state.js';
 import { MetricsMemo, metricsHistory, type MetricsHistory } from './metrics-history.js';
-import { buildRegistry, type Model, type TagRecord } from './gto-tags.js';
+import { GitTagStore } from '../registry/git-tags.js';
+import { registryState, type ArtifactState } from '../registry/state.js';
 
 /** An expected failure: the HTTP status it maps to and the message for the user. */
 export interface Failure {
@@ -35,6 +36,42 @@ export type Answer<T> = { ok: true; value: T } | { ok: false; error: Failure };
 const yes = <T>(value: T): Answer<T> => ({ ok: true, value });
 const no = (status: Failure['status'], message: string): Answer<never> => ({ ok: false, error: { status, message } });
 const diagnostics = (ds: readonly Diagnostic[]): Answer<never> => no(409, formatDiagnostics(ds));
+
+/** A registry artifact as the Models view shows it (JSON: dates ISO, maps as objects). */
+export interface ModelView {
+  readonly name: string;
+  readonly deprecated: boolean;
+  /** Newest first. */
+  readonly versions: { version: string; sha: string; date: string | null; message: string; deregistered: boolean; registered: boolean; stages: string[] }[];
+  /** STAGE -> the version holding it now. */
+  readonly stages: Record<string, string>;
+  /** Every registry event, oldest first. */
+  readonly events: { tag: string; date: string; kind: string; version: string | null; stage: string | null }[];
+  /** version -> `FILE:KEY` -> value at the version's commit. */
+  metrics: Record<string, Record<string, number>>;
+}
+
+const isoSeconds = (t: number): string => new Date(t * 1000).toISOString().replace('.000Z', 'Z');
+
+function modelView(a: ArtifactState): ModelView {
+  const registration = new Map(a.events.filter((e) => e.action === 'register').map((e) => [e.version, e]));
+  return {
+    name: a.name,
+    deprecated: a.deprecated,
+    versions: a.versions.map((v) => ({
+      version: v.version,
+      sha: v.commit,
+      date: v.registeredAt === undefined ? null : isoSeconds(v.registeredAt),
+      message: registration.get(v.version)?.message.split('\n')[0] ?? '',
+      deregistered: !v.active,
+      registered: v.registered,
+      stages: v.stages,
+    })),
+    stages: Object.fromEntries(a.stages),
+    events: a.events.map((e) => ({ tag: e.tag, date: isoSeconds(e.time), kind: e.action, version: e.version ?? null, stage: e.stage ?? null })),
+    metrics: {},
+  };
+}
 
 export interface Progress {
   readonly done: number;
@@ -232,25 +269,14 @@ export class Dashboard {
   }
 
   /**
-   * The model registry (GTO tags) with each version's metrics at its commit, and the drift
-   * reports: every declared metric whose file or key names drift, across the current branch.
+   * The model registry (GTO tags, read by src/registry as `mlbuild model list` reads it) with each
+   * version's metrics at its commit, and the drift reports: every declared metric whose file or key
+   * names drift, across the current branch.
    */
-  async models(): Promise<Answer<{ version: 1; models: (Model & { metrics: Record<string, Record<string, number>> })[]; drift: MetricsHistory | null }>> {
+  async models(): Promise<Answer<{ version: 1; models: ModelView[]; drift: MetricsHistory | null }>> {
     const readers = await this.#git();
     if ('failed' in readers) return no(409, readers.failed);
-    const out = await readers.repo.raw([
-      'for-each-ref',
-      '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(creatordate:iso-strict)%00%(contents:subject)',
-      'refs/tags',
-    ]);
-    const tags: TagRecord[] = out
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => {
-        const [tag = '', obj = '', peeled = '', date = '', message = ''] = l.split('\0');
-        return { tag, sha: peeled || obj, date, message };
-      });
-    const registry = buildRegistry(tags);
+    const registry = [...registryState(await new GitTagStore(this.project.root).list()).values()].map(modelView);
     const outs = await this.#outs();
     const metricsOuts = outs.ok ? outs.value : [];
     const term = collectingTerminal();

@@ -86,7 +86,8 @@ export interface PlotsDoc {
 export interface ModelVersion {
   version: string;
   sha: string;
-  date: string;
+  date: string | null;
+  registered: boolean;
   message: string;
   deregistered: boolean;
   stages: string[];

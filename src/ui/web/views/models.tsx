@@ -17,7 +17,7 @@ export function ModelsPage({ doc, error, params }: { doc: ModelsDoc | undefined;
   return (
     <div class="models">
       {doc.models.length === 0 ? (
-        <p>No registered models: the registry is the git tags of `mlbuild model register` / `assign` (GTO format, NAME@vX.Y.Z and NAME#STAGE#N).</p>
+        <p>No registered models: the registry is the annotated git tags of `mlbuild model register` / `assign` (GTO format: NAME@vX.Y.Z, NAME#STAGE#N).</p>
       ) : (
         <nav aria-label="models" class="tabs">
           {doc.models.map((m) => (
@@ -65,7 +65,7 @@ export function ModelsPage({ doc, error, params }: { doc: ModelsDoc | undefined;
                     <td>
                       <code>{v.sha.slice(0, 7)}</code>
                     </td>
-                    <td>{v.date.replace('T', ' ').slice(0, 16)}</td>
+                    <td>{v.date ? v.date.replace('T', ' ').slice(0, 16) : 'not registered'}</td>
                     {metricKeys.map((k) => (
                       <td key={k}>{formatValue(model.metrics[v.version]?.[k])}</td>
                     ))}
