@@ -9,7 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliBuilt, useProjects } from './rig.js';
-import { accAt, getJson, makeFixture, startUi, type Fixture, type UiServer } from './ui-rig.js';
+import { accAt, getJson, psiAt, makeFixture, startUi, type Fixture, type UiServer } from './ui-rig.js';
 
 const projects = useProjects();
 
@@ -82,7 +82,7 @@ describe('mlbuild ui: the JSON API', () => {
     expect(body.experiments.map((e) => e.name)).toEqual(['workspace', 'main', 'hi', 'lo']);
     expect(body.experiments.find((e) => e.name === 'hi')!.metrics['metrics/train.json']!.acc).toBeCloseTo(accAt(5) + 0.4, 6);
     expect(body.params).toEqual(['lr']);
-    expect(body.metrics).toEqual(['metrics/train.json:acc', 'metrics/train.json:loss']);
+    expect(body.metrics).toEqual(['metrics/train.json:acc', 'metrics/train.json:loss', 'reports/drift.json:psi']);
   });
 
   it('GET /api/metrics/history: each metric at each of the five commits, newest first; limit, file and branch checked', async () => {
@@ -127,8 +127,11 @@ describe('mlbuild ui: the JSON API', () => {
     expect(bad.body.error).toContain("unknown revision 'nope'");
   });
 
-  it('GET /api/models: versions and stages from the GTO tags, each with the metrics of its commit', async () => {
-    const { status, body } = await getJson<{ models: { name: string; versions: { version: string; sha: string; stages: string[] }[]; stages: Record<string, string>; metrics: Record<string, Record<string, number>> }[]; drift: unknown }>(`${ui.url}/api/models`);
+  it('GET /api/models: versions and stages from the GTO tags, each with the metrics of its commit; drift over commits', async () => {
+    const { status, body } = await getJson<{
+      models: { name: string; versions: { version: string; sha: string; stages: string[] }[]; stages: Record<string, string>; metrics: Record<string, Record<string, number>> }[];
+      drift: { metrics: string[]; points: { sha: string; value: number }[] } | null;
+    }>(`${ui.url}/api/models`);
     expect(status).toBe(200);
     expect(body.models.map((m) => m.name)).toEqual(['clf']);
     const clf = body.models[0]!;
@@ -138,7 +141,9 @@ describe('mlbuild ui: the JSON API', () => {
     ]);
     expect(clf.stages).toEqual({ prod: 'v1.0.0', staging: 'v1.1.0' });
     expect(clf.metrics['v1.0.0']!['metrics/train.json:acc']).toBe(accAt(3));
-    expect(body.drift).toBeNull();
+    // The drift report (a declared metrics file named for drift) at each commit, newest first.
+    expect(body.drift?.metrics).toEqual(['reports/drift.json:psi']);
+    expect(body.drift?.points.map((p) => [p.sha, p.value])).toEqual([...fx.commits].reverse().map((sha, i) => [sha, psiAt(5 - i)]));
   });
 
   it('GET /api/revisions, /api/live and /api/logs/:stage', async () => {
@@ -196,7 +201,7 @@ describe('mlbuild ui: other projects and bad usage', () => {
         ['train', 'stale', ['upstream stale: prepare']],
       ]);
       const h = await getJson<{ points: unknown[] }>(`${ui.url}/api/metrics/history`);
-      expect(h.body.points).toHaveLength(10);
+      expect(h.body.points).toHaveLength(15);
     } finally {
       expect(await ui.stop()).toBe(0);
     }

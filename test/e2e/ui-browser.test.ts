@@ -150,13 +150,15 @@ describe.skipIf(noBrowser !== undefined && process.env.CI !== 'true')(`mlbuild u
     await page.close();
   });
 
-  it('Models: versions and stages from the tags; the dark theme with t', { timeout: 60_000 }, async () => {
+  it('Models: versions and stages from the tags, drift over five commits; the dark theme with t', { timeout: 60_000 }, async () => {
     const { page, errors, foreign } = await watchedPage(ctx, ui.url);
     await page.goto(`${ui.url}/#/models`);
     const model = page.getByTestId('model');
     await model.waitFor();
     expect(await model.locator('tr[data-version="v1.1.0"] td').first().textContent()).toBe('staging');
     expect(await model.locator('tr[data-version="v1.0.0"] td').first().textContent()).toBe('prod');
+    await page.locator('figure[aria-label="drift over commits"] [data-rendered]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('figure[aria-label="drift over commits"] g.mark-symbol.role-mark path').count()).toBe(5);
     const before = await page.evaluate('document.documentElement.dataset.theme');
     await page.keyboard.press('t');
     const after = await page.evaluate('document.documentElement.dataset.theme');

@@ -16,7 +16,7 @@ export const PIPELINE = `stages:
     cmd: node train.js
     deps: [train.js, data/prepared.txt]
     params: [lr]
-    metrics: [metrics/train.json: {cache: false}]
+    metrics: [metrics/train.json: {cache: false}, reports/drift.json: {cache: false}]
     plots: [plots/roc.json: {x: fpr, y: tpr, cache: false}]
 `;
 
@@ -34,9 +34,14 @@ const acc = Math.round((n / 100 + params.lr) * 1000) / 1000;
 console.log('training on ' + n + ' bytes, lr ' + params.lr);
 fs.mkdirSync('metrics', { recursive: true });
 fs.writeFileSync('metrics/train.json', JSON.stringify({ acc, loss: Math.round((1 - acc) * 1000) / 1000 }) + '\\n');
+fs.mkdirSync('reports', { recursive: true });
+fs.writeFileSync('reports/drift.json', JSON.stringify({ psi: n / 1000 }) + '\\n');
 fs.mkdirSync('plots', { recursive: true });
 fs.writeFileSync('plots/roc.json', JSON.stringify([{ fpr: 0, tpr: 0 }, { fpr: 0.3, tpr: acc }, { fpr: 1, tpr: 1 }]) + '\\n');
 `;
+
+/** The drift report's psi at commit i (1..5). */
+export const psiAt = (i: number): number => (10 * i + 1) / 1000;
 
 /** The acc of commit i (1..5): raw.txt is 'x' repeated 10*i times plus a newline, lr 0.1. */
 export const accAt = (i: number): number => Math.round(((10 * i + 1) / 100 + 0.1) * 1000) / 1000;
