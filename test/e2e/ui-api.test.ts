@@ -207,6 +207,19 @@ describe('mlbuild ui: other projects and bad usage', () => {
     }
   });
 
+  it('a stage whose last run failed is failed, with its exit code and log', { timeout: 60_000 }, async () => {
+    const p = projects.make({ 'pipeline.yaml': 'stages:\n  check:\n    cmd: echo checking && test -f ok.txt && cp ok.txt out.txt\n    outs: [out.txt]\n' });
+    expect((await p.run(['repro'])).code).toBe(1);
+    const ui = await startUi(p);
+    try {
+      const { body } = await getJson<{ stages: { name: string; state: string; reasons: string[]; last_run: { ok: boolean; exit_code: number } }[] }>(`${ui.url}/api/pipeline`);
+      expect(body.stages).toMatchObject([{ name: 'check', state: 'failed', reasons: ['new'], last_run: { ok: false, exit_code: 1 } }]);
+      expect((await getJson<{ text: string }>(`${ui.url}/api/logs/check`)).body.text).toBe('checking\n');
+    } finally {
+      expect(await ui.stop()).toBe(0);
+    }
+  });
+
   it('a bad --port is a usage error; a port in use says so', async () => {
     const p = projects.make({ 'pipeline.yaml': 'stages: {}\n' });
     const bad = await p.run(['ui', '--port', '70000']);
