@@ -56,6 +56,46 @@ export class GitReader {
     }
   }
 
+  /**
+   * Many project-relative files at many revisions through one `git cat-file --batch` process, in
+   * the order asked: for the ui's metrics over hundreds of commits, where a `git show` per file
+   * costs a process each. Same results as `read` (a missing file gives `not in REV`).
+   */
+  async readMany(reqs: readonly { rev: string; rel: string }[]): Promise<ReadResult[]> {
+    if (reqs.length === 0) return [];
+    const { spawn } = await import('node:child_process');
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: this.top, stdio: ['pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    child.stdin.end(reqs.map((r) => `${r.rev}:${this.gitPath(r.rel)}\n`).join(''));
+    const code = await closed;
+    if (code !== 0) throw new Error(`git cat-file --batch failed (${code}): ${stderr.trim()}`);
+    const out = Buffer.concat(chunks);
+    const results: ReadResult[] = [];
+    let pos = 0;
+    for (const r of reqs) {
+      const nl = out.indexOf(10, pos);
+      const header = out.subarray(pos, nl).toString('utf8');
+      pos = nl + 1;
+      const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+      if (!m) {
+        results.push({ ok: false, reason: header.endsWith(' missing') ? `not in ${r.rev}` : header });
+        continue;
+      }
+      const size = Number(m[2]);
+      const body = out.subarray(pos, pos + size);
+      pos += size + 1;
+      results.push(m[1] === 'blob' ? { ok: true, text: body.toString('utf8') } : { ok: false, reason: `is a ${m[1]} in ${r.rev}, not a file` });
+    }
+    return results;
+  }
+
   /** Project-relative paths of the files under `rels` (files or folders) at `rev`. */
   async list(rev: string, rels: readonly string[]): Promise<string[]> {
     const out = await this.git.raw(['ls-tree', '-r', '--name-only', '--full-tree', rev, '--', ...rels.map((r) => this.gitPath(r))]);

@@ -9,7 +9,7 @@ import type { Project } from '../project.js';
 import type { OutSpec } from '../model/stage.js';
 import type { GitReader } from '../metrics/git-reader.js';
 import type { Flat } from '../metrics/diff.js';
-import { loadMetric } from '../cli/commands/metrics.js';
+import { loadMetric, metricFromRead } from '../cli/commands/metrics.js';
 import { forEachLimit } from '../util/parallel.js';
 import type { CollectingTerminal } from './collect-terminal.js';
 
@@ -60,9 +60,23 @@ export async function branchCommits(git: GitRaw, branch: string, limit: number):
 export class MetricsMemo {
   readonly #values = new Map<string, Flat | null>();
 
+  /**
+   * Reads the committed metrics files (not cached outs, which come from the cache) of many commits
+   * through one `git cat-file --batch`, parsed as loadMetric parses them; later `at` calls hit memory.
+   */
+  async prefetch(term: CollectingTerminal, git: GitReader, shas: readonly string[], outs: readonly OutSpec[]): Promise<void> {
+    const todo = shas.flatMap((sha) => outs.filter((o) => !o.cache && !this.#values.has(this.#key(sha, o))).map((o) => ({ sha, o })));
+    const read = await git.readMany(todo.map((t) => ({ rev: t.sha, rel: t.o.path })));
+    todo.forEach((t, i) => this.#values.set(this.#key(t.sha, t.o), metricFromRead(term, t.sha, t.o, read[i]!) ?? null));
+  }
+
+  #key(sha: string, out: OutSpec): string {
+    return `${sha}\0${out.path}\0${out.cache}`;
+  }
+
   /** One metrics file at one commit (null: unreadable there, and said so in `term`). */
   async at(project: Project, term: CollectingTerminal, git: GitReader, sha: string, out: OutSpec): Promise<Flat | null> {
-    const key = `${sha}\0${out.path}\0${out.cache}`;
+    const key = this.#key(sha, out);
     if (this.#values.has(key)) return this.#values.get(key)!;
     const v = (await loadMetric(project, term, git, sha, out)) ?? null;
     this.#values.set(key, v);
@@ -81,8 +95,9 @@ export async function metricsHistory(
   limit: number,
 ): Promise<MetricsHistory> {
   const commits = await branchCommits(repo, branch, limit);
+  await memo.prefetch(term, git, commits.map((c) => c.sha), outs);
   const byCommit = new Map<string, MetricPoint[]>();
-  // git show is a process per read: a few at a time keeps a 2-core machine responsive.
+  // What prefetch left (cached metrics: a lockfile read per commit) is read a few at a time.
   await forEachLimit(commits, 4, async (c) => {
     const pts: MetricPoint[] = [];
     for (const o of outs) {

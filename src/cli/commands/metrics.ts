@@ -53,7 +53,11 @@ export async function metricOuts(project: Project, term: Terminal): Promise<OutS
 
 /** One metrics file's flattened values on one side, or undefined after reporting why it could not be read. */
 export async function loadMetric(project: Project, term: Terminal, git: GitReader | undefined, rev: string, out: OutSpec): Promise<Flat | undefined> {
-  const r = await readOutAt(project, git, rev, out);
+  return metricFromRead(term, rev, out, await readOutAt(project, git, rev, out));
+}
+
+/** A metrics file's flattened values from what was read of it at `rev` (loadMetric's second half, for batch readers). */
+export function metricFromRead(term: Terminal, rev: string, out: OutSpec, r: ReadResult): Flat | undefined {
   if (!r.ok) {
     term.err(`${out.path}: ${r.reason}\n`);
     return undefined;
