@@ -16,6 +16,7 @@ import { GitReader } from '../../metrics/git-reader.js';
 import { diffFlat, type Flat } from '../../metrics/diff.js';
 import { renderMarkdown, renderMetricsDiff, renderParamsDiff, renderTable, type DiffSection, type Format } from '../../metrics/render.js';
 import { atomicWriteFile } from '../../util/atomic-write.js';
+import { forEachLimit } from '../../util/parallel.js';
 import { formatDuration } from '../../report/terminal.js';
 import { expandSweep } from '../../exp/sweep.js';
 import { checkExpName, decodeMessage, encodeMessage, expRef, generateExpName, namesFor, queueRef, type ExpMeta } from '../../exp/ref.js';
@@ -231,10 +232,10 @@ export async function collectExpRows(
   memo?: Map<string, ShownRow>,
 ): Promise<ShownRow[]> {
   const { repo, git, outs } = readers;
-  const metricsAt = async (rev: string): Promise<Map<string, Flat>> => {
+  const metricsAt = async (t: Terminal, rev: string): Promise<Map<string, Flat>> => {
     const m = new Map<string, Flat>();
     for (const o of outs) {
-      const v = await loadMetric(project, term, git, rev, o);
+      const v = await loadMetric(project, t, git, rev, o);
       if (v) m.set(o.path, v);
     }
     return m;
@@ -242,22 +243,24 @@ export async function collectExpRows(
   const head = await repo.resolve('HEAD');
   const rows: ShownRow[] = [];
   const none = { created: undefined, status: undefined, durationS: undefined, cpuS: undefined };
-  rows.push({ name: WORKSPACE, baseline: true, base: head, ...none, params: await loadParamsFlat(project, term, git, WORKSPACE), metrics: await metricsAt(WORKSPACE) });
+  rows.push({ name: WORKSPACE, baseline: true, base: head, ...none, params: await loadParamsFlat(project, term, git, WORKSPACE), metrics: await metricsAt(term, WORKSPACE) });
   if (head) {
     const branch = (await repo.raw(['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
-    rows.push({ name: branch, baseline: true, base: head, rev: head, ...none, params: await loadParamsFlat(project, term, git, head), metrics: await metricsAt(head) });
+    rows.push({ name: branch, baseline: true, base: head, rev: head, ...none, params: await loadParamsFlat(project, term, git, head), metrics: await metricsAt(term, head) });
   }
-  for (const queued of [false, true]) {
-    for (const e of await repo.list(queued)) {
-      const key = `${queued ? 'q' : 'e'}:${e.name}:${e.sha}`;
-      const known = memo?.get(key);
-      if (known) {
-        rows.push(known);
-        continue;
-      }
+  const entries = [...(await repo.list(false)).map((e) => ({ e, queued: false })), ...(await repo.list(true)).map((e) => ({ e, queued: true }))];
+  // Each experiment is a few git reads: read four at a time, each into its own buffer, then replay
+  // the warnings in list order so the output is the same as one at a time.
+  const read: { row: ShownRow | undefined; err: string }[] = [];
+  await forEachLimit([...entries.keys()], 4, async (i) => {
+    const { e, queued } = entries[i]!;
+    let err = '';
+    const t: Terminal = { out: (x) => void (err += x), err: (x) => void (err += x), isTTY: false, columns: term.columns };
+    const key = `${queued ? 'q' : 'e'}:${e.name}:${e.sha}`;
+    let row = memo?.get(key);
+    if (!row) {
       const meta = decodeMessage(await repo.message(e.sha));
-      if (!meta) continue;
-      const row: ShownRow = {
+      row = meta && {
         name: e.name,
         baseline: false,
         base: meta.base,
@@ -267,12 +270,16 @@ export async function collectExpRows(
         status: meta.status,
         durationS: meta.duration_s,
         cpuS: meta.cost?.cpu_s,
-        params: await loadParamsFlat(project, term, git, e.sha, queued ? meta.overrides : []),
-        metrics: queued ? new Map() : await metricsAt(e.sha),
+        params: await loadParamsFlat(project, t, git, e.sha, queued ? meta.overrides : []),
+        metrics: queued ? new Map() : await metricsAt(t, e.sha),
       };
-      memo?.set(key, row);
-      rows.push(row);
+      if (row) memo?.set(key, row);
     }
+    read[i] = { row, err };
+  });
+  for (const r of read) {
+    if (r.err !== '') term.err(r.err);
+    if (r.row) rows.push(r.row);
   }
   return rows;
 }
