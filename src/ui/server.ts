@@ -20,6 +20,8 @@ export interface UiServerOptions {
   readonly pollMs?: number;
 }
 
+const CSP = "default-src 'none'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 const LOOPBACK_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i;
 
 function send<T>(reply: FastifyReply, a: Answer<T>): FastifyReply {
@@ -44,6 +46,13 @@ export async function buildUiServer(opts: UiServerOptions): Promise<FastifyInsta
       if (!LOOPBACK_HOST.test(req.headers.host ?? '')) await reply.code(403).send({ error: `host '${req.headers.host ?? ''}' refused: this server answers loopback names only` });
     });
   }
+
+  // The page may load nothing from elsewhere: a regression that reaches for a CDN fails loudly.
+  // (Vega compiles chart expressions with Function, hence 'unsafe-eval'.)
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('content-security-policy', CSP);
+    reply.header('x-content-type-options', 'nosniff');
+  });
 
   await app.register(fastifyStatic, { root: path.resolve(opts.staticDir), prefix: '/', index: ['index.html'], cacheControl: false, wildcard: true });
 

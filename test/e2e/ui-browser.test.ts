@@ -141,6 +141,14 @@ describe.skipIf(noBrowser !== undefined && process.env.CI !== 'true')(`mlbuild u
     const points = page.locator('figure[aria-label="metrics/train.json:acc over commits"] g.mark-symbol.role-mark path');
     expect(await points.count()).toBe(5);
     await page.locator('.plot[data-plot="plots/roc.json"] [data-rendered]').waitFor({ timeout: 30_000 });
+    // Overlay the first commit too (typed in), then the chart has three revisions in its legend.
+    await page.fill('input[name="plot-rev-other"]', fx.commits[0]!);
+    await page.press('input[name="plot-rev-other"]', 'Enter');
+    await page.waitForURL(new RegExp(`plots=HEAD%2Cworkspace%2C${fx.commits[0]}`));
+    const legend = page.locator('.plot[data-plot="plots/roc.json"] g.role-legend-label text');
+    // Vega shortens a long label: the sha shows by its start.
+    await legend.filter({ hasText: fx.commits[0]!.slice(0, 7) }).waitFor({ timeout: 30_000 });
+    expect((await legend.allTextContents()).map((t) => t.slice(0, 7)).sort()).toEqual([fx.commits[0]!.slice(0, 7), 'HEAD', 'workspa'].sort());
     await shot(page, 'metrics');
     await page.selectOption('select', 'experiments');
     await page.locator('figure[aria-label="metrics/train.json:acc over experiments"] [data-rendered]').waitFor({ timeout: 30_000 });

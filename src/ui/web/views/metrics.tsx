@@ -103,7 +103,7 @@ function Plots({ revs, revisions }: { revs: string[]; revisions: Revisions | und
       .then(setDoc)
       .catch((e: Error) => setError(e.message));
   }, [key]);
-  const choices = useMemo(() => ['workspace', 'HEAD', ...(revisions?.branches ?? []), ...(revisions?.tags ?? [])].filter((v, i, a) => a.indexOf(v) === i), [revisions]);
+  const choices = useMemo(() => ['workspace', 'HEAD', ...(revisions?.branches ?? []), ...(revisions?.tags ?? []), ...revs].filter((v, i, a) => a.indexOf(v) === i), [revisions, revs]);
   return (
     <section aria-label="declared plots">
       <h2>Declared plots</h2>
@@ -121,6 +121,18 @@ function Plots({ revs, revisions }: { revs: string[]; revisions: Revisions | und
             {r}
           </label>
         ))}
+        <label>
+          other revision{' '}
+          <input
+            type="text"
+            name="plot-rev-other"
+            placeholder="sha, tag, refs/exps/NAME; Enter"
+            onKeyDown={(e) => {
+              const v = (e.target as HTMLInputElement).value.trim();
+              if (e.key === 'Enter' && v !== '' && !revs.includes(v)) setParams({ plots: [...revs, v].join(',') });
+            }}
+          />
+        </label>
       </fieldset>
       {error && <p class="error">{error}</p>}
       {!doc && !error && <p aria-busy="true">Reading plots…</p>}
