@@ -108,6 +108,21 @@ export class ExpRepo {
     return this.git.raw(['log', '-1', '--format=%B', sha]);
   }
 
+  /** The messages of many commits through one `git log --no-walk` (sha -> message, as `message` gives it). */
+  async messages(shas: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    // Batches keep the command line well under the OS's argument limit.
+    for (let i = 0; i < shas.length; i += 500) {
+      const text = await this.git.raw(['log', '--no-walk=unsorted', '--format=%H%x00%B%x1e', ...shas.slice(i, i + 500)]);
+      for (const rec of text.split('\x1e')) {
+        const r = rec.replace(/^\n/, '');
+        const nul = r.indexOf('\0');
+        if (nul > 0) out.set(r.slice(0, nul), r.slice(nul + 1) + '\n');
+      }
+    }
+    return out;
+  }
+
   /** Paths (relative to the top-level) that differ between two commits. */
   async changedFiles(a: string, b: string): Promise<string[]> {
     const out = await this.git.raw(['diff', '--name-only', '--no-renames', '-z', a, b]);

@@ -23,7 +23,7 @@ import { checkExpName, decodeMessage, encodeMessage, expRef, generateExpName, na
 import { ExpRepo } from '../../exp/repo.js';
 import { runExperiments, type ExpSpec } from '../../exp/runner.js';
 import { buildExpTable, type ExpRow } from '../../exp/table.js';
-import { loadMetric, loadParamsFlat, metricOuts } from './metrics.js';
+import { loadMetric, loadParamsFlat, metricFromRead, metricOuts } from './metrics.js';
 import { WORKSPACE } from '../../metrics/revisions.js';
 import { reproLocked, resolveGpus } from './repro.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
@@ -249,17 +249,34 @@ export async function collectExpRows(
     rows.push({ name: branch, baseline: true, base: head, rev: head, ...none, params: await loadParamsFlat(project, term, git, head), metrics: await metricsAt(term, head) });
   }
   const entries = [...(await repo.list(false)).map((e) => ({ e, queued: false })), ...(await repo.list(true)).map((e) => ({ e, queued: true }))];
-  // Each experiment is a few git reads: read four at a time, each into its own buffer, then replay
-  // the warnings in list order so the output is the same as one at a time.
+  const keyOf = (x: (typeof entries)[number]) => `${x.queued ? 'q' : 'e'}:${x.e.name}:${x.e.sha}`;
+  // Hundreds of experiments cost a process per git read: read the messages and the committed
+  // metrics files of every experiment not seen before in two batches.
+  const fresh = entries.filter((x) => !memo?.has(keyOf(x)));
+  const messages = await repo.messages(fresh.map((x) => x.e.sha));
+  const committed = outs.filter((o) => !o.cache);
+  const metricReqs = fresh.filter((x) => !x.queued).flatMap((x) => committed.map((o) => ({ rev: x.e.sha, rel: o.path, out: o })));
+  const metricTexts = new Map((await git.readMany(metricReqs)).map((r, i) => [`${metricReqs[i]!.rev}\0${metricReqs[i]!.rel}`, r]));
+  const metricsOf = async (t: Terminal, sha: string): Promise<Map<string, Flat>> => {
+    const m = new Map<string, Flat>();
+    for (const o of outs) {
+      const pre = o.cache ? undefined : metricTexts.get(`${sha}\0${o.path}`);
+      const v = pre ? metricFromRead(t, sha, o, pre) : await loadMetric(project, t, git, sha, o);
+      if (v) m.set(o.path, v);
+    }
+    return m;
+  };
+  // The params are resolved per experiment (a few git reads each): four at a time, each into its
+  // own buffer, whose warnings are replayed in list order so the output is as one at a time.
   const read: { row: ShownRow | undefined; err: string }[] = [];
   await forEachLimit([...entries.keys()], 4, async (i) => {
-    const { e, queued } = entries[i]!;
+    const x = entries[i]!;
+    const { e, queued } = x;
     let err = '';
-    const t: Terminal = { out: (x) => void (err += x), err: (x) => void (err += x), isTTY: false, columns: term.columns };
-    const key = `${queued ? 'q' : 'e'}:${e.name}:${e.sha}`;
-    let row = memo?.get(key);
+    const t: Terminal = { out: (s) => void (err += s), err: (s) => void (err += s), isTTY: false, columns: term.columns };
+    let row = memo?.get(keyOf(x));
     if (!row) {
-      const meta = decodeMessage(await repo.message(e.sha));
+      const meta = decodeMessage(messages.get(e.sha) ?? (await repo.message(e.sha)));
       row = meta && {
         name: e.name,
         baseline: false,
@@ -271,9 +288,9 @@ export async function collectExpRows(
         durationS: meta.duration_s,
         cpuS: meta.cost?.cpu_s,
         params: await loadParamsFlat(project, t, git, e.sha, queued ? meta.overrides : []),
-        metrics: queued ? new Map() : await metricsAt(t, e.sha),
+        metrics: queued ? new Map() : await metricsOf(t, e.sha),
       };
-      if (row) memo?.set(key, row);
+      if (row) memo?.set(keyOf(x), row);
     }
     read[i] = { row, err };
   });
