@@ -87,6 +87,9 @@ function modelVocab(dir: string, sequence: boolean): string[] {
   return readFileSync(join(dir, 'features.tsv'), 'utf8').split('\n').slice(1, -1).map((l) => l.split('\t')[0] as string);
 }
 
+/** Texts per forward pass of a sequence model when a batch is split by length. */
+const BUCKET = 8;
+
 async function loadWithLearner(dir: string, manifest: ModelManifest): Promise<LoadedModel> {
   const sequence = manifest.flavour === 'cnn' || manifest.flavour === 'transformer';
   const learner: Learner =
@@ -141,7 +144,20 @@ async function loadWithLearner(dir: string, manifest: ModelManifest): Promise<Lo
     manifest,
     predict(texts) {
       if (texts.length === 0) return [];
-      const scores = fitted.predict(encode(texts), texts.map((_, i) => i));
+      const data = encode(texts);
+      const rows = texts.map((_, i) => i);
+      const scores = new Float64Array(texts.length);
+      if (!sequence || texts.length <= BUCKET) scores.set(fitted.predict(data, rows));
+      else {
+        // A batch is padded to its longest text: score texts of similar length together (a row's
+        // score does not depend on its batch's padding, see learner-cnn.ts / learner-transformer.ts).
+        const len = (i: number) => (data.sequences as Csr).indptr[i + 1]! - (data.sequences as Csr).indptr[i]!;
+        const order = rows.slice().sort((a, b) => len(a) - len(b) || a - b);
+        for (let k = 0; k < order.length; k += BUCKET) {
+          const group = order.slice(k, k + BUCKET);
+          fitted.predict(data, group).forEach((v, j) => (scores[group[j] as number] = v));
+        }
+      }
       return Array.from(scores, (s) => ({ score: s, label: labelOf(manifest, s) }));
     },
     dispose: () => fitted.dispose(),

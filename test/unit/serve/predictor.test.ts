@@ -43,6 +43,9 @@ describe('loadModel', () => {
     expect(model.manifest.flavour).toBe('cnn');
     const got = model.predict(cnnModel.rows.slice(0, 50).map((r) => r.text));
     got.forEach((p, i) => expect(p.score).toBeCloseTo(cnnModel.pipelineScores[i]!, 5));
+    // A large batch is scored in groups of similar length: same scores, same order.
+    const all = model.predict(cnnModel.rows.map((r) => r.text));
+    all.forEach((p, i) => expect(p.score).toBeCloseTo(cnnModel.pipelineScores[i]!, 5));
     const odd = model.predict(['', 'zzqx 🤖🤖 totally-unseen-wordz', 'a'.repeat(5000)]);
     expect(odd).toHaveLength(3);
     for (const p of odd) expect(p.score).toBeGreaterThanOrEqual(0);
