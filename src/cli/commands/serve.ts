@@ -156,7 +156,7 @@ export async function serveCommand(g: GlobalOptions, a: ServeArgs): Promise<numb
     showServing();
     term.out(`${role}: ${from ? `${from.name}@${from.version}` : 'none'} -> ${to ? `${to.name}@${to.version}` : 'none'}\n`);
   };
-  const log = a.log ? await RequestLogWriter.open({ dir: path.resolve(g.cwd, a.logDir), maxBytes: a.logMaxBytes, logText: a.logText }) : undefined;
+  const log = a.log ? await RequestLogWriter.open({ dir: path.resolve(g.cwd, a.logDir), maxBytes: a.logMaxBytes, logText: a.logText, onError: (e) => term.err(`warning: request log write failed, records dropped: ${e.message}\n`) }) : undefined;
   const app = buildServer({ router, metrics, ...(log ? { log } : {}), maxBatch: a.maxBatch, maxBodyBytes: a.maxBodyBytes, maxQueue: a.maxQueue, serverVersion: packageVersion() });
 
   // Follow #STAGE refs: reloads are serialised; a failed reload keeps the version serving now.
