@@ -52,6 +52,16 @@ describe('loadModel', () => {
     model.dispose();
   });
 
+  it.each(['xgboost', 'transformer'] as const)('loads and scores a %s model from its directory as the pipeline did', async (flavour) => {
+    const m = await trainModel(join(root, flavour), flavour, [...uciRows('amazon', 200), ...uciRows('yelp', 200)]);
+    const model = await loadModel(m.dir);
+    expect(model.manifest.flavour).toBe(flavour);
+    const got = model.predict(m.rows.map((r) => r.text));
+    got.forEach((p, i) => expect(p.score).toBeCloseTo(m.pipelineScores[i]!, 5));
+    expect(model.predict(['', '🤖 unseen'])).toHaveLength(2);
+    model.dispose();
+  }, 120_000);
+
   it('refuses a directory whose files differ from the manifest, naming the file', async () => {
     const dir = join(root, 'tampered');
     await trainModel(dir, 'logreg', uciRows('amazon', 100));
