@@ -22,9 +22,10 @@ import { composeParams, repoRoot, runStage, stageBundle } from './helpers.js';
 
 interface StageDef {
   cmd?: string;
+  deps?: string[];
   matrix?: Record<string, string>;
   foreach?: string;
-  do?: { cmd: string };
+  do?: { cmd: string; deps: string[] };
 }
 const pipeline = YAML.parse(readFileSync(join(repoRoot, 'pipeline.yaml'), 'utf8')) as { stages: Record<string, StageDef> };
 const mains: Record<string, StageMain> = { data, features, split, train, final, evaluate, report, select };
@@ -77,6 +78,7 @@ async function runPipeline(dir: string, env: Record<string, string>): Promise<st
   const log: string[] = [];
   const models = Object.keys(params.model!);
   for (const [name, stage] of Object.entries(pipeline.stages)) {
+    if (name === 'bundle') continue; // builds build/stages/*.js; the stages' mains run from source here
     // The fan-outs pipeline.yaml uses: models x folds (matrix), and one stage per model (foreach).
     let items: unknown[] = [{}];
     if (stage.matrix) {
@@ -89,7 +91,7 @@ async function runPipeline(dir: string, env: Record<string, string>): Promise<st
     expect(mains[name], `stage ${name} of pipeline.yaml has no stages/${name}.ts`).toBeDefined();
     for (const item of items) {
       const cmd = interpolate((stage.cmd ?? stage.do?.cmd) as string, params, item).split(/\s+/);
-      expect(cmd.slice(0, 2)).toEqual(['node', `dist/stages/${name}.js`]);
+      expect(cmd.slice(0, 2)).toEqual(['node', `build/stages/${name}.js`]);
       const ctx: StageContext = { argv: cmd.slice(2), env, cwd: dir, log: (l) => log.push(l) };
       await mains[name]!(ctx);
     }
@@ -160,6 +162,18 @@ describe('showcase pipeline', () => {
     expect(summary).toMatch(/\| logreg \| .*\n\| xgboost \| /);
     expect(summary).toContain('## xgboost: model selection');
     expect(log).toContain('report: logreg, xgboost -> ' + join(p.dir, 'metrics/test.json') + ', ' + join(p.dir, 'reports/summary.md'));
+  });
+
+  it('makes each stage depend on the bundle it runs, never on the sources a build turns into it', () => {
+    for (const [name, stage] of Object.entries(pipeline.stages)) {
+      const deps = stage.deps ?? stage.do?.deps ?? [];
+      if (name === 'bundle') {
+        expect(deps).toEqual(['scripts/bundle-stages.mjs', 'stages', 'package-lock.json']);
+        continue;
+      }
+      expect(deps[0], name).toBe(`build/stages/${name}.js`);
+      expect(deps.filter((d) => d.startsWith('stages') || d.startsWith('dist')), name).toEqual([]);
+    }
   });
 
   it('refuses a model whose settings are not loaded, naming the fix', async () => {
