@@ -221,9 +221,10 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
     const opened = await openReaders(ctx);
     if (!opened) return EXIT_USAGE;
     const { repo, git, outs } = opened;
-    const metricsAt = async (rev: string): Promise<Map<string, Flat>> => {
+    const metricsAt = async (rev: string, unproduced: readonly string[] = []): Promise<Map<string, Flat>> => {
       const m = new Map<string, Flat>();
       for (const o of outs) {
+        if (unproduced.includes(o.path)) continue; // the base's copy, not this experiment's result
         const v = await loadMetric(project, term, git, rev, o);
         if (v) m.set(o.path, v);
       }
@@ -252,7 +253,7 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
           durationS: meta.duration_s,
           cpuS: meta.cost?.cpu_s,
           params: await loadParamsFlat(project, term, git, e.sha, queued ? meta.overrides : []),
-          metrics: queued ? new Map() : await metricsAt(e.sha),
+          metrics: queued ? new Map() : await metricsAt(e.sha, meta.unproduced_metrics),
         });
       }
     }
@@ -303,8 +304,12 @@ export function expDiffCommand(g: GlobalOptions, a: ExpDiffArgs): Promise<number
     if (!shaB) return unknownExp(term, a.b);
     const params = diffFlat(await loadParamsFlat(project, term, git, shaA), await loadParamsFlat(project, term, git, shaB), a.all);
     const sections: DiffSection[] = [];
+    // An experiment's metrics that its run did not produce (the base's copies) count as absent.
+    const unproducedA = decodeMessage(await repo.message(shaA))?.unproduced_metrics ?? [];
+    const unproducedB = decodeMessage(await repo.message(shaB))?.unproduced_metrics ?? [];
+    const metricAt = (sha: string, unproduced: readonly string[], o: (typeof outs)[number]) => (unproduced.includes(o.path) ? undefined : loadMetric(project, term, git, sha, o));
     for (const o of outs) {
-      sections.push({ path: o.path, rows: diffFlat(await loadMetric(project, term, git, shaA, o), await loadMetric(project, term, git, shaB, o), a.all) });
+      sections.push({ path: o.path, rows: diffFlat(await metricAt(shaA, unproducedA, o), await metricAt(shaB, unproducedB, o), a.all) });
     }
     const names: [string, string] = [a.a, a.b];
     if (a.format === 'json') {
