@@ -3,7 +3,7 @@
 // what follows, bad lines are located errors); stages that depend on their own bundle (a helper
 // only evaluate uses reruns bundle and evaluate alone); and experiments on the showcase (a sweep
 // runs in worktrees that get the bundles from the cache, exp show ranks them by their own metrics,
-// and a failed experiment shows none of the base's).
+// and a failed experiment shows none of the base's); verify rebuilds it all, bundles included.
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,6 +115,19 @@ describe('the showcase on your own data', () => {
     // Same ROC, same bytes: report and select below it stay fresh.
     expect(second.outcomes).toEqual(only(second.outcomes, ['bundle', 'evaluate@logreg']));
     expect(second.doc.stages.find((s) => s.name === 'evaluate@logreg')!.reasons).toEqual(['changed deps: build/stages/evaluate.js']);
+  }, 300_000);
+
+  it('verify rebuilds the showcase, bundles included, byte for byte in a worktree without node_modules', async () => {
+    const p = showcase();
+    const first = await p.repro(['-S', 'data.train=reviews.tsv']);
+    expect(first.code, first.stderr).toBe(0);
+    p.commitAll('repro');
+    const v = await p.run(['verify']);
+    expect(v.code, v.stderr + v.stdout).toBe(0);
+    // The worktree has no node_modules: the bundle stage built from the checkout's, naming them as local.
+    expect(v.stdout).toMatch(/\[bundle\] bundle: packages from .*node_modules \(this checkout has no node_modules\)/);
+    expect(v.stdout).toMatch(/^bundle: reproduced$/m);
+    expect(v.stdout).toContain('OK: all 9 stages reproduced');
   }, 300_000);
 
   it('exp run sweeps the showcase in worktrees; exp show ranks by their own metrics and a failed one shows none', async () => {
