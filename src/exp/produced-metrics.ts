@@ -17,6 +17,7 @@ import { inspectStage } from '../run/freshness.js';
 import { openState, openWorkspace } from '../run/workspace.js';
 import { makePlan } from '../graph/plan.js';
 import type { StageName } from '../util/brand.js';
+import type { ExpMeta } from './ref.js';
 
 export interface StageVerdicts {
   /** Topological order (upstream first). */
@@ -58,4 +59,14 @@ export async function unproducedMetricsIn(wt: Project): Promise<string[] | undef
   const reasons = new Map<StageName, readonly Reason[]>();
   for (const name of plan.value.stages) reasons.set(name, (await inspectStage(pipeline.stages.get(name)!, ctx, false)).reasons);
   return unproducedMetrics({ order: plan.value.stages, stages: pipeline.stages, upstream: plan.value.upstream, reasons });
+}
+
+/**
+ * Whether to leave out a metrics file of an experiment: what its run recorded as not produced, or,
+ * where nothing was recorded (an experiment from before this was recorded, or a worktree that could
+ * not be read after the run), every metrics file of a failed one.
+ */
+export function isUnproduced(meta: ExpMeta | undefined, metricsPath: string): boolean {
+  if (meta?.unproduced_metrics) return meta.unproduced_metrics.includes(metricsPath);
+  return meta?.status === 'failed';
 }

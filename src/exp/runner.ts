@@ -169,7 +169,7 @@ export async function runExperiment(spec: ExpSpec, ctx: RunnerContext): Promise<
       duration_s: durationS,
       cost: readCost(wt.mlcacheDir),
       stages: countOutcomes(summary),
-      ...(unproduced && unproduced.length > 0 ? { unproduced_metrics: unproduced } : {}),
+      ...(unproduced ? { unproduced_metrics: unproduced } : {}),
     };
     const prefix = path.relative(wtDir, wt.root).split(path.sep).join('/');
     const exclude = copied.map((p) => (prefix === '' ? p : `${prefix}/${p}`));

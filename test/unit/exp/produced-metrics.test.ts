@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Stage } from '../../../src/model/stage.js';
 import type { Reason } from '../../../src/run/reason.js';
-import { unproducedMetrics } from '../../../src/exp/produced-metrics.js';
+import { isUnproduced, unproducedMetrics } from '../../../src/exp/produced-metrics.js';
+import type { ExpMeta } from '../../../src/exp/ref.js';
 import { stageName, type StageName } from '../../../src/util/brand.js';
 import { fakeStage } from '../fakes.js';
 
@@ -33,5 +34,21 @@ describe('unproducedMetrics', () => {
     expect(judge({ prep: [{ kind: 'outs-missing', paths: ['data'] }] })).toEqual([]);
     expect(judge({ report: [{ kind: 'outs-missing', paths: ['metrics/test.json'] }] })).toEqual(['metrics/test.json']);
     expect(judge({ other: [{ kind: 'outs-changed', paths: ['metrics/other.json'] }] })).toEqual(['metrics/other.json']);
+  });
+});
+
+describe('isUnproduced', () => {
+  const meta = (status: ExpMeta['status'], unproduced?: string[]): ExpMeta => ({
+    version: 1, name: 'e', base: 'b', overrides: [], targets: [], status, created: 't', ...(unproduced ? { unproduced_metrics: unproduced } : {}),
+  });
+  it('follows what the run recorded, for failed and succeeded experiments alike', () => {
+    expect(isUnproduced(meta('failed', ['metrics/test.json']), 'metrics/test.json')).toBe(true);
+    expect(isUnproduced(meta('failed', ['metrics/test.json']), 'metrics/folds.json')).toBe(false);
+    expect(isUnproduced(meta('succeeded', []), 'metrics/test.json')).toBe(false);
+  });
+  it('without a record, hides every metric of a failed experiment and none of a succeeded one or a plain commit', () => {
+    expect(isUnproduced(meta('failed'), 'metrics/test.json')).toBe(true);
+    expect(isUnproduced(meta('succeeded'), 'metrics/test.json')).toBe(false);
+    expect(isUnproduced(undefined, 'metrics/test.json')).toBe(false);
   });
 });
