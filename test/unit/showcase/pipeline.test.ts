@@ -164,6 +164,22 @@ describe('showcase pipeline', () => {
     expect(log).toContain('report: logreg, xgboost -> ' + join(p.dir, 'metrics/test.json') + ', ' + join(p.dir, 'reports/summary.md'));
   });
 
+  it('runs from its bundles alone (no node_modules near them), with the same bytes as from source', async () => {
+    const p = project({ model: ['logreg', 'xgboost', 'cnn'], 'model.xgboost.rounds': 10, 'model.cnn.epochs': 1, 'model.cnn.filters': 8 });
+    await runPipeline(p.dir, p.env);
+    const bundle = stageBundle('train');
+    expect(existsSync(join(bundle, '..', '..', 'node_modules'))).toBe(false);
+    for (const model of ['xgboost', 'cnn']) {
+      const args = ['--model', model, '--fold', '0', '--features', 'data/features', '--data', 'data/prepared', '--plan', 'data/splits/plan.json'];
+      const r = runStage(bundle, [...args, '--out', `again/${model}`, '--metrics', `again/${model}.json`], p.dir, p.env);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(model === 'cnn' ? /on wasm \(SIMD, 1 thread\)/ : /XGBoost \(WebAssembly/);
+      const fromSource = hashes(join(p.dir, `models/${model}/cv-quick/fold-0`));
+      expect(Object.keys(fromSource).length).toBeGreaterThan(0);
+      expect(hashes(join(p.dir, 'again', model))).toEqual(fromSource);
+    }
+  }, 120_000);
+
   it('makes each stage depend on the bundle it runs, never on the sources a build turns into it', () => {
     for (const [name, stage] of Object.entries(pipeline.stages)) {
       const deps = stage.deps ?? stage.do?.deps ?? [];
