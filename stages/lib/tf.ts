@@ -64,7 +64,8 @@ async function importNative(importer: Importer): Promise<Tf | undefined> {
  * names it. The first call decides which TensorFlow.js the process uses.
  */
 export async function loadTf(choice: BackendChoice = 'auto', importer: Importer = importAtRunTime): Promise<Tf> {
-  loaded ??= init(choice === 'auto' || choice === 'tensorflow' ? await importNative(importer) : undefined);
+  // Assigned before any await: concurrent first calls share one initialisation.
+  loaded ??= (async () => init(choice === 'auto' || choice === 'tensorflow' ? await importNative(importer) : undefined))();
   const tf = await loaded;
   const order: readonly string[] = choice === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [choice];
   for (const name of order) {
