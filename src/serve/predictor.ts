@@ -96,8 +96,16 @@ async function loadWithLearner(dir: string, manifest: ModelManifest): Promise<Lo
     manifest.flavour === 'xgboost' ? (await import('../../stages/lib/learner-xgboost.js')).xgboost
     : manifest.flavour === 'cnn' ? (await import('../../stages/lib/learner-cnn.js')).cnn
     : (await import('../../stages/lib/learner-transformer.js')).transformer;
-  // Serving runs on whatever backend loads (auto), like training with model.backend: auto.
-  await learner.prepare({ model: { backend: 'auto' } });
+  // Serving runs on whatever backend loads (auto), like training with model.backend: auto. The
+  // packages are the showcase's (dev) dependencies: a lean install says what to add.
+  try {
+    await learner.prepare({ model: { backend: 'auto' } });
+  } catch (e) {
+    const missing = /Cannot find (?:package|module) '([^']+)'/.exec((e as Error).message)?.[1];
+    if (!missing) throw e;
+    const pkgs = manifest.flavour === 'xgboost' ? 'ml-xgboost' : '@tensorflow/tfjs @tensorflow/tfjs-backend-wasm';
+    throw new ModelLoadError(dir, `serving a ${manifest.flavour} model needs ${missing}, which is not installed: npm install ${pkgs}`);
+  }
   const vocab = modelVocab(dir, sequence);
   const id = new Map(vocab.map((g, j) => [g, j]));
   const unknown = vocab.length;
