@@ -20,6 +20,7 @@ import { forEachLimit } from '../../util/parallel.js';
 import { formatDuration } from '../../report/terminal.js';
 import { expandSweep } from '../../exp/sweep.js';
 import { checkExpName, decodeMessage, encodeMessage, expRef, generateExpName, namesFor, queueRef, type ExpMeta } from '../../exp/ref.js';
+import { isUnproduced } from '../../exp/produced-metrics.js';
 import { ExpRepo } from '../../exp/repo.js';
 import { runExperiments, type ExpSpec } from '../../exp/runner.js';
 import { buildExpTable, type ExpRow } from '../../exp/table.js';
@@ -257,9 +258,10 @@ export async function collectExpRows(
   const committed = outs.filter((o) => !o.cache);
   const metricReqs = fresh.filter((x) => !x.queued).flatMap((x) => committed.map((o) => ({ rev: x.e.sha, rel: o.path, out: o })));
   const metricTexts = new Map((await git.readMany(metricReqs)).map((r, i) => [`${metricReqs[i]!.rev}\0${metricReqs[i]!.rel}`, r]));
-  const metricsOf = async (t: Terminal, sha: string): Promise<Map<string, Flat>> => {
+  const metricsOf = async (t: Terminal, sha: string, meta: ExpMeta): Promise<Map<string, Flat>> => {
     const m = new Map<string, Flat>();
     for (const o of outs) {
+      if (isUnproduced(meta, o.path)) continue; // the base's copy, not this experiment's result
       const pre = o.cache ? undefined : metricTexts.get(`${sha}\0${o.path}`);
       const v = pre ? metricFromRead(t, sha, o, pre) : await loadMetric(project, t, git, sha, o);
       if (v) m.set(o.path, v);
@@ -288,7 +290,7 @@ export async function collectExpRows(
         durationS: meta.duration_s,
         cpuS: meta.cost?.cpu_s,
         params: await loadParamsFlat(project, t, git, e.sha, queued ? meta.overrides : []),
-        metrics: queued ? new Map() : await metricsOf(t, e.sha),
+        metrics: queued ? new Map() : await metricsOf(t, e.sha, meta),
       };
       if (row) memo?.set(keyOf(x), row);
     }
@@ -359,8 +361,12 @@ export function expDiffCommand(g: GlobalOptions, a: ExpDiffArgs): Promise<number
     if (!shaB) return unknownExp(term, a.b);
     const params = diffFlat(await loadParamsFlat(project, term, git, shaA), await loadParamsFlat(project, term, git, shaB), a.all);
     const sections: DiffSection[] = [];
+    // An experiment's metrics that its run did not produce (the base's copies) count as absent.
+    const metaA = decodeMessage(await repo.message(shaA));
+    const metaB = decodeMessage(await repo.message(shaB));
+    const metricAt = (sha: string, meta: ExpMeta | undefined, o: (typeof outs)[number]) => (isUnproduced(meta, o.path) ? undefined : loadMetric(project, term, git, sha, o));
     for (const o of outs) {
-      sections.push({ path: o.path, rows: diffFlat(await loadMetric(project, term, git, shaA, o), await loadMetric(project, term, git, shaB, o), a.all) });
+      sections.push({ path: o.path, rows: diffFlat(await metricAt(shaA, metaA, o), await metricAt(shaB, metaB, o), a.all) });
     }
     const names: [string, string] = [a.a, a.b];
     if (a.format === 'json') {
