@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global fetch */
 /**
  * First-view load time of `mlbuild ui` on a generated repository with many commits and experiments
  * (default 500 commits, 200 experiments, a 20-stage pipeline): the history and the experiment refs
