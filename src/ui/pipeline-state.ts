@@ -36,6 +36,8 @@ export interface StageView {
   readonly upstream: readonly string[];
   /** Seconds of its last successful run, from the run history. */
   readonly expected_s: number | null;
+  /** CPU- and GPU-seconds of its last successful run (runs.jsonl), if known. */
+  readonly expected_cost: { cpu_s: number | null; gpu_s: number } | null;
   readonly last_run: { started: string; wall_s: number; ok: boolean; exit_code: number | null } | null;
 }
 
@@ -44,9 +46,14 @@ export interface PipelineView {
   readonly pipeline_file: string;
   readonly up_to_date: boolean;
   readonly stages: readonly StageView[];
-  /** Sum of the expected times of the stale stages (serial; unknown ones are counted in `unknown`). */
-  readonly stale_expected: { seconds: number; stages: number; unknown: number };
+  /**
+   * Sums over the stale stages of their expected time (serial) and cost (CPU- and GPU-seconds of
+   * their last successful runs); stages never timed are counted in `unknown`.
+   */
+  readonly stale_expected: { seconds: number; cpu_s: number; gpu_s: number; stages: number; unknown: number };
 }
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 export async function pipelineView(project: Project, runs: RunLog, live: LiveRun): Promise<Result<PipelineView, Diagnostic[]>> {
   const state = await openState(project, false);
@@ -64,6 +71,8 @@ export async function pipelineView(project: Project, runs: RunLog, live: LiveRun
   const interrupted = new Set(snap.interrupted);
   let seconds = 0;
   let unknown = 0;
+  let cpu = 0;
+  let gpu = 0;
   const stages: StageView[] = assessed.map((a) => {
     const st = ws.pipeline.stages.get(a.stage)!;
     // While a repro runs a stage, the journal marks it started-not-finished: that is "running", not "interrupted".
@@ -71,9 +80,12 @@ export async function pipelineView(project: Project, runs: RunLog, live: LiveRun
     const stale = reasons.length > 0 || running.has(a.stage);
     const last = runs.last(a.stage);
     const expected = live.expectedSeconds(a.stage) ?? null;
+    const ok = runs.lastOk(a.stage);
     if (stale) {
       if (expected === null) unknown++;
       else seconds += expected;
+      cpu += ok?.cpu_s ?? 0;
+      gpu += ok?.gpu_s ?? 0;
     }
     const state: StageState = running.has(a.stage)
       ? 'running'
@@ -99,6 +111,7 @@ export async function pipelineView(project: Project, runs: RunLog, live: LiveRun
       reason_codes: reasons.map((r) => r.kind),
       upstream: [...ws.pipeline.upstream(a.stage)],
       expected_s: expected,
+      expected_cost: ok ? { cpu_s: ok.cpu_s, gpu_s: ok.gpu_s } : null,
       last_run: last ? { started: last.started, wall_s: last.wall_s, ok: last.ok, exit_code: last.exit_code } : null,
     };
   });
@@ -107,6 +120,6 @@ export async function pipelineView(project: Project, runs: RunLog, live: LiveRun
     pipeline_file: project.pipelineFile.slice(project.root.length + 1),
     up_to_date: stages.every((x) => !x.stale),
     stages,
-    stale_expected: { seconds: Math.round(seconds * 1000) / 1000, stages: stages.filter((x) => x.stale).length, unknown },
+    stale_expected: { seconds: round3(seconds), cpu_s: round3(cpu), gpu_s: round3(gpu), stages: stages.filter((x) => x.stale).length, unknown },
   });
 }

@@ -12,6 +12,7 @@ export class RunLog {
   readonly #tail: LogTail;
   #partial = '';
   readonly #last = new Map<string, RunRecord>();
+  readonly #lastOk = new Map<string, RunRecord>();
   readonly #all: RunRecord[] = [];
 
   constructor(mlcacheDir: string) {
@@ -35,6 +36,7 @@ export class RunLog {
     }
     for (const r of fresh) {
       this.#last.set(r.stage, r);
+      if (r.ok) this.#lastOk.set(r.stage, r);
       this.#all.push(r);
     }
     return fresh;
@@ -42,6 +44,11 @@ export class RunLog {
 
   last(stage: string): RunRecord | undefined {
     return this.#last.get(stage);
+  }
+
+  /** The last successful run of `stage`: what running it again is expected to cost. */
+  lastOk(stage: string): RunRecord | undefined {
+    return this.#lastOk.get(stage);
   }
 
   /** Records of runs that started at or after `isoTime`. */

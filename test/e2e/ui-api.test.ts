@@ -60,7 +60,11 @@ describe('mlbuild ui: the JSON API', () => {
   });
 
   it('GET /api/pipeline: the DAG with status --json reasons, expected times and last runs', async () => {
-    const { status, body } = await getJson<{ up_to_date: boolean; stages: { name: string; state: string; reasons: string[]; reason_codes: string[]; upstream: string[]; expected_s: number | null; last_run: { ok: boolean } | null }[]; stale_expected: { stages: number } }>(`${ui.url}/api/pipeline`);
+    const { status, body } = await getJson<{
+      up_to_date: boolean;
+      stages: { name: string; state: string; reasons: string[]; reason_codes: string[]; upstream: string[]; expected_s: number | null; expected_cost: { cpu_s: number | null; gpu_s: number } | null; last_run: { ok: boolean } | null }[];
+      stale_expected: { stages: number; cpu_s: number; gpu_s: number };
+    }>(`${ui.url}/api/pipeline`);
     expect(status).toBe(200);
     const cli = JSON.parse((await fx.p.run(['status', '--json'])).stdout) as { stages: { name: string; reasons: string[]; reason_codes: string[] }[] };
     expect(body.stages.map((s) => [s.name, s.reasons, s.reason_codes])).toEqual(cli.stages.map((s) => [s.name, s.reasons, s.reason_codes]));
@@ -72,6 +76,16 @@ describe('mlbuild ui: the JSON API', () => {
     expect(body.stages.find((s) => s.name === 'train')!.upstream).toEqual(['prepare']);
     expect(body.up_to_date).toBe(false);
     expect(body.stale_expected.stages).toBe(2);
+    // The expected cost is that of each stage's last successful run in the run history.
+    const runs = fx.p
+      .read('.mlcache/runs.jsonl')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { stage: string; ok: boolean; cpu_s: number | null; gpu_s: number });
+    const lastOk = (stage: string) => runs.filter((r) => r.stage === stage && r.ok).at(-1)!;
+    expect(prepare.expected_cost).toEqual({ cpu_s: lastOk('prepare').cpu_s, gpu_s: 0 });
+    expect(body.stale_expected.cpu_s).toBeCloseTo((lastOk('prepare').cpu_s ?? 0) + (lastOk('train').cpu_s ?? 0), 3);
+    expect(body.stale_expected.gpu_s).toBe(0);
   });
 
   it('GET /api/experiments: the rows of exp show --json, every param and metric column', async () => {

@@ -15,6 +15,7 @@ export interface StageView {
   reason_codes: string[];
   upstream: string[];
   expected_s: number | null;
+  expected_cost: { cpu_s: number | null; gpu_s: number } | null;
   last_run: { started: string; wall_s: number; ok: boolean; exit_code: number | null } | null;
 }
 
@@ -23,7 +24,7 @@ export interface PipelineView {
   pipeline_file: string;
   up_to_date: boolean;
   stages: StageView[];
-  stale_expected: { seconds: number; stages: number; unknown: number };
+  stale_expected: { seconds: number; cpu_s: number; gpu_s: number; stages: number; unknown: number };
 }
 
 export interface LiveState {

@@ -173,6 +173,8 @@ function Details({ s, live, logs }: { s: StageView; live: LiveState | undefined;
       <dl>
         <dt>Expected time</dt>
         <dd>{s.expected_s === null ? 'unknown (never ran successfully here)' : formatSeconds(s.expected_s)}</dd>
+        <dt>Expected cost</dt>
+        <dd>{s.expected_cost ? `${formatSeconds(s.expected_cost.cpu_s)} CPU${s.expected_cost.gpu_s > 0 ? `, ${formatSeconds(s.expected_cost.gpu_s)} GPU` : ''}` : 'unknown'}</dd>
         <dt>Last run</dt>
         <dd>
           {s.last_run
@@ -240,7 +242,7 @@ export function PipelinePage({ view, live, logs, selected, error }: { view: Pipe
       <p class="summary" data-testid="pipeline-summary">
         {view.up_to_date
           ? `✓ All ${view.stages.length} stages of ${view.pipeline_file} are up to date.`
-          : `! ${e.stages} of ${view.stages.length} stages are stale · expected time to bring them up to date: ${formatSeconds(e.seconds)}${e.unknown ? ` + ${e.unknown} stage${e.unknown > 1 ? 's' : ''} never timed` : ''}`}
+          : `! ${e.stages} of ${view.stages.length} stages are stale · expected time to bring them up to date: ${formatSeconds(e.seconds)}${e.unknown ? ` + ${e.unknown} stage${e.unknown > 1 ? 's' : ''} never timed` : ''} · cost ${formatSeconds(e.cpu_s)} CPU${e.gpu_s > 0 ? `, ${formatSeconds(e.gpu_s)} GPU` : ''}`}
       </p>
       <div class="pipeline-body">
         <Dag stages={view.stages} selected={selected} />
