@@ -222,7 +222,7 @@ function LiveBar({ live }: { live: LiveState }) {
         <>
           · <progress max={p.total || 1} value={p.done} aria-label="stages done" /> {p.done}/{p.total} stages
           {' · ETA '}
-          {p.eta_s === null ? '?' : formatSeconds(p.eta_s)}
+          {p.eta_s === null ? '?' : p.eta_s === 0 && live.running.length > 0 ? 'any moment (past the expected time)' : formatSeconds(p.eta_s)}
           {p.unknown > 0 ? ` (+${p.unknown} of unknown duration)` : ''}
         </>
       )}
