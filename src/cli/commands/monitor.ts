@@ -1,0 +1,129 @@
+/**
+ * `mlbuild monitor --reference REF --current CUR [--model DIR] [-o FILE] [--html FILE]`: compares
+ * production inputs (mlbuild serve's request log, or a TSV) with the training data, writes the
+ * drift report as JSON (a metrics file: commit it, `metrics diff` it) and as a self-contained HTML
+ * page, prints one line per check, and exits 1 when a check crossed its threshold (0 when none
+ * did, 2 on bad input or settings). Thresholds are the `monitor:` params (monitor/settings.ts).
+ * The analysis itself is monitor/drift-report.ts; this module only wires files, params and output.
+ */
+import path from 'node:path';
+import { withContext, printDiagnostics, type GlobalOptions } from '../context.js';
+import { loadParams } from '../../config/params.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { atomicWriteFile } from '../../util/atomic-write.js';
+import { loadVendorScripts } from '../../plots/html.js';
+import { DEFAULT_LOG_DIR } from '../../monitor/request-log.js';
+import { loadSample, SampleError, tokenHasher, type Sample, type SampleFilter } from '../../monitor/sample.js';
+import { loadScorer, type Scorer } from '../../monitor/scorer.js';
+import { monitorSettings } from '../../monitor/settings.js';
+import { analyze, type Check } from '../../monitor/drift-report.js';
+import { renderMonitorPage } from '../../monitor/html.js';
+
+export const DEFAULT_REPORT = 'monitor/drift.json';
+
+export interface MonitorArgs {
+  readonly reference: string;
+  readonly current: string | undefined;
+  readonly model: string | undefined;
+  readonly out: string | undefined;
+  readonly html: string | undefined;
+  readonly since: string | undefined;
+  readonly until: string | undefined;
+  /** Only log records served by this NAME@VERSION (or NAME). */
+  readonly served: string | undefined;
+  readonly json: boolean;
+  readonly overrides: readonly string[];
+}
+
+/** Scores every row that has text but no score (TSV, prepared data); served log scores are kept. */
+function scored(sample: Sample, scorer: Scorer | undefined): Sample {
+  if (!scorer || sample.rows.every((r) => r.score !== undefined || r.text === undefined)) return sample;
+  const rows = sample.rows.map((r) => {
+    if (r.score !== undefined || r.text === undefined) return r;
+    const score = scorer.score(r.text);
+    return { ...r, score, predicted: score >= 0.5 ? (1 as const) : (0 as const) };
+  });
+  return { ...sample, rows };
+}
+
+/** The log-record filter of --since/--until/--served, or a usage error. */
+function recordFilter(a: MonitorArgs): SampleFilter | string | undefined {
+  const t = (s: string | undefined, name: string): number | string | undefined => {
+    if (s === undefined) return undefined;
+    const v = Date.parse(s);
+    return Number.isNaN(v) ? `--${name}: not an ISO-8601 time: ${s} (e.g. 2026-12-01T00:00:00Z)` : v;
+  };
+  const since = t(a.since, 'since');
+  const until = t(a.until, 'until');
+  if (typeof since === 'string') return since;
+  if (typeof until === 'string') return until;
+  if (since === undefined && until === undefined && a.served === undefined) return undefined;
+  return (r) => {
+    const ts = Date.parse(r.ts);
+    if (since !== undefined && ts < since) return false;
+    if (until !== undefined && ts >= until) return false;
+    if (a.served !== undefined && a.served !== r.model && a.served !== `${r.model}@${r.version}`) return false;
+    return true;
+  };
+}
+
+function checkLine(name: string, c: Check): string {
+  const op = c.crosses === 'above' ? '>' : '<';
+  return `  ${c.drift ? 'DRIFT  ' : 'ok     '}${name.padEnd(20)} ${String(c.value).padStart(10)}  (drift if ${op} ${c.threshold})\n`;
+}
+
+export function monitorCommand(g: GlobalOptions, a: MonitorArgs): Promise<number> {
+  return withContext(g, async ({ project, term }) => {
+    const params = await loadParams(project.root, a.overrides, { writeBack: false, displayCwd: project.displayCwd });
+    if (!params.ok) {
+      printDiagnostics(term, params.error);
+      return EXIT_USAGE;
+    }
+    const { settings, problems } = monitorSettings(params.value.tree);
+    if (problems.length > 0) {
+      for (const p of problems) term.err(`error: params ${p}\n`);
+      return EXIT_USAGE;
+    }
+    const filter = recordFilter(a);
+    if (typeof filter === 'string') {
+      term.err(`error: ${filter}\n`);
+      return EXIT_USAGE;
+    }
+    const abs = (p: string): string => path.resolve(g.cwd, p);
+    const currentGiven = a.current ?? path.relative(g.cwd, path.join(project.root, DEFAULT_LOG_DIR));
+    const out = a.out === undefined ? path.join(project.root, DEFAULT_REPORT) : abs(a.out);
+    const html = a.html === undefined ? out.replace(/\.json$/i, '') + '.html' : abs(a.html);
+    let analysis;
+    try {
+      const hash = await tokenHasher();
+      const scorer = a.model === undefined ? undefined : loadScorer(a.model, abs(a.model));
+      const ref = scored(await loadSample(a.reference, abs(a.reference), hash), scorer);
+      const cur = scored(await loadSample(currentGiven, abs(currentGiven), hash, filter), scorer);
+      if (cur.rows.length === 0) {
+        term.err(`error: ${currentGiven}: no records${filter ? ' match --since/--until/--served' : ''}; nothing to monitor\n`);
+        return EXIT_USAGE;
+      }
+      if (cur.torn > 0) term.err(`warning: ${currentGiven}: skipped ${cur.torn} torn final line(s) (a writer stopped mid-append)\n`);
+      analysis = analyze(ref, cur, settings);
+    } catch (e) {
+      if (e instanceof SampleError) {
+        term.err(`error: ${e.message}\n`);
+        return EXIT_USAGE;
+      }
+      throw e;
+    }
+    const text = JSON.stringify(analysis.report, null, 2) + '\n';
+    await atomicWriteFile(out, text);
+    await atomicWriteFile(html, renderMonitorPage(analysis, loadVendorScripts()));
+    if (a.json) term.out(text);
+    else {
+      const r = analysis.report as { checks: Record<string, Check>; skipped: Record<string, string> };
+      const n = Object.keys(r.checks).length;
+      term.out(analysis.drift ? `drift: ${analysis.alerts.length} of ${n} checks crossed their thresholds\n` : `no drift: none of ${n} checks crossed its threshold\n`);
+      for (const [name, c] of Object.entries(r.checks)) term.out(checkLine(name, c));
+      for (const [name, why] of Object.entries(r.skipped)) term.out(`  skipped ${name}: ${why}\n`);
+      term.out(`${path.relative(g.cwd, out) || out}\nfile://${html}\n`);
+    }
+    return analysis.drift ? EXIT_FAILED : EXIT_OK;
+  });
+}

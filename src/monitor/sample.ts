@@ -1,0 +1,139 @@
+/**
+ * One side of a comparison (reference or current) as the monitor sees it: per input text, its
+ * length, its tokens as xxh32 hashes (the only token form a privacy-preserving request log holds),
+ * and where known the raw text, the served score and predicted label, and the true label.
+ *
+ * Sources: a labelled TSV (`sentence<TAB>label`, read by the showcase's strict reader; a file with
+ * no tab at all is one unlabelled sentence per line), a prepared data folder (the data stage's
+ * `train/dev/test.jsonl`), or mlbuild serve's request log (a folder or one .jsonl file). Texts are
+ * tokenised with the showcase's `tokenize()` and hashed exactly as the server logs them, so every
+ * source compares with every other. It does not score texts (monitor/scorer.ts) or compare samples.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import xxhash from 'xxhash-wasm';
+import { tokenize } from '../../stages/lib/text.js';
+import { parseLabelledTsv, decodeUtf8, DataError } from '../../stages/lib/tsv.js';
+import { loadPrepared } from '../../stages/lib/prepared.js';
+import { readRequestLog, LogError } from './request-log.js';
+
+export interface SampleRow {
+  readonly nChars: number;
+  readonly nTokens: number;
+  readonly hashes: Uint32Array;
+  /** Served P(positive) (from a log or a model); undefined when unknown. */
+  readonly score?: number;
+  /** Predicted class (from a log or a model). */
+  readonly predicted?: 0 | 1;
+  /** True class, when labels are known. */
+  readonly label?: 0 | 1;
+  readonly text?: string;
+}
+
+export type SampleKind = 'tsv' | 'prepared' | 'log';
+
+export interface Sample {
+  /** The path as given, for reports. */
+  readonly source: string;
+  readonly kind: SampleKind;
+  readonly rows: SampleRow[];
+  /** token hash -> token, for every token whose text is known (TSV, prepared, a log with text). */
+  readonly words: Map<number, string>;
+  /** Records per served `model@version` (logs only). */
+  readonly served: Record<string, number>;
+  /** Torn final log lines skipped. */
+  readonly torn: number;
+}
+
+/** A bad input file: the message names the file (and line) and says how to fix it. */
+export class SampleError extends Error {
+  override readonly name = 'SampleError';
+}
+
+export type TokenHash = (token: string) => number;
+
+/** xxh32, seed 0, of a token's UTF-8: the hash mlbuild serve writes to token_hashes. */
+export async function tokenHasher(): Promise<TokenHash> {
+  const { h32 } = await xxhash();
+  return (t) => h32(t, 0) >>> 0;
+}
+
+/** Tokenises and hashes one text, recording each hash's token in `words`. */
+export function hashText(text: string, hash: TokenHash, words: Map<number, string>): Uint32Array {
+  const toks = tokenize(text);
+  const out = new Uint32Array(toks.length);
+  toks.forEach((t, i) => {
+    const h = hash(t);
+    out[i] = h;
+    if (!words.has(h)) words.set(h, t);
+  });
+  return out;
+}
+
+function textRow(text: string, label: 0 | 1 | undefined, hash: TokenHash, words: Map<number, string>): SampleRow {
+  const hashes = hashText(text, hash, words);
+  return { nChars: [...text].length, nTokens: hashes.length, hashes, text, ...(label === undefined ? {} : { label }) };
+}
+
+export type SampleFilter = (r: { ts: string; model: string; version: string }) => boolean;
+
+/** Which kind of source a path is; undefined when it is none. */
+export async function sourceKind(abs: string): Promise<SampleKind | undefined> {
+  const info = await stat(abs).catch(() => undefined);
+  if (!info) return undefined;
+  if (info.isDirectory()) return existsSync(path.join(abs, 'train.jsonl')) ? 'prepared' : 'log';
+  return abs.endsWith('.jsonl') ? 'log' : 'tsv';
+}
+
+/**
+ * Loads a sample. `given` is the path as the user wrote it (for messages), `abs` where it is.
+ * `filter` keeps only some log records (time window, served version).
+ */
+export async function loadSample(given: string, abs: string, hash: TokenHash, filter?: SampleFilter): Promise<Sample> {
+  const kind = await sourceKind(abs);
+  if (kind === undefined) throw new SampleError(`${given}: does not exist (give a TSV file, a prepared data folder or a request log folder/file)`);
+  const words = new Map<number, string>();
+  try {
+    if (kind === 'tsv') return { source: given, kind, rows: await tsvRows(given, abs, hash, words), words, served: {}, torn: 0 };
+    if (kind === 'prepared') {
+      const data = loadPrepared(abs);
+      const rows = data.rows.map((r) => textRow(r.text, r.label, hash, words));
+      return { source: given, kind, rows, words, served: {}, torn: 0 };
+    }
+    const log = await readRequestLog(abs, (p) => (p === abs ? given : path.join(given, path.relative(abs, p))));
+    const served: Record<string, number> = {};
+    const rows: SampleRow[] = [];
+    for (const r of log.records) {
+      if (filter && !filter(r)) continue;
+      const key = `${r.model}@${r.version}`;
+      served[key] = (served[key] ?? 0) + 1;
+      if (r.text !== undefined) tokenize(r.text).forEach((t, i) => words.has(r.token_hashes[i] as number) || words.set(r.token_hashes[i] as number, t));
+      rows.push({
+        nChars: r.n_chars,
+        nTokens: r.n_tokens,
+        hashes: Uint32Array.from(r.token_hashes),
+        score: r.score,
+        predicted: r.label,
+        ...(r.text === undefined ? {} : { text: r.text }),
+      });
+    }
+    return { source: given, kind, rows, words, served, torn: log.torn };
+  } catch (e) {
+    if (e instanceof DataError || e instanceof LogError) throw new SampleError(e.message);
+    if (e instanceof SyntaxError) throw new SampleError(`${given}: ${e.message}`);
+    throw e;
+  }
+}
+
+async function tsvRows(given: string, abs: string, hash: TokenHash, words: Map<number, string>): Promise<SampleRow[]> {
+  const text = decodeUtf8(await readFile(abs), given);
+  if (!text.includes('\t')) {
+    // No label column anywhere: one unlabelled sentence per line (production text awaiting labels).
+    const lines = text.split('\n').map((l) => l.replace(/\r$/, '').trim());
+    const rows = lines.filter((l) => l !== '').map((l) => textRow(l, undefined, hash, words));
+    if (rows.length === 0) throw new SampleError(`${given}: has no sentences`);
+    return rows;
+  }
+  return parseLabelledTsv(text, given).map((r) => textRow(r.text, r.label, hash, words));
+}
