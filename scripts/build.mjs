@@ -10,7 +10,8 @@ fs.rmSync('dist', { recursive: true, force: true });
 const banner = { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" };
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: 'linked', banner, logLevel: 'warning' };
 
-await build({ ...common, entryPoints: { mlbuild: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]', packages: 'bundle' });
+// tfjs (loaded by `serve` for cnn/transformer models) and the HTTP server stay in node_modules: large, and read their own files at run time.
+await build({ ...common, entryPoints: { mlbuild: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]', packages: 'bundle', external: ['@tensorflow/*', 'fastify', 'prom-client'] });
 
 const stageEntries = await fg('stages/*.ts');
 if (stageEntries.length > 0) {
