@@ -288,7 +288,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         setParam(y)
           .option('reference', { type: 'string', demandOption: true, describe: 'training data: a TSV, a prepared data folder, or a request log' })
           .option('current', { type: 'string', describe: 'traffic: a request log folder or .jsonl file, or a TSV (default: .mlcache/serve-logs)' })
-          .option('model', { type: 'string', describe: 'model folder to score samples that carry no scores (a logreg artefact, e.g. models/selected)' })
+          .option('model', { type: 'string', describe: 'model folder to score samples that carry no scores (with mlbuild-model.json, e.g. models/selected)' })
           .option('out', { alias: 'o', type: 'string', describe: 'the JSON report, a metrics file (default: monitor/drift.json)' })
           .option('html', { type: 'string', describe: 'the HTML report (default: the JSON path with .html)' })
           .option('since', { type: 'string', describe: 'only log records at or after this ISO-8601 time' })

@@ -248,7 +248,7 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings): DriftAnal
     rows: x.rows.length,
     scored: scored(x),
     labelled: x.rows.every((r) => r.label !== undefined),
-    ...(x.kind === 'log' ? { served: x.served, torn_lines: x.torn } : {}),
+    ...(x.kind === 'log' ? { served: x.served } : {}),
   });
   const report = {
     version: REPORT_VERSION,

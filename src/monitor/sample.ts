@@ -5,7 +5,8 @@
  *
  * Sources: a labelled TSV (`sentence<TAB>label`, read by the showcase's strict reader; a file with
  * no tab at all is one unlabelled sentence per line), a prepared data folder (the data stage's
- * `train/dev/test.jsonl`), or mlbuild serve's request log (a folder or one .jsonl file). Texts are
+ * `train/dev/test.jsonl`), or mlbuild serve's request log (a folder or one .jsonl file, read by
+ * src/serve/request-log.ts, the module that writes it). Texts are
  * tokenised with the showcase's `tokenize()` and hashed exactly as the server logs them, so every
  * source compares with every other. It does not score texts (monitor/scorer.ts) or compare samples.
  */
@@ -16,7 +17,7 @@ import xxhash from 'xxhash-wasm';
 import { tokenize } from '../../stages/lib/text.js';
 import { parseLabelledTsv, decodeUtf8, DataError } from '../../stages/lib/tsv.js';
 import { loadPrepared } from '../../stages/lib/prepared.js';
-import { readRequestLog, LogError } from './request-log.js';
+import { readRequestLog, RequestLogError } from '../serve/request-log.js';
 
 export interface SampleRow {
   readonly nChars: number;
@@ -42,8 +43,6 @@ export interface Sample {
   readonly words: Map<number, string>;
   /** Records per served `model@version` (logs only). */
   readonly served: Record<string, number>;
-  /** Torn final log lines skipped. */
-  readonly torn: number;
 }
 
 /** A bad input file: the message names the file (and line) and says how to fix it. */
@@ -95,16 +94,17 @@ export async function loadSample(given: string, abs: string, hash: TokenHash, fi
   if (kind === undefined) throw new SampleError(`${given}: does not exist (give a TSV file, a prepared data folder or a request log folder/file)`);
   const words = new Map<number, string>();
   try {
-    if (kind === 'tsv') return { source: given, kind, rows: await tsvRows(given, abs, hash, words), words, served: {}, torn: 0 };
+    if (kind === 'tsv') return { source: given, kind, rows: await tsvRows(given, abs, hash, words), words, served: {} };
     if (kind === 'prepared') {
       const data = loadPrepared(abs);
       const rows = data.rows.map((r) => textRow(r.text, r.label, hash, words));
-      return { source: given, kind, rows, words, served: {}, torn: 0 };
+      return { source: given, kind, rows, words, served: {} };
     }
-    const log = await readRequestLog(abs, (p) => (p === abs ? given : path.join(given, path.relative(abs, p))));
+    const records = await readRequestLog(abs);
+    if (records.length === 0) throw new SampleError(`${given}: holds no request records (requests-<YYYYMMDD>-<seq>.jsonl); is this the folder mlbuild serve logs to?`);
     const served: Record<string, number> = {};
     const rows: SampleRow[] = [];
-    for (const r of log.records) {
+    for (const r of records) {
       if (filter && !filter(r)) continue;
       const key = `${r.model}@${r.version}`;
       served[key] = (served[key] ?? 0) + 1;
@@ -118,9 +118,9 @@ export async function loadSample(given: string, abs: string, hash: TokenHash, fi
         ...(r.text === undefined ? {} : { text: r.text }),
       });
     }
-    return { source: given, kind, rows, words, served, torn: log.torn };
+    return { source: given, kind, rows, words, served };
   } catch (e) {
-    if (e instanceof DataError || e instanceof LogError) throw new SampleError(e.message);
+    if (e instanceof DataError || e instanceof RequestLogError) throw new SampleError(e.message);
     if (e instanceof SyntaxError) throw new SampleError(`${given}: ${e.message}`);
     throw e;
   }

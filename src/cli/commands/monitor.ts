@@ -12,9 +12,9 @@ import { loadParams } from '../../config/params.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import { atomicWriteFile } from '../../util/atomic-write.js';
 import { loadVendorScripts } from '../../plots/html.js';
-import { DEFAULT_LOG_DIR } from '../../monitor/request-log.js';
-import { loadSample, SampleError, tokenHasher, type Sample, type SampleFilter } from '../../monitor/sample.js';
-import { loadScorer, type Scorer } from '../../monitor/scorer.js';
+import { DEFAULT_LOG_DIR } from '../../serve/request-log.js';
+import { loadModel, ModelLoadError, type LoadedModel } from '../../serve/predictor.js';
+import { loadSample, SampleError, tokenHasher, type Sample, type SampleFilter, type SampleRow } from '../../monitor/sample.js';
 import { monitorSettings } from '../../monitor/settings.js';
 import { analyze, type Check } from '../../monitor/drift-report.js';
 import { renderMonitorPage } from '../../monitor/html.js';
@@ -35,13 +35,15 @@ export interface MonitorArgs {
   readonly overrides: readonly string[];
 }
 
-/** Scores every row that has text but no score (TSV, prepared data); served log scores are kept. */
-function scored(sample: Sample, scorer: Scorer | undefined): Sample {
-  if (!scorer || sample.rows.every((r) => r.score !== undefined || r.text === undefined)) return sample;
-  const rows = sample.rows.map((r) => {
-    if (r.score !== undefined || r.text === undefined) return r;
-    const score = scorer.score(r.text);
-    return { ...r, score, predicted: score >= 0.5 ? (1 as const) : (0 as const) };
+/** Scores (in one batch) every row that has text but no score (TSV, prepared data); served log scores are kept. */
+function scored(sample: Sample, model: LoadedModel | undefined): Sample {
+  const todo = sample.rows.flatMap((r, i) => (r.score === undefined && r.text !== undefined ? [i] : []));
+  if (!model || todo.length === 0) return sample;
+  const preds = model.predict(todo.map((i) => sample.rows[i]?.text as string));
+  const rows = sample.rows.slice();
+  todo.forEach((i, k) => {
+    const p = preds[k] as { score: number; label: 0 | 1 };
+    rows[i] = { ...(rows[i] as SampleRow), score: p.score, predicted: p.label };
   });
   return { ...sample, rows };
 }
@@ -94,23 +96,25 @@ export function monitorCommand(g: GlobalOptions, a: MonitorArgs): Promise<number
     const out = a.out === undefined ? path.join(project.root, DEFAULT_REPORT) : abs(a.out);
     const html = a.html === undefined ? out.replace(/\.json$/i, '') + '.html' : abs(a.html);
     let analysis;
+    let model: LoadedModel | undefined;
     try {
       const hash = await tokenHasher();
-      const scorer = a.model === undefined ? undefined : loadScorer(a.model, abs(a.model));
-      const ref = scored(await loadSample(a.reference, abs(a.reference), hash), scorer);
-      const cur = scored(await loadSample(currentGiven, abs(currentGiven), hash, filter), scorer);
+      model = a.model === undefined ? undefined : await loadModel(abs(a.model));
+      const ref = scored(await loadSample(a.reference, abs(a.reference), hash), model);
+      const cur = scored(await loadSample(currentGiven, abs(currentGiven), hash, filter), model);
       if (cur.rows.length === 0) {
         term.err(`error: ${currentGiven}: no records${filter ? ' match --since/--until/--served' : ''}; nothing to monitor\n`);
         return EXIT_USAGE;
       }
-      if (cur.torn > 0) term.err(`warning: ${currentGiven}: skipped ${cur.torn} torn final line(s) (a writer stopped mid-append)\n`);
       analysis = analyze(ref, cur, settings);
     } catch (e) {
-      if (e instanceof SampleError) {
+      if (e instanceof SampleError || e instanceof ModelLoadError) {
         term.err(`error: ${e.message}\n`);
         return EXIT_USAGE;
       }
       throw e;
+    } finally {
+      model?.dispose();
     }
     const text = JSON.stringify(analysis.report, null, 2) + '\n';
     await atomicWriteFile(out, text);
