@@ -289,6 +289,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           .option('reference', { type: 'string', demandOption: true, describe: 'training data: a TSV, a prepared data folder, or a request log' })
           .option('current', { type: 'string', describe: 'traffic: a request log folder or .jsonl file, or a TSV (default: .mlcache/serve-logs)' })
           .option('model', { type: 'string', describe: 'model folder to score samples that carry no scores (with mlbuild-model.json, e.g. models/selected)' })
+          .option('holdout', { type: 'string', describe: 'held-out labelled data: the reference of the score and accuracy checks (default: --reference)' })
+          .option('plan', { type: 'string', describe: 'with prepared data as --reference: its pool rows are the reference, its test rows the holdout (data/splits/plan.json)' })
           .option('out', { alias: 'o', type: 'string', describe: 'the JSON report, a metrics file (default: monitor/drift.json)' })
           .option('html', { type: 'string', describe: 'the HTML report (default: the JSON path with .html)' })
           .option('since', { type: 'string', describe: 'only log records at or after this ISO-8601 time' })
@@ -302,6 +304,8 @@ export async function main(argv: readonly string[]): Promise<number> {
               reference: a.reference,
               current: a.current,
               model: a.model,
+              holdout: a.holdout,
+              plan: a.plan,
               out: a.out,
               html: a.html,
               since: a.since,

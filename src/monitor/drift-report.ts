@@ -83,7 +83,12 @@ const vocabOf = (rows: readonly SampleRow[]): Set<number> => {
   return s;
 };
 
-export function analyze(ref: Sample, cur: Sample, s: MonitorSettings): DriftAnalysis {
+/**
+ * `ref` is the training data (text checks); `held` the held-out data whose scores and labels are
+ * the reference for prediction and performance checks (scores of training rows are overconfident,
+ * so comparing them with traffic would flag drift that is only overfitting). Default: `ref`.
+ */
+export function analyze(ref: Sample, cur: Sample, s: MonitorSettings, held: Sample = ref): DriftAnalysis {
   const checks: Record<string, Check> = {};
   const skipped: Record<string, string> = {};
   const check = (name: string, value: number, threshold: number, crosses: 'above' | 'below', extra = true): void => {
@@ -134,7 +139,7 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings): DriftAnal
 
   // OOV: the current rate and the reference's own held-out rate, both against the same vocabulary.
   const order = shuffled(Array.from(ref.rows.keys()), rngFor(s.seed, 'monitor/oov/holdout'));
-  const held = Math.min(cur.rows.length, Math.floor(ref.rows.length / 2));
+  const nHeld = Math.min(cur.rows.length, Math.floor(ref.rows.length / 2));
   let oov: Record<string, unknown> = {};
   const fullVocab = vocabOf(ref.rows);
   const newCounts = new Map<number, number>();
@@ -143,18 +148,18 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings): DriftAnal
     .sort((a, b) => b[1] - a[1] || a[0] - b[0])
     .slice(0, s.oov.top)
     .map(([h, count]) => ({ token: wordOf(h, ref, cur), count }));
-  if (held < 1) {
+  if (nHeld < 1) {
     skipped.oov_increase = 'the reference needs at least 2 rows to estimate its own out-of-vocabulary rate';
   } else {
-    const holdout = order.slice(0, held).map((i) => ref.rows[i] as SampleRow);
-    const vocab = vocabOf(order.slice(held).map((i) => ref.rows[i] as SampleRow));
+    const holdout = order.slice(0, nHeld).map((i) => ref.rows[i] as SampleRow);
+    const vocab = vocabOf(order.slice(nHeld).map((i) => ref.rows[i] as SampleRow));
     const curRate = oovRate(cur.rows, vocab);
     const refRate = oovRate(holdout, vocab);
     check('oov_increase', curRate - refRate, s.oov.max_increase, 'above');
     oov = {
       current_rate: r6(curRate),
       reference_rate: r6(refRate),
-      held_out_rows: held,
+      held_out_rows: nHeld,
       rate_vs_full_reference: r6(oovRate(cur.rows, fullVocab)),
       new_token_types: newCounts.size,
       top_new_tokens: newTokens.map((t) => t.token),
@@ -173,14 +178,14 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings): DriftAnal
   let prediction: Record<string, unknown> = {};
   let scoreBins: ChartData['scoreBins'] = [];
   let classes: ChartData['classes'] = [];
-  if (!scored(ref) || !scored(cur)) {
-    const which = !scored(ref) ? `the reference (${ref.source})` : `the current sample (${cur.source})`;
+  if (!scored(held) || !scored(cur)) {
+    const which = !scored(held) ? `the reference (${held.source})` : `the current sample (${cur.source})`;
     const why = `${which} has no scores; pass --model DIR to score its texts`;
     skipped.score_psi = why;
     skipped.score_js = why;
     skipped.class_chi2_p = why;
   } else {
-    const rs = ref.rows.map((r) => r.score as number);
+    const rs = held.rows.map((r) => r.score as number);
     const cs = cur.rows.map((r) => r.score as number);
     const edges = quantileEdges(rs, s.score.bins);
     const hr = histogram(rs, edges);
@@ -193,7 +198,7 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings): DriftAnal
       const pos = x.rows.filter((r) => r.predicted === 1).length;
       return [x.rows.length - pos, pos];
     };
-    const [r0, r1] = cls(ref);
+    const [r0, r1] = cls(held);
     const [c0, c1] = cls(cur);
     const chi = chiSquareTest([[r0, r1], [c0, c1]]);
     check('score_psi', psiValue, s.score.psi, 'above');
@@ -223,8 +228,8 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings): DriftAnal
   const noPerformance =
     !hasLabels(cur) ? `the current sample (${cur.source}) has no labels yet`
     : !hasPredictions(cur) ? `the current sample (${cur.source}) has labels but no predictions; pass --model DIR`
-    : !hasLabels(ref) ? `the reference (${ref.source}) has no labels`
-    : !hasPredictions(ref) ? `the reference (${ref.source}) has no predictions; pass --model DIR`
+    : !hasLabels(held) ? `the reference (${held.source}) has no labels`
+    : !hasPredictions(held) ? `the reference (${held.source}) has no predictions; pass --model DIR`
     : undefined;
   if (noPerformance !== undefined) {
     skipped.accuracy_change = skipped.f1_change = noPerformance;
@@ -232,7 +237,7 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings): DriftAnal
     const side = (x: Sample) => ({ y: x.rows.map((r) => r.label as number), pred: x.rows.map((r) => r.predicted as number) });
     const opts = { rounds: s.performance.bootstrap_rounds, seed: s.seed, level: s.performance.level };
     for (const m of ['accuracy', 'f1'] as const) {
-      const c: MetricChange = bootstrapChange(m, side(ref), side(cur), opts);
+      const c: MetricChange = bootstrapChange(m, side(held), side(cur), opts);
       // A drop counts only when it is larger than max_drop and the interval excludes "no change".
       check(`${m}_change`, c.change, -s.performance.max_drop, 'below', c.interval.high < 0);
       performance[m] = { reference: r6(c.reference), current: r6(c.current), change: r6(c.change), low: r6(c.interval.low), high: r6(c.interval.high) };
@@ -256,7 +261,7 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings): DriftAnal
     alerts,
     checks,
     skipped,
-    samples: { reference: sampleInfo(ref), current: sampleInfo(cur) },
+    samples: { reference: sampleInfo(ref), ...(held === ref ? {} : { holdout: sampleInfo(held) }), current: sampleInfo(cur) },
     text,
     oov,
     length,

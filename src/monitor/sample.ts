@@ -137,3 +137,10 @@ async function tsvRows(given: string, abs: string, hash: TokenHash, words: Map<n
   }
   return parseLabelledTsv(text, given).map((r) => textRow(r.text, r.label, hash, words));
 }
+
+/** The rows of `sample` at `ids` (row ids of a prepared table), named `<source> (<what>)`. */
+export function pickRows(sample: Sample, ids: readonly number[], what: string): Sample {
+  const bad = ids.find((i) => !Number.isInteger(i) || i < 0 || i >= sample.rows.length);
+  if (bad !== undefined) throw new SampleError(`${what}: row id ${bad} is not in ${sample.source} (${sample.rows.length} rows); was the plan made from other data? Rerun the split stage`);
+  return { ...sample, source: `${sample.source} (${what})`, rows: ids.map((i) => sample.rows[i] as SampleRow) };
+}

@@ -6,6 +6,7 @@
  * did, 2 on bad input or settings). Thresholds are the `monitor:` params (monitor/settings.ts).
  * The analysis itself is monitor/drift-report.ts; this module only wires files, params and output.
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { withContext, printDiagnostics, type GlobalOptions } from '../context.js';
 import { loadParams } from '../../config/params.js';
@@ -14,7 +15,7 @@ import { atomicWriteFile } from '../../util/atomic-write.js';
 import { loadVendorScripts } from '../../plots/html.js';
 import { DEFAULT_LOG_DIR } from '../../serve/request-log.js';
 import { loadModel, ModelLoadError, type LoadedModel } from '../../serve/predictor.js';
-import { loadSample, SampleError, tokenHasher, type Sample, type SampleFilter, type SampleRow } from '../../monitor/sample.js';
+import { loadSample, pickRows, SampleError, tokenHasher, type Sample, type SampleFilter, type SampleRow } from '../../monitor/sample.js';
 import { monitorSettings } from '../../monitor/settings.js';
 import { analyze, type Check } from '../../monitor/drift-report.js';
 import { renderMonitorPage } from '../../monitor/html.js';
@@ -25,6 +26,10 @@ export interface MonitorArgs {
   readonly reference: string;
   readonly current: string | undefined;
   readonly model: string | undefined;
+  /** Held-out labelled data: the reference of prediction and performance checks (default: the reference). */
+  readonly holdout: string | undefined;
+  /** A split plan (data/splits/plan.json): with prepared data as reference, pool rows are the reference and test rows the holdout. */
+  readonly plan: string | undefined;
   readonly out: string | undefined;
   readonly html: string | undefined;
   readonly since: string | undefined;
@@ -69,6 +74,20 @@ function recordFilter(a: MonitorArgs): SampleFilter | string | undefined {
   };
 }
 
+/** The plan's pool (training) and test rows. */
+async function readPlan(given: string, abs: string): Promise<{ pool: number[]; test: number[] }> {
+  let plan: unknown;
+  try {
+    plan = JSON.parse(await readFile(abs, 'utf8'));
+  } catch (e) {
+    throw new SampleError(`${given}: cannot read the split plan (${(e as Error).message.split('\n')[0]}); pass the split stage's data/splits/plan.json`);
+  }
+  const p = plan as { pool?: unknown; test?: unknown };
+  const ids = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x));
+  if (!ids(p.pool) || !ids(p.test)) throw new SampleError(`${given}: not a split plan (no "pool" and "test" row lists); pass the split stage's data/splits/plan.json`);
+  return { pool: p.pool, test: p.test };
+}
+
 function checkLine(name: string, c: Check): string {
   const op = c.crosses === 'above' ? '>' : '<';
   return `  ${c.drift ? 'DRIFT  ' : 'ok     '}${name.padEnd(20)} ${String(c.value).padStart(10)}  (drift if ${op} ${c.threshold})\n`;
@@ -100,13 +119,26 @@ export function monitorCommand(g: GlobalOptions, a: MonitorArgs): Promise<number
     try {
       const hash = await tokenHasher();
       model = a.model === undefined ? undefined : await loadModel(abs(a.model));
-      const ref = scored(await loadSample(a.reference, abs(a.reference), hash), model);
+      let ref = await loadSample(a.reference, abs(a.reference), hash);
+      let held = a.holdout === undefined ? undefined : await loadSample(a.holdout, abs(a.holdout), hash);
+      if (a.plan !== undefined) {
+        if (ref.kind !== 'prepared') throw new SampleError(`--plan needs prepared data as --reference (the data stage's folder), not ${a.reference}`);
+        const plan = await readPlan(a.plan, abs(a.plan));
+        if (held === undefined && plan.test.length > 0) held = pickRows(ref, plan.test, 'plan test rows');
+        ref = pickRows(ref, plan.pool, 'plan pool rows');
+      }
+      if (model && held === undefined) {
+        term.err('warning: the model is scored on the reference, which may be the data it was trained on: training rows score more confidently than new ones; ' +
+          'give held-out rows with --holdout FILE or --plan data/splits/plan.json\n');
+      }
+      ref = scored(ref, model);
+      held = held === undefined ? undefined : scored(held, model);
       const cur = scored(await loadSample(currentGiven, abs(currentGiven), hash, filter), model);
       if (cur.rows.length === 0) {
         term.err(`error: ${currentGiven}: no records${filter ? ' match --since/--until/--served' : ''}; nothing to monitor\n`);
         return EXIT_USAGE;
       }
-      analysis = analyze(ref, cur, settings);
+      analysis = analyze(ref, cur, settings, held);
     } catch (e) {
       if (e instanceof SampleError || e instanceof ModelLoadError) {
         term.err(`error: ${e.message}\n`);
