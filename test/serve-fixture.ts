@@ -42,10 +42,11 @@ const TREES: Record<string, Record<string, unknown>> = {
   cnn: { seed: 42, features: { text: { ngram_max: 1 } }, model: { name: 'cnn', epochs: 1, emb_dim: 8, filters: 4, dropout: 0.5, lr: 0.01, backend: 'auto', batch: 50, max_len: 30, vocab_size: 2000, min_count: 1 } },
 };
 
-/** Trains `flavour` on `rows`, saves it under `dir` with its manifest. `bias` tilts the data so two versions differ. */
-export async function trainModel(dir: string, flavour: 'logreg' | 'cnn', rows: readonly Labelled[], opts: { C?: number } = {}): Promise<TrainedModel> {
+/** Trains `flavour` on `rows`, saves it under `dir` with its manifest; `opts.model` overrides hyperparameters (model.*). */
+export async function trainModel(dir: string, flavour: 'logreg' | 'cnn', rows: readonly Labelled[], opts: { C?: number; model?: Record<string, unknown> } = {}): Promise<TrainedModel> {
   const tree = structuredClone(TREES[flavour]) as Record<string, Record<string, unknown>>;
   if (opts.C !== undefined) (tree.model as Record<string, unknown>).C = opts.C;
+  Object.assign(tree.model as Record<string, unknown>, opts.model ?? {});
   const learner: Learner = flavour === 'logreg' ? logreg : cnn;
   await learner.prepare(tree);
   const f = featurize(rows.map((r) => r.text), (tree.features as { text: { ngram_max: number } }).text.ngram_max);

@@ -19,6 +19,7 @@ import { main as select } from '../../../stages/select.js';
 import { main as split } from '../../../stages/split.js';
 import { main as train } from '../../../stages/train.js';
 import { composeParams, repoRoot, runStage, stageBundle } from './helpers.js';
+import { loadModel } from '../../../src/serve/predictor.js';
 
 interface StageDef {
   cmd?: string;
@@ -156,6 +157,11 @@ describe('showcase pipeline', () => {
     const selection = JSON.parse(readFileSync(join(p.dir, 'models/selected/selection.json'), 'utf8'));
     expect(selection).toEqual({ model: best, metric: 'roc_auc', value: test[best]!.roc_auc, candidates: { logreg: test.logreg!.roc_auc, xgboost: test.xgboost!.roc_auc } });
     expect(readFileSync(join(p.dir, 'models/selected/MODEL_CARD.md'), 'utf8')).toContain(`# Model card: ${best}`);
+    // Self-describing: the manifest names the flavour and hashes every file; serving needs only the directory.
+    const served = await loadModel(join(p.dir, 'models/selected'));
+    expect(served.manifest).toMatchObject({ flavour: best, metrics: { roc_auc: test[best]!.roc_auc } });
+    expect(served.manifest.files.map((f) => f.path)).toEqual(expect.arrayContaining(['MODEL_CARD.md', 'model.json', 'selection.json']));
+    expect(served.predict(['I love it, works great!', 'Broke after one day, awful.']).map((x) => x.label)).toEqual([1, 0]);
     const summary = readFileSync(join(p.dir, 'reports/summary.md'), 'utf8');
     expect(summary).toMatch(/\| logreg \| .*\n\| xgboost \| /);
     expect(summary).toContain('## xgboost: model selection');
