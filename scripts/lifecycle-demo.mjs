@@ -226,7 +226,7 @@ if (promote.code === 0) {
   mlbuild(['model', 'assign', 'sentiment', 'v1.0.0', '--stage', 'prod', '--force']);
   await server.waitFor(/primary: sentiment@v1\.1\.0 -> sentiment@v1\.0\.0/);
   const back = await sendTraffic(url2, textsOf(traffic2.slice(0, 50)), 'day2-rollback', 5);
-  say(`  server: primary swapped back to v1.0.0; prod answers: ${JSON.stringify(back)}`);
+  say(`  server: primary swapped back to v1.0.0; answers (the v1.1.0 canary keeps its 20 % share): ${JSON.stringify(back)}`);
   mlbuild(['model', 'assign', 'sentiment', 'v1.1.0', '--stage', 'prod']);
   await server.waitFor(/primary: sentiment@v1\.0\.0 -> sentiment@v1\.1\.0[^]*primary: sentiment@v1\.0\.0 -> sentiment@v1\.1\.0/);
   results.push(['rollback drill', `v1.0.0 restored live (answers ${JSON.stringify(back)}), then v1.1.0 promoted again`]);
