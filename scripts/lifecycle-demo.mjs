@@ -233,9 +233,7 @@ if (promote.code === 0) {
 } else {
   results.push(['promotion of v1.1.0 to prod', 'refused by the gate: prod stays on v1.0.0; the canary is dropped (rollback)']);
 }
-const stopped = await server.stop();
-const failed = /"statusCode":5\d\d/.test(stopped);
-say(`  server stopped${failed ? ' (with 5xx answers in its output!)' : ''}`);
+await server.stop(); // every request above got a 200 (sendTraffic throws otherwise)
 mlbuild(['model', 'show', 'sentiment']);
 
 step('8. Monitor the v2 traffic against the retrained model\'s data');

@@ -12,7 +12,7 @@ import { rngFor, shuffled } from '../../stages/lib/rng.js';
 import { domainClassifier, type Marker } from './domain-classifier.js';
 import type { Sample, SampleRow } from './sample.js';
 import type { MonitorSettings } from './settings.js';
-import { bootstrapChange, chiSquareTest, describe, histogram, jsDivergence, psi, PSI_FLOOR, quantileEdges, shares, type Descriptors, type MetricChange } from './stats.js';
+import { bootstrapChange, chiSquareTest, describe, histogram, jsDivergence, permutationQuantile, psi, PSI_FLOOR, quantileEdges, shares, type Descriptors, type MetricChange } from './stats.js';
 
 export const REPORT_VERSION = 1;
 
@@ -190,10 +190,26 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings, held: Samp
     const edges = quantileEdges(rs, s.score.bins);
     const hr = histogram(rs, edges);
     const hc = histogram(cs, edges);
-    const p = shares(hr, PSI_FLOOR);
-    const q = shares(hc, PSI_FLOOR);
-    const psiValue = psi(p, q);
+    const psiValue = psi(shares(hr, PSI_FLOOR), shares(hc, PSI_FLOOR));
     const js = jsDivergence(shares(hr), shares(hc));
+    // Binned divergences of small samples are noisy (PSI's expectation under no drift is about
+    // (bins - 1)(1/n + 1/m)): below small_sample rows a side, the threshold is also the 95th
+    // percentile of the statistic over random reassignments of the pooled scores (cheap: no model).
+    const smallScores = Math.min(rs.length, cs.length) < s.domain.small_sample && s.score.permutations > 0;
+    const nullOf = (stat: (a: readonly number[], b: readonly number[]) => number, label: string): number | null =>
+      smallScores ? permutationQuantile(rs, cs, stat, { rounds: s.score.permutations, quantile: s.domain.null_quantile, seed: s.seed, label }) : null;
+    const binned = (a: readonly number[], b: readonly number[]) => {
+      const e = quantileEdges(a, s.score.bins);
+      return [histogram(a, e), histogram(b, e)] as const;
+    };
+    const psiNull = nullOf((a, b) => {
+      const [x, y] = binned(a, b);
+      return psi(shares(x, PSI_FLOOR), shares(y, PSI_FLOOR));
+    }, 'monitor/null/psi');
+    const jsNull = nullOf((a, b) => {
+      const [x, y] = binned(a, b);
+      return jsDivergence(shares(x), shares(y));
+    }, 'monitor/null/js');
     const cls = (x: Sample): [number, number] => {
       const pos = x.rows.filter((r) => r.predicted === 1).length;
       return [x.rows.length - pos, pos];
@@ -201,8 +217,8 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings, held: Samp
     const [r0, r1] = cls(held);
     const [c0, c1] = cls(cur);
     const chi = chiSquareTest([[r0, r1], [c0, c1]]);
-    check('score_psi', psiValue, s.score.psi, 'above');
-    check('score_js', js, s.score.js, 'above');
+    check('score_psi', psiValue, r6(Math.max(s.score.psi, psiNull ?? 0)), 'above');
+    check('score_js', js, r6(Math.max(s.score.js, jsNull ?? 0)), 'above');
     check('class_chi2_p', chi.pValue, s.score.class_alpha, 'below');
     const bounds = [-Infinity, ...edges, Infinity];
     const label = (i: number): string => `${i === 0 ? '0' : (bounds[i] as number).toFixed(3)}-${i === edges.length ? '1' : (bounds[i + 1] as number).toFixed(3)}`;
@@ -214,6 +230,7 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings, held: Samp
     prediction = {
       psi: r6(psiValue),
       js: r6(js),
+      permutation: smallScores ? { rounds: s.score.permutations, quantile: s.domain.null_quantile, psi: r6(psiNull as number), js: r6(jsNull as number) } : null,
       bins: edges.length + 1,
       mean_score: { reference: r6(rs.reduce((a, b) => a + b, 0) / rs.length), current: r6(cs.reduce((a, b) => a + b, 0) / cs.length) },
       positive_rate: { reference: r6(r1 / rs.length), current: r6(c1 / cs.length) },

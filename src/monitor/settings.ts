@@ -28,6 +28,8 @@ export interface MonitorSettings {
     readonly js: number;
     /** The chi-square test of the predicted class flags drift below this p-value. */
     readonly class_alpha: number;
+    /** Rounds of the PSI/JS permutation null for small samples (no model fits: cheap). */
+    readonly permutations: number;
   };
   readonly oov: {
     /** Drift when the current OOV rate exceeds the reference's own held-out rate by more than this. */
@@ -48,8 +50,8 @@ export interface MonitorSettings {
 
 export const DEFAULT_SETTINGS: MonitorSettings = {
   seed: 42,
-  domain: { auc: 0.55, folds: 5, C: 1, max_rows: 2000, small_sample: 1000, permutations: 50, null_quantile: 0.95, top: 15 },
-  score: { bins: 10, psi: 0.2, js: 0.05, class_alpha: 0.01 },
+  domain: { auc: 0.55, folds: 5, C: 1, max_rows: 2000, small_sample: 500, permutations: 50, null_quantile: 0.95, top: 15 },
+  score: { bins: 10, psi: 0.2, js: 0.05, class_alpha: 0.01, permutations: 1000 },
   oov: { max_increase: 0.05, top: 20 },
   length: { max_change: 0.5 },
   performance: { max_drop: 0.05, bootstrap_rounds: 1000, level: 0.95 },
@@ -74,7 +76,7 @@ const RULES: Record<string, Record<string, Rule>> = {
     null_quantile: { min: 0.5, max: 1, minExclusive: true },
     top: { min: 0, max: 1000, int: true },
   },
-  score: { bins: { min: 2, max: 100, int: true }, psi: { min: 0, max: 100 }, js: PROB, class_alpha: PROB },
+  score: { bins: { min: 2, max: 100, int: true }, psi: { min: 0, max: 100 }, js: PROB, class_alpha: PROB, permutations: { min: 0, max: 100000, int: true } },
   oov: { max_increase: PROB, top: { min: 0, max: 1000, int: true } },
   length: { max_change: { min: 0, max: 100 } },
   performance: { max_drop: PROB, bootstrap_rounds: { min: 10, max: 1e6, int: true }, level: { min: 0.5, max: 1, minExclusive: true } },

@@ -204,3 +204,28 @@ export function bootstrapChange(m: ClassMetric, ref: Labelled, cur: Labelled, o:
   const tail = (1 - o.level) / 2;
   return { reference, current, change: current - reference, interval: { low: quantileSorted(xs, tail), high: quantileSorted(xs, 1 - tail) } };
 }
+
+/**
+ * The `q` quantile of `stat(a', b')` over `rounds` random relabellings of the pooled values into
+ * samples of the original sizes: what chance alone gives for samples this small. Seeded.
+ */
+export function permutationQuantile(
+  a: readonly number[],
+  b: readonly number[],
+  stat: (a: readonly number[], b: readonly number[]) => number,
+  o: { rounds: number; quantile: number; seed: number; label: string },
+): number {
+  const pooled = [...a, ...b];
+  const rng = rngFor(o.seed, o.label);
+  const values: number[] = [];
+  for (let r = 0; r < o.rounds; r++) {
+    for (let i = pooled.length - 1; i > 0; i--) {
+      const j = randInt(rng, i + 1);
+      const t = pooled[i] as number;
+      pooled[i] = pooled[j] as number;
+      pooled[j] = t;
+    }
+    values.push(stat(pooled.slice(0, a.length), pooled.slice(a.length)));
+  }
+  return quantileSorted(sorted(values), o.quantile);
+}

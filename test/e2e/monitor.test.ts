@@ -102,6 +102,26 @@ describe('mlbuild monitor on real data', () => {
     expect(p.exists('monitor/same.html')).toBe(true);
   }, 120_000);
 
+  it('judges small samples against a permutation null: 60 drifted rows flagged, 60 same-source rows not', async () => {
+    const head = (rel: string, n: number) => p.read(rel).split('\n').slice(0, n).join('\n') + '\n';
+    p.write({ 'traffic/small-slang.tsv': head('traffic/slang.tsv', 60), 'traffic/small-same.tsv': head('traffic/same.tsv', 60) });
+    type Small = Report & { text: { permutation: { rounds: number; threshold: number; p_value: number } } };
+    const drifted = await p.run([...MONITOR, '--current', 'traffic/small-slang.tsv', '-o', 'monitor/small.json']);
+    expect(drifted.code, drifted.stderr).toBe(1);
+    const d = report('monitor/small.json') as Small;
+    expect(d.text.permutation.rounds).toBe(20); // from params/base.yaml's monitor group
+    expect(d.text.permutation.p_value).toBeCloseTo(1 / 21, 6); // above every permuted AUC
+    expect(d.checks.domain_auc!.threshold).toBe(Math.max(0.55, d.text.permutation.threshold));
+    const same = await p.run([...MONITOR, '--current', 'traffic/small-same.tsv', '-o', 'monitor/small.json']);
+    const s = report('monitor/small.json') as Small;
+    expect(s.checks.domain_auc!.drift).toBe(false);
+    expect(s.text.permutation.threshold).toBeGreaterThan(0.55); // chance alone reaches past 0.55 at this size
+    // Binned score divergences are noisy at 60 rows too: their thresholds rise to the permutation null's.
+    expect(s.checks.score_psi!.threshold).toBeGreaterThan(0.2);
+    expect(s.checks.score_psi!.drift).toBe(false);
+    expect(same.code, JSON.stringify(s.checks)).toBe(0);
+  }, 120_000);
+
   it('writes a metrics file that metrics show and metrics diff read, byte-identical when rerun', async () => {
     expect((await p.run([...MONITOR, '--current', 'traffic/same.tsv', '-o', 'monitor/drift.json'])).code).toBe(0);
     const first = p.read('monitor/drift.json');

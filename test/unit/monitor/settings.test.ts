@@ -20,7 +20,7 @@ describe('monitorSettings', () => {
     expect(problems).toEqual([
       'monitor.score.psi: must be a number >= 0 and <= 100, got -1',
       'monitor.score.bins: must be a whole number >= 2 and <= 100, got 2.5',
-      'monitor.score.colour: unknown setting (known: bins, psi, js, class_alpha)',
+      'monitor.score.colour: unknown setting (known: bins, psi, js, class_alpha, permutations)',
       'monitor.domain.auc: must be a number >= 0.5 and <= 1, got "0.6"',
       'monitor.oops: unknown setting (known: seed, domain, score, oov, length, performance)',
       'monitor.oov: must be a map (keys: max_increase, top)',

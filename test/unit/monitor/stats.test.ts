@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rocAuc } from '../../../stages/lib/metrics.js';
-import { bootstrapChange, chiSquareTest, describe as describeValues, histogram, jsDivergence, psi, PSI_FLOOR, quantileEdges, quantileSorted, shares } from '../../../src/monitor/stats.js';
+import { bootstrapChange, permutationQuantile, chiSquareTest, describe as describeValues, histogram, jsDivergence, psi, PSI_FLOOR, quantileEdges, quantileSorted, shares } from '../../../src/monitor/stats.js';
 
 describe('psi', () => {
   it('matches the hand computation sum (q - p) ln(q / p)', () => {
@@ -107,5 +107,22 @@ describe('bootstrapChange', () => {
     expect(a.reference).toBe(0.5);
     expect(a.current).toBe(1);
     expect(bootstrapChange('f1', ref, cur, { rounds: 100, seed: 9, level: 0.9 })).toEqual(a);
+  });
+});
+
+describe('permutationQuantile', () => {
+  const meanDiff = (a: readonly number[], b: readonly number[]) => b.reduce((x, y) => x + y, 0) / b.length - a.reduce((x, y) => x + y, 0) / a.length;
+  const o = { rounds: 500, quantile: 0.95, seed: 4, label: 't' };
+  it('is 0 when every pooled value is the same', () => {
+    expect(permutationQuantile([2, 2, 2], [2, 2], meanDiff, o)).toBe(0);
+  });
+  it('approaches the normal quantile of a difference of means under no effect, and reproduces', () => {
+    // 0/1 values, p = 0.5, n = m = 100: sd of the mean difference = sqrt(0.25 (2 / 100)) = 0.0707; 95th pct = 0.116.
+    const a = Array.from({ length: 100 }, (_, i) => i % 2);
+    const b = Array.from({ length: 100 }, (_, i) => (i + 1) % 2);
+    const q = permutationQuantile(a, b, meanDiff, { ...o, rounds: 2000 });
+    expect(q).toBeGreaterThan(0.09);
+    expect(q).toBeLessThan(0.14);
+    expect(permutationQuantile(a, b, meanDiff, { ...o, rounds: 2000 })).toBe(q);
   });
 });
