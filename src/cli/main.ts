@@ -294,6 +294,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           .option('plan', { type: 'string', describe: 'with prepared data as --reference: its pool rows are the reference, its test rows the holdout (data/splits/plan.json)' })
           .option('out', { alias: 'o', type: 'string', describe: 'the JSON report, a metrics file (default: monitor/drift.json)' })
           .option('html', { type: 'string', describe: 'the HTML report (default: the JSON path with .html)' })
+          .option('labels', { type: 'string', describe: 'true labels for logged texts, JSON lines {"request_id", "index", "label"}' })
           .option('since', { type: 'string', describe: 'only log records at or after this ISO-8601 time' })
           .option('until', { type: 'string', describe: 'only log records before this ISO-8601 time' })
           .option('served', { type: 'string', describe: 'only log records served by NAME or NAME@VERSION' })
@@ -307,6 +308,7 @@ export async function main(argv: readonly string[]): Promise<number> {
               model: a.model,
               holdout: a.holdout,
               plan: a.plan,
+              labels: a.labels,
               out: a.out,
               html: a.html,
               since: a.since,

@@ -238,28 +238,31 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings, held: Samp
     };
   }
 
-  // Performance: labels and predictions on both sides.
+  // Performance: on the rows that have both a true label and a prediction (labels arrive for a
+  // subset of the traffic, e.g. joined to the request log with --labels).
   let performance: Record<string, unknown> = {};
-  const hasLabels = (x: Sample): boolean => x.rows.every((r) => r.label !== undefined);
-  const hasPredictions = (x: Sample): boolean => x.rows.every((r) => r.predicted !== undefined);
+  const judged = (x: Sample): SampleRow[] => x.rows.filter((r) => r.label !== undefined && r.predicted !== undefined);
+  const curJudged = judged(cur);
+  const heldJudged = judged(held);
+  const noLabels = (x: Sample): boolean => x.rows.every((r) => r.label === undefined);
   const noPerformance =
-    !hasLabels(cur) ? `the current sample (${cur.source}) has no labels yet`
-    : !hasPredictions(cur) ? `the current sample (${cur.source}) has labels but no predictions; pass --model DIR`
-    : !hasLabels(held) ? `the reference (${held.source}) has no labels`
-    : !hasPredictions(held) ? `the reference (${held.source}) has no predictions; pass --model DIR`
+    noLabels(cur) ? `the current sample (${cur.source}) has no labels yet`
+    : curJudged.length === 0 ? `the current sample (${cur.source}) has labels but no predictions; pass --model DIR`
+    : noLabels(held) ? `the reference (${held.source}) has no labels`
+    : heldJudged.length === 0 ? `the reference (${held.source}) has no predictions; pass --model DIR`
     : undefined;
   if (noPerformance !== undefined) {
     skipped.accuracy_change = skipped.f1_change = noPerformance;
   } else {
-    const side = (x: Sample) => ({ y: x.rows.map((r) => r.label as number), pred: x.rows.map((r) => r.predicted as number) });
+    const side = (rows: readonly SampleRow[]) => ({ y: rows.map((r) => r.label as number), pred: rows.map((r) => r.predicted as number) });
     const opts = { rounds: s.performance.bootstrap_rounds, seed: s.seed, level: s.performance.level };
     for (const m of ['accuracy', 'f1'] as const) {
-      const c: MetricChange = bootstrapChange(m, side(held), side(cur), opts);
+      const c: MetricChange = bootstrapChange(m, side(heldJudged), side(curJudged), opts);
       // A drop counts only when it is larger than max_drop and the interval excludes "no change".
       check(`${m}_change`, c.change, -s.performance.max_drop, 'below', c.interval.high < 0);
       performance[m] = { reference: r6(c.reference), current: r6(c.current), change: r6(c.change), low: r6(c.interval.low), high: r6(c.interval.high) };
     }
-    performance = { ...performance, level: s.performance.level, rows: cur.rows.length };
+    performance = { ...performance, level: s.performance.level, labelled_rows: curJudged.length, reference_rows: heldJudged.length };
   }
 
   const alerts = Object.entries(checks).filter(([, c]) => c.drift).map(([k]) => k);
@@ -269,7 +272,7 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings, held: Samp
     kind: x.kind,
     rows: x.rows.length,
     scored: scored(x),
-    labelled: x.rows.every((r) => r.label !== undefined),
+    labelled: x.rows.filter((r) => r.label !== undefined).length,
     ...(x.kind === 'log' ? { served: x.served } : {}),
   });
   const report = {

@@ -115,7 +115,7 @@ export function renderMonitorPage(input: PageInput, scripts: readonly string[]):
     alerts: string[];
     checks: Record<string, Check>;
     skipped: Record<string, string>;
-    samples: Record<string, { source: string; kind: string; rows: number; scored: boolean; labelled: boolean; served?: Record<string, number> }>;
+    samples: Record<string, { source: string; kind: string; rows: number; scored: boolean; labelled: number; served?: Record<string, number> }>;
   };
   const rows = Object.entries(r.checks)
     .map(([name, c]) => `<tr class="${c.drift ? 'crossed' : ''}"><td>${escapeHtml(name)}</td><td class="num">${fmt(c.value)}</td><td>${c.crosses === 'above' ? '&gt;' : '&lt;'} ${fmt(c.threshold)}</td><td>${c.drift ? '<strong>DRIFT</strong>' : 'ok'}</td></tr>`)
@@ -124,7 +124,7 @@ export function renderMonitorPage(input: PageInput, scripts: readonly string[]):
   const samples = Object.entries(r.samples)
     .map(([side, s]) => {
       const served = s.served ? Object.entries(s.served).map(([k, n]) => `${escapeHtml(k)}: ${n}`).join(', ') : '';
-      return `<tr><td>${side}</td><td>${escapeHtml(s.source)}</td><td>${s.kind}</td><td class="num">${s.rows}</td><td>${s.scored ? 'yes' : 'no'}</td><td>${s.labelled ? 'yes' : 'no'}</td><td>${served}</td></tr>`;
+      return `<tr><td>${side}</td><td>${escapeHtml(s.source)}</td><td>${s.kind}</td><td class="num">${s.rows}</td><td>${s.scored ? 'yes' : 'no'}</td><td class="num">${s.labelled}</td><td>${served}</td></tr>`;
     })
     .join('\n');
   const specs = chartSpecs(input.charts);

@@ -43,6 +43,8 @@ export interface Sample {
   readonly words: Map<number, string>;
   /** Records per served `model@version` (logs only). */
   readonly served: Record<string, number>;
+  /** Per row, `request_id` NUL `index` (logs only): how labels that arrive later are joined. */
+  readonly keys?: readonly string[];
 }
 
 /** A bad input file: the message names the file (and line) and says how to fix it. */
@@ -104,8 +106,10 @@ export async function loadSample(given: string, abs: string, hash: TokenHash, fi
     if (records.length === 0) throw new SampleError(`${given}: holds no request records (requests-<YYYYMMDD>-<seq>.jsonl); is this the folder mlbuild serve logs to?`);
     const served: Record<string, number> = {};
     const rows: SampleRow[] = [];
+    const keys: string[] = [];
     for (const r of records) {
       if (filter && !filter(r)) continue;
+      keys.push(`${r.request_id}\u0000${r.index}`);
       const key = `${r.model}@${r.version}`;
       served[key] = (served[key] ?? 0) + 1;
       if (r.text !== undefined) tokenize(r.text).forEach((t, i) => words.has(r.token_hashes[i] as number) || words.set(r.token_hashes[i] as number, t));
@@ -118,7 +122,7 @@ export async function loadSample(given: string, abs: string, hash: TokenHash, fi
         ...(r.text === undefined ? {} : { text: r.text }),
       });
     }
-    return { source: given, kind, rows, words, served };
+    return { source: given, kind, rows, words, served, keys };
   } catch (e) {
     if (e instanceof DataError || e instanceof RequestLogError) throw new SampleError(e.message);
     if (e instanceof SyntaxError) throw new SampleError(`${given}: ${e.message}`);
@@ -143,4 +147,36 @@ export function pickRows(sample: Sample, ids: readonly number[], what: string): 
   const bad = ids.find((i) => !Number.isInteger(i) || i < 0 || i >= sample.rows.length);
   if (bad !== undefined) throw new SampleError(`${what}: row id ${bad} is not in ${sample.source} (${sample.rows.length} rows); was the plan made from other data? Rerun the split stage`);
   return { ...sample, source: `${sample.source} (${what})`, rows: ids.map((i) => sample.rows[i] as SampleRow) };
+}
+
+/**
+ * Joins true labels that arrived after serving to a request log's rows, by (request_id, index).
+ * `labels` is JSON lines `{"request_id": "...", "index": 0, "label": 0|1}` (index defaults to 0);
+ * a malformed line is an error naming file and line. Returns the sample and how many rows matched.
+ */
+export function joinLabels(sample: Sample, keys: readonly string[], text: string, file: string): { sample: Sample; matched: number; unmatched: number } {
+  const byKey = new Map<string, 0 | 1>();
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw new SampleError(`${file}:${i + 1}: not JSON; each line must be {"request_id": "...", "index": 0, "label": 0 or 1}`);
+    }
+    const o = v as { request_id?: unknown; index?: unknown; label?: unknown };
+    const index = o.index ?? 0;
+    if (typeof o.request_id !== 'string' || !Number.isInteger(index) || (o.label !== 0 && o.label !== 1)) {
+      throw new SampleError(`${file}:${i + 1}: expected {"request_id": "<id>", "index": <position in the batch>, "label": 0 or 1}`);
+    }
+    byKey.set(`${o.request_id}\u0000${index as number}`, o.label);
+  });
+  let matched = 0;
+  const rows = sample.rows.map((r, i) => {
+    const label = byKey.get(keys[i] as string);
+    if (label === undefined) return r;
+    matched++;
+    return { ...r, label };
+  });
+  return { sample: { ...sample, rows }, matched, unmatched: byKey.size - matched };
 }

@@ -162,6 +162,20 @@ describe('mlbuild monitor on real data', () => {
     expect(rep.oov.top_new_tokens.every((t) => /^#[0-9a-f]{8}$/.test(t))).toBe(true);
     expect(rep.skipped.accuracy_change).toMatch(/no labels yet/);
 
+    // Labels arrive later for some of the logged texts, joined by request id and batch index.
+    const truth = p.read('traffic/slang.tsv').trim().split('\n').map((l) => Number(l.slice(l.lastIndexOf('\t') + 1)));
+    p.write({ 'labels.jsonl': truth.slice(0, 300).map((label, i) => JSON.stringify({ request_id: `r-${i}`, index: 0, label })).join('\n') + '\n' });
+    const labelled = await p.run([...MONITOR, '--labels', 'labels.jsonl', '-o', 'monitor/log.json']);
+    expect(labelled.stderr).toContain('labels: 300 of 600 logged texts labelled from labels.jsonl');
+    const withLabels = report('monitor/log.json') as Report & { performance: { labelled_rows: number; accuracy: { current: number } } };
+    expect(withLabels.skipped.accuracy_change).toBeUndefined();
+    expect(withLabels.performance.labelled_rows).toBe(300);
+    expect(withLabels.performance.accuracy.current).toBeGreaterThan(0.5);
+    p.write({ 'labels.jsonl': '{"request_id": "r-1", "label": "positive"}\n' });
+    const badLabels = await p.run([...MONITOR, '--labels', 'labels.jsonl', '-o', 'monitor/log.json']);
+    expect(badLabels.code).toBe(2);
+    expect(badLabels.stderr).toContain('labels.jsonl:1: expected {"request_id"');
+
     // A time window that holds no record is refused rather than reported as "no drift".
     const empty = await p.run([...MONITOR, '--since', '2027-01-01T00:00:00Z', '-o', 'monitor/log.json']);
     expect(empty.code).toBe(2);

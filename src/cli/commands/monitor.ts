@@ -15,7 +15,7 @@ import { atomicWriteFile } from '../../util/atomic-write.js';
 import { loadVendorScripts } from '../../plots/html.js';
 import { DEFAULT_LOG_DIR } from '../../serve/request-log.js';
 import { loadModel, ModelLoadError, type LoadedModel } from '../../serve/predictor.js';
-import { loadSample, pickRows, SampleError, tokenHasher, type Sample, type SampleFilter, type SampleRow } from '../../monitor/sample.js';
+import { joinLabels, loadSample, pickRows, SampleError, tokenHasher, type Sample, type SampleFilter, type SampleRow } from '../../monitor/sample.js';
 import { monitorSettings } from '../../monitor/settings.js';
 import { analyze, type Check } from '../../monitor/drift-report.js';
 import { renderMonitorPage } from '../../monitor/html.js';
@@ -30,6 +30,8 @@ export interface MonitorArgs {
   readonly holdout: string | undefined;
   /** A split plan (data/splits/plan.json): with prepared data as reference, pool rows are the reference and test rows the holdout. */
   readonly plan: string | undefined;
+  /** True labels for request-log rows, joined by request id and index (JSON lines). */
+  readonly labels: string | undefined;
   readonly out: string | undefined;
   readonly html: string | undefined;
   readonly since: string | undefined;
@@ -133,7 +135,16 @@ export function monitorCommand(g: GlobalOptions, a: MonitorArgs): Promise<number
       }
       ref = scored(ref, model);
       held = held === undefined ? undefined : scored(held, model);
-      const cur = scored(await loadSample(currentGiven, abs(currentGiven), hash, filter), model);
+      let cur = scored(await loadSample(currentGiven, abs(currentGiven), hash, filter), model);
+      if (a.labels !== undefined) {
+        if (!cur.keys) throw new SampleError(`--labels joins labels to a request log by request id; ${currentGiven} is not a log (a TSV carries its labels itself)`);
+        const text = await readFile(abs(a.labels), 'utf8').catch((e: NodeJS.ErrnoException) => {
+          throw new SampleError(`${a.labels}: cannot read (${e.code ?? e.message})`);
+        });
+        const joined = joinLabels(cur, cur.keys, text, a.labels);
+        cur = joined.sample;
+        term.err(`labels: ${joined.matched} of ${cur.rows.length} logged texts labelled from ${a.labels}${joined.unmatched > 0 ? ` (${joined.unmatched} labels match no logged text)` : ''}\n`);
+      }
       if (cur.rows.length === 0) {
         term.err(`error: ${currentGiven}: no records${filter ? ' match --since/--until/--served' : ''}; nothing to monitor\n`);
         return EXIT_USAGE;
