@@ -14,7 +14,7 @@ const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const SIDES = { domain: ['reference', 'current'], range: ['#4c78a8', '#f58518'] };
 
 /** Grouped bars of reference vs current shares over a category field. */
-function sideBySide(title: string, field: string, rows: readonly Record<string, unknown>[], xTitle: string, ordinal = false): Spec {
+function sideBySide(title: string, field: string, rows: readonly Record<string, unknown>[], xTitle: string): Spec {
   return {
     $schema: SCHEMA,
     title,
@@ -24,7 +24,7 @@ function sideBySide(title: string, field: string, rows: readonly Record<string, 
     transform: [{ fold: ['reference', 'current'], as: ['sample', 'share'] }],
     mark: { type: 'bar', tooltip: true },
     encoding: {
-      x: { field, type: ordinal ? 'ordinal' : 'nominal', title: xTitle, sort: null },
+      x: { field, type: 'nominal', title: xTitle, sort: null },
       xOffset: { field: 'sample', sort: SIDES.domain },
       y: { field: 'share', type: 'quantitative', title: 'share of rows', axis: { format: '%' } },
       color: { field: 'sample', scale: SIDES, title: null },
@@ -36,7 +36,23 @@ export function chartSpecs(c: ChartData): { id: string; spec: Spec }[] {
   const specs: { id: string; spec: Spec }[] = [];
   if (c.scoreBins.length > 0) specs.push({ id: 'Score distribution (bins at reference deciles)', spec: sideBySide('P(positive), binned', 'bin', c.scoreBins, 'score bin') });
   if (c.classes.length > 0) specs.push({ id: 'Predicted class', spec: sideBySide('Predicted class mix', 'class', c.classes, 'class') });
-  specs.push({ id: 'Length in tokens', spec: sideBySide('Tokens per text', 'tokens', c.tokenLengths, 'tokens (last bin: that many or more)', true) });
+  specs.push({
+    id: 'Length in tokens',
+    spec: {
+      $schema: SCHEMA,
+      title: 'Tokens per text',
+      width: 520,
+      height: 200,
+      data: { values: c.tokenLengths },
+      transform: [{ fold: ['reference', 'current'], as: ['sample', 'share'] }],
+      mark: { type: 'line', interpolate: 'step-after', tooltip: true },
+      encoding: {
+        x: { field: 'tokens', type: 'quantitative', title: 'tokens (the last value: that many or more)' },
+        y: { field: 'share', type: 'quantitative', title: 'share of rows', axis: { format: '%' } },
+        color: { field: 'sample', scale: SIDES, title: null },
+      },
+    },
+  });
   if (c.newTokens.length > 0) {
     specs.push({
       id: 'Top new tokens (not in the reference)',
