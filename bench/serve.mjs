@@ -33,7 +33,9 @@ const duration = Number(opt.duration);
 const connections = Number(opt.connections);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-bench-serve-'));
-const fixture = path.join(tmp, 'fixture.mjs');
+// Bundled inside the repository so its imports (tfjs) resolve from node_modules.
+fs.mkdirSync(path.join(ROOT, 'bench/out'), { recursive: true });
+const fixture = path.join(ROOT, 'bench/out/serve-fixture.mjs');
 await build({
   entryPoints: [path.join(ROOT, 'test/serve-fixture.ts')], outfile: fixture, bundle: true, platform: 'node', format: 'esm',
   target: 'node20', external: ['@tensorflow/*'], logLevel: 'warning',

@@ -3,7 +3,7 @@
  * metric (`select.metric`; ties go to the first in `models`) and publish it, from its evaluation
  * folder, to models/selected/ with a model card and its manifest (mlbuild-model.json).
  *
- *   node dist/stages/select.js --metrics metrics/test.json --evals evals --data data/prepared \
+ *   node build/stages/select.js --metrics metrics/test.json --evals evals --data data/prepared \
  *     --splits data/splits --out models/selected
  */
 import { cpSync, existsSync, rmSync } from 'node:fs';

@@ -65,10 +65,25 @@ export type LockLookup = (commit: string, path: string) => Promise<{ hash: strin
 
 export class Registry {
   constructor(
-    private readonly tags: TagStore,
+    private readonly store: TagStore,
     private readonly lookup: LockLookup,
     private readonly readAt: ReadAt,
   ) {}
+
+  /** The tag store, with creation failures (a tag made meanwhile by someone else) as RegistryErrors. */
+  private get tags(): TagStore {
+    const store = this.store;
+    return {
+      list: () => store.list(),
+      resolve: (rev) => store.resolve(rev),
+      watch: (f, ms) => store.watch(f, ms),
+      create: (name, commit, message) =>
+        store.create(name, commit, message).catch((e: unknown) => {
+          const detail = String((e as { stderr?: string }).stderr ?? (e as Error).message).trim();
+          throw new RegistryError(`cannot create tag '${name}': ${detail}`, 'another registration or assignment may have raced this one: run `mlbuild model list` and try again', 1);
+        }),
+    };
+  }
 
   async state(): Promise<Map<string, ArtifactState>> {
     return registryState(await this.tags.list());

@@ -87,14 +87,25 @@ function modelVocab(dir: string, sequence: boolean): string[] {
   return readFileSync(join(dir, 'features.tsv'), 'utf8').split('\n').slice(1, -1).map((l) => l.split('\t')[0] as string);
 }
 
+/** Texts per forward pass of a sequence model when a batch is split by length. */
+const BUCKET = 8;
+
 async function loadWithLearner(dir: string, manifest: ModelManifest): Promise<LoadedModel> {
   const sequence = manifest.flavour === 'cnn' || manifest.flavour === 'transformer';
   const learner: Learner =
     manifest.flavour === 'xgboost' ? (await import('../../stages/lib/learner-xgboost.js')).xgboost
     : manifest.flavour === 'cnn' ? (await import('../../stages/lib/learner-cnn.js')).cnn
     : (await import('../../stages/lib/learner-transformer.js')).transformer;
-  // Serving runs on whatever backend loads (auto), like training with model.backend: auto.
-  await learner.prepare({ model: { backend: 'auto' } });
+  // Serving runs on whatever backend loads (auto), like training with model.backend: auto. The
+  // packages are the showcase's (dev) dependencies: a lean install says what to add.
+  try {
+    await learner.prepare({ model: { backend: 'auto' } });
+  } catch (e) {
+    const missing = /Cannot find (?:package|module) '([^']+)'/.exec((e as Error).message)?.[1];
+    if (!missing) throw e;
+    const pkgs = manifest.flavour === 'xgboost' ? 'ml-xgboost' : '@tensorflow/tfjs @tensorflow/tfjs-backend-wasm';
+    throw new ModelLoadError(dir, `serving a ${manifest.flavour} model needs ${missing}, which is not installed: npm install ${pkgs}`);
+  }
   const vocab = modelVocab(dir, sequence);
   const id = new Map(vocab.map((g, j) => [g, j]));
   const unknown = vocab.length;
@@ -141,7 +152,20 @@ async function loadWithLearner(dir: string, manifest: ModelManifest): Promise<Lo
     manifest,
     predict(texts) {
       if (texts.length === 0) return [];
-      const scores = fitted.predict(encode(texts), texts.map((_, i) => i));
+      const data = encode(texts);
+      const rows = texts.map((_, i) => i);
+      const scores = new Float64Array(texts.length);
+      if (!sequence || texts.length <= BUCKET) scores.set(fitted.predict(data, rows));
+      else {
+        // A batch is padded to its longest text: score texts of similar length together (a row's
+        // score does not depend on its batch's padding, see learner-cnn.ts / learner-transformer.ts).
+        const len = (i: number) => (data.sequences as Csr).indptr[i + 1]! - (data.sequences as Csr).indptr[i]!;
+        const order = rows.slice().sort((a, b) => len(a) - len(b) || a - b);
+        for (let k = 0; k < order.length; k += BUCKET) {
+          const group = order.slice(k, k + BUCKET);
+          fitted.predict(data, group).forEach((v, j) => (scores[group[j] as number] = v));
+        }
+      }
       return Array.from(scores, (s) => ({ score: s, label: labelOf(manifest, s) }));
     },
     dispose: () => fitted.dispose(),

@@ -50,6 +50,8 @@ export interface RequestLogOptions {
   readonly logText?: boolean;
   /** Injected for tests; defaults to the wall clock. */
   readonly now?: () => Date;
+  /** A write that failed (disk full, folder removed): the records are dropped, serving goes on. */
+  readonly onError?: (e: Error) => void;
 }
 
 export interface LoggedText {
@@ -143,7 +145,12 @@ export class RequestLogWriter {
     this.pending = [];
     this.pendingBytes = 0;
     if (lines.length === 0) return this.flushing;
-    this.flushing = this.flushing.then(() => this.write(lines));
+    this.flushing = this.flushing.then(() => this.write(lines)).catch((e: unknown) => {
+      // Never let logging take the server down; the stream is reopened on the next write.
+      this.stream = undefined;
+      this.day = '';
+      this.opts.onError?.(e as Error);
+    });
     return this.flushing;
   }
 
@@ -192,7 +199,11 @@ export class RequestLogWriter {
   private open(file: string, size: number): void {
     this.file = file;
     this.bytes = size;
-    this.stream = createWriteStream(file, { flags: 'a' });
+    const stream = createWriteStream(file, { flags: 'a' });
+    // Failures reach the pending write's callback (and so onError); without a listener the
+    // stream's 'error' event would end the process.
+    stream.on('error', () => {});
+    this.stream = stream;
   }
 
   /** The file being written (empty before the first record). */

@@ -93,6 +93,17 @@ describe('mlbuild model (GTO tags)', () => {
       r = await p.run(['model', 'get', 'sentiment@v1.0.0', '-o', 'from-remote']);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('exists and is not empty');
+      // A corrupted cache object is caught by the hash check, and nothing is left at the target.
+      const wanted = fs.readFileSync(p.path('served/features.tsv'));
+      const objects = p.path('.mlcache/objects');
+      const files = fs.readdirSync(objects, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+      const obj = files.find((f) => fs.readFileSync(f).equals(wanted))!;
+      fs.chmodSync(obj, 0o644);
+      fs.appendFileSync(obj, 'tampered\n');
+      r = await p.run(['model', 'get', 'sentiment@v1.0.0', '-o', 'tampered']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/sentiment@v1\.0\.0: restored content hashes to [0-9a-f]{16}\.dir, not the recorded [0-9a-f]{16}\.dir/);
+      expect(p.exists('tampered')).toBe(false);
       r = await p.run(['model', 'get', 'sentiment@v9.9.9']);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain("'sentiment' has no version v9.9.9 (versions: v1.1.0, v1.0.0)");

@@ -171,7 +171,7 @@ export function modelShowCommand(g: GlobalOptions, a: { name: string; json: bool
       for (const [file, m] of Object.entries(v.metrics)) term.out(`    ${file}: ${Object.entries(m as Record<string, unknown>).map(([k, x]) => `${k}=${String(x)}`).join(' ')}\n`);
       const data = v.deps.filter((d) => d.path.startsWith('data/'));
       if (data.length) term.out(`    data: ${data.map((d) => `${d.path} ${d.hash}`).join(', ')}\n`);
-      const params = Object.entries(flatten(v.params));
+      const params = [...flatten(v.params)];
       if (params.length) term.out(`    params: ${params.map(([k, x]) => `${k}=${String(x)}`).join(' ')}\n`);
     }
     term.out('\nhistory:\n');

@@ -7,7 +7,7 @@
  * restart and without failing a request in flight. SIGINT/SIGTERM close the server gracefully
  * (in-flight requests finish) and flush the request log.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { GlobalOptions } from '../context.js';
 import { printDiagnostics } from '../context.js';
@@ -106,6 +106,8 @@ function source(cwd: string, project: Project | undefined): Source {
         if (!loaded.has(key)) loaded.set(key, loadModel(dir).then((model) => ({ name: path.basename(dir), version: 'local', model })));
         return loaded.get(key) as Promise<Slot>;
       }
+      // A folder without a manifest is a mistake, not a registry name: say what it lacks.
+      if (existsSync(dir) && statSync(dir).isDirectory()) return Promise.reject(new RegistryError(`${dir} has no ${MANIFEST_FILE}`, 'a servable model directory is what the select stage writes (models/selected)'));
       return (async () => {
         const ref: ModelRef = parseModelRef(spec);
         const loc = await registry.locate(ref);
@@ -144,7 +146,7 @@ export async function serveCommand(g: GlobalOptions, a: ServeArgs): Promise<numb
     router = new Router(primary, canarySlot && canary ? { slot: canarySlot, share: canary.share } : undefined);
   } catch (e) {
     if (e instanceof RegistryError || e instanceof ModelLoadError) {
-      printDiagnostics(term, [{ severity: 'error', code: 'serve', message: e.message, hint: e instanceof RegistryError && e.hint ? e.hint : 'serve a model directory written by the select stage, or a registered version (mlbuild model list)' }]);
+      printDiagnostics(term, [{ severity: 'error', code: 'serve', message: e.message, hint: `${e instanceof RegistryError && e.hint ? `${e.hint}; or ` : ''}serve a model directory written by the select stage, or a registered version (mlbuild model list)` }]);
       return e instanceof RegistryError && e.exitCode === 2 ? EXIT_USAGE : EXIT_FAILED;
     }
     throw e;
@@ -156,7 +158,7 @@ export async function serveCommand(g: GlobalOptions, a: ServeArgs): Promise<numb
     showServing();
     term.out(`${role}: ${from ? `${from.name}@${from.version}` : 'none'} -> ${to ? `${to.name}@${to.version}` : 'none'}\n`);
   };
-  const log = a.log ? await RequestLogWriter.open({ dir: path.resolve(g.cwd, a.logDir), maxBytes: a.logMaxBytes, logText: a.logText }) : undefined;
+  const log = a.log ? await RequestLogWriter.open({ dir: path.resolve(g.cwd, a.logDir), maxBytes: a.logMaxBytes, logText: a.logText, onError: (e) => term.err(`warning: request log write failed, records dropped: ${e.message}\n`) }) : undefined;
   const app = buildServer({ router, metrics, ...(log ? { log } : {}), maxBatch: a.maxBatch, maxBodyBytes: a.maxBodyBytes, maxQueue: a.maxQueue, serverVersion: packageVersion() });
 
   // Follow #STAGE refs: reloads are serialised; a failed reload keeps the version serving now.

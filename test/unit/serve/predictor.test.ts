@@ -43,11 +43,24 @@ describe('loadModel', () => {
     expect(model.manifest.flavour).toBe('cnn');
     const got = model.predict(cnnModel.rows.slice(0, 50).map((r) => r.text));
     got.forEach((p, i) => expect(p.score).toBeCloseTo(cnnModel.pipelineScores[i]!, 5));
+    // A large batch is scored in groups of similar length: same scores, same order.
+    const all = model.predict(cnnModel.rows.map((r) => r.text));
+    all.forEach((p, i) => expect(p.score).toBeCloseTo(cnnModel.pipelineScores[i]!, 5));
     const odd = model.predict(['', 'zzqx 🤖🤖 totally-unseen-wordz', 'a'.repeat(5000)]);
     expect(odd).toHaveLength(3);
     for (const p of odd) expect(p.score).toBeGreaterThanOrEqual(0);
     model.dispose();
   });
+
+  it.each(['xgboost', 'transformer'] as const)('loads and scores a %s model from its directory as the pipeline did', async (flavour) => {
+    const m = await trainModel(join(root, flavour), flavour, [...uciRows('amazon', 200), ...uciRows('yelp', 200)]);
+    const model = await loadModel(m.dir);
+    expect(model.manifest.flavour).toBe(flavour);
+    const got = model.predict(m.rows.map((r) => r.text));
+    got.forEach((p, i) => expect(p.score).toBeCloseTo(m.pipelineScores[i]!, 5));
+    expect(model.predict(['', '🤖 unseen'])).toHaveLength(2);
+    model.dispose();
+  }, 120_000);
 
   it('refuses a directory whose files differ from the manifest, naming the file', async () => {
     const dir = join(root, 'tampered');

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import xxhash from 'xxhash-wasm';
@@ -80,5 +80,18 @@ describe('RequestLogWriter', () => {
     expect(await readRequestLog(f)).toHaveLength(1);
     writeFileSync(f, `${good}\n${good.replace('"label":0', '"label":2')}\n`);
     await expect(readRequestLog(f)).rejects.toThrow(`${f}:2: label must be 0 or 1`);
+  });
+
+  it('reports a failed write and keeps going instead of crashing the server', async () => {
+    const errors: string[] = [];
+    const w = await RequestLogWriter.open({ dir, onError: (e) => errors.push(e.message) });
+    rmSync(dir, { recursive: true, force: true });
+    w.append('lost', 'm', 'v1.0.0', [{ text: 'x', score: 0.5, label: 1 }]);
+    await w.flush();
+    expect(errors.join()).toMatch(/ENOENT/);
+    mkdirSync(dir);
+    w.append('kept', 'm', 'v1.0.0', [{ text: 'y', score: 0.5, label: 1 }]);
+    await w.close();
+    expect((await readRequestLog(dir)).map((r) => r.request_id)).toEqual(['kept']);
   });
 });
