@@ -11,7 +11,7 @@
 //   7. register v2, canary it next to prod, promote through the gate, or roll back
 //   8. monitor again: the retrained model's reference now covers the new traffic
 //
-//   npm run build && node scripts/lifecycle-demo.mjs [--dir DIR] [--keep]
+//   npm ci && node scripts/lifecycle-demo.mjs [--dir DIR] [--keep]
 //
 // Needs the UCI files: MLBUILD_DATA_DIR (or ../shared/data) holding uci-sentiment-labelled-sentences/.
 // Every step's command and output is printed; the script exits non-zero if a step does not do
@@ -34,7 +34,7 @@ if (!fs.existsSync(path.join(UCI, 'imdb_labelled.txt'))) {
   process.stderr.write(`lifecycle-demo: no UCI data at ${UCI}; set MLBUILD_DATA_DIR to the folder holding uci-sentiment-labelled-sentences/\n`);
   process.exit(2);
 }
-if (!fs.existsSync(path.join(REPO, 'dist', 'stages', 'data.js'))) {
+if (!fs.existsSync(path.join(REPO, 'dist', 'mlbuild.js'))) {
   process.stderr.write('lifecycle-demo: dist/ is missing; run `npm run build` first\n');
   process.exit(2);
 }
@@ -136,13 +136,15 @@ const imdb = fs.readFileSync(path.join(UCI, 'imdb_labelled.txt'), 'utf8');
 const textsOf = (lines) => lines.map((l) => l.slice(0, l.lastIndexOf('\t')));
 
 step(`0. A scratch copy of the showcase in ${dir}`);
-for (const p of ['pipeline.yaml', 'params', 'stages', 'package.json']) fs.cpSync(path.join(REPO, p), path.join(dir, p), { recursive: true });
-fs.cpSync(path.join(REPO, 'dist', 'stages'), path.join(dir, 'dist', 'stages'), { recursive: true });
+// The pipeline's own `bundle` stage builds the stage scripts (with esbuild from the linked node_modules).
+for (const p of ['pipeline.yaml', 'params', 'stages', 'package.json', 'package-lock.json', 'scripts/bundle-stages.mjs']) {
+  fs.cpSync(path.join(REPO, p), path.join(dir, p), { recursive: true });
+}
 if (!fs.existsSync(path.join(dir, 'node_modules'))) fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
 fs.mkdirSync(RAW, { recursive: true });
 for (const f of ['amazon_cells_labelled.txt', 'yelp_labelled.txt']) fs.copyFileSync(path.join(UCI, f), path.join(RAW, f));
 fs.writeFileSync(path.join(dir, 'params', 'data', 'retail.yaml'), dataParams());
-fs.writeFileSync(path.join(dir, '.gitignore'), 'node_modules\ndist\nraw\nmonitor/*.html\n');
+fs.writeFileSync(path.join(dir, '.gitignore'), 'node_modules\nraw\nmonitor/*.html\n');
 // The drift report is a metrics file: declared on a frozen stage (mlbuild monitor writes it, repro never
 // runs it), it is committed with each report and `metrics show/diff` compare it across commits.
 fs.appendFileSync(path.join(dir, 'pipeline.yaml'), [
