@@ -10,7 +10,7 @@
 import { round } from '../../stages/lib/metrics.js';
 import { rngFor, shuffled } from '../../stages/lib/rng.js';
 import { domainClassifier, type Marker } from './domain-classifier.js';
-import type { Sample, SampleRow } from './sample.js';
+import { SampleError, type Sample, type SampleRow } from './sample.js';
 import type { MonitorSettings } from './settings.js';
 import { bootstrapChange, chiSquareTest, describe, histogram, jsDivergence, permutationQuantile, psi, PSI_FLOOR, quantileEdges, shares, type Descriptors, type MetricChange } from './stats.js';
 
@@ -95,8 +95,9 @@ export function analyze(ref: Sample, cur: Sample, s: MonitorSettings, held: Samp
     const crossed = crosses === 'above' ? value > threshold : value < threshold;
     checks[name] = { value: r6(value), threshold, crosses, drift: crossed && extra };
   };
-  if (ref.rows.length === 0) throw new Error(`${ref.source}: no rows to compare with`);
-  if (cur.rows.length === 0) throw new Error(`${cur.source}: no rows (after filtering) to monitor`);
+  if (ref.rows.length === 0) throw new SampleError(`${ref.source}: no rows to compare with`);
+  if (cur.rows.length === 0) throw new SampleError(`${cur.source}: no rows (after filtering) to monitor`);
+  if (held.rows.length === 0) throw new SampleError(`${held.source}: no held-out rows`);
 
   // Text drift: the domain classifier on (capped) samples, with a permutation null for small ones.
   const refRows = capRows(ref.rows, s.domain.max_rows, s.seed, 'monitor/cap/reference');

@@ -126,7 +126,9 @@ describe('mlbuild monitor on real data', () => {
     expect((await p.run([...MONITOR, '--current', 'traffic/same.tsv', '-o', 'monitor/drift.json'])).code).toBe(0);
     const first = p.read('monitor/drift.json');
     const firstHtml = p.read('monitor/drift.html');
-    expect((await p.run([...MONITOR, '--current', 'traffic/same.tsv', '-o', 'monitor/drift.json'])).code).toBe(0);
+    const again = await p.run([...MONITOR, '--current', 'traffic/same.tsv', '-o', 'monitor/drift.json', '--json']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(first); // --json prints the report itself
     expect(p.read('monitor/drift.json')).toBe(first);
     expect(p.read('monitor/drift.html')).toBe(firstHtml);
     p.commitAll('monitoring: same-source traffic');
