@@ -182,6 +182,11 @@ describe('mlbuild monitor on real data', () => {
     const empty = await p.run([...MONITOR, '--since', '2027-01-01T00:00:00Z', '-o', 'monitor/log.json']);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/no records match --since\/--until\/--served/);
+    const other = await p.run([...MONITOR, '--served', 'sentiment@v9.9.9', '-o', 'monitor/log.json']);
+    expect(other.code).toBe(2);
+    const bad = await p.run([...MONITOR, '--since', 'yesterday', '-o', 'monitor/log.json']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--since: not an ISO-8601 time: yesterday');
   }, 120_000);
 
   it('exits 2 naming the file and line of bad input, and the key of a bad setting', async () => {
