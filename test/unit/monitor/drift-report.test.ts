@@ -4,7 +4,13 @@ import { DEFAULT_SETTINGS, type MonitorSettings } from '../../../src/monitor/set
 import type { Sample, SampleRow } from '../../../src/monitor/sample.js';
 import { mulberry32 } from '../../../stages/lib/rng.js';
 
-const settings: MonitorSettings = { ...DEFAULT_SETTINGS, domain: { ...DEFAULT_SETTINGS.domain, permutations: 10 }, performance: { ...DEFAULT_SETTINGS.performance, bootstrap_rounds: 200 } };
+// Fewer resampling rounds than the defaults keep the test quick; the statistics are the same.
+const settings: MonitorSettings = {
+  ...DEFAULT_SETTINGS,
+  domain: { ...DEFAULT_SETTINGS.domain, permutations: 5 },
+  score: { ...DEFAULT_SETTINGS.score, permutations: 200 },
+  performance: { ...DEFAULT_SETTINGS.performance, bootstrap_rounds: 200 },
+};
 
 /** Rows of tokens from [lo, lo + span); scores from `score`, labels agreeing with predictions `accuracy` of the time. */
 function sample(n: number, o: { lo: number; span: number; seed: number; score?: (r: () => number) => number; accuracy?: number }): Sample {
