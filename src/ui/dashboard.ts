@@ -82,6 +82,9 @@ export interface Progress {
   readonly unknown: number;
 }
 
+/** Where `mlbuild monitor` writes its drift report by default (`-o`). */
+const MONITOR_REPORT: OutSpec = { path: 'monitor/drift.json', kind: 'metric', cache: false, persist: false };
+
 /** A log is served from its end: a stage that printed gigabytes still answers quickly. */
 const LOG_TAIL_BYTES = 256 * 1024;
 
@@ -293,9 +296,11 @@ export class Dashboard {
       models.push({ ...m, metrics });
     }
     const driftOuts = metricsOuts.filter((o) => /drift/i.test(o.path));
+    // Not declared anywhere: `mlbuild monitor`'s default report, committed as the docs suggest.
+    const sources = driftOuts.length > 0 ? driftOuts : [...metricsOuts, MONITOR_REPORT];
     let drift: MetricsHistory | null = null;
-    if (metricsOuts.length > 0) {
-      const all = await metricsHistory(this.project, collectingTerminal(), readers.git, readers.repo, driftOuts.length > 0 ? driftOuts : metricsOuts, this.#memo, 'HEAD', 200);
+    if (await readers.git.verify('HEAD')) {
+      const all = await metricsHistory(this.project, collectingTerminal(), readers.git, readers.repo, sources, this.#memo, 'HEAD', 200);
       const points = all.points.filter((p) => /drift/i.test(p.metric));
       drift = points.length > 0 ? { ...all, points, metrics: [...new Set(points.map((p) => p.metric))].sort() } : null;
     }

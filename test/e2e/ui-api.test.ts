@@ -234,6 +234,29 @@ describe('mlbuild ui: other projects and bad usage', () => {
     }
   });
 
+  it("drift: monitor's default report (monitor/drift.json) is found at each commit even when the pipeline does not declare it", { timeout: 60_000 }, async () => {
+    const p = projects.make({ 'pipeline.yaml': 'stages:\n  noop:\n    cmd: echo ok\n' });
+    const report = (psi: number) => JSON.stringify({ version: 1, drift: psi > 0.2, checks: { psi: { value: psi, threshold: 0.2, drift: psi > 0.2 } } }) + '\n';
+    const shas: string[] = [];
+    for (const psi of [0.05, 0.3]) {
+      p.write({ 'monitor/drift.json': report(psi) });
+      p.commitAll(`monitor ${psi}`);
+      shas.push(p.git('rev-parse', 'HEAD').trim());
+    }
+    const ui = await startUi(p);
+    try {
+      const { body } = await getJson<{ models: unknown[]; drift: { metrics: string[]; points: { sha: string; metric: string; value: number }[] } | null }>(`${ui.url}/api/models`);
+      expect(body.models).toEqual([]);
+      expect(body.drift?.metrics).toEqual(['monitor/drift.json:checks.psi.threshold', 'monitor/drift.json:checks.psi.value', 'monitor/drift.json:version']);
+      expect(body.drift?.points.filter((x) => x.metric === 'monitor/drift.json:checks.psi.value').map((x) => [x.sha, x.value])).toEqual([
+        [shas[1], 0.3],
+        [shas[0], 0.05],
+      ]);
+    } finally {
+      expect(await ui.stop()).toBe(0);
+    }
+  });
+
   it('a bad --port is a usage error; a port in use says so', async () => {
     const p = projects.make({ 'pipeline.yaml': 'stages: {}\n' });
     const bad = await p.run(['ui', '--port', '70000']);
