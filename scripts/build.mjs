@@ -12,6 +12,9 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm'
 
 await build({ ...common, entryPoints: { mlbuild: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]', packages: 'bundle' });
 
+// The spawner helper (src/execute/launcher.ts) runs as its own small process: one file, no chunks.
+await build({ ...common, banner: undefined, entryPoints: { spawner: 'src/execute/spawner-process.ts' }, outdir: 'dist' });
+
 const stageEntries = await fg('stages/*.ts');
 if (stageEntries.length > 0) {
   await build({ ...common, entryPoints: stageEntries, outdir: 'dist/stages', external: ['@tensorflow/*'] });

@@ -14,11 +14,21 @@
  * and `persist` outs are saved by copy and unprotected before their stage runs.
  */
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { FileRecord, FileHasher, ManifestEntry } from '../hashing/file-hasher.js';
 import type { FpHash } from '../util/brand.js';
 import { contentHash } from '../util/brand.js';
 import type { CacheStore } from './store.js';
+import { loadHasher } from '../hashing/xxhash.js';
+import { ensureDir } from '../util/dir-cache.js';
+
+/** Outs up to this size are read, re-hashed and written into the cache rather than copied. */
+const SMALL_OBJECT = 256 * 1024;
+/** Files of a directory out saved concurrently. */
+const SAVE_BATCH = 16;
+
+const changedWhileSaving = (src: string): Error => new Error(`'${src}' changed while it was being saved to the cache`);
 
 export type LinkType = 'reflink' | 'hardlink' | 'copy';
 
@@ -62,6 +72,9 @@ export class LocalStore implements CacheStore {
   private readonly linkTypes: readonly LinkType[];
   /** Link types that failed once (e.g. no reflink on this file system) are not tried again. */
   private readonly broken = new Set<LinkType>();
+  /** Run-cache appends not yet on disk (see flush). */
+  readonly #writing = new Set<Promise<void>>();
+  #failed: Error | undefined;
 
   constructor(private readonly opts: LocalStoreOptions) {
     this.objectsDir = path.join(opts.mlcacheDir, 'objects');
@@ -108,51 +121,64 @@ export class LocalStore implements CacheStore {
     return Promise.resolve(true);
   }
 
-  /** Adds one file's content under `hash`, linking when allowed, else copying. Idempotent. */
-  private addObject(src: string, hash: string, size: number, allowLink: boolean): void {
+  /**
+   * Adds one file's content under `hash`, linking when allowed, else copying. Idempotent. The work
+   * runs in libuv's thread pool, not on the event loop that starts the next stage.
+   */
+  private async addObject(src: string, hash: string, size: number, allowLink: boolean): Promise<void> {
     const dest = this.objectPath(hash);
     if (fs.existsSync(dest)) return;
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    ensureDir(path.dirname(dest));
     const tmp = tmpName(dest);
     let linked = false;
     if (allowLink && !this.broken.has('hardlink') && this.linkTypes.includes('hardlink')) {
       try {
-        fs.linkSync(src, tmp);
+        await fsp.link(src, tmp);
         linked = true;
       } catch {
         this.broken.add('hardlink');
       }
     }
-    if (!linked) fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
-    // The hasher saw `size` bytes; anything else means the file changed under us: refuse it.
-    if (fs.statSync(tmp).size !== size) {
-      fs.rmSync(tmp, { force: true });
-      throw new Error(`'${src}' changed while it was being saved to the cache`);
+    if (!linked && size <= SMALL_OBJECT) {
+      // Small: read it once, check it is still the content that was hashed, write the read-only
+      // object directly (one read, one write, no copy + stat + chmod).
+      const bytes = await fsp.readFile(src);
+      if (bytes.length !== size || (await loadHasher()).hashBytes(bytes) !== hash) throw changedWhileSaving(src);
+      await fsp.writeFile(tmp, bytes, { mode: 0o444, flag: 'wx' });
+    } else {
+      if (!linked) await fsp.copyFile(src, tmp, fs.constants.COPYFILE_FICLONE);
+      // The hasher saw `size` bytes; anything else means the file changed under us: refuse it.
+      if ((await fsp.stat(tmp)).size !== size) {
+        await fsp.rm(tmp, { force: true });
+        throw changedWhileSaving(src);
+      }
+      await fsp.chmod(tmp, 0o444);
     }
-    fs.chmodSync(tmp, 0o444);
-    fs.renameSync(tmp, dest);
+    await fsp.rename(tmp, dest);
   }
 
-  save(records: readonly FileRecord[]): Promise<void> {
+  async save(records: readonly FileRecord[]): Promise<void> {
     for (const r of records) {
       const abs = this.abs(r.path);
       const allowLink = !(this.opts.copyOnSave?.(r.path) ?? false);
       if (r.hash.endsWith('.dir')) {
         const entries = this.opts.files.manifestSync(r.path);
         if (!entries) throw new Error(`Internal error: '${r.path}' is not a directory any more`);
-        for (const e of entries) this.addObject(path.join(abs, e.relpath), e.hash, e.size, allowLink);
+        // A few at a time: enough to keep the thread pool busy, not thousands of open files.
+        for (let i = 0; i < entries.length; i += SAVE_BATCH) {
+          await Promise.all(entries.slice(i, i + SAVE_BATCH).map((e) => this.addObject(path.join(abs, e.relpath), e.hash, e.size, allowLink)));
+        }
         const dest = this.objectPath(r.hash);
         if (!fs.existsSync(dest)) {
-          fs.mkdirSync(path.dirname(dest), { recursive: true });
+          ensureDir(path.dirname(dest));
           const tmp = tmpName(dest);
           fs.writeFileSync(tmp, entries.map((e) => `${e.relpath}\t${e.hash}\t${e.size}\n`).join(''), { mode: 0o444 });
           fs.renameSync(tmp, dest);
         }
       } else {
-        this.addObject(abs, r.hash, r.size, allowLink);
+        await this.addObject(abs, r.hash, r.size, allowLink);
       }
     }
-    return Promise.resolve();
   }
 
   /** Places one object at `dest` (which must not exist), by the first link type that works. */
@@ -222,12 +248,31 @@ export class LocalStore implements CacheStore {
     return Promise.resolve(undefined);
   }
 
+  /**
+   * Appends the entry in the background (the thread pool creates the file; `flush()` waits for it).
+   * The objects are already saved, so a crash before the append only loses a run-cache hit.
+   */
   recordRun(fp: FpHash, outs: readonly FileRecord[]): Promise<void> {
     const file = this.runFile(fp);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    ensureDir(path.dirname(file));
     // One short line in append mode: a crash leaves at most a torn last line, which lookups skip.
-    fs.appendFileSync(file, JSON.stringify({ outs: outs.map((o) => ({ path: o.path, hash: o.hash, size: o.size, ...(o.nfiles !== undefined ? { nfiles: o.nfiles } : {}) })) }) + '\n');
+    const line = JSON.stringify({ outs: outs.map((o) => ({ path: o.path, hash: o.hash, size: o.size, ...(o.nfiles !== undefined ? { nfiles: o.nfiles } : {}) })) }) + '\n';
+    const write: Promise<void> = fsp
+      .appendFile(file, line)
+      .catch((e: unknown) => {
+        this.#failed ??= e as Error;
+      })
+      .finally(() => this.#writing.delete(write));
+    this.#writing.add(write);
     return Promise.resolve();
+  }
+
+  /** Waits for the run-cache appends still in flight; rejects with the first that failed. */
+  async flush(): Promise<void> {
+    while (this.#writing.size > 0) await Promise.all([...this.#writing]);
+    const failed = this.#failed;
+    this.#failed = undefined;
+    if (failed) throw failed;
   }
 
   unprotect(p: string): void {
