@@ -74,7 +74,8 @@ describe('LocalStore.save', () => {
   });
 
   it('stores every file of a directory out, and its manifest', async () => {
-    for (let i = 0; i < 40; i++) fs.mkdirSync(path.join(root, 'out/d'), { recursive: true }), fs.writeFileSync(path.join(root, `out/d/f${i}.txt`), `file ${i}\n`);
+    fs.mkdirSync(path.join(root, 'out/d'), { recursive: true });
+    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(root, `out/d/f${i}.txt`), `file ${i}\n`);
     const rec = (await files.hash('out/d'))!;
     await store.save([rec]);
     const manifest = store.readManifest(rec.hash)!;
