@@ -28,7 +28,7 @@ const alive = (pid: number): boolean => {
   }
 };
 
-function collect(): { onData: OnData; text: () => Record<string, Buffer> } {
+function collect(): { onData: OnData; text: () => { stdout: Buffer; stderr: Buffer } } {
   const got: Record<string, Buffer[]> = { stdout: [], stderr: [] };
   return { onData: (s, d) => got[s]!.push(d), text: () => ({ stdout: Buffer.concat(got.stdout!), stderr: Buffer.concat(got.stderr!) }) };
 }
