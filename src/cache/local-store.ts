@@ -14,19 +14,15 @@
  * and `persist` outs are saved by copy and unprotected before their stage runs.
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { FileRecord, FileHasher, ManifestEntry } from '../hashing/file-hasher.js';
 import type { FpHash } from '../util/brand.js';
 import { contentHash } from '../util/brand.js';
 import type { CacheStore } from './store.js';
-import { loadHasher } from '../hashing/xxhash.js';
 import { ensureDir } from '../util/dir-cache.js';
 
 /** Outs up to this size are read, re-hashed and written into the cache rather than copied. */
 const SMALL_OBJECT = 256 * 1024;
-/** Files of a directory out saved concurrently. */
-const SAVE_BATCH = 16;
 
 const changedWhileSaving = (src: string): Error => new Error(`'${src}' changed while it was being saved to the cache`);
 
@@ -72,9 +68,6 @@ export class LocalStore implements CacheStore {
   private readonly linkTypes: readonly LinkType[];
   /** Link types that failed once (e.g. no reflink on this file system) are not tried again. */
   private readonly broken = new Set<LinkType>();
-  /** Run-cache appends not yet on disk (see flush). */
-  readonly #writing = new Set<Promise<void>>();
-  #failed: Error | undefined;
 
   constructor(private readonly opts: LocalStoreOptions) {
     this.objectsDir = path.join(opts.mlcacheDir, 'objects');
@@ -122,10 +115,11 @@ export class LocalStore implements CacheStore {
   }
 
   /**
-   * Adds one file's content under `hash`, linking when allowed, else copying. Idempotent. The work
-   * runs in libuv's thread pool, not on the event loop that starts the next stage.
+   * Adds one file's content under `hash`, linking when allowed, else copying. Idempotent.
+   * Synchronous on purpose: on Node 20, fs/promises costs several times the CPU of the sync calls
+   * for small files (measured: 1000 x 1 KiB writeFile 321 vs 56 ms), and this runs once per out.
    */
-  private async addObject(src: string, hash: string, size: number, allowLink: boolean): Promise<void> {
+  private addObject(src: string, hash: string, size: number, allowLink: boolean): void {
     const dest = this.objectPath(hash);
     if (fs.existsSync(dest)) return;
     ensureDir(path.dirname(dest));
@@ -133,41 +127,47 @@ export class LocalStore implements CacheStore {
     let linked = false;
     if (allowLink && !this.broken.has('hardlink') && this.linkTypes.includes('hardlink')) {
       try {
-        await fsp.link(src, tmp);
+        fs.linkSync(src, tmp);
         linked = true;
       } catch {
         this.broken.add('hardlink');
       }
     }
     if (!linked && size <= SMALL_OBJECT) {
-      // Small: read it once, check it is still the content that was hashed, write the read-only
-      // object directly (one read, one write, no copy + stat + chmod).
-      const bytes = await fsp.readFile(src);
-      if (bytes.length !== size || (await loadHasher()).hashBytes(bytes) !== hash) throw changedWhileSaving(src);
-      await fsp.writeFile(tmp, bytes, { mode: 0o444, flag: 'wx' });
+      // Small: read it once, check it is still the content that was hashed, and write the read-only
+      // object directly: one read and one write instead of copy + stat + chmod (4x cheaper here).
+      const bytes = fs.readFileSync(src);
+      if (bytes.length !== size || this.opts.files.hashBytes(bytes) !== hash) throw changedWhileSaving(src);
+      fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
     } else {
-      if (!linked) await fsp.copyFile(src, tmp, fs.constants.COPYFILE_FICLONE);
+      if (!linked) fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
       // The hasher saw `size` bytes; anything else means the file changed under us: refuse it.
-      if ((await fsp.stat(tmp)).size !== size) {
-        await fsp.rm(tmp, { force: true });
+      if (fs.statSync(tmp).size !== size) {
+        fs.rmSync(tmp, { force: true });
         throw changedWhileSaving(src);
       }
-      await fsp.chmod(tmp, 0o444);
+      fs.chmodSync(tmp, 0o444);
     }
-    await fsp.rename(tmp, dest);
+    fs.renameSync(tmp, dest);
   }
 
-  async save(records: readonly FileRecord[]): Promise<void> {
+  save(records: readonly FileRecord[]): Promise<void> {
+    try {
+      this.saveSync(records);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return Promise.resolve();
+  }
+
+  private saveSync(records: readonly FileRecord[]): void {
     for (const r of records) {
       const abs = this.abs(r.path);
       const allowLink = !(this.opts.copyOnSave?.(r.path) ?? false);
       if (r.hash.endsWith('.dir')) {
         const entries = this.opts.files.manifestSync(r.path);
         if (!entries) throw new Error(`Internal error: '${r.path}' is not a directory any more`);
-        // A few at a time: enough to keep the thread pool busy, not thousands of open files.
-        for (let i = 0; i < entries.length; i += SAVE_BATCH) {
-          await Promise.all(entries.slice(i, i + SAVE_BATCH).map((e) => this.addObject(path.join(abs, e.relpath), e.hash, e.size, allowLink)));
-        }
+        for (const e of entries) this.addObject(path.join(abs, e.relpath), e.hash, e.size, allowLink);
         const dest = this.objectPath(r.hash);
         if (!fs.existsSync(dest)) {
           ensureDir(path.dirname(dest));
@@ -176,7 +176,7 @@ export class LocalStore implements CacheStore {
           fs.renameSync(tmp, dest);
         }
       } else {
-        await this.addObject(abs, r.hash, r.size, allowLink);
+        this.addObject(abs, r.hash, r.size, allowLink);
       }
     }
   }
@@ -248,31 +248,12 @@ export class LocalStore implements CacheStore {
     return Promise.resolve(undefined);
   }
 
-  /**
-   * Appends the entry in the background (the thread pool creates the file; `flush()` waits for it).
-   * The objects are already saved, so a crash before the append only loses a run-cache hit.
-   */
   recordRun(fp: FpHash, outs: readonly FileRecord[]): Promise<void> {
     const file = this.runFile(fp);
     ensureDir(path.dirname(file));
     // One short line in append mode: a crash leaves at most a torn last line, which lookups skip.
-    const line = JSON.stringify({ outs: outs.map((o) => ({ path: o.path, hash: o.hash, size: o.size, ...(o.nfiles !== undefined ? { nfiles: o.nfiles } : {}) })) }) + '\n';
-    const write: Promise<void> = fsp
-      .appendFile(file, line)
-      .catch((e: unknown) => {
-        this.#failed ??= e as Error;
-      })
-      .finally(() => this.#writing.delete(write));
-    this.#writing.add(write);
+    fs.appendFileSync(file, JSON.stringify({ outs: outs.map((o) => ({ path: o.path, hash: o.hash, size: o.size, ...(o.nfiles !== undefined ? { nfiles: o.nfiles } : {}) })) }) + '\n');
     return Promise.resolve();
-  }
-
-  /** Waits for the run-cache appends still in flight; rejects with the first that failed. */
-  async flush(): Promise<void> {
-    while (this.#writing.size > 0) await Promise.all([...this.#writing]);
-    const failed = this.#failed;
-    this.#failed = undefined;
-    if (failed) throw failed;
   }
 
   unprotect(p: string): void {

@@ -16,8 +16,6 @@ export interface CacheStore {
   /** Run-cache: the outs a fingerprint produced before, newest first. */
   lookupRun(fp: FpHash): Promise<FileRecord[] | undefined>;
   recordRun(fp: FpHash, outs: readonly FileRecord[]): Promise<void>;
-  /** Waits for writes the store finishes in the background (run-cache entries); call before exiting. */
-  flush?(): Promise<void>;
   /** Gives a workspace out its own writable copy (it may be linked to a read-only object), for persist outs. */
   unprotect(path: string): void;
 }

@@ -199,7 +199,6 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     svc.signal.removeEventListener('abort', forward);
     // Record last, whatever happened: completed stages are in memory and in the journal.
     await flushing;
-    await svc.cache.flush?.().catch((e: unknown) => svc.reporter.on({ type: 'warning', message: `could not write a run-cache entry: ${(e as Error).message}` }));
     if (opts.targets.length === 0 && !svc.signal.aborted) {
       // A whole-pipeline run also forgets stages that left the pipeline (e.g. a matrix that shrank).
       for (const name of state.lockfile.names()) if (!pipeline.stages.has(name)) state.lockfile.delete(name);
