@@ -2,9 +2,8 @@
  * ensureDir: `mkdir -p` that remembers the directories it made (or found) in this process, so a
  * 1000-stage run does not ask the kernel 1000 times for `.mlcache/logs` or `objects/ab`. Only for
  * directories mlbuild owns or the parents of declared outs, which nothing is expected to delete
- * during a run; `forgetDir` drops a directory (and everything below it) after mlbuild removes it
- * itself. If something else removes one anyway, the next write there fails with ENOENT and
- * `retryingDir` re-creates it once.
+ * during a run (it never removes them itself). If something else removes one anyway, a write there
+ * fails with ENOENT, and `retryingDir` re-creates the directory and retries once.
  */
 import fs from 'node:fs';
 
@@ -14,11 +13,6 @@ export function ensureDir(dir: string): void {
   if (made.has(dir)) return;
   fs.mkdirSync(dir, { recursive: true });
   made.add(dir);
-}
-
-/** Forgets `dir` and every remembered directory below it (after mlbuild removed it). */
-export function forgetDir(dir: string): void {
-  for (const d of made) if (d === dir || d.startsWith(dir + '/')) made.delete(d);
 }
 
 /** Runs `write`; on ENOENT (the directory was removed behind our back) re-creates `dir` and retries once. */
