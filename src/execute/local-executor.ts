@@ -1,12 +1,13 @@
 /**
  * Runs a stage's commands on this machine. Each command gets its own process group (detached), so
  * cancelling or timing out kills everything the stage started, not only its shell: SIGTERM to the
- * group, then SIGKILL after a grace period. Output is teed to the log file and to the reporter.
- * It does not decide what to run or when (the scheduler does).
+ * group, then SIGKILL after a grace period. Output is teed to the log file (opened on the first
+ * output) and to the reporter. It does not decide what to run or when (the scheduler does).
  *
- * It spawns with node:child_process rather than execa: execa's option normalisation and stream
- * plumbing measured ~50% more time per spawn here (72 vs 47 ms on this sandbox), paid once per
- * stage, and we need none of its conveniences (no buffering, our own group kill and timeout).
+ * Processes are started by a Launcher (launcher.ts: directly, or through the spawner helper
+ * process), which reports the shell's pid; killing, timeouts and sampling happen here, by that pid.
+ * Neither way uses execa: its option normalisation and stream plumbing measured ~50% more time per
+ * spawn here (72 vs 47 ms on this sandbox), and we need none of its conveniences.
  */
 import fs from 'node:fs';
 import path from 'node:path';
