@@ -39,9 +39,10 @@ function tmpDir(): string {
 
 describe('SpawnerLauncher (dist/spawner.js)', () => {
   it('runs /bin/sh -c in its own process group with the given env and cwd, passing output bytes through exactly', async () => {
+    // The helper inherits this variable; the command's environment must not have it.
+    process.env.MLBUILD_TEST_UNSET_ME = 'inherited';
     const l = new SpawnerLauncher(SCRIPT);
     const cwd = tmpDir();
-    process.env.MLBUILD_TEST_UNSET_ME = 'inherited';
     const env: Record<string, string> = { ...(process.env as Record<string, string>), STAGE_VAR: 'a b\nc' };
     delete env.MLBUILD_TEST_UNSET_ME;
     try {
