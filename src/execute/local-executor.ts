@@ -34,11 +34,8 @@ function openLog(logPath: string): number {
 }
 
 function removeStaleLog(logPath: string): void {
-  try {
-    fs.unlinkSync(logPath);
-  } catch {
-    // none (the usual case)
-  }
+  // existsSync first: the usual answer is "none", and a thrown ENOENT costs ~8x the syscall.
+  if (fs.existsSync(logPath)) fs.rmSync(logPath, { force: true });
 }
 
 export class LocalExecutor implements Executor {
