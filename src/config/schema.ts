@@ -12,7 +12,7 @@ import { keyRange, keyText, locAt } from './pipeline-file.js';
 import type { Range, YamlFile } from './pipeline-file.js';
 import { suggest } from './tree.js';
 
-/** Top-level keys; DVC's `metrics`, `params`, `artifacts`, `datasets` are accepted and ignored (`plots`: plots/definition.ts). */
+/** Top-level keys: `metrics`, `params`, `artifacts` (and the refused `datasets`) are read by top-level.ts, `plots` by plots/definition.ts. */
 export const TOP_KEYS = ['stages', 'vars', 'plots', 'metrics', 'params', 'artifacts', 'datasets'] as const;
 
 export const STAGE_KEYS = [

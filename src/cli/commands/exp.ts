@@ -8,7 +8,6 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { withContext, printDiagnostics, type GlobalOptions, type CommandContext } from '../context.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
-import type { OutSpec } from '../../model/stage.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import { openWorkspace } from '../../run/workspace.js';
 import { localCapacity, ResourcePool } from '../../schedule/resources.js';
@@ -22,8 +21,9 @@ import { checkExpName, decodeMessage, encodeMessage, expRef, generateExpName, na
 import { ExpRepo } from '../../exp/repo.js';
 import { runExperiments, type ExpSpec } from '../../exp/runner.js';
 import { buildExpTable, type ExpRow } from '../../exp/table.js';
-import { loadMetric, loadParamsFlat, metricOuts } from './metrics.js';
-import { WORKSPACE } from '../../metrics/revisions.js';
+import { diffSections, loadMetricsAt, loadParamsFlat, metricSources, type MetricsSource } from './metrics.js';
+import { toJson } from '../../metrics/lenient-json.js';
+import { RevisionFiles, WORKSPACE } from '../../metrics/revisions.js';
 import { reproLocked, resolveGpus } from './repro.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
 import type { Project } from '../../project.js';
@@ -194,12 +194,12 @@ async function resolveExp(repo: ExpRepo, name: string, anyRev: boolean): Promise
 }
 
 /** What show and diff read with: the experiment refs, git at any revision, the metrics files. */
-async function openReaders(ctx: CommandContext): Promise<{ repo: ExpRepo; git: GitReader; outs: OutSpec[] } | undefined> {
+async function openReaders(ctx: CommandContext): Promise<{ repo: ExpRepo; git: GitReader; metrics: MetricsSource; files: RevisionFiles } | undefined> {
   const repo = await openRepo(ctx);
   if (!repo) return undefined;
   const git = await GitReader.open(ctx.project.root);
-  const outs = git instanceof GitReader ? await metricOuts(ctx.project, ctx.term) : undefined;
-  return git instanceof GitReader && outs ? { repo, git, outs } : undefined;
+  const metrics = git instanceof GitReader ? await metricSources(ctx.project, ctx.term) : undefined;
+  return git instanceof GitReader && metrics ? { repo, git, metrics, files: new RevisionFiles(ctx.project, git, metrics.cachedOuts) } : undefined;
 }
 
 const unknownExp = (term: CommandContext['term'], name: string): number => {
@@ -220,15 +220,8 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
     const { project, term } = ctx;
     const opened = await openReaders(ctx);
     if (!opened) return EXIT_USAGE;
-    const { repo, git, outs } = opened;
-    const metricsAt = async (rev: string): Promise<Map<string, Flat>> => {
-      const m = new Map<string, Flat>();
-      for (const o of outs) {
-        const v = await loadMetric(project, term, git, rev, o);
-        if (v) m.set(o.path, v);
-      }
-      return m;
-    };
+    const { repo, git, metrics, files } = opened;
+    const metricsAt = (rev: string): Promise<Map<string, Flat>> => loadMetricsAt(term, files, rev, metrics);
     const head = await repo.resolve('HEAD');
     const rows: (ExpRow & { rev?: string; meta?: ExpMeta })[] = [];
     const none = { created: undefined, status: undefined, durationS: undefined, cpuS: undefined };
@@ -275,7 +268,7 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
         params: Object.fromEntries(r.params ?? []),
         metrics: Object.fromEntries([...r.metrics].map(([f, v]) => [f, Object.fromEntries(v)])),
       }));
-      term.out(JSON.stringify({ version: 1, experiments }, null, 2) + '\n');
+      term.out(toJson({ version: 1, experiments }) + '\n');
     } else {
       term.out((a.format === 'md' ? renderMarkdown : renderTable)(table.value.header, table.value.cells));
     }
@@ -296,20 +289,17 @@ export function expDiffCommand(g: GlobalOptions, a: ExpDiffArgs): Promise<number
     const { project, term } = ctx;
     const opened = await openReaders(ctx);
     if (!opened) return EXIT_USAGE;
-    const { repo, git, outs } = opened;
+    const { repo, git, metrics, files } = opened;
     const shaA = await resolveExp(repo, a.a, true);
     if (!shaA) return unknownExp(term, a.a);
     const shaB = await resolveExp(repo, a.b, true);
     if (!shaB) return unknownExp(term, a.b);
     const params = diffFlat(await loadParamsFlat(project, term, git, shaA), await loadParamsFlat(project, term, git, shaB), a.all);
-    const sections: DiffSection[] = [];
-    for (const o of outs) {
-      sections.push({ path: o.path, rows: diffFlat(await loadMetric(project, term, git, shaA, o), await loadMetric(project, term, git, shaB, o), a.all) });
-    }
+    const sections: DiffSection[] = diffSections(await loadMetricsAt(term, files, shaA, metrics), await loadMetricsAt(term, files, shaB, metrics), a.all);
     const names: [string, string] = [a.a, a.b];
     if (a.format === 'json') {
       const doc = { params: JSON.parse(renderParamsDiff(params, names, 'json')) as unknown, metrics: JSON.parse(renderMetricsDiff(sections, names, 'json', a.precision)) as unknown };
-      term.out(JSON.stringify(doc, null, 2) + '\n');
+      term.out(toJson(doc) + '\n');
     } else {
       const p = renderParamsDiff(params, names, a.format, a.precision);
       const m = renderMetricsDiff(sections, names, a.format, a.precision);
