@@ -225,10 +225,10 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
     const head = await repo.resolve('HEAD');
     const rows: (ExpRow & { rev?: string; meta?: ExpMeta })[] = [];
     const none = { created: undefined, status: undefined, durationS: undefined, cpuS: undefined };
-    rows.push({ name: WORKSPACE, baseline: true, base: head, ...none, params: await loadParamsFlat(project, term, git, WORKSPACE), metrics: await metricsAt(WORKSPACE) });
+    rows.push({ name: WORKSPACE, baseline: true, base: head, ...none, params: await loadParamsFlat(project, term, git, WORKSPACE, [], metrics.paramFiles), metrics: await metricsAt(WORKSPACE) });
     if (head) {
       const branch = (await repo.raw(['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
-      rows.push({ name: branch, baseline: true, base: head, rev: head, ...none, params: await loadParamsFlat(project, term, git, head), metrics: await metricsAt(head) });
+      rows.push({ name: branch, baseline: true, base: head, rev: head, ...none, params: await loadParamsFlat(project, term, git, head, [], metrics.paramFiles), metrics: await metricsAt(head) });
     }
     for (const queued of [false, true]) {
       for (const e of await repo.list(queued)) {
@@ -244,7 +244,7 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
           status: meta.status,
           durationS: meta.duration_s,
           cpuS: meta.cost?.cpu_s,
-          params: await loadParamsFlat(project, term, git, e.sha, queued ? meta.overrides : []),
+          params: await loadParamsFlat(project, term, git, e.sha, queued ? meta.overrides : [], metrics.paramFiles),
           metrics: queued ? new Map() : await metricsAt(e.sha),
         });
       }
@@ -294,7 +294,7 @@ export function expDiffCommand(g: GlobalOptions, a: ExpDiffArgs): Promise<number
     if (!shaA) return unknownExp(term, a.a);
     const shaB = await resolveExp(repo, a.b, true);
     if (!shaB) return unknownExp(term, a.b);
-    const params = diffFlat(await loadParamsFlat(project, term, git, shaA), await loadParamsFlat(project, term, git, shaB), a.all);
+    const params = diffFlat(await loadParamsFlat(project, term, git, shaA, [], metrics.paramFiles), await loadParamsFlat(project, term, git, shaB, [], metrics.paramFiles), a.all);
     const sections: DiffSection[] = diffSections(await loadMetricsAt(term, files, shaA, metrics), await loadMetricsAt(term, files, shaB, metrics), a.all);
     const names: [string, string] = [a.a, a.b];
     if (a.format === 'json') {

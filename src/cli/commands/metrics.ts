@@ -12,6 +12,7 @@ import type { Terminal } from '../../report/terminal.js';
 import type { Project } from '../../project.js';
 import { openWorkspace } from '../../run/workspace.js';
 import { loadParams } from '../../config/params.js';
+import { fileParamKey, parseParamsText } from '../../config/param-files.js';
 import { EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import { diffFlat, flatten, isMetricsFile, parseMetricsText, type Flat } from '../../metrics/diff.js';
 import { renderMetricsDiff, renderParamsDiff, renderShow, type DiffSection, type Format } from '../../metrics/render.js';
@@ -38,6 +39,8 @@ export interface DiffArgs {
 export interface MetricsSource {
   readonly entries: readonly string[];
   readonly cachedOuts: readonly string[];
+  /** Custom params files (stage `{file: [keys]}` and top-level `params:`), for params diff and exp show. */
+  readonly paramFiles: readonly string[];
 }
 
 export async function metricSources(project: Project, term: Terminal): Promise<MetricsSource | undefined> {
@@ -56,7 +59,8 @@ export async function metricSources(project: Project, term: Terminal): Promise<M
     for (const o of stage.outs) if (o.cache) cachedOuts.push(o.path);
   }
   for (const m of ws.value.loaded.topLevel.metrics) add(m.path);
-  return { entries, cachedOuts };
+  const paramFiles = [...new Set([...Object.keys(ws.value.loaded.fileParams), ...ws.value.loaded.topLevel.params.map((p) => p.path)])];
+  return { entries, cachedOuts, paramFiles };
 }
 
 /**
@@ -145,33 +149,61 @@ async function paramsAtRev(git: GitReader, rev: string, tmp: string): Promise<Re
   return undefined;
 }
 
-/** The resolved params at `rev` (with `-S` overrides applied, for queued experiments), flattened. */
-export async function loadParamsFlat(project: Project, term: Terminal, git: GitReader | undefined, rev: string, overrides: readonly string[] = []): Promise<Flat | undefined> {
+/** Adds each custom params file's values at `rev` as `file:key` (a file absent there adds nothing). */
+async function addFileParams(flat: Flat, term: Terminal, files: RevisionFiles, rev: string, paramFiles: readonly string[]): Promise<void> {
+  for (const file of paramFiles) {
+    const r = await files.read(rev, file);
+    if (!r.ok) continue;
+    const tree = parseParamsText(r.text, file);
+    if (!tree.ok) {
+      term.err(`${file}: cannot parse at ${rev}: ${tree.error}\n`);
+      continue;
+    }
+    for (const [k, v] of flatten(tree.value)) flat.set(fileParamKey(file, k), v);
+  }
+}
+
+/**
+ * The resolved params at `rev` (with `-S` overrides applied, for queued experiments), flattened,
+ * followed by the custom params files' values as `file:key`.
+ */
+export async function loadParamsFlat(
+  project: Project,
+  term: Terminal,
+  git: GitReader | undefined,
+  rev: string,
+  overrides: readonly string[] = [],
+  paramFiles: readonly string[] = [],
+): Promise<Flat | undefined> {
+  let flat: Flat;
   if (rev === WORKSPACE || git === undefined) {
     const p = await loadParams(project.root, overrides, { writeBack: false, displayCwd: project.displayCwd });
     if (!p.ok) {
       printDiagnostics(term, p.error);
       return undefined;
     }
-    return flatten(p.value.tree);
-  }
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-params-'));
-  try {
-    const failed = await paramsAtRev(git, rev, tmp);
-    if (failed && !failed.ok) {
-      term.err(`params at ${rev}: ${failed.reason}\n`);
-      return undefined;
+    flat = flatten(p.value.tree);
+  } else {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-params-'));
+    try {
+      const failed = await paramsAtRev(git, rev, tmp);
+      if (failed && !failed.ok) {
+        term.err(`params at ${rev}: ${failed.reason}\n`);
+        return undefined;
+      }
+      const p = await loadParams(tmp, overrides, { writeBack: false, displayCwd: tmp });
+      if (!p.ok) {
+        term.err(`params at ${rev} cannot be resolved:\n`);
+        printDiagnostics(term, p.error);
+        return undefined;
+      }
+      flat = flatten(p.value.tree);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
-    const p = await loadParams(tmp, overrides, { writeBack: false, displayCwd: tmp });
-    if (!p.ok) {
-      term.err(`params at ${rev} cannot be resolved:\n`);
-      printDiagnostics(term, p.error);
-      return undefined;
-    }
-    return flatten(p.value.tree);
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
   }
+  await addFileParams(flat, term, new RevisionFiles(project, git, []), rev, paramFiles);
+  return flat;
 }
 
 export function paramsDiffCommand(g: GlobalOptions, a: Omit<DiffArgs, 'precision'>): Promise<number> {
@@ -180,8 +212,11 @@ export function paramsDiffCommand(g: GlobalOptions, a: Omit<DiffArgs, 'precision
     const revB = a.b ?? WORKSPACE;
     const opened = await openRevisions(project, term, [revA, revB]);
     if (!opened) return EXIT_USAGE;
-    const oldV = await loadParamsFlat(project, term, opened.git, revA);
-    const newV = await loadParamsFlat(project, term, opened.git, revB);
+    // The project params do not need a valid pipeline; the custom files it names do.
+    const src = await metricSources(project, term);
+    if (!src) term.err('note: params files named only in the pipeline are left out: it has the errors above\n');
+    const oldV = await loadParamsFlat(project, term, opened.git, revA, [], src?.paramFiles);
+    const newV = await loadParamsFlat(project, term, opened.git, revB, [], src?.paramFiles);
     term.out(renderParamsDiff(diffFlat(oldV, newV, a.all), [revA, revB], a.format));
     return EXIT_OK;
   });
