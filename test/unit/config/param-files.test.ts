@@ -1,0 +1,72 @@
+/** Custom params files (DVC's `params: [{custom.yaml: [a.b]}]`): parsing by extension, lookup, and how stages record them. */
+import { describe, expect, test } from 'vitest';
+import { fileParamKey, paramDepValue, parseParamsText } from '../../../src/config/param-files.js';
+import { loadErr, loadOk, project } from './helpers.js';
+
+describe('parseParamsText', () => {
+  test('YAML, JSON and TOML give the same plain tree', () => {
+    const want = { train: { lr: 0.1, layers: [64, 32], name: 'cnn', early: true } };
+    expect(parseParamsText('train:\n  lr: 0.1\n  layers: [64, 32]\n  name: cnn\n  early: true\n', 'p.yaml')).toEqual({ ok: true, value: want });
+    expect(parseParamsText(JSON.stringify(want), 'p.json')).toEqual({ ok: true, value: want });
+    const toml = parseParamsText('[train]\nlr = 0.1\nlayers = [64, 32]\nname = "cnn"\nearly = true\n', 'p.toml');
+    expect(toml).toEqual({ ok: true, value: want });
+    // TOML tables come without a prototype; the tree must be plain objects like the others.
+    expect(Object.getPrototypeOf((toml as { value: { train: object } }).value.train)).toBe(Object.prototype);
+  });
+
+  test('an empty file is an empty tree; a TOML date becomes its ISO text', () => {
+    expect(parseParamsText('', 'p.yml')).toEqual({ ok: true, value: {} });
+    expect(parseParamsText('when = 2024-01-02T03:04:05Z\n', 'p.toml')).toEqual({ ok: true, value: { when: '2024-01-02T03:04:05.000Z' } });
+  });
+
+  test('errors say what is wrong in one line', () => {
+    expect(parseParamsText('lr = 0.1\n', 'p.py')).toEqual({ ok: false, error: 'Python params files are not supported by mlbuild (DVC evaluates them); move these values to a .yaml, .json or .toml file' });
+    expect(parseParamsText('lr: 1\n', 'p.txt')).toEqual({ ok: false, error: 'params files must end in .yaml, .yml, .json, .toml' });
+    expect(parseParamsText('[1, 2]', 'p.json')).toEqual({ ok: false, error: 'must hold a map of parameters at the top level' });
+    const bad = parseParamsText('a = = 1', 'p.toml');
+    expect(bad.ok).toBe(false);
+    expect((bad as { error: string }).error).toMatch(/^cannot parse: /);
+  });
+});
+
+describe('params from other files in a stage', () => {
+  test('{file: [keys]} and {file: null} give file:key deps whose values are looked up in that file', async () => {
+    const root = await project({
+      'dvc.yaml': 'stages:\n  train:\n    cmd: x\n    wdir: src\n    params:\n      - lr\n      - custom.yaml: [model.depth]\n      - ../conf/run.toml:\n',
+      'params.yaml': 'lr: 0.1\n',
+      'src/custom.yaml': 'model:\n  depth: 3\n  width: 9\n',
+      'conf/run.toml': 'seed = 1\n[opt]\nname = "adam"\n',
+    });
+    const loaded = await loadOk(root, { file: 'dvc.yaml' });
+    const deps = loaded.stages[0]!.params.map((p) => ({ key: p.key, file: p.file }));
+    // Custom files are relative to the stage's wdir, as DVC reads them; the whole file tracks each top-level key.
+    expect(deps).toEqual([
+      { key: 'lr', file: undefined },
+      { key: 'src/custom.yaml:model.depth', file: 'src/custom.yaml' },
+      { key: 'conf/run.toml:seed', file: 'conf/run.toml' },
+      { key: 'conf/run.toml:opt', file: 'conf/run.toml' },
+    ]);
+    expect(Object.keys(loaded.fileParams)).toEqual(['conf/run.toml', 'src/custom.yaml']);
+    const value = (i: number) => paramDepValue(loaded.stages[0]!.params[i]!, loaded.params, loaded.fileParams);
+    expect([value(0), value(1), value(3)]).toEqual([
+      { found: true, value: 0.1 },
+      { found: true, value: 3 },
+      { found: true, value: { name: 'adam' } },
+    ]);
+    // The files are inputs of the resolved pipeline, so a change re-resolves it.
+    expect(loaded.inputFiles.filter((f) => !f.endsWith('dvc.yaml') && !f.endsWith('params.yaml')).map((f) => f.slice(root.length + 1)).sort()).toEqual(['conf/run.toml', 'src/custom.yaml']);
+    expect(fileParamKey('a.json', '')).toBe('a.json');
+  });
+
+  test('a missing key in a custom file suggests the close one', async () => {
+    const root = await project({ 'pipeline.yaml': 'stages:\n  a:\n    cmd: x\n    params:\n      - p.json: [model.dept]\n', 'p.json': '{"model": {"depth": 3}}' });
+    expect(await loadErr(root)).toBe(
+      [
+        "pipeline.yaml:5:18: error: param 'model.dept' of stage 'a' is not defined in p.json",
+        '  5 |       - p.json: [model.dept]',
+        '    |                  ^^^^^^^^^^',
+        "  hint: did you mean 'model.depth'?",
+      ].join('\n'),
+    );
+  });
+});
