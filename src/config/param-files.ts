@@ -2,9 +2,11 @@
  * Params files other than the project's own params (`params.yaml`, `params/`): the custom files a
  * stage names with DVC's `params: [{custom.yaml: [a.b]}]` or `{custom.yaml: null}` (the whole
  * file), and the files listed under the top-level `params:`. DVC reads YAML 1.2, JSON and TOML 1.0
- * params files, and Python files; mlbuild reads the first three by extension (`.yaml`/`.yml`,
- * `.json`, `.toml`) and refuses `.py` by name (DVC evaluates module-level assignments; we do not
- * run or parse Python).
+ * params files, and Python files; mlbuild reads them by extension (`.yaml`/`.yml`, `.json`,
+ * `.toml`, `.py`). A Python file is read as DVC reads it (dvc/utils/serialize/_py.py): with
+ * Python's own `ast` (`python3` on PATH), never executed: module-level assignments of literals,
+ * class attributes as a nested map under the class name, and `self.x = literal` in `__init__`;
+ * any other statement or expression is skipped.
  *
  * A value from such a file is tracked under the key `<file>:<path>` (`custom.yaml:a.b`) in the
  * lockfile, in status reasons and in `params diff`, so it never collides with a key of the project
@@ -12,14 +14,67 @@
  * It does not apply `-S` overrides (those only change the project params) and never writes.
  */
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parse as parseToml } from 'smol-toml';
 import { type Result, err, ok } from '../util/result.js';
+import { parseLenientJson } from '../metrics/lenient-json.js';
 import { getIn, isPlainObject, splitKey, type Tree } from './tree.js';
 import type { ParamDep, ParamTree } from '../model/stage.js';
 
-export const PARAM_FILE_EXTENSIONS = ['.yaml', '.yml', '.json', '.toml'] as const;
+export const PARAM_FILE_EXTENSIONS = ['.yaml', '.yml', '.json', '.toml', '.py'] as const;
+
+/** Reads a Python params file's text into a tree, or says why it cannot (injected for tests). */
+export type PythonParamsReader = (text: string, file: string) => Result<unknown, string>;
+
+// DVC's rules for Python params (dvc/utils/serialize/_py.py), printed as JSON; sets and tuples become lists.
+const PY_READER = `
+import ast, json, sys
+def name(t, self_only):
+    if hasattr(t, "id") and not self_only: return t.id
+    if hasattr(t, "attr") and getattr(t.value, "id", None) == "self": return t.attr
+    raise AttributeError
+def assign(a, self_only):
+    if isinstance(a, ast.AnnAssign): n = name(a.target, self_only)
+    elif len(a.targets) == 1: n = name(a.targets[0], self_only)
+    else: raise AttributeError
+    v = a.value
+    if isinstance(v, ast.Dict): return n, {ast.literal_eval(k): ast.literal_eval(x) for k, x in zip(v.keys, v.values)}
+    if isinstance(v, (ast.List, ast.Set, ast.Tuple)): return n, [ast.literal_eval(x) for x in v.elts]
+    return n, ast.literal_eval(v)
+def tree(node, self_only=False):
+    out = {}
+    for b in node.body:
+        try:
+            if isinstance(b, (ast.Assign, ast.AnnAssign)):
+                k, v = assign(b, self_only); out[k] = v
+            elif isinstance(b, ast.ClassDef): out[b.name] = tree(b)
+            elif isinstance(b, ast.FunctionDef) and b.name == "__init__": out.update(tree(b, True))
+        except (ValueError, AttributeError, TypeError, SyntaxError):
+            continue
+    return out
+try:
+    doc = tree(ast.parse(sys.stdin.read(), filename=sys.argv[1]))
+except SyntaxError as e:
+    print(f"line {e.lineno}: {e.msg}", file=sys.stderr); sys.exit(3)
+print(json.dumps(doc, default=lambda o: list(o) if isinstance(o, (set, frozenset, bytes)) else str(o)))
+`;
+
+/** Runs `python3` on PY_READER: Python's parser, never the file's code. */
+export const readPythonParams: PythonParamsReader = (text, file) => {
+  const r = spawnSync('python3', ['-c', PY_READER, file], { input: text, encoding: 'utf8', timeout: 30_000 });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    return err(code === 'ENOENT' ? 'reading a Python params file needs python3 on PATH' : `python3 failed: ${r.error.message}`);
+  }
+  if (r.status !== 0) return err(r.status === 3 ? `cannot parse: ${r.stderr.trim()}` : `python3 failed: ${r.stderr.trim().split('\n').pop() ?? ''}`);
+  try {
+    return { ok: true, value: parseLenientJson(r.stdout) };
+  } catch (e) {
+    return err(`cannot read python3's output: ${String(e)}`);
+  }
+};
 
 /** The separator between a params file and a key path in a tracked key (`custom.yaml:a.b`). */
 export const FILE_KEY_SEP = ':';
@@ -44,14 +99,18 @@ function plain(v: unknown): unknown {
 }
 
 /** Parses a params file's text by its extension; the error is one line for the user. */
-export function parseParamsText(text: string, file: string): Result<Tree, string> {
+export function parseParamsText(text: string, file: string, python: PythonParamsReader = readPythonParams): Result<Tree, string> {
   const ext = path.extname(file).toLowerCase();
   let doc: unknown;
   try {
     if (ext === '.yaml' || ext === '.yml') doc = parseYaml(text) as unknown;
     else if (ext === '.json') doc = JSON.parse(text) as unknown;
     else if (ext === '.toml') doc = parseToml(text);
-    else if (ext === '.py') return err('Python params files are not supported by mlbuild (DVC evaluates them); move these values to a .yaml, .json or .toml file');
+    else if (ext === '.py') {
+      const r = python(text, file);
+      if (!r.ok) return r;
+      doc = r.value;
+    }
     else return err(`params files must end in ${PARAM_FILE_EXTENSIONS.join(', ')}`);
   } catch (e) {
     return err(`cannot parse: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
@@ -65,7 +124,10 @@ export function parseParamsText(text: string, file: string): Result<Tree, string
 export class ParamFiles {
   private readonly read = new Map<string, Result<Tree, string>>();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly python: PythonParamsReader = readPythonParams,
+  ) {}
 
   get(file: string): Result<Tree, string> {
     let r = this.read.get(file);
@@ -77,7 +139,7 @@ export class ParamFiles {
         const code = (e as NodeJS.ErrnoException).code;
         r = err(code === 'ENOENT' ? 'not found' : `cannot read: ${code ?? String(e)}`);
       }
-      if (text !== undefined) r = parseParamsText(text, file);
+      if (text !== undefined) r = parseParamsText(text, file, this.python);
       this.read.set(file, r!);
     }
     return r!;

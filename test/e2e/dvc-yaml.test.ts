@@ -218,13 +218,13 @@ describe('dvc.yaml top-level metrics, plots, params and artifacts (DVCLive layou
 
   test('unsupported dvc.yaml content is a located error on every command, never ignored', async () => {
     const p = projects.make({
-      'dvc.yaml': 'stages:\n  a:\n    cmd: echo\n    params:\n      - settings.py: [lr]\ndatasets:\n  - name: x\n',
-      'settings.py': 'lr = 0.1\n',
+      'dvc.yaml': 'stages:\n  a:\n    cmd: echo\n    params:\n      - settings.ini: [lr]\ndatasets:\n  - name: x\n',
+      'settings.ini': 'lr = 0.1\n',
     });
     for (const args of [['status'], ['metrics', 'show'], ['artifacts']]) {
       const r = await p.run([...F, ...args]);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toContain("dvc.yaml:5:9: error: params file 'settings.py' of stage 'a': Python params files are not supported by mlbuild");
+      expect(r.stderr).toContain("dvc.yaml:5:9: error: params file 'settings.ini' of stage 'a': params files must end in .yaml, .yml, .json, .toml, .py");
       expect(r.stderr).toContain("dvc.yaml:6:1: error: top-level 'datasets' is not supported by mlbuild");
     }
   });

@@ -301,15 +301,15 @@ describe('pipeline.yaml errors', () => {
     );
   });
 
-  test('a Python params file is refused by name, a broken JSON one with the parser message', async () => {
-    const root = await pipeline('stages:\n  a:\n    cmd: x\n    params:\n      - conf.py: [lr]\n      - p.json:\n', { 'conf.py': 'lr = 0.1\n', 'p.json': '{"lr": }' });
+  test('a params file of another format is refused by name, a broken JSON one with the parser message', async () => {
+    const root = await pipeline('stages:\n  a:\n    cmd: x\n    params:\n      - conf.ini: [lr]\n      - p.json:\n', { 'conf.ini': 'lr = 0.1\n', 'p.json': '{"lr": }' });
     const text = await loadErr(root);
     expect(text).toContain(
       [
-        "pipeline.yaml:5:9: error: params file 'conf.py' of stage 'a': Python params files are not supported by mlbuild (DVC evaluates them); move these values to a .yaml, .json or .toml file",
-        '  5 |       - conf.py: [lr]',
-        '    |         ^^^^^^^',
-        '  hint: fix conf.py',
+        "pipeline.yaml:5:9: error: params file 'conf.ini' of stage 'a': params files must end in .yaml, .yml, .json, .toml, .py",
+        '  5 |       - conf.ini: [lr]',
+        '    |         ^^^^^^^^',
+        '  hint: fix conf.ini',
       ].join('\n'),
     );
     expect(text).toMatch(/^pipeline\.yaml:6:9: error: params file 'p\.json' of stage 'a': cannot parse: .+$/m);

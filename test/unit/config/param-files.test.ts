@@ -1,4 +1,5 @@
 /** Custom params files (DVC's `params: [{custom.yaml: [a.b]}]`): parsing by extension, lookup, and how stages record them. */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { fileParamKey, paramDepValue, parseParamsText } from '../../../src/config/param-files.js';
 import { loadErr, loadOk, project } from './helpers.js';
@@ -11,7 +12,7 @@ describe('parseParamsText', () => {
     const toml = parseParamsText('[train]\nlr = 0.1\nlayers = [64, 32]\nname = "cnn"\nearly = true\n', 'p.toml');
     expect(toml).toEqual({ ok: true, value: want });
     // TOML tables come without a prototype; the tree must be plain objects like the others.
-    expect(Object.getPrototypeOf((toml as { value: { train: object } }).value.train)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf((toml as unknown as { value: { train: object } }).value.train)).toBe(Object.prototype);
   });
 
   test('an empty file is an empty tree; a TOML date becomes its ISO text', () => {
@@ -20,13 +21,59 @@ describe('parseParamsText', () => {
   });
 
   test('errors say what is wrong in one line', () => {
-    expect(parseParamsText('lr = 0.1\n', 'p.py')).toEqual({ ok: false, error: 'Python params files are not supported by mlbuild (DVC evaluates them); move these values to a .yaml, .json or .toml file' });
-    expect(parseParamsText('lr: 1\n', 'p.txt')).toEqual({ ok: false, error: 'params files must end in .yaml, .yml, .json, .toml' });
+    expect(parseParamsText('lr: 1\n', 'p.txt')).toEqual({ ok: false, error: 'params files must end in .yaml, .yml, .json, .toml, .py' });
     expect(parseParamsText('[1, 2]', 'p.json')).toEqual({ ok: false, error: 'must hold a map of parameters at the top level' });
     const bad = parseParamsText('a = = 1', 'p.toml');
     expect(bad.ok).toBe(false);
     expect((bad as { error: string }).error).toMatch(/^cannot parse: /);
   });
+});
+
+// Python params, read by python3's ast as DVC does (the example of DVC's get-started project).
+const PY = `# All standard variable types are supported.
+BOOL = True
+INT = 2
+FLOAT = 0.001
+STR = "abc"
+DICT = {"a": 1, "b": 2}
+LIST = [1, 2, 3]
+SET = {4, 5}
+TUPLE = (10, 102)
+NONE = None
+UNARY_OP = -3
+lr: float = 0.1
+
+# Complex expressions are skipped, never run.
+DICT_EXP = dict(a=1, b=2)
+import os
+CWD = os.getcwd()
+
+class TrainConfig:
+    EPOCHS = 723
+
+    def __init__(self):
+        self.layers = 5
+        self.layers = 11
+        self.sum = 1 + 2
+        bar = 3
+`;
+
+describe.skipIf(spawnSync('python3', ['--version']).status !== 0)('Python params files', () => {
+  test('literal assignments, class attributes and self.x in __init__, as DVC reads them', () => {
+    expect(parseParamsText(PY, 'params.py')).toEqual({
+      ok: true,
+      value: { BOOL: true, INT: 2, FLOAT: 0.001, STR: 'abc', DICT: { a: 1, b: 2 }, LIST: [1, 2, 3], SET: [4, 5], TUPLE: [10, 102], NONE: null, UNARY_OP: -3, lr: 0.1, TrainConfig: { EPOCHS: 723, layers: 11 } },
+    });
+  });
+
+  test('a syntax error names the line', () => {
+    expect(parseParamsText('A = 1\nB = (\n', 'p.py')).toEqual({ ok: false, error: expect.stringMatching(/^cannot parse: line \d+: /) as unknown });
+  });
+});
+
+test('without python3 a Python params file is refused with the reason', () => {
+  const noPython = () => ({ ok: false as const, error: 'reading a Python params file needs python3 on PATH' });
+  expect(parseParamsText('A = 1\n', 'p.py', noPython)).toEqual({ ok: false, error: 'reading a Python params file needs python3 on PATH' });
 });
 
 describe('params from other files in a stage', () => {
