@@ -27,6 +27,7 @@ import { Checker, TOP_KEYS } from './schema.js';
 import { VarsLoader } from './vars.js';
 import { ParamFiles } from './param-files.js';
 import { readTopLevel, type TopLevel } from './top-level.js';
+import { declaredPlots } from '../plots/definition.js';
 
 export interface LoadOptions {
   /** Absolute project root (the directory containing the pipeline file). */
@@ -202,5 +203,7 @@ async function loadStages(opts: LoadOptions, paramsTree: Tree, paramsFiles: read
       if (stage) stages.push(stage);
     }
   }
+  // Plots are checked here too, so a malformed plot is an error on every command, not only `plots`.
+  declaredPlots(stages, file, diags);
   return stages;
 }

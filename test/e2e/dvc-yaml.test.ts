@@ -218,14 +218,15 @@ describe('dvc.yaml top-level metrics, plots, params and artifacts (DVCLive layou
 
   test('unsupported dvc.yaml content is a located error on every command, never ignored', async () => {
     const p = projects.make({
-      'dvc.yaml': 'stages:\n  a:\n    cmd: echo\n    params:\n      - settings.ini: [lr]\ndatasets:\n  - name: x\n',
+      'dvc.yaml': 'stages:\n  a:\n    cmd: echo\n    params:\n      - settings.ini: [lr]\ndatasets:\n  - name: x\nplots:\n  - loss.tsv: {x: step, colour: red}\n',
       'settings.ini': 'lr = 0.1\n',
     });
-    for (const args of [['status'], ['metrics', 'show'], ['artifacts']]) {
+    for (const args of [['status'], ['metrics', 'show'], ['artifacts'], ['repro', '--dry']]) {
       const r = await p.run([...F, ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toContain("dvc.yaml:5:9: error: params file 'settings.ini' of stage 'a': params files must end in .yaml, .yml, .json, .toml, .py");
       expect(r.stderr).toContain("dvc.yaml:6:1: error: top-level 'datasets' is not supported by mlbuild");
+      expect(r.stderr).toContain("dvc.yaml:9:25: error: unknown key 'colour' in top-level plot 'loss.tsv'");
     }
   });
 });
