@@ -216,6 +216,26 @@ describe('dvc.yaml top-level metrics, plots, params and artifacts (DVCLive layou
     expect(doc.plots[0]!.datapoints.map((d) => [d.x, d.y])).toEqual([[0, 1], [1, 0.5]]);
   });
 
+  test('a top-level metrics folder committed to git: every metrics file below it, at each revision', async () => {
+    const p = projects.make({
+      'dvc.yaml': 'metrics:\n  - reports\nstages:\n  noop:\n    cmd: echo\n',
+      'reports/train.json': '{"loss": 0.5}',
+      'reports/eval/scores.yaml': 'f1: 0.7\n',
+      'reports/notes.txt': 'not a metrics file\n',
+    });
+    p.commitAll('first');
+    p.write({ 'reports/train.json': '{"loss": 0.25}', 'reports/extra.toml': 'auc = 0.9\n' });
+    const diff = (await json(p, ['metrics', 'diff', '--json'])) as Record<string, Record<string, { old: unknown; new: unknown; diff?: number }>>;
+    expect(diff).toEqual({
+      'reports/train.json': { loss: { old: 0.5, new: 0.25, diff: -0.25 } },
+      'reports/extra.toml': { auc: { old: null, new: 0.9 } },
+    });
+    const shown = await p.run([...F, 'metrics', 'show', '--md']);
+    expect(shown.stdout).toBe(
+      ['| Path | Metric | Value |', '|---|---|---|', '| reports/eval/scores.yaml | f1 | 0.7 |', '| reports/extra.toml | auc | 0.9 |', '| reports/train.json | loss | 0.25 |', ''].join('\n'),
+    );
+  });
+
   test('unsupported dvc.yaml content is a located error on every command, never ignored', async () => {
     const p = projects.make({
       'dvc.yaml': 'stages:\n  a:\n    cmd: echo\n    params:\n      - settings.ini: [lr]\ndatasets:\n  - name: x\nplots:\n  - loss.tsv: {x: step, colour: red}\n',
