@@ -33,9 +33,22 @@ function recordsOf(doc: unknown): PlotRecord[] | undefined {
   return undefined;
 }
 
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const NOT_A_NUMBER = /^[+-]?nan$/i;
+const INFINITE = /^([+-]?)(inf|infinity)$/i;
+
+/** A cell as a number when it is one, including Python's `nan`, `inf`, `-inf` (csv.writer of floats). */
+function cell(value: string): unknown {
+  if (NUMBER.test(value)) return Number(value);
+  if (NOT_A_NUMBER.test(value)) return NaN;
+  const inf = INFINITE.exec(value);
+  if (inf) return inf[1] === '-' ? -Infinity : Infinity;
+  return value;
+}
+
 function delimited(text: string, delimiter: string): PlotRecord[] {
-  // cast: numeric cells become numbers, so a CSV plots like the JSON it was exported from.
-  return parseCsv(text, { columns: true, delimiter, cast: true, skip_empty_lines: true, trim: true, bom: true }) as PlotRecord[];
+  // Numeric cells become numbers, so a CSV plots like the JSON it was exported from.
+  return parseCsv(text, { columns: true, delimiter, cast: (v, ctx) => (ctx.header ? v : cell(v)), skip_empty_lines: true, trim: true, bom: true }) as PlotRecord[];
 }
 
 /** The extension `file` is read by, or undefined when it is not a data file we plot. */

@@ -44,3 +44,18 @@ describe('metrics and plots with NaN/Infinity', () => {
     expect(flatten(parseMetricsText('acc = 0.9\n[val]\nloss = nan\n', 'm.toml'))).toEqual(new Map<string, number>([['acc', 0.9], ['val.loss', NaN]]));
   });
 });
+
+describe('CSV/TSV plot data with Python float text', () => {
+  test('nan, inf and -inf cells are numbers; other text stays text', () => {
+    const r = parsePlotData('step\tloss\tname\n0\tnan\ta\n1\tinf\tb\n2\t-inf\tc\n3\t1e-3\t7x\n', 'loss.tsv');
+    expect(r).toEqual({
+      ok: true,
+      value: [
+        { step: 0, loss: NaN, name: 'a' },
+        { step: 1, loss: Infinity, name: 'b' },
+        { step: 2, loss: -Infinity, name: 'c' },
+        { step: 3, loss: 0.001, name: '7x' },
+      ],
+    });
+  });
+});
