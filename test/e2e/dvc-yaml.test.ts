@@ -110,6 +110,8 @@ describe('dvc.yaml top-level metrics, plots, params and artifacts (DVCLive layou
     const first = await repro(p);
     expect(first.outcomes, first.stderr).toEqual({ train: 'succeeded', evaluate: 'succeeded' });
     p.commitAll('first run');
+    // Custom-file params are locked like the project's, keyed file:key.
+    expect(p.read('mlbuild.lock')).toContain(['      config.toml:run:', '        seed: 7', '      custom.yaml:model.depth: 2', '      train.epochs: 3'].join('\n'));
 
     // Top-level metrics (inside the cached dvclive/ out) and a stage metric inside the eval/ out.
     const shown = (await json(p, ['metrics', 'show', '--json'])) as Record<string, Record<string, unknown>>;
