@@ -221,6 +221,14 @@ function readOuts(check: Checker, v: LValue, key: string, kind: OutKind, where: 
       const x = opts?.get(name);
       return x ? check.bool(x, `'${name}' of ${entry}`, `${name}: false`) : undefined;
     };
+    // DVC's per-out remote routing is not implemented: refused, since ignoring it would push or
+    // pull the out somewhere the user did not choose. `push: true` is what mlbuild does anyway.
+    const remoteV = opts?.get('remote');
+    if (remoteV) check.error(remoteV.range, 'unsupported-option', `'remote' of ${entry} is not supported by mlbuild: every out goes to the default remote`, 'remove remote:, or make that remote the default (mlbuild remote default NAME)');
+    const pushV = opts?.get('push');
+    if (pushV && check.bool(pushV, `'push' of ${entry}`, 'push: true') === false) {
+      check.error(pushV.range, 'unsupported-option', `'push: false' of ${entry} is not supported by mlbuild: push uploads every cached out`, 'remove push: false, or declare the out with cache: false to keep it out of the cache and the remote');
+    }
     const desc = opts?.get('desc');
     if (desc) check.string(desc, `'desc' of ${entry}`, 'write desc: a short description');
     let plot: PlotSpec | undefined;

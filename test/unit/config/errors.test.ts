@@ -315,6 +315,23 @@ describe('pipeline.yaml errors', () => {
     expect(text).toMatch(/^pipeline\.yaml:6:9: error: params file 'p\.json' of stage 'a': cannot parse: .+$/m);
   });
 
+  test("an out's remote: and push: false are refused, not ignored", async () => {
+    const root = await pipeline('stages:\n  a:\n    cmd: x\n    outs:\n      - big.bin: {remote: archive}\n      - model.pkl: {push: false}\n      - ok.bin: {push: true, desc: fine, type: model, labels: [a], meta: {x: 1}}\n');
+    expect(await loadErr(root)).toBe(
+      [
+        "pipeline.yaml:5:27: error: 'remote' of outs entry 'big.bin' is not supported by mlbuild: every out goes to the default remote",
+        '  5 |       - big.bin: {remote: archive}',
+        '    |                           ^^^^^^^',
+        '  hint: remove remote:, or make that remote the default (mlbuild remote default NAME)',
+        '',
+        "pipeline.yaml:6:27: error: 'push: false' of outs entry 'model.pkl' is not supported by mlbuild: push uploads every cached out",
+        '  6 |       - model.pkl: {push: false}',
+        '    |                           ^^^^^',
+        '  hint: remove push: false, or declare the out with cache: false to keep it out of the cache and the remote',
+      ].join('\n'),
+    );
+  });
+
   test("top-level 'datasets' is refused, not ignored", async () => {
     const root = await pipeline('datasets:\n  - name: reviews\n    url: dvc://x\nstages:\n  a:\n    cmd: x\n');
     expect(await loadErr(root)).toBe(
