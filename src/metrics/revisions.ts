@@ -21,38 +21,13 @@ import { GitReader, type ReadBytes, type ReadResult } from './git-reader.js';
 /** The revision name of the files on disk. */
 export const WORKSPACE = 'workspace';
 
-export function readWorkspaceFile(project: Project, rel: string): ReadResult {
+function readWorkspaceFile(project: Project, rel: string): ReadResult {
   try {
     return { ok: true, text: fs.readFileSync(path.join(project.root, ...rel.split('/')), 'utf8') };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return { ok: false, reason: code === 'ENOENT' ? `not in ${WORKSPACE}` : `cannot read: ${code ?? String(e)}` };
   }
-}
-
-/** Reads the cached out `rel` as recorded in `rev`'s lockfile, from the local cache. */
-async function readCachedAtRev(project: Project, git: GitReader, rev: string, rel: string): Promise<ReadResult> {
-  const lockText = await git.read(rev, LOCKFILE_NAME);
-  if (!lockText.ok) return { ok: false, reason: `cached out, and ${LOCKFILE_NAME} is ${lockText.reason}` };
-  const lock = Lockfile.parse(lockText.text, project.lockPath, project.displayCwd);
-  if (!lock.ok) return { ok: false, reason: `cannot parse ${LOCKFILE_NAME} at ${rev}: ${lock.error[0]?.message ?? 'invalid'}` };
-  let hash: string | undefined;
-  for (const name of lock.value.names()) {
-    const rec = lock.value.get(name)?.outs.find((o) => o.path === rel);
-    if (rec) hash = rec.hash;
-  }
-  if (hash === undefined) return { ok: false, reason: `not recorded in ${LOCKFILE_NAME} at ${rev}` };
-  try {
-    return { ok: true, text: fs.readFileSync(objectPathIn(project.mlcacheDir, hash), 'utf8') };
-  } catch {
-    return { ok: false, reason: `cache object ${hash} (from ${LOCKFILE_NAME} at ${rev}) is not in the cache` };
-  }
-}
-
-/** The text of the out `{path, cache}` at `rev` (WORKSPACE: on disk; `git` is needed for any other). */
-export function readOutAt(project: Project, git: GitReader | undefined, rev: string, out: { readonly path: string; readonly cache: boolean }): Promise<ReadResult> {
-  if (rev === WORKSPACE || git === undefined) return Promise.resolve(readWorkspaceFile(project, out.path));
-  return out.cache ? readCachedAtRev(project, git, rev, out.path) : git.read(rev, out.path);
 }
 
 /**
@@ -71,7 +46,7 @@ export async function openRevisions(project: Project, revs: readonly string[]): 
 
 const inside = (p: string, dir: string): boolean => p === dir || p.startsWith(dir + '/');
 
-/** Every file below `abs` (sorted, POSIX, relative to `rel`'s folder as project paths). */
+/** Every file below the project folder `rel`, as project-relative POSIX paths, sorted by name at each level. */
 function walk(root: string, rel: string, into: string[] = []): string[] {
   let entries: fs.Dirent[];
   try {
@@ -176,8 +151,7 @@ export class RevisionFiles {
 
   /** The text of `rel` at `rev`. */
   async read(rev: string, rel: string): Promise<ReadResult> {
-    if ((rev === WORKSPACE || this.git === undefined) && this.cachedOutOf(rel) === undefined) return readWorkspaceFile(this.project, rel);
-    if (rev !== WORKSPACE && this.git !== undefined && this.cachedOutOf(rel) === undefined) return this.git.read(rev, rel);
+    if (this.cachedOutOf(rel) === undefined) return rev === WORKSPACE || this.git === undefined ? readWorkspaceFile(this.project, rel) : this.git.read(rev, rel);
     const r = await this.readBytes(rev, rel);
     return r.ok ? { ok: true, text: r.bytes.toString('utf8') } : r;
   }
