@@ -91,7 +91,7 @@ export async function loadPipeline(opts: LoadOptions): Promise<Result<LoadedPipe
   const params = await loadParamsDetailed(opts.root, opts.overrides, { displayCwd: opts.displayCwd });
   const pipelineDiags: Diagnostic[] = [];
   const seen: { vars?: VarsLoader; topLevel?: TopLevel } = {};
-  const paramFiles = new ParamFiles(opts.root);
+  const paramFiles = new ParamFiles(opts.root, params.fileOverrides);
   const stages = await loadStages(opts, params.tree, params.files, pipelineDiags, seen, paramFiles);
 
   // With broken params, missing keys are most likely a consequence, not news: report the cause.

@@ -10,17 +10,21 @@
  *
  * A value from such a file is tracked under the key `<file>:<path>` (`custom.yaml:a.b`) in the
  * lockfile, in status reasons and in `params diff`, so it never collides with a key of the project
- * params. Pure parsing is `parseParamsText`; `ParamFiles` reads and memoises files for one load.
- * It does not apply `-S` overrides (those only change the project params) and never writes.
+ * params. Pure parsing is `parseParamsText`; `ParamFiles` reads and memoises files for one load,
+ * with `-S custom.yaml:a.b=value` applied; `writeFileOverrides` writes those back (YAML keeps its
+ * comments and layout; JSON and TOML are re-serialised; Python files are never written).
  */
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parse as parseToml } from 'smol-toml';
+import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
+import type { Diagnostic } from '../report/diagnostic.js';
+import type { FileOverride } from './params.js';
+import { applyEdits, writeAtomic } from './params-write.js';
 import { type Result, err, ok } from '../util/result.js';
 import { parseLenientJson } from '../metrics/lenient-json.js';
-import { getIn, isPlainObject, splitKey, type Tree } from './tree.js';
+import { getIn, isPlainObject, setIn, splitKey, type Tree } from './tree.js';
 import type { ParamDep, ParamTree } from '../model/stage.js';
 
 export const PARAM_FILE_EXTENSIONS = ['.yaml', '.yml', '.json', '.toml', '.py'] as const;
@@ -126,23 +130,33 @@ export class ParamFiles {
 
   constructor(
     private readonly root: string,
+    /** `-S file:key=value` overrides, applied to the file's tree as it is read. */
+    private readonly overrides: readonly FileOverride[] = [],
     private readonly python: PythonParamsReader = readPythonParams,
   ) {}
 
   get(file: string): Result<Tree, string> {
     let r = this.read.get(file);
     if (!r) {
-      let text: string | undefined;
-      try {
-        text = fs.readFileSync(path.join(this.root, ...file.split('/')), 'utf8');
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        r = err(code === 'ENOENT' ? 'not found' : `cannot read: ${code ?? String(e)}`);
-      }
-      if (text !== undefined) r = parseParamsText(text, file, this.python);
-      this.read.set(file, r!);
+      r = this.load(file);
+      this.read.set(file, r);
     }
-    return r!;
+    return r;
+  }
+
+  private load(file: string): Result<Tree, string> {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(this.root, ...file.split('/')), 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return err(code === 'ENOENT' ? 'not found' : `cannot read: ${code ?? String(e)}`);
+    }
+    const r = parseParamsText(text, file, this.python);
+    if (!r.ok) return r;
+    let tree = r.value;
+    for (const o of this.overrides) if (o.file === file) tree = setIn(tree, o.segs, o.value);
+    return ok(tree);
   }
 
   /** The trees of the files that were read successfully, by path. */
@@ -169,4 +183,45 @@ export function paramDepValue(
   if (tree === undefined) return { found: false };
   const keyPath = dep.key === dep.file ? '' : dep.key.slice(dep.file.length + FILE_KEY_SEP.length);
   return keyPath === '' ? { found: true, value: tree } : getIn(tree, splitKey(keyPath));
+}
+
+/** A file's text with `-S file:key=value` overrides set, by format; the error is for the user. */
+function withOverrides(text: string, file: string, list: readonly FileOverride[]): Result<string, string> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.yaml' || ext === '.yml') return ok(applyEdits(text, list.map((o) => ({ kind: 'set' as const, segs: o.segs, value: o.value }))));
+  const parsed = parseParamsText(text, file);
+  if (!parsed.ok) return parsed;
+  let tree = parsed.value;
+  for (const o of list) tree = setIn(tree, o.segs, o.value);
+  if (ext === '.json') {
+    const indent = /^[{[]\s*\n([ \t]+)/.exec(text)?.[1] ?? '  ';
+    return ok(JSON.stringify(tree, null, indent) + (text.endsWith('\n') ? '\n' : ''));
+  }
+  if (ext === '.toml') return ok(stringifyToml(tree) + '\n');
+  return err(`-S cannot write ${ext} params files; edit ${file} by hand`);
+}
+
+/** Writes `-S file:key=value` overrides into their files (atomically); a diagnostic when one cannot be. */
+export async function writeFileOverrides(root: string, overrides: readonly FileOverride[], displayCwd: string): Promise<Diagnostic | undefined> {
+  const files = [...new Set(overrides.map((o) => o.file))];
+  for (const file of files) {
+    const abs = path.join(root, ...file.split('/'));
+    const shown = path.relative(displayCwd, abs) || file;
+    let text: string;
+    try {
+      text = fs.readFileSync(abs, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return { severity: 'error', code: 'bad-override', message: `-S ${overrides.find((o) => o.file === file)!.raw}: ${shown} ${code === 'ENOENT' ? 'not found' : `cannot be read (${code ?? String(e)})`}`, hint: `create ${shown}, or fix the file name before ':'` };
+    }
+    const next = withOverrides(text, file, overrides.filter((o) => o.file === file));
+    if (!next.ok) return { severity: 'error', code: 'bad-override', message: `-S into ${shown}: ${next.error}`, hint: `fix ${shown}` };
+    if (next.value === text) continue;
+    try {
+      await writeAtomic(abs, next.value);
+    } catch (e) {
+      return { severity: 'error', code: 'write-failed', message: `cannot write the -S overrides into ${shown}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, hint: 'check the file permissions' };
+    }
+  }
+  return undefined;
 }

@@ -216,6 +216,12 @@ describe('dvc.yaml top-level metrics, plots, params and artifacts (DVCLive layou
     const doc = JSON.parse(shown.stdout) as { plots: { id: string; datapoints: { x: unknown; y: unknown }[] }[] };
     expect(doc.plots.map((x) => x.id)).toEqual(['dvclive/plots/metrics/train/loss.tsv']);
     expect(doc.plots[0]!.datapoints.map((d) => [d.x, d.y])).toEqual([[0, 1], [1, 0.5]]);
+
+    // -S file:key=value, as `dvc exp run -S` takes it: written into the file, the stage reruns with it.
+    const s = await p.repro(['-S', 'custom.yaml:model.depth=3']);
+    expect(s.outcomes, s.stderr).toEqual({ train: 'succeeded', evaluate: 'succeeded' });
+    expect(p.read('custom.yaml')).toBe('model:\n  depth: 3\n');
+    expect(p.read('model.pkl')).toBe('model depth=3 seed=1\n');
   });
 
   test('a top-level metrics folder committed to git: every metrics file below it, at each revision', async () => {

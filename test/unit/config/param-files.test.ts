@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { fileParamKey, paramDepValue, parseParamsText } from '../../../src/config/param-files.js';
-import { loadErr, loadOk, project } from './helpers.js';
+import { loadErr, loadOk, project, read } from './helpers.js';
 
 describe('parseParamsText', () => {
   test('YAML, JSON and TOML give the same plain tree', () => {
@@ -116,5 +116,32 @@ describe('params from other files in a stage', () => {
         "  hint: did you mean 'model.depth'?",
       ].join('\n'),
     );
+  });
+});
+
+describe('-S custom.yaml:key=value (DVC exp run -S file:key=value)', () => {
+  const files = {
+    'dvc.yaml': 'stages:\n  a:\n    cmd: x\n    params:\n      - custom.yaml: [model.depth]\n      - p.json: [lr]\n      - c.toml: [opt.momentum]\n',
+    'custom.yaml': '# model settings\nmodel:\n  depth: 2   # layers\n  width: 8\n',
+    'p.json': '{\n    "lr": 0.1,\n    "keep": [1, 2]\n}\n',
+    'c.toml': '[opt]\nmomentum = 0.9\n',
+  };
+
+  test('the values the stage sees are overridden, and written back into each file (YAML keeps its comments)', async () => {
+    const root = await project(files);
+    const loaded = await loadOk(root, { file: 'dvc.yaml', overrides: ['custom.yaml:model.depth=5', 'p.json:lr=0.01', 'c.toml:opt.momentum=0.5', 'c.toml:opt.nesterov=true'], writeBack: true });
+    const values = loaded.stages[0]!.params.map((p) => paramDepValue(p, loaded.params, loaded.fileParams));
+    expect(values).toEqual([{ found: true, value: 5 }, { found: true, value: 0.01 }, { found: true, value: 0.5 }]);
+    expect(await read(root, 'custom.yaml')).toBe('# model settings\nmodel:\n  depth: 5   # layers\n  width: 8\n');
+    expect(await read(root, 'p.json')).toBe('{\n    "lr": 0.01,\n    "keep": [\n        1,\n        2\n    ]\n}\n');
+    expect(parseParamsText(await read(root, 'c.toml'), 'c.toml')).toEqual({ ok: true, value: { opt: { momentum: 0.5, nesterov: true } } });
+  });
+
+  test('without write-back nothing is written; a file outside the project or missing is an error', async () => {
+    const root = await project(files);
+    await loadOk(root, { file: 'dvc.yaml', overrides: ['custom.yaml:model.depth=5'], writeBack: false });
+    expect(await read(root, 'custom.yaml')).toBe(files['custom.yaml']);
+    expect(await loadErr(root, { file: 'dvc.yaml', overrides: ['../x.yaml:a=1'] })).toContain("invalid -S override '../x.yaml:a=1': ../x.yaml is outside the project");
+    expect(await loadErr(root, { file: 'dvc.yaml', overrides: ['other.yaml:a=1'], writeBack: true })).toContain('-S other.yaml:a=1: other.yaml not found');
   });
 });
