@@ -244,6 +244,19 @@ describe('dvc.yaml top-level metrics, plots, params and artifacts (DVCLive layou
     );
   });
 
+  test("the stage-less dvc.yaml DVCLive writes itself (metrics, plots, params, artifacts) is read as is", async () => {
+    const p = projects.make({
+      'dvc.yaml': 'metrics:\n- dvclive/metrics.json\nplots:\n- dvclive/plots/metrics:\n    x: step\nparams:\n- params.yaml\nartifacts:\n  model:\n    path: model.pkl\n    type: model\n',
+      'params.yaml': 'lr: 0.1\n',
+      'dvclive/metrics.json': '{"acc": 0.5, "loss": NaN}',
+      'dvclive/plots/metrics/acc.tsv': 'step\tacc\n0\t0.25\n1\tnan\n2\t0.5\n',
+    });
+    expect(await json(p, ['metrics', 'show', '--json'])).toEqual({ 'dvclive/metrics.json': { acc: 0.5, loss: 'NaN' } });
+    const plots = (await json(p, ['plots', 'show', '--json'])) as { plots: { id: string; datapoints: { x: unknown; y: unknown }[] }[] };
+    expect(plots.plots.map((x) => [x.id, x.datapoints.map((d) => d.y)])).toEqual([['dvclive/plots/metrics/acc.tsv', [0.25, 'NaN', 0.5]]]);
+    expect(((await json(p, ['artifacts', '--json'])) as { artifacts: { name: string; stage: unknown }[] }).artifacts).toMatchObject([{ name: 'model', stage: null }]);
+  });
+
   test('unsupported dvc.yaml content is a located error on every command, never ignored', async () => {
     const p = projects.make({
       'dvc.yaml': 'stages:\n  a:\n    cmd: echo\n    params:\n      - settings.ini: [lr]\ndatasets:\n  - name: x\nplots:\n  - loss.tsv: {x: step, colour: red}\n',
