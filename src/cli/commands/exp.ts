@@ -18,6 +18,7 @@ import { atomicWriteFile } from '../../util/atomic-write.js';
 import { formatDuration } from '../../report/terminal.js';
 import { expandSweep } from '../../exp/sweep.js';
 import { checkExpName, decodeMessage, encodeMessage, expRef, generateExpName, namesFor, queueRef, type ExpMeta } from '../../exp/ref.js';
+import { isUnproduced } from '../../exp/produced-metrics.js';
 import { ExpRepo } from '../../exp/repo.js';
 import { runExperiments, type ExpSpec } from '../../exp/runner.js';
 import { buildExpTable, type ExpRow } from '../../exp/table.js';
@@ -221,7 +222,8 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
     const opened = await openReaders(ctx);
     if (!opened) return EXIT_USAGE;
     const { repo, git, metrics, files } = opened;
-    const metricsAt = (rev: string): Promise<Map<string, Flat>> => loadMetricsAt(term, files, rev, metrics);
+    // An experiment's metrics that its run did not produce are the base's copies, not its results.
+    const metricsAt = (rev: string, meta?: ExpMeta): Promise<Map<string, Flat>> => loadMetricsAt(term, files, rev, metrics, (f) => isUnproduced(meta, f));
     const head = await repo.resolve('HEAD');
     const rows: (ExpRow & { rev?: string; meta?: ExpMeta })[] = [];
     const none = { created: undefined, status: undefined, durationS: undefined, cpuS: undefined };
@@ -245,7 +247,7 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
           durationS: meta.duration_s,
           cpuS: meta.cost?.cpu_s,
           params: await loadParamsFlat(project, term, git, e.sha, queued ? meta.overrides : [], metrics.paramFiles),
-          metrics: queued ? new Map() : await metricsAt(e.sha),
+          metrics: queued ? new Map() : await metricsAt(e.sha, meta),
         });
       }
     }
@@ -295,7 +297,14 @@ export function expDiffCommand(g: GlobalOptions, a: ExpDiffArgs): Promise<number
     const shaB = await resolveExp(repo, a.b, true);
     if (!shaB) return unknownExp(term, a.b);
     const params = diffFlat(await loadParamsFlat(project, term, git, shaA, [], metrics.paramFiles), await loadParamsFlat(project, term, git, shaB, [], metrics.paramFiles), a.all);
-    const sections: DiffSection[] = diffSections(await loadMetricsAt(term, files, shaA, metrics), await loadMetricsAt(term, files, shaB, metrics), a.all);
+    // An experiment's metrics that its run did not produce (the base's copies) count as absent.
+    const metaA = decodeMessage(await repo.message(shaA));
+    const metaB = decodeMessage(await repo.message(shaB));
+    const sections: DiffSection[] = diffSections(
+      await loadMetricsAt(term, files, shaA, metrics, (f) => isUnproduced(metaA, f)),
+      await loadMetricsAt(term, files, shaB, metrics, (f) => isUnproduced(metaB, f)),
+      a.all,
+    );
     const names: [string, string] = [a.a, a.b];
     if (a.format === 'json') {
       const doc = { params: JSON.parse(renderParamsDiff(params, names, 'json')) as unknown, metrics: JSON.parse(renderMetricsDiff(sections, names, 'json', a.precision)) as unknown };

@@ -65,15 +65,16 @@ export async function metricSources(project: Project, term: Terminal): Promise<M
 
 /**
  * The flattened values of every metrics file at `rev`, by path; a declared folder gives each
- * metrics file (.json, .yaml, .yml, .toml) below it. A file that cannot be read is named on stderr.
+ * metrics file (.json, .yaml, .yml, .toml) below it. A file that cannot be read is named on stderr;
+ * `skip` leaves files out (an experiment's metrics its run did not produce).
  */
-export async function loadMetricsAt(term: Terminal, files: RevisionFiles, rev: string, src: MetricsSource): Promise<Map<string, Flat>> {
+export async function loadMetricsAt(term: Terminal, files: RevisionFiles, rev: string, src: MetricsSource, skip: (file: string) => boolean = () => false): Promise<Map<string, Flat>> {
   const out = new Map<string, Flat>();
   for (const entry of src.entries) {
     const listed = await files.list(rev, entry);
     const isFile = listed.length === 0 || (listed.length === 1 && listed[0] === entry);
     for (const file of isFile ? [entry] : listed.filter(isMetricsFile)) {
-      if (out.has(file)) continue;
+      if (out.has(file) || skip(file)) continue;
       const r = await files.read(rev, file);
       if (!r.ok) {
         term.err(`${file}: ${r.reason}\n`);
