@@ -193,6 +193,10 @@ describe('dvc.yaml top-level metrics, plots, params and artifacts (DVCLive layou
       version: 1,
       artifacts: [{ name: 'text-classifier', path: 'model.pkl', type: 'model', desc: 'Sentiment classifier', labels: ['nlp', 'baseline'], meta: { framework: 'none' }, stage: 'train' }],
     });
+    // The model registry takes an artifact's path from artifacts: when --path is not given.
+    const reg = await p.run([...F, 'model', 'register', 'text-classifier', '--json']);
+    expect(reg.code, reg.stderr).toBe(0);
+    expect(JSON.parse(reg.stdout)).toMatchObject({ tag: 'text-classifier@v0.0.1', path: 'model.pkl' });
     const artTable = await p.run([...F, 'artifacts']);
     expect(artTable.stdout.split('\n').slice(0, 2)).toEqual([
       'Name             Path       Type   Stage  Labels         Desc                  Meta',
