@@ -48,15 +48,15 @@ export function loadVendorScripts(): string[] {
   return VENDOR.map(([pkg, file]) => fs.readFileSync(path.join(path.dirname(require.resolve(pkg)), file), 'utf8'));
 }
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Script text safe inside <script>: no closing tag, and no source-map comment (devtools would fetch it). */
-const inlineScript = (js: string): string => js.replace(/<\/script/gi, '<\\/script').replace(/^\/\/# sourceMappingURL=.*$/gm, '');
+export const inlineScript = (js: string): string => js.replace(/<\/script/gi, '<\\/script').replace(/^\/\/# sourceMappingURL=.*$/gm, '');
 
 /** JSON safe inside <script type="application/json">. */
-const inlineJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c');
+export const inlineJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c');
 
-const CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:";
+export const CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:";
 
 const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
 h1{font-size:20px;margin:0 0 4px}.revs{color:#555;margin:0 0 16px}
