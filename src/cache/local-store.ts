@@ -53,6 +53,17 @@ export const objectPathIn = (mlcacheDir: string, hash: string): string => path.j
 /** A temp sibling of `target` (gc removes leftovers: names containing `.tmp-`). */
 export const tmpName = (target: string): string => `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
+/** A directory manifest's entries (`relpath\thash\tsize` lines). */
+export function parseManifest(text: string): ManifestEntry[] {
+  const entries: ManifestEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const [relpath, h, size] = line.split('\t');
+    entries.push({ relpath: relpath!, hash: contentHash(h!), size: Number(size) });
+  }
+  return entries;
+}
+
 export interface LocalStoreOptions {
   readonly root: string;
   readonly mlcacheDir: string;
@@ -91,13 +102,7 @@ export class LocalStore implements CacheStore {
     } catch {
       return undefined;
     }
-    const entries: ManifestEntry[] = [];
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      const [relpath, h, size] = line.split('\t');
-      entries.push({ relpath: relpath!, hash: contentHash(h!), size: Number(size) });
-    }
-    return entries;
+    return parseManifest(text);
   }
 
   private hasObject(hash: string): boolean {
