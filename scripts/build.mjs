@@ -33,3 +33,6 @@ await build({
   define: { 'process.env.NODE_ENV': '"production"' },
 });
 for (const f of ['index.html', 'app.css']) fs.copyFileSync(`src/ui/web/${f}`, `dist/ui/${f}`);
+
+// The spawner helper (src/execute/launcher.ts) runs as its own small process: one file, no chunks.
+await build({ ...common, banner: undefined, entryPoints: { spawner: 'src/execute/spawner-process.ts' }, outdir: 'dist' });

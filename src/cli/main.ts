@@ -178,6 +178,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         )
         .demandCommand(1, 'name a params subcommand: show or diff'),
     )
+    .command(
+      'artifacts',
+      'list the artifacts the pipeline file declares (top-level artifacts:)',
+      (y) =>
+        y
+          .option('json', { type: 'boolean', describe: 'JSON: {version, artifacts: [{name, path, type, desc, labels, meta, stage}]}' })
+          .option('md', { type: 'boolean', describe: 'a Markdown pipe table' })
+          .conflicts('json', 'md'),
+      (a) => run(() => import('./commands/artifacts.js').then((m) => m.artifactsCommand(globals, { format: a.json ? 'json' : a.md ? 'md' : 'table' }))),
+    )
     .command('metrics', 'show and compare metrics', (y) =>
       y
         .command(

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
 
 export type ReadResult = { ok: true; text: string } | { ok: false; reason: string };
+export type ReadBytes = { ok: true; bytes: Buffer } | { ok: false; reason: string };
 
 export class GitReader {
   private constructor(
@@ -94,6 +95,17 @@ export class GitReader {
       results.push(m[1] === 'blob' ? { ok: true, text: body.toString('utf8') } : { ok: false, reason: `is a ${m[1]} in ${r.rev}, not a file` });
     }
     return results;
+  }
+
+  /** A project-relative file's bytes at `rev` (images); a missing file gives `not in REV`. */
+  async readBytes(rev: string, rel: string): Promise<ReadBytes> {
+    try {
+      return { ok: true, bytes: await this.git.showBuffer([`${rev}:${this.gitPath(rel)}`]) };
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (/does not exist|exists on disk, but not in/.test(msg)) return { ok: false, reason: `not in ${rev}` };
+      return { ok: false, reason: msg.trim().split('\n')[0] ?? msg };
+    }
   }
 
   /** Project-relative paths of the files under `rels` (files or folders) at `rev`. */

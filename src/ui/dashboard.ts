@@ -1,7 +1,7 @@
 /**
  * What the ui's JSON API serves, as plain async functions over one project: each reads through
- * the modules the CLI uses (status: run/assess; exp show: collectExpRows; metrics diff: loadMetric;
- * plots diff: buildPage) and returns a JSON-ready value or an expected failure. Long-lived state is
+ * the modules the CLI uses (status: run/assess; exp show: collectExpRows; metrics diff: metricSources
+ * and loadEntryAt over RevisionFiles; plots diff: expandFolders and buildPage) and returns a JSON-ready value or an expected failure. Long-lived state is
  * only memoisation of immutable things (a commit's metrics, an experiment's row) and the live-run
  * watcher. Nothing here writes to the project or runs a command; HTTP is server.ts's job.
  */
@@ -13,16 +13,15 @@ import { GitReader } from '../metrics/git-reader.js';
 import { ExpRepo } from '../exp/repo.js';
 import { buildExpTable } from '../exp/table.js';
 import { collectExpRows, expJson, type ShownRow } from '../cli/commands/exp.js';
-import { metricOuts } from '../cli/commands/metrics.js';
-import { buildPage, selectPlots } from '../cli/commands/plots.js';
-import { WORKSPACE, openRevisions } from '../metrics/revisions.js';
+import { metricSources, type MetricsSource } from '../cli/commands/metrics.js';
+import { buildPage, expandFolders, selectPlots } from '../cli/commands/plots.js';
+import { RevisionFiles, WORKSPACE, openRevisions } from '../metrics/revisions.js';
 import { logFileName } from '../run/stage-run.js';
-import type { OutSpec } from '../model/stage.js';
 import { collectingTerminal } from './collect-terminal.js';
 import { RunLog } from './run-log.js';
 import { LiveRun, type LiveSnapshot } from './live-run.js';
 import { pipelineView, type PipelineView } from './pipeline-state.js';
-import { MetricsMemo, metricsHistory, type MetricsHistory } from './metrics-history.js';
+import { MetricsMemo, metricsHistory, type HistorySource, type MetricsHistory } from './metrics-history.js';
 import { GitTagStore } from '../registry/git-tags.js';
 import { registryState, type ArtifactState } from '../registry/state.js';
 
@@ -83,7 +82,7 @@ export interface Progress {
 }
 
 /** Where `mlbuild monitor` writes its drift report by default (`-o`). */
-const MONITOR_REPORT: OutSpec = { path: 'monitor/drift.json', kind: 'metric', cache: false, persist: false };
+const MONITOR_REPORT = 'monitor/drift.json';
 
 /** A log is served from its end: a stage that printed gigabytes still answers quickly. */
 const LOG_TAIL_BYTES = 256 * 1024;
@@ -118,10 +117,11 @@ export class Dashboard {
     return this.#readers;
   }
 
-  async #outs(): Promise<Answer<OutSpec[]>> {
+  /** The metrics and params files the workspace pipeline names (metricSources). */
+  async #sources(): Promise<Answer<MetricsSource>> {
     const term = collectingTerminal();
-    const outs = await metricOuts(this.project, term);
-    return outs ? yes(outs) : no(409, term.warnings.join('\n'));
+    const src = await metricSources(this.project, term);
+    return src ? yes(src) : no(409, term.warnings.join('\n'));
   }
 
   /** `status --json` plus the DAG, run history and live state. Concurrent callers share one assessment. */
@@ -208,10 +208,11 @@ export class Dashboard {
   async readExperiments(): Promise<Answer<{ version: 1; experiments: ReturnType<typeof expJson>[]; params: string[]; metrics: string[]; warnings: string[] }>> {
     const readers = await this.#git();
     if ('failed' in readers) return no(409, readers.failed);
-    const outs = await this.#outs();
-    if (!outs.ok) return outs;
+    const src = await this.#sources();
+    if (!src.ok) return src;
     const term = collectingTerminal();
-    const rows = await collectExpRows(this.project, term, { repo: readers.repo, git: readers.git, outs: outs.value }, this.#expMemo);
+    const files = new RevisionFiles(this.project, readers.git, src.value.cachedOuts);
+    const rows = await collectExpRows(this.project, term, { repo: readers.repo, git: readers.git, metrics: src.value, files }, this.#expMemo);
     const table = buildExpTable(rows, { all: true, sortBy: undefined, sortOrder: 'asc', precision: 5 });
     if (!table.ok) return no(500, table.error);
     const experiments = (table.value.rows as ShownRow[]).map(expJson);
@@ -239,16 +240,20 @@ export class Dashboard {
     if ('failed' in readers) return no(409, readers.failed);
     const rev = branch ?? 'HEAD';
     if (!(await readers.git.verify(rev))) return no(404, `unknown branch or revision '${rev}'`);
-    const outs = await this.#outs();
-    if (!outs.ok) return outs;
-    let chosen = outs.value;
+    const src = await this.#sources();
+    if (!src.ok) return src;
+    let entries = src.value.entries;
     if (file !== undefined) {
       const inside = this.#projectPath(file);
       if (!inside.ok) return inside;
-      chosen = chosen.filter((o) => o.path === inside.value);
-      if (chosen.length === 0) return no(404, `'${file}' is not a metrics file of ${this.pipelineName}`);
+      const rel = inside.value;
+      // A declared file or folder, or a file inside a declared folder (DVCLive's dvclive/metrics.json).
+      if (!entries.some((e) => rel === e || rel.startsWith(`${e}/`))) return no(404, `'${file}' is not a metrics file of ${this.pipelineName}`);
+      entries = [rel];
     }
-    return yes(await metricsHistory(this.project, collectingTerminal(), readers.git, readers.repo, chosen, this.#memo, rev, limit));
+    const chosen: HistorySource = { entries, cachedOuts: src.value.cachedOuts };
+    const files = new RevisionFiles(this.project, readers.git, chosen.cachedOuts);
+    return yes(await metricsHistory(collectingTerminal(), files, readers.repo, chosen, this.#memo, rev, limit));
   }
 
   /** A path given by a client, as project-relative POSIX; anything resolving outside the project is refused. */
@@ -260,15 +265,16 @@ export class Dashboard {
   }
 
   /** `plots diff --json` for the given revisions (default HEAD and the workspace). */
-  async plots(revs: readonly string[]): Promise<Answer<{ version: 1; revisions: readonly string[]; plots: unknown[]; problems: unknown[] }>> {
+  async plots(revs: readonly string[]): Promise<Answer<{ version: 1; revisions: readonly string[]; plots: unknown[]; images: unknown[]; problems: unknown[] }>> {
     const revisions = revs.length === 0 ? ['HEAD', WORKSPACE] : [...new Set(revs)];
     const opened = await openRevisions(this.project, revisions);
     if (!opened.ok) return no(404, opened.error);
     const term = collectingTerminal();
     const selected = await selectPlots(this.project, term, this.project.root, []);
     if (!selected) return no(409, term.warnings.join('\n'));
-    const page = await buildPage(this.project, opened.value.git, selected.defs, revisions);
-    return yes({ version: 1, revisions: page.revisions, plots: [...page.plots], problems: [...page.problems] });
+    const files = new RevisionFiles(this.project, opened.value.git, selected.cachedOuts);
+    const page = await buildPage(files, await expandFolders(files, selected.defs, revisions), revisions);
+    return yes({ version: 1, revisions: page.revisions, plots: [...page.plots], images: [...page.images], problems: [...page.problems] });
   }
 
   /**
@@ -280,27 +286,30 @@ export class Dashboard {
     const readers = await this.#git();
     if ('failed' in readers) return no(409, readers.failed);
     const registry = [...registryState(await new GitTagStore(this.project.root).list()).values()].map(modelView);
-    const outs = await this.#outs();
-    const metricsOuts = outs.ok ? outs.value : [];
+    const src = await this.#sources();
+    const declared: HistorySource = src.ok ? src.value : { entries: [], cachedOuts: [] };
+    const files = new RevisionFiles(this.project, readers.git, declared.cachedOuts);
     const term = collectingTerminal();
     const models = [];
     for (const m of registry) {
       const metrics: Record<string, Record<string, number>> = {};
       for (const v of m.versions) {
         const vals: Record<string, number> = {};
-        for (const o of metricsOuts) {
-          for (const [k, x] of (await this.#memo.at(this.project, term, readers.git, v.sha, o)) ?? []) if (typeof x === 'number') vals[`${o.path}:${k}`] = x;
+        for (const entry of declared.entries) {
+          for (const [file, flat] of await this.#memo.at(term, files, v.sha, entry, declared)) {
+            for (const [k, x] of flat) if (typeof x === 'number' && !(`${file}:${k}` in vals)) vals[`${file}:${k}`] = x;
+          }
         }
         metrics[v.version] = vals;
       }
       models.push({ ...m, metrics });
     }
-    const driftOuts = metricsOuts.filter((o) => /drift/i.test(o.path));
+    const driftEntries = declared.entries.filter((e) => /drift/i.test(e));
     // Not declared anywhere: `mlbuild monitor`'s default report, committed as the docs suggest.
-    const sources = driftOuts.length > 0 ? driftOuts : [...metricsOuts, MONITOR_REPORT];
+    const entries = driftEntries.length > 0 ? driftEntries : [...declared.entries, MONITOR_REPORT];
     let drift: MetricsHistory | null = null;
     if (await readers.git.verify('HEAD')) {
-      const all = await metricsHistory(this.project, collectingTerminal(), readers.git, readers.repo, sources, this.#memo, 'HEAD', 200);
+      const all = await metricsHistory(collectingTerminal(), files, readers.repo, { entries, cachedOuts: declared.cachedOuts }, this.#memo, 'HEAD', 200);
       const points = all.points.filter((p) => /drift/i.test(p.metric));
       drift = points.length > 0 ? { ...all, points, metrics: [...new Set(points.map((p) => p.metric))].sort() } : null;
     }

@@ -1,15 +1,14 @@
 /**
- * Metrics over time: every metric the pipeline declares, at each commit of a branch (first-parent
- * history, newest first, up to a limit), read with the functions `metrics diff` uses (git objects,
- * the lockfile and the cache for cached metrics; no checkout). A commit never changes, so values are
- * remembered per commit for the server's lifetime: the second look at 500 commits costs one
- * `git log`.
+ * Metrics over time: every metric the pipeline declares (stage metrics, those inside directory outs,
+ * top-level `metrics:` files and folders), at each commit of a branch (first-parent history, newest
+ * first, up to a limit), read as `metrics diff` reads them (loadEntryAt through RevisionFiles: git
+ * objects, the lockfile and the cache for cached outs; no checkout). A commit never changes, so
+ * values are remembered per commit for the server's lifetime: the second look at 500 commits costs
+ * one `git log`.
  */
-import type { Project } from '../project.js';
-import type { OutSpec } from '../model/stage.js';
-import type { GitReader } from '../metrics/git-reader.js';
 import type { Flat } from '../metrics/diff.js';
-import { loadMetric, metricFromRead } from '../cli/commands/metrics.js';
+import type { RevisionFiles } from '../metrics/revisions.js';
+import { loadEntryAt, type MetricsSource } from '../cli/commands/metrics.js';
 import { forEachLimit } from '../util/parallel.js';
 import type { CollectingTerminal } from './collect-terminal.js';
 
@@ -57,53 +56,60 @@ export async function branchCommits(git: GitRaw, branch: string, limit: number):
     });
 }
 
+/** Which metrics `MetricsMemo` reads: the entries and how the pipeline reads them (its cached outs). */
+export type HistorySource = Pick<MetricsSource, 'entries' | 'cachedOuts'>;
+
 export class MetricsMemo {
-  readonly #values = new Map<string, Flat | null>();
+  readonly #values = new Map<string, Map<string, Flat>>();
 
   /**
-   * Reads the committed metrics files (not cached outs, which come from the cache) of many commits
-   * through one `git cat-file --batch`, parsed as loadMetric parses them; later `at` calls hit memory.
+   * Reads the committed metrics files (not those in cached outs, which come from the cache) of many
+   * commits through one `git cat-file --batch`; later `at` calls of them cost no process.
    */
-  async prefetch(term: CollectingTerminal, git: GitReader, shas: readonly string[], outs: readonly OutSpec[]): Promise<void> {
-    const todo = shas.flatMap((sha) => outs.filter((o) => !o.cache && !this.#values.has(this.#key(sha, o))).map((o) => ({ sha, o })));
-    const read = await git.readMany(todo.map((t) => ({ rev: t.sha, rel: t.o.path })));
-    todo.forEach((t, i) => this.#values.set(this.#key(t.sha, t.o), metricFromRead(term, t.sha, t.o, read[i]!) ?? null));
+  async prefetch(files: RevisionFiles, shas: readonly string[], src: HistorySource): Promise<void> {
+    const todo = shas.filter((sha) => src.entries.some((e) => !this.#values.has(this.#key(sha, e, src))));
+    await files.prefetch(todo, src.entries);
   }
 
-  #key(sha: string, out: OutSpec): string {
-    return `${sha}\0${out.path}\0${out.cache}`;
+  #key(sha: string, entry: string, src: HistorySource): string {
+    // How an entry reads depends on the cached outs (git object or cache): part of the key.
+    return `${sha}\0${entry}\0${src.cachedOuts.join('\0')}`;
   }
 
-  /** One metrics file at one commit (null: unreadable there, and said so in `term`). */
-  async at(project: Project, term: CollectingTerminal, git: GitReader, sha: string, out: OutSpec): Promise<Flat | null> {
-    const key = this.#key(sha, out);
-    if (this.#values.has(key)) return this.#values.get(key)!;
-    const v = (await loadMetric(project, term, git, sha, out)) ?? null;
+  /** One declared metrics entry at one commit: file -> values (unreadable files said so in `term`). */
+  async at(term: CollectingTerminal, files: RevisionFiles, sha: string, entry: string, src: HistorySource): Promise<Map<string, Flat>> {
+    const key = this.#key(sha, entry, src);
+    const known = this.#values.get(key);
+    if (known) return known;
+    const v = await loadEntryAt(term, files, sha, entry);
     this.#values.set(key, v);
     return v;
   }
 }
 
 export async function metricsHistory(
-  project: Project,
   term: CollectingTerminal,
-  git: GitReader,
+  files: RevisionFiles,
   repo: GitRaw,
-  outs: readonly OutSpec[],
+  src: HistorySource,
   memo: MetricsMemo,
   branch: string,
   limit: number,
 ): Promise<MetricsHistory> {
   const commits = await branchCommits(repo, branch, limit);
-  await memo.prefetch(term, git, commits.map((c) => c.sha), outs);
+  await memo.prefetch(files, commits.map((c) => c.sha), src);
   const byCommit = new Map<string, MetricPoint[]>();
-  // What prefetch left (cached metrics: a lockfile read per commit) is read a few at a time.
+  // What prefetch left (cached metrics: a lockfile read per commit; folders) is read a few at a time.
   await forEachLimit(commits, 4, async (c) => {
     const pts: MetricPoint[] = [];
-    for (const o of outs) {
-      const flat = await memo.at(project, term, git, c.sha, o);
-      for (const [k, v] of flat ?? []) {
-        if (typeof v === 'number' && Number.isFinite(v)) pts.push({ rev: c.sha.slice(0, 7), sha: c.sha, date: c.date, subject: c.subject, file: o.path, metric: `${o.path}:${k}`, value: v });
+    const seen = new Set<string>();
+    for (const entry of src.entries) {
+      for (const [file, flat] of await memo.at(term, files, c.sha, entry, src)) {
+        if (seen.has(file)) continue; // a file two entries name counts once, as in metrics show
+        seen.add(file);
+        for (const [k, v] of flat) {
+          if (typeof v === 'number' && Number.isFinite(v)) pts.push({ rev: c.sha.slice(0, 7), sha: c.sha, date: c.date, subject: c.subject, file, metric: `${file}:${k}`, value: v });
+        }
       }
     }
     byCommit.set(c.sha, pts);

@@ -62,7 +62,7 @@ export async function pipelineView(project: Project, runs: RunLog, live: LiveRun
   const opened = await openPlanned(project, [], (abs) => s.files.stat(abs) !== undefined);
   if (!opened.ok) return opened;
   const { ws, plan } = opened.value;
-  const ctx = { files: s.files, params: ws.loaded.params, lockfile: s.lockfile, interrupted: s.interrupted };
+  const ctx = { files: s.files, params: ws.loaded.params, fileParams: ws.loaded.fileParams, lockfile: s.lockfile, interrupted: s.interrupted };
   const cache = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: s.files });
   const assessed = await assess(plan, ws.pipeline, ctx, cache, () => false);
   runs.poll();

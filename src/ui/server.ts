@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Dashboard, Answer } from './dashboard.js';
 import type { LiveEvent } from './live-run.js';
+import { toJson } from '../metrics/lenient-json.js';
 
 export interface UiServerOptions {
   readonly dashboard: Dashboard;
@@ -25,7 +26,8 @@ const CSP = "default-src 'none'; script-src 'self' 'unsafe-eval'; style-src 'sel
 const LOOPBACK_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i;
 
 function send<T>(reply: FastifyReply, a: Answer<T>): FastifyReply {
-  if (a.ok) return reply.header('cache-control', 'no-store').send(a.value);
+  // NaN/Infinity (Python's metrics) as the strings `exp show --json` writes, not JSON.stringify's null.
+  if (a.ok) return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(toJson(a.value, 0));
   return reply.code(a.error.status).send({ error: a.error.message });
 }
 

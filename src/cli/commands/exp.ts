@@ -8,7 +8,6 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { withContext, printDiagnostics, type GlobalOptions, type CommandContext } from '../context.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
-import type { OutSpec } from '../../model/stage.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import { openWorkspace } from '../../run/workspace.js';
 import { localCapacity, ResourcePool } from '../../schedule/resources.js';
@@ -24,8 +23,9 @@ import { isUnproduced } from '../../exp/produced-metrics.js';
 import { ExpRepo } from '../../exp/repo.js';
 import { runExperiments, type ExpSpec } from '../../exp/runner.js';
 import { buildExpTable, type ExpRow } from '../../exp/table.js';
-import { loadMetric, loadParamsFlat, metricFromRead, metricOuts } from './metrics.js';
-import { WORKSPACE } from '../../metrics/revisions.js';
+import { diffSections, loadMetricsAt, loadParamsFlat, metricSources, type MetricsSource } from './metrics.js';
+import { toJson } from '../../metrics/lenient-json.js';
+import { RevisionFiles, WORKSPACE } from '../../metrics/revisions.js';
 import { reproLocked, resolveGpus } from './repro.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
 import type { Project } from '../../project.js';
@@ -196,13 +196,21 @@ async function resolveExp(repo: ExpRepo, name: string, anyRev: boolean): Promise
   return (await repo.resolve(expRef(name))) ?? (anyRev ? await repo.resolve(name) : undefined);
 }
 
+/** What `exp show`/`exp diff` (and `mlbuild ui`) read with: the experiment refs, git at any revision, the metrics and params files. */
+export interface ExpReaders {
+  readonly repo: ExpRepo;
+  readonly git: GitReader;
+  readonly metrics: MetricsSource;
+  readonly files: RevisionFiles;
+}
+
 /** What show and diff read with: the experiment refs, git at any revision, the metrics files. */
-export async function openReaders(ctx: CommandContext): Promise<{ repo: ExpRepo; git: GitReader; outs: OutSpec[] } | undefined> {
+export async function openReaders(ctx: CommandContext): Promise<ExpReaders | undefined> {
   const repo = await openRepo(ctx);
   if (!repo) return undefined;
   const git = await GitReader.open(ctx.project.root);
-  const outs = git instanceof GitReader ? await metricOuts(ctx.project, ctx.term) : undefined;
-  return git instanceof GitReader && outs ? { repo, git, outs } : undefined;
+  const metrics = git instanceof GitReader ? await metricSources(ctx.project, ctx.term) : undefined;
+  return git instanceof GitReader && metrics ? { repo, git, metrics, files: new RevisionFiles(ctx.project, git, metrics.cachedOuts) } : undefined;
 }
 
 const unknownExp = (term: CommandContext['term'], name: string): number => {
@@ -226,48 +234,31 @@ export type ShownRow = ExpRow & { rev?: string; meta?: ExpMeta };
  * reading a file go to `term.err`. `memo` (experiment sha -> row) lets a long-lived reader skip
  * experiments it has read before: an experiment's commit never changes.
  */
-export async function collectExpRows(
-  project: Project,
-  term: Terminal,
-  readers: { repo: ExpRepo; git: GitReader; outs: OutSpec[] },
-  memo?: Map<string, ShownRow>,
-): Promise<ShownRow[]> {
-  const { repo, git, outs } = readers;
-  const metricsAt = async (t: Terminal, rev: string): Promise<Map<string, Flat>> => {
-    const m = new Map<string, Flat>();
-    for (const o of outs) {
-      const v = await loadMetric(project, t, git, rev, o);
-      if (v) m.set(o.path, v);
-    }
-    return m;
-  };
+export async function collectExpRows(project: Project, term: Terminal, readers: ExpReaders, memo?: Map<string, ShownRow>): Promise<ShownRow[]> {
+  const { repo, git, metrics, files } = readers;
+  // An experiment's metrics that its run did not produce are the base's copies, not its results.
+  const metricsAt = (t: Terminal, rev: string, meta?: ExpMeta): Promise<Map<string, Flat>> => loadMetricsAt(t, files, rev, metrics, (f) => isUnproduced(meta, f));
+  const paramsAt = (t: Terminal, rev: string, overrides: readonly string[] = []) => loadParamsFlat(project, t, git, rev, overrides, metrics.paramFiles);
   const head = await repo.resolve('HEAD');
   const rows: ShownRow[] = [];
   const none = { created: undefined, status: undefined, durationS: undefined, cpuS: undefined };
-  rows.push({ name: WORKSPACE, baseline: true, base: head, ...none, params: await loadParamsFlat(project, term, git, WORKSPACE), metrics: await metricsAt(term, WORKSPACE) });
+  rows.push({ name: WORKSPACE, baseline: true, base: head, ...none, params: await paramsAt(term, WORKSPACE), metrics: await metricsAt(term, WORKSPACE) });
   if (head) {
     const branch = (await repo.raw(['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
-    rows.push({ name: branch, baseline: true, base: head, rev: head, ...none, params: await loadParamsFlat(project, term, git, head), metrics: await metricsAt(term, head) });
+    rows.push({ name: branch, baseline: true, base: head, rev: head, ...none, params: await paramsAt(term, head), metrics: await metricsAt(term, head) });
   }
   const entries = [...(await repo.list(false)).map((e) => ({ e, queued: false })), ...(await repo.list(true)).map((e) => ({ e, queued: true }))];
-  const keyOf = (x: (typeof entries)[number]) => `${x.queued ? 'q' : 'e'}:${x.e.name}:${x.e.sha}`;
+  // A row depends on the files the pipeline names too (an edited dvc.yaml changes the columns).
+  const sourceKey = JSON.stringify([metrics.entries, metrics.cachedOuts, metrics.paramFiles]);
+  const keyOf = (x: (typeof entries)[number]) => `${x.queued ? 'q' : 'e'}:${x.e.name}:${x.e.sha}:${sourceKey}`;
   // Hundreds of experiments cost a process per git read: read the messages and the committed
   // metrics files of every experiment not seen before in two batches.
   const fresh = entries.filter((x) => !memo?.has(keyOf(x)));
   const messages = await repo.messages(fresh.map((x) => x.e.sha));
-  const committed = outs.filter((o) => !o.cache);
-  const metricReqs = fresh.filter((x) => !x.queued).flatMap((x) => committed.map((o) => ({ rev: x.e.sha, rel: o.path, out: o })));
-  const metricTexts = new Map((await git.readMany(metricReqs)).map((r, i) => [`${metricReqs[i]!.rev}\0${metricReqs[i]!.rel}`, r]));
-  const metricsOf = async (t: Terminal, sha: string, meta: ExpMeta): Promise<Map<string, Flat>> => {
-    const m = new Map<string, Flat>();
-    for (const o of outs) {
-      if (isUnproduced(meta, o.path)) continue; // the base's copy, not this experiment's result
-      const pre = o.cache ? undefined : metricTexts.get(`${sha}\0${o.path}`);
-      const v = pre ? metricFromRead(t, sha, o, pre) : await loadMetric(project, t, git, sha, o);
-      if (v) m.set(o.path, v);
-    }
-    return m;
-  };
+  await files.prefetch(
+    fresh.filter((x) => !x.queued).map((x) => x.e.sha),
+    metrics.entries,
+  );
   // The params are resolved per experiment (a few git reads each): four at a time, each into its
   // own buffer, whose warnings are replayed in list order so the output is as one at a time.
   const read: { row: ShownRow | undefined; err: string }[] = [];
@@ -289,8 +280,8 @@ export async function collectExpRows(
         status: meta.status,
         durationS: meta.duration_s,
         cpuS: meta.cost?.cpu_s,
-        params: await loadParamsFlat(project, t, git, e.sha, queued ? meta.overrides : []),
-        metrics: queued ? new Map() : await metricsOf(t, e.sha, meta),
+        params: await paramsAt(t, e.sha, queued ? meta.overrides : []),
+        metrics: queued ? new Map() : await metricsAt(t, e.sha, meta),
       };
       if (row) memo?.set(keyOf(x), row);
     }
@@ -333,7 +324,7 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
     }
     if (a.format === 'json') {
       const experiments = (table.value.rows as ShownRow[]).map(expJson);
-      term.out(JSON.stringify({ version: 1, experiments }, null, 2) + '\n');
+      term.out(toJson({ version: 1, experiments }) + '\n');
     } else {
       term.out((a.format === 'md' ? renderMarkdown : renderTable)(table.value.header, table.value.cells));
     }
@@ -354,24 +345,24 @@ export function expDiffCommand(g: GlobalOptions, a: ExpDiffArgs): Promise<number
     const { project, term } = ctx;
     const opened = await openReaders(ctx);
     if (!opened) return EXIT_USAGE;
-    const { repo, git, outs } = opened;
+    const { repo, git, metrics, files } = opened;
     const shaA = await resolveExp(repo, a.a, true);
     if (!shaA) return unknownExp(term, a.a);
     const shaB = await resolveExp(repo, a.b, true);
     if (!shaB) return unknownExp(term, a.b);
-    const params = diffFlat(await loadParamsFlat(project, term, git, shaA), await loadParamsFlat(project, term, git, shaB), a.all);
-    const sections: DiffSection[] = [];
+    const params = diffFlat(await loadParamsFlat(project, term, git, shaA, [], metrics.paramFiles), await loadParamsFlat(project, term, git, shaB, [], metrics.paramFiles), a.all);
     // An experiment's metrics that its run did not produce (the base's copies) count as absent.
     const metaA = decodeMessage(await repo.message(shaA));
     const metaB = decodeMessage(await repo.message(shaB));
-    const metricAt = (sha: string, meta: ExpMeta | undefined, o: (typeof outs)[number]) => (isUnproduced(meta, o.path) ? undefined : loadMetric(project, term, git, sha, o));
-    for (const o of outs) {
-      sections.push({ path: o.path, rows: diffFlat(await metricAt(shaA, metaA, o), await metricAt(shaB, metaB, o), a.all) });
-    }
+    const sections: DiffSection[] = diffSections(
+      await loadMetricsAt(term, files, shaA, metrics, (f) => isUnproduced(metaA, f)),
+      await loadMetricsAt(term, files, shaB, metrics, (f) => isUnproduced(metaB, f)),
+      a.all,
+    );
     const names: [string, string] = [a.a, a.b];
     if (a.format === 'json') {
       const doc = { params: JSON.parse(renderParamsDiff(params, names, 'json')) as unknown, metrics: JSON.parse(renderMetricsDiff(sections, names, 'json', a.precision)) as unknown };
-      term.out(JSON.stringify(doc, null, 2) + '\n');
+      term.out(toJson(doc) + '\n');
     } else {
       const p = renderParamsDiff(params, names, a.format, a.precision);
       const m = renderMetricsDiff(sections, names, a.format, a.precision);

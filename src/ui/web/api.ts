@@ -81,6 +81,8 @@ export interface MetricsHistory {
 export interface PlotsDoc {
   revisions: string[];
   plots: { id: string; title: string; spec: Record<string, unknown>; datapoints: unknown[] }[];
+  /** Image plots (.png/.jpg/.svg/.gif): each revision's image as a data: URI, side by side. */
+  images: { id: string; title: string; revisions: { rev: string; file: string; mime: string; size: number; src: string }[] }[];
   problems: { plot: string; file?: string; rev?: string; reason: string }[];
 }
 

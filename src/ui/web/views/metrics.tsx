@@ -136,7 +136,7 @@ function Plots({ revs, revisions }: { revs: string[]; revisions: Revisions | und
       </fieldset>
       {error && <p class="error">{error}</p>}
       {!doc && !error && <p aria-busy="true">Reading plots…</p>}
-      {doc && doc.plots.length === 0 && <p>The pipeline declares no plots.</p>}
+      {doc && doc.plots.length === 0 && doc.images.length === 0 && <p>The pipeline declares no plots.</p>}
       {doc && doc.problems.length > 0 && (
         <ul class="banner warn">
           {doc.problems.map((p, i) => (
@@ -151,6 +151,17 @@ function Plots({ revs, revisions }: { revs: string[]; revisions: Revisions | und
         <div key={p.id} class="plot" data-plot={p.id}>
           <h3>{p.title || p.id}</h3>
           <Chart spec={p.spec} label={p.title || p.id} />
+        </div>
+      ))}
+      {doc?.images.map((im) => (
+        <div key={im.id} class="plot images" data-plot={im.id}>
+          <h3>{im.title || im.id}</h3>
+          {im.revisions.map((r) => (
+            <figure key={r.rev}>
+              <img src={r.src} alt={`${im.id} at ${r.rev}`} />
+              <figcaption>{r.rev}</figcaption>
+            </figure>
+          ))}
         </div>
       ))}
     </section>
