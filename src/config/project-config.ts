@@ -35,6 +35,8 @@ export interface RemoteConfig {
   readonly profile?: string;
   /** Parallel transfers. */
   readonly jobs?: number;
+  /** `dvc`: a DVC remote (from `.dvc/config`), objects named by md5 in DVC's layout (remote/dvc-objects.ts). */
+  readonly layout?: 'dvc';
 }
 
 export interface SlurmConfig {

@@ -9,7 +9,9 @@ import { type Result, ok, err } from '../util/result.js';
 
 export type RemoteLocation =
   | { readonly kind: 's3'; readonly bucket: string; readonly prefix: string }
-  | { readonly kind: 'directory'; readonly path: string };
+  | { readonly kind: 'directory'; readonly path: string }
+  /** Read-only (DVC's http(s) remotes): objects are fetched with GET, never pushed. */
+  | { readonly kind: 'http'; readonly url: string };
 
 export interface UrlProblem {
   readonly message: string;
@@ -48,6 +50,7 @@ export function parseRemoteUrl(url: string, root: string): Result<RemoteLocation
     }
     return ok({ kind: 's3', bucket, prefix });
   }
+  if (scheme === 'http' || scheme === 'https') return ok({ kind: 'http', url: url.replace(/\/+$/, '') });
   return err({ message: `remote URL scheme '${scheme}://' is not supported`, hint: HINT });
 }
 

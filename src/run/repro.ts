@@ -17,6 +17,9 @@ import type { Executor } from '../execute/executor.js';
 import { ResourcePool, neverFits, type PoolCapacity } from '../schedule/resources.js';
 import { Scheduler, type Outcome } from '../schedule/scheduler.js';
 import { StageRun, type StageRunServices } from './stage-run.js';
+import { DataSources } from '../data/sources.js';
+import { DvcLockAdopter } from '../state/dvc-lock.js';
+import { whereToGet } from '../data/missing.js';
 import { assess } from './assess.js';
 import type { StageName } from '../util/brand.js';
 import { atomicWriteFile } from '../util/atomic-write.js';
@@ -109,6 +112,8 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
 
   let lastFlush = performance.now();
   let flushing: Promise<unknown> = Promise.resolve();
+  const sources = new DataSources(project.root, project.displayCwd);
+  const adopter = DvcLockAdopter.open(project.root, project.mlcacheDir, state.files);
   const stageSvc: StageRunServices = {
     project,
     lockfile: state.lockfile,
@@ -125,7 +130,10 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     gpusKnown: opts.gpusKnown,
     useRunCache: opts.useRunCache,
     interrupted: state.interrupted,
+    ...(adopter ? { adopter } : {}),
     history,
+    whereToGet: (p) => whereToGet(sources, p).get,
+    producedBy: (p) => ws.pipeline.producersOf(p).length > 0,
     onRecorded: () => {
       // Bounded-rate flush: the journal already holds the entry; this keeps mlbuild.lock current for readers.
       const now = performance.now();
@@ -206,6 +214,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     await state.lockfile.save();
     await state.journal.clear();
     await state.statCache.save();
+    adopter?.saveIndex();
     history.save();
   }
   const cachedOuts = plan.stages.flatMap((s) => pipeline.stages.get(s)!.outs.filter((o) => o.cache).map((o) => o.path));

@@ -22,6 +22,12 @@ import type { Terminal } from '../../report/terminal.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import { type Result, ok, err } from '../../util/result.js';
+import { readDvcConfig, withDvcRemotes } from '../../remote/dvc-config.js';
+import { DvcObjects, dvcKeys, xxhNoteKey } from '../../remote/dvc-objects.js';
+import { DataSources } from '../../data/sources.js';
+import type { DataPointer } from '../../data/pointer.js';
+import { Md5Index } from '../../data/md5-index.js';
+import { checkoutPointers, fetchPointers, localRecord, pushPointers, type DataMove } from '../../data/tracked.js';
 
 export interface TransferArgs {
   targets: string[];
@@ -58,15 +64,26 @@ interface Opened {
   readonly state: RunState;
   readonly store: LocalStore;
   readonly outs: RecordedOut[];
+  /** Data tracked by `.dvc` pointers (all of them, or those under the targets). */
+  readonly pointers: DataPointer[];
+  readonly index: Md5Index;
+  /** A DVC remote: objects by md5 in DVC's layout. */
+  readonly dvcLayout: boolean;
 }
+
+const pointerMatches = (targets: readonly string[], p: DataPointer): boolean =>
+  targets.length === 0 || targets.some((t) => t === p.file || t === p.path || p.path.startsWith(`${t.replace(/\/+$/, '')}/`));
 
 /** Everything a transfer command needs, or the diagnostics that stop it (exit 2). */
 async function open(project: Project, a: Pick<TransferArgs, 'remote' | 'jobs' | 'targets'>): Promise<Result<Opened, Diagnostic[]>> {
   if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) {
     return err([{ severity: 'error', code: 'usage', message: `--jobs must be a whole number >= 1 (got ${a.jobs})`, hint: 'e.g. -j 16' }]);
   }
-  const config = await readProjectConfig(project.root, project.displayCwd);
-  if (!config.ok) return config;
+  const ownConfig = await readProjectConfig(project.root, project.displayCwd);
+  if (!ownConfig.ok) return ownConfig;
+  const dvcConfig = readDvcConfig(project.root, project.displayCwd);
+  if (!dvcConfig.ok) return dvcConfig;
+  const config = ok(withDvcRemotes(ownConfig.value, dvcConfig.value));
   const chosen = chooseRemote(config.value, a.remote);
   if (!chosen.ok) return chosen;
   const remote = await openRemote(chosen.value, project.root);
@@ -77,7 +94,13 @@ async function open(project: Project, a: Pick<TransferArgs, 'remote' | 'jobs' | 
   if (!ws.ok) return ws;
   const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
   const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: state.value.files, ...(linkTypes ? { linkTypes } : {}) });
+  const sources = new DataSources(project.root, project.displayCwd);
+  const pointers = sources.all().filter((p) => pointerMatches(a.targets, p));
+  if (sources.diags.length > 0) return err(sources.diags);
   return ok({
+    pointers,
+    index: Md5Index.load(project.mlcacheDir),
+    dvcLayout: chosen.value.layout === 'dvc',
     remote: remote.value,
     url: chosen.value.url,
     jobs: a.jobs ?? chosen.value.jobs ?? remote.value.defaultJobs,
@@ -89,7 +112,7 @@ async function open(project: Project, a: Pick<TransferArgs, 'remote' | 'jobs' | 
 
 const unavailable = (e: RemoteUnavailable): Diagnostic => ({ severity: 'error', code: 'remote-unavailable', message: e.message, hint: e.hint });
 
-type Body = (ctx: { project: Project; o: Opened; t: Transfer; reporter: TransferReporter; result: TransferResult }) => Promise<{ restored?: string[]; notRestored?: string[] }>;
+type Body = (ctx: { project: Project; o: Opened; t: Transfer; reporter: TransferReporter; result: TransferResult; data: DataMove }) => Promise<{ restored?: string[]; notRestored?: string[] }>;
 
 async function runTransfer(g: GlobalOptions, command: TransferCommand, a: TransferArgs, body: Body): Promise<number> {
   return withContext(g, async ({ project, term }) => {
@@ -106,13 +129,16 @@ async function runTransfer(g: GlobalOptions, command: TransferCommand, a: Transf
       const transfer = new Transfer(o.store, o.remote, o.state.hasher, o.jobs, reporter);
       let extra: { restored?: string[]; notRestored?: string[] };
       const result = emptyResult();
+      const dvc = o.dvcLayout ? new DvcObjects(o.store, o.remote, o.state.hasher, o.index, o.jobs, reporter) : undefined;
+      const data: DataMove = { remote: dvc ? { dvc } : { mlbuild: transfer }, store: o.store, index: o.index, files: o.state.files, root: project.root };
       try {
-        extra = await body({ project, o, t: transfer, reporter, result });
+        extra = await body({ project, o, t: transfer, reporter, result, data });
       } catch (e) {
         if (!(e instanceof RemoteUnavailable)) throw e;
         reporter.diagnostics([unavailable(e)]);
         return EXIT_FAILED;
       }
+      o.index.save();
       const summary = { command, remote: o.remote.name, url: o.remote.description, result, elapsedMs: performance.now() - started, ...extra };
       reporter.finish(summary);
       return transferOk(summary) ? EXIT_OK : EXIT_FAILED;
@@ -123,8 +149,15 @@ async function runTransfer(g: GlobalOptions, command: TransferCommand, a: Transf
 }
 
 export function pushCommand(g: GlobalOptions, a: TransferArgs): Promise<number> {
-  return runTransfer(g, 'push', a, async ({ project, o, t, reporter, result }) => {
+  return runTransfer(g, 'push', a, async ({ project, o, t, reporter, result, data }) => {
     const wanted = wantedOf(o.outs);
+    await pushPointers(o.pointers, data, result);
+    if (data.remote.dvc) {
+      // A DVC remote gets DVC's layout, so DVC users can pull what mlbuild built (run-cache stays mlbuild's).
+      for (const w of wanted) await data.remote.dvc.push(w.record, w.neededBy, result);
+      if (a.allCommits || a.runCache) reporter.warning(`remote '${o.remote.name}' is a DVC remote: --all-commits and --run-cache apply to mlbuild remotes only`);
+      return {};
+    }
     if (a.allCommits) {
       const history = await lockfilesOfAllCommits(project);
       if (!history.ok) {
@@ -148,7 +181,12 @@ export function pushCommand(g: GlobalOptions, a: TransferArgs): Promise<number> 
 }
 
 export function fetchCommand(g: GlobalOptions, a: TransferArgs): Promise<number> {
-  return runTransfer(g, 'fetch', a, async ({ o, t, result }) => {
+  return runTransfer(g, 'fetch', a, async ({ o, t, result, data }) => {
+    await fetchPointers(o.pointers, data, result);
+    if (data.remote.dvc) {
+      for (const w of wantedOf(o.outs)) await data.remote.dvc.fetchRecord(w.record, w.neededBy, result);
+      return {};
+    }
     await t.fetch(wantedOf(o.outs), result);
     if (a.runCache) await t.fetchRunCache(result);
     return {};
@@ -156,13 +194,19 @@ export function fetchCommand(g: GlobalOptions, a: TransferArgs): Promise<number>
 }
 
 export function pullCommand(g: GlobalOptions, a: TransferArgs): Promise<number> {
-  return runTransfer(g, 'pull', a, async ({ o, t, result }) => {
-    await t.fetch(wantedOf(o.outs), result);
-    if (a.runCache) await t.fetchRunCache(result);
+  return runTransfer(g, 'pull', a, async ({ o, t, result, data }) => {
+    const got = await fetchPointers(o.pointers, data, result);
+    if (data.remote.dvc) {
+      for (const w of wantedOf(o.outs)) await data.remote.dvc.fetchRecord(w.record, w.neededBy, result);
+    } else {
+      await t.fetch(wantedOf(o.outs), result);
+      if (a.runCache) await t.fetchRunCache(result);
+    }
     // Check out what the cache now holds; objects that failed were never added, so their outs stay as they were.
+    const dataOut = await checkoutPointers(got, data);
     const { restored, missing } = await checkoutOuts(o.store, o.state.files, o.outs);
     await o.state.statCache.save();
-    return { restored, notRestored: missing };
+    return { restored: [...dataOut.restored, ...restored], notRestored: [...dataOut.missing, ...missing] };
   });
 }
 
@@ -179,9 +223,19 @@ export function cloudStatusCommand(g: GlobalOptions, a: { targets: string[]; jso
     const o = opened.value;
     const rows: { stage: string; path: string; hash: string; local: boolean; remote: boolean; state: CloudState }[] = [];
     try {
+      const onRemote = async (key: string): Promise<boolean> => o.remote.exists(key);
+      await forEachLimit(o.pointers, o.jobs, async (p) => {
+        if (!p.md5) return;
+        const local = (await localRecord(p, o.store, o.index)) !== undefined;
+        let remote = false;
+        if (o.dvcLayout) for (const k of dvcKeys(p.md5)) remote ||= await onRemote(k);
+        else if (p.xxh64) remote = await onRemote(objectKey(p.xxh64));
+        const state: CloudState = local && remote ? 'ok' : local ? 'not-pushed' : remote ? 'not-fetched' : 'missing';
+        rows.push({ stage: p.file, path: p.path, hash: p.md5, local, remote, state });
+      });
       await forEachLimit(o.outs, o.jobs, async ({ stage, out }) => {
         // A manifest is pushed only after every file it lists, so its presence vouches for the directory.
-        const [local, remote] = await Promise.all([o.store.has([out]), o.remote.exists(objectKey(out.hash))]);
+        const [local, remote] = await Promise.all([o.store.has([out]), onRemote(o.dvcLayout ? xxhNoteKey(out.hash) : objectKey(out.hash))]);
         const state: CloudState = local && remote ? 'ok' : local ? 'not-pushed' : remote ? 'not-fetched' : 'missing';
         rows.push({ stage, path: out.path, hash: out.hash, local, remote, state });
       });
