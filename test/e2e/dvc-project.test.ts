@@ -1,0 +1,252 @@
+/**
+ * Issue 12: a DVC project works unchanged from its first fresh clone. The fixture is shaped like
+ * DVC's get-started example (raw data tracked by a `.dvc` file, a raw directory tracked by
+ * another, four stages with directory outs, params.yaml, a DVC-layout remote on disk named in
+ * `.dvc/config`), built here from DVC's documented formats: md5 of the bytes for files, md5 of
+ * the sorted JSON listing for directories (golden-tested in test/unit/hashing/md5.test.ts).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it, vi } from 'vitest';
+import { Project, useProjects } from './rig.js';
+
+const projects = useProjects();
+vi.setConfig({ testTimeout: 120_000 });
+
+const md5 = (b: string | Buffer): string => crypto.createHash('md5').update(b).digest('hex');
+/** DVC's `.dir` listing, as Python's json.dumps(sort_keys=True) writes it (ASCII names only here). */
+const listing = (files: Record<string, string>): string =>
+  '[' + Object.keys(files).sort().map((k) => `{"md5": "${md5(files[k]!)}", "relpath": "${k}"}`).join(', ') + ']';
+
+const DATA = Array.from({ length: 200 }, (_, i) => `<row id="${i}" text="post ${i} about ${i % 3 === 0 ? 'r' : 'python'}"/>`).join('\n') + '\n';
+const RAW: Record<string, string> = { 'a.txt': 'alpha\n', 'sub/b.txt': 'beta\n' };
+
+/** Puts `text` on the DVC remote under DVC 3's layout (or DVC 2's with `v2`). */
+function putObject(remote: string, hash: string, text: string, v2 = false): string {
+  const key = v2 ? `${hash.slice(0, 2)}/${hash.slice(2)}` : `files/md5/${hash.slice(0, 2)}/${hash.slice(2)}`;
+  fs.mkdirSync(path.dirname(path.join(remote, key)), { recursive: true });
+  fs.writeFileSync(path.join(remote, key), text);
+  return key;
+}
+
+const STAGE_JS = {
+  'src/prepare.js': `const fs=require('fs');const p=JSON.parse(fs.readFileSync(process.env.MLBUILD_PARAMS,'utf8'));
+const rows=fs.readFileSync('data/data.xml','utf8').trim().split('\\n');const n=Math.round(rows.length*p.prepare.split);
+fs.mkdirSync('data/prepared',{recursive:true});fs.writeFileSync('data/prepared/train.tsv',rows.slice(n).join('\\n'));fs.writeFileSync('data/prepared/test.tsv',rows.slice(0,n).join('\\n'));
+fs.appendFileSync('runs.log','prepare\\n');`,
+  'src/featurize.js': `const fs=require('fs');const p=JSON.parse(fs.readFileSync(process.env.MLBUILD_PARAMS,'utf8'));
+fs.mkdirSync('data/features',{recursive:true});for(const s of ['train','test']){const r=fs.readFileSync('data/prepared/'+s+'.tsv','utf8').split('\\n');
+fs.writeFileSync('data/features/'+s+'.json',JSON.stringify(r.map(x=>x.length%p.featurize.max_features)));}fs.appendFileSync('runs.log','featurize\\n');`,
+  'src/train.js': `const fs=require('fs');const p=JSON.parse(fs.readFileSync(process.env.MLBUILD_PARAMS,'utf8'));
+const f=JSON.parse(fs.readFileSync('data/features/train.json','utf8'));fs.writeFileSync('model.pkl',JSON.stringify({w:f.reduce((a,b)=>a+b,0)*p.train.seed%997}));fs.appendFileSync('runs.log','train\\n');`,
+  'src/evaluate.js': `const fs=require('fs');const m=JSON.parse(fs.readFileSync('model.pkl','utf8'));const t=JSON.parse(fs.readFileSync('data/features/test.json','utf8'));
+fs.mkdirSync('eval',{recursive:true});fs.writeFileSync('eval/metrics.json',JSON.stringify({avg_prec:(m.w%100)/100,roc_auc:t.length/1000}));fs.appendFileSync('runs.log','evaluate\\n');`,
+};
+
+const DVC_YAML = `stages:
+  prepare:
+    cmd: node src/prepare.js
+    deps:
+    - data/data.xml
+    - src/prepare.js
+    params:
+    - prepare.split
+    outs:
+    - data/prepared
+  featurize:
+    cmd: node src/featurize.js
+    deps:
+    - data/prepared
+    - src/featurize.js
+    params:
+    - featurize.max_features
+    outs:
+    - data/features
+  train:
+    cmd: node src/train.js
+    deps:
+    - data/features
+    - data/raw
+    - src/train.js
+    params:
+    - train.seed
+    outs:
+    - model.pkl
+  evaluate:
+    cmd: node src/evaluate.js
+    deps:
+    - model.pkl
+    - src/evaluate.js
+    metrics:
+    - eval/metrics.json:
+        cache: false
+`;
+
+/** The upstream repository (committed) and its DVC remote on disk. */
+function upstream(): { origin: Project; remote: string; dataKey: string } {
+  const origin = projects.make({
+    'dvc.yaml': DVC_YAML,
+    'params.yaml': 'prepare:\n  split: 0.2\nfeaturize:\n  max_features: 7\ntrain:\n  seed: 20170428\n',
+    ...STAGE_JS,
+    // As `dvc add data/data.xml` writes it (DVC 3).
+    'data/data.xml.dvc': `outs:\n- md5: ${md5(DATA)}\n  size: ${Buffer.byteLength(DATA)}\n  hash: md5\n  path: data.xml\n`,
+    // A DVC 2 pointer (no hash: key) to a directory.
+    'data/raw.dvc': `outs:\n- md5: ${md5(listing(RAW))}.dir\n  size: 11\n  nfiles: 2\n  path: raw\n`,
+    'data/.gitignore': '/data.xml\n/raw\n',
+    '.gitignore': '/runs.log\n',
+  });
+  const remote = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-dvc-remote-'));
+  origin.write({ '.dvc/config': `[core]\n    remote = storage\n['remote "storage"']\n    url = ${remote}\n` });
+  const dataKey = putObject(remote, md5(DATA), DATA);
+  putObject(remote, md5(listing(RAW)) + '.dir', listing(RAW), true);
+  for (const t of Object.values(RAW)) putObject(remote, md5(t), t, true);
+  origin.commitAll('get-started shaped DVC project');
+  return { origin, remote, dataKey };
+}
+
+function cloneOf(origin: Project): Project {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-clone-'));
+  const r = spawnSync('git', ['clone', '-q', origin.dir, dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const p = Object.create(Project.prototype) as Project;
+  Object.defineProperty(p, 'dir', { value: dir });
+  projects.push(p);
+  return p;
+}
+
+describe('a DVC project from its first fresh clone (no -f)', () => {
+  it('status says the data is missing and where it comes from; pull fetches it md5-verified; repro, metrics, no-op, param and data edits', async () => {
+    const { origin } = upstream();
+    const p = cloneOf(origin);
+
+    let r = await p.run(['status']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('missing data:');
+    expect(r.stdout).toContain('data/data.xml (needed by prepare): tracked by data/data.xml.dvc: get it with `mlbuild pull data/data.xml.dvc`');
+    expect(r.stdout).toContain('data/raw (needed by train): tracked by data/raw.dvc');
+    expect((await p.run(['status', '--check'])).code).toBe(1);
+    const js = JSON.parse((await p.run(['status', '--json'])).stdout) as { up_to_date: boolean; missing: { path: string; pointer: string }[]; data: { path: string; state: string }[] };
+    expect(js.up_to_date).toBe(false);
+    expect(js.missing.map((m) => [m.path, m.pointer])).toEqual([['data/data.xml', 'data/data.xml.dvc'], ['data/raw', 'data/raw.dvc']]);
+    expect(js.data.map((d) => [d.path, d.state])).toEqual([['data/data.xml', 'missing'], ['data/raw', 'missing']]);
+    for (const args of [['dag'], ['repro', '--dry'], ['metrics', 'show']]) {
+      const x = await p.run(args);
+      expect(x.code, `${args.join(' ')}: ${x.stderr}`).toBe(0);
+    }
+
+    // repro without the data fails, naming the path and the command that brings it.
+    r = await p.run(['repro']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain('data/data.xml (tracked by data/data.xml.dvc: get it with `mlbuild pull data/data.xml.dvc`)');
+    expect(p.exists('runs.log')).toBe(false);
+
+    r = await p.run(['pull']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(p.read('data/data.xml')).toBe(DATA);
+    expect(p.read('data/raw/sub/b.txt')).toBe('beta\n');
+
+    let rep = await p.repro();
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(rep.outcomes).toEqual({ prepare: 'succeeded', featurize: 'succeeded', train: 'succeeded', evaluate: 'succeeded' });
+    r = await p.run(['metrics', 'show', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ 'eval/metrics.json': { avg_prec: expect.any(Number), roc_auc: expect.any(Number) } });
+
+    rep = await p.repro();
+    expect(Object.values(rep.outcomes)).toEqual(['fresh', 'fresh', 'fresh', 'fresh']);
+    expect((await p.run(['status'])).stdout).toBe('Data and pipelines are up to date.\n');
+
+    p.write({ 'params.yaml': p.read('params.yaml').replace('seed: 20170428', 'seed: 7') });
+    expect((await p.run(['status'])).stdout).toContain('train:\n\tchanged params: train.seed');
+
+    fs.chmodSync(p.path('data/data.xml'), 0o644);
+    p.write({ 'data/data.xml': DATA + '<row id="new"/>\n' });
+    r = await p.run(['status']);
+    expect(r.stdout).toContain('data/data.xml.dvc:\n\tchanged data: data/data.xml');
+    expect(r.stdout).toContain('prepare:\n\tchanged deps: data/data.xml');
+  });
+
+  it('init in a DVC project creates no second pipeline and says so', async () => {
+    const { origin } = upstream();
+    const r = await origin.run(['init']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('dvc.yaml: is the pipeline (DVC project): no pipeline.yaml created');
+    expect(origin.exists('pipeline.yaml')).toBe(false);
+    expect(origin.exists('params/base.yaml')).toBe(false);
+  });
+
+  it('a truncated or tampered object on the remote is refused by name and never enters the cache', async () => {
+    const { origin, remote, dataKey } = upstream();
+    const p = cloneOf(origin);
+    fs.writeFileSync(path.join(remote, dataKey), DATA.slice(0, 100));
+    let r = await p.run(['pull', 'data/data.xml.dvc']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain(`remote object ${dataKey} rejected: it has 100 bytes where ${Buffer.byteLength(DATA)} were recorded`);
+    expect(p.exists('data/data.xml')).toBe(false);
+
+    fs.writeFileSync(path.join(remote, dataKey), DATA.replace('post 1 ', 'post X '));
+    r = await p.run(['pull', 'data/data.xml.dvc']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain(`remote object ${dataKey} rejected: its content hashes to md5 ${md5(DATA.replace('post 1 ', 'post X '))}, not ${md5(DATA)}`);
+    expect(p.exists('data/data.xml')).toBe(false);
+    const objects = path.join(p.dir, '.mlcache', 'objects');
+    const all = fs.existsSync(objects) ? fs.readdirSync(objects, { recursive: true }).map(String) : [];
+    expect(all.filter((f) => !f.startsWith('incoming') && f.length > 2)).toEqual([]);
+  });
+
+  it('reads an http(s) remote from .dvc/config (read-only) and pushes to a DVC remote in DVC 3 layout', async () => {
+    const { origin, remote } = upstream();
+    // A plain web server over the remote folder, as DVC's get-started https remote is.
+    const server = http.createServer((req, res) => {
+      const file = path.join(remote, decodeURIComponent(new URL(req.url!, 'http://x').pathname));
+      if (!file.startsWith(remote) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-length': fs.statSync(file).size });
+      if (req.method === 'HEAD') res.end();
+      else fs.createReadStream(file).pipe(res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const p = cloneOf(origin);
+      p.write({ '.dvc/config.local': `['remote "web"']\n    url = http://127.0.0.1:${port}\n[core]\n    remote = web\n` });
+      let r = await p.run(['pull']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(p.read('data/data.xml')).toBe(DATA);
+      r = await p.run(['push', '-r', 'web']);
+      expect(r.code).toBe(1);
+      expect(r.stdout + r.stderr).toContain("remote 'web'");
+      expect(r.stdout + r.stderr).toContain('read-only over HTTP');
+
+      // Push what mlbuild built to a fresh DVC remote: DVC 3 layout, listings DVC can read.
+      const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-dvc-push-'));
+      p.write({ '.dvc/config.local': `['remote "fresh"']\n    url = ${fresh}\n` });
+      expect((await p.repro()).code).toBe(0);
+      r = await p.run(['push', '-r', 'fresh']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(fs.readFileSync(path.join(fresh, 'files/md5', md5(DATA).slice(0, 2), md5(DATA).slice(2)), 'utf8')).toBe(DATA);
+      const prepared = { 'test.tsv': p.read('data/prepared/test.tsv'), 'train.tsv': p.read('data/prepared/train.tsv') };
+      const dirMd5 = md5(listing(prepared));
+      expect(fs.readFileSync(path.join(fresh, 'files/md5', dirMd5.slice(0, 2), dirMd5.slice(2) + '.dir'), 'utf8')).toBe(listing(prepared));
+      r = await p.run(['status', '-c', '-r', 'fresh']);
+      expect(r.stdout, r.stderr).toContain("in sync");
+
+      // A second clone pulls mlbuild's outs back from that DVC remote.
+      const q = cloneOf(origin);
+      fs.copyFileSync(p.path('mlbuild.lock'), q.path('mlbuild.lock'));
+      q.write({ '.dvc/config.local': `['remote "fresh"']\n    url = ${fresh}\n[core]\n    remote = fresh\n` });
+      r = await q.run(['pull']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(q.read('data/prepared/train.tsv')).toBe(prepared['train.tsv']);
+      expect(Object.values((await q.repro()).outcomes)).toEqual(['fresh', 'fresh', 'fresh', 'fresh']);
+    } finally {
+      server.close();
+    }
+  });
+});
