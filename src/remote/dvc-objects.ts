@@ -53,6 +53,10 @@ export class DvcObjects {
     private readonly listener: TransferListener = { on: () => undefined },
   ) {}
 
+  saveIndex(): void {
+    this.index.save();
+  }
+
   private progress(result: TransferResult): void {
     this.listener.on({ type: 'transfer-progress', files: result.transferred, bytes: result.bytes });
   }

@@ -79,6 +79,28 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   }
   const plan = planned.value;
 
+  // Inputs nobody makes and the workspace lacks stop the run before anything starts: data a
+  // pointer tracks says how to get it (exit 1), a dep nothing records is a pipeline error (exit 2).
+  const sources = new DataSources(project.root, project.displayCwd);
+  if (!opts.dry) {
+    const inPlan = new Set<string>(plan.stages.filter((n) => !pipeline.stages.get(n)!.frozen));
+    const missing = pipeline.missing.filter((m) => inPlan.has(m.stage));
+    if (missing.length > 0) {
+      const diags: Diagnostic[] = missing.map((m) => {
+        const where = whereToGet(sources, m.path);
+        return {
+          severity: 'error',
+          code: where.pointer ? 'missing-data' : 'missing-dep',
+          message: `dep '${m.path}' of stage '${m.stage}' is missing: ${where.pointer ? 'the data is not in the workspace' : 'it does not exist and no stage produces it'}`,
+          ...(m.loc ? { location: m.loc } : {}),
+          hint: where.get,
+        };
+      });
+      svc.reporter.diagnostics(diags);
+      return diags.some((d) => d.code === 'missing-dep') ? EXIT_USAGE : EXIT_FAILED;
+    }
+  }
+
   // A cluster executor queues jobs in a scheduler that owns the CPUs and GPUs: each stage takes one
   // submission slot here (`-j` caps jobs in flight), and the cluster judges what fits (sbatch refuses).
   const queued = svc.executor.kind === 'cluster';
@@ -112,7 +134,6 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
 
   let lastFlush = performance.now();
   let flushing: Promise<unknown> = Promise.resolve();
-  const sources = new DataSources(project.root, project.displayCwd);
   const adopter = DvcLockAdopter.open(project.root, project.mlcacheDir, state.files);
   const stageSvc: StageRunServices = {
     project,

@@ -141,7 +141,9 @@ describe('a DVC project from its first fresh clone (no -f)', () => {
     // repro without the data fails, naming the path and the command that brings it.
     r = await p.run(['repro']);
     expect(r.code).toBe(1);
-    expect(r.stdout + r.stderr).toContain('data/data.xml (tracked by data/data.xml.dvc: get it with `mlbuild pull data/data.xml.dvc`)');
+    expect(r.stderr).toContain("dvc.yaml:5:7: error: dep 'data/data.xml' of stage 'prepare' is missing: the data is not in the workspace");
+    expect(r.stderr).toContain('hint: tracked by data/data.xml.dvc: get it with `mlbuild pull data/data.xml.dvc`');
+    expect(r.stderr).toContain("dep 'data/raw' of stage 'train' is missing");
     expect(p.exists('runs.log')).toBe(false);
 
     r = await p.run(['pull']);
@@ -168,6 +170,15 @@ describe('a DVC project from its first fresh clone (no -f)', () => {
     r = await p.run(['status']);
     expect(r.stdout).toContain('data/data.xml.dvc:\n\tchanged data: data/data.xml');
     expect(r.stdout).toContain('prepare:\n\tchanged deps: data/data.xml');
+  });
+
+  it('repro --pull in a fresh clone fetches the tracked data, then runs', async () => {
+    const { origin } = upstream();
+    const p = cloneOf(origin);
+    const rep = await p.repro(['--pull']);
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(rep.outcomes).toEqual({ prepare: 'succeeded', featurize: 'succeeded', train: 'succeeded', evaluate: 'succeeded' });
+    expect(p.read('data/data.xml')).toBe(DATA);
   });
 
   it('init in a DVC project creates no second pipeline and says so', async () => {

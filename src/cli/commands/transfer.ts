@@ -262,3 +262,32 @@ export function cloudStatusCommand(g: GlobalOptions, a: { targets: string[]; jso
 function printStatusDiagnostics(term: Terminal, ds: readonly Diagnostic[]): void {
   makeTransferReporter(term, 'fetch', '', false).diagnostics(ds);
 }
+
+/**
+ * `repro --pull`: brings the pointer-tracked data among `paths` (missing inputs) from the default
+ * remote into the workspace. Returns the problems (each naming the object and the data), empty
+ * when all arrived; the caller reports them and the run then stops on what is still missing.
+ */
+export async function pullMissingData(project: Project, paths: readonly string[]): Promise<string[]> {
+  const sources = new DataSources(project.root, project.displayCwd);
+  const files = [...new Set(paths.map((p) => sources.pointerFor(p)?.file).filter((f): f is string => f !== undefined))];
+  if (files.length === 0) return [];
+  const opened = await open(project, { remote: undefined, jobs: undefined, targets: files });
+  if (!opened.ok) return opened.error.map((d) => `${d.message}${d.hint ? ` (${d.hint})` : ''}`);
+  const o = opened.value;
+  const result = emptyResult();
+  const transfer = new Transfer(o.store, o.remote, o.state.hasher, o.jobs);
+  const dvc = o.dvcLayout ? new DvcObjects(o.store, o.remote, o.state.hasher, o.index, o.jobs) : undefined;
+  const data: DataMove = { remote: dvc ? { dvc } : { mlbuild: transfer }, store: o.store, index: o.index, files: o.state.files, root: project.root };
+  try {
+    const got = await fetchPointers(o.pointers, data, result);
+    await checkoutPointers(got, data);
+  } catch (e) {
+    if (!(e instanceof RemoteUnavailable)) throw e;
+    return [e.message];
+  } finally {
+    o.index.save();
+    await o.state.statCache.save();
+  }
+  return [...result.failed, ...result.missing].map((f) => `${f.message} (needed by ${f.neededBy})`);
+}
