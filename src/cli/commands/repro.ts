@@ -201,7 +201,7 @@ export async function reproLocked(
     remote = opened.value;
   }
 
-  return whileInterruptible(reporter, (signal) =>
+  const code = await whileInterruptible(reporter, (signal) =>
     repro(
       project,
       ws,
@@ -223,4 +223,15 @@ export async function reproLocked(
       { reporter, executor: run.executor, cache, signal, ...(pool ? { pool } : {}), ...(remote ? { remote } : {}) },
     ),
   );
+  if (!a.dry && code !== EXIT_USAGE) {
+    const config = await readProjectConfig(project.root, project.displayCwd);
+    if (config.ok && config.value.core.writeDvcLock) {
+      const { writeDvcLock } = await import('../../state/dvc-lock-write.js');
+      const { Md5Index } = await import('../../data/md5-index.js');
+      const stages = ws.pipeline.order.map((n) => ws.pipeline.stages.get(n)!);
+      const skipped = await writeDvcLock(project.root, stages, state.value.lockfile, state.value.files, Md5Index.load(project.mlcacheDir));
+      if (skipped.length > 0) reporter.on({ type: 'warning', message: `dvc.lock: left out ${skipped.join(', ')} (the workspace differs from mlbuild.lock)` });
+    }
+  }
+  return code;
 }
