@@ -139,5 +139,5 @@ export function pointerText(r: PointerRecord): string {
   if (r.nfiles !== undefined) out.nfiles = r.nfiles;
   out.hash = 'md5';
   out.path = r.path;
-  return stringify({ outs: [out], meta: { mlbuild: { md5: r.md5, xxh64: r.xxh64 } } }, { lineWidth: 0 });
+  return stringify({ outs: [out], meta: { mlbuild: { md5: r.md5, xxh64: r.xxh64 } } }, { lineWidth: 0, indentSeq: false });
 }

@@ -261,3 +261,58 @@ describe('a DVC project from its first fresh clone (no -f)', () => {
     }
   });
 });
+
+describe('mlbuild add: raw data with DVC-compatible pointers', () => {
+  it('adds a file and a folder (pointer DVC reads, data git-ignored), pushes to an mlbuild remote, pulls into a fresh clone, gc keeps it, checkout restores it', async () => {
+    const origin = projects.make({
+      'pipeline.yaml': 'stages:\n  count:\n    cmd: ls data/images | wc -l > count.txt\n    deps: [data/images, data/labels.csv]\n    outs: [count.txt]\n',
+    });
+    origin.commitAll('pipeline');
+    origin.write({
+      'data/labels.csv': 'id,label\r\n1,cat\r\n',
+      'data/images/1.png': 'PNG-ish bytes 1',
+      'data/images/sub/2.png': 'PNG-ish bytes 2',
+    });
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-add-remote-'));
+    origin.write({ '.mlbuild/config.yaml': `remote:\n  shared:\n    url: ${store}\ncore:\n  remote: shared\n` });
+    let r = await origin.run(['add', 'data/images', 'data/labels.csv']);
+    expect(r.code, r.stderr).toBe(0);
+    const images = { '1.png': 'PNG-ish bytes 1', 'sub/2.png': 'PNG-ish bytes 2' };
+    expect(origin.read('data/images.dvc')).toMatch(new RegExp(`^outs:\\n- md5: ${md5(listing(images))}\\.dir\\n  size: 30\\n  nfiles: 2\\n  hash: md5\\n  path: images\\nmeta:\\n  mlbuild:\\n`));
+    // DVC 3 hashes the bytes as they are (CRLF kept).
+    expect(origin.read('data/labels.csv.dvc')).toContain(`- md5: ${md5('id,label\r\n1,cat\r\n')}\n  size: 17\n  hash: md5\n  path: labels.csv\n`);
+    expect(origin.read('.gitignore')).toContain('/data/images\n');
+    expect(origin.git('status', '--porcelain')).not.toContain('data/images/');
+    r = await origin.run(['add', 'count.txt']);
+    expect(r.code).toBe(2);
+    r = await origin.run(['add', 'pipeline.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("'pipeline.yaml' is tracked by git");
+
+    expect((await origin.repro()).code).toBe(0);
+    r = await origin.run(['push']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    r = await origin.run(['status', '-c']);
+    expect(r.stdout).toContain('in sync');
+    origin.commitAll('data tracked by mlbuild add');
+
+    const p = cloneOf(origin);
+    r = await p.run(['status']);
+    expect(r.stdout).toContain('data/images (needed by count): tracked by data/images.dvc');
+    r = await p.run(['pull']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(p.read('data/images/sub/2.png')).toBe('PNG-ish bytes 2');
+    expect(p.read('data/labels.csv')).toBe('id,label\r\n1,cat\r\n');
+    expect((await p.repro()).outcomes).toEqual({ count: 'fresh' });
+
+    // gc keeps pointer data; checkout brings it back after it is deleted.
+    expect((await p.run(['gc'])).code).toBe(0);
+    p.remove('data/images');
+    r = await p.run(['status']);
+    expect(r.stdout).toContain('data/images.dvc:\n\tmissing data: data/images');
+    r = await p.run(['checkout']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(p.read('data/images/1.png')).toBe('PNG-ish bytes 1');
+    expect((await p.run(['status'])).stdout).toBe('Data and pipelines are up to date.\n');
+  });
+});
