@@ -12,13 +12,16 @@ import type { FileRecord } from '../hashing/file-hasher.js';
 import type { FileHasher } from '../hashing/file-hasher.js';
 import type { LocalStore } from '../cache/local-store.js';
 import { checkoutOuts } from '../cache/checkout.js';
-import type { DvcObjects } from '../remote/dvc-objects.js';
-import type { Transfer, TransferResult } from '../remote/transfer.js';
+import { DvcObjects } from '../remote/dvc-objects.js';
+import { emptyResult, type Transfer, type TransferResult } from '../remote/transfer.js';
+import type { Hasher } from '../hashing/xxhash.js';
+import { openImportRemote } from './import-source.js';
 import { contentHash } from '../util/brand.js';
 import type { DataPointer } from './pointer.js';
 import { md5Of, type Md5Index } from './md5-index.js';
 
-export const neededByOf = (p: DataPointer): string => `${p.path} (tracked by ${p.file})`;
+export const neededByOf = (p: DataPointer): string =>
+  `${p.path} (tracked by ${p.file}${p.importFrom ? `, imported from ${p.importFrom.url}@${(p.importFrom.revLock ?? p.importFrom.rev ?? 'HEAD').slice(0, 12)}` : ''})`;
 
 /** The local record of a pointer's data: its xxh64 when known and fully in the cache. */
 export async function localRecord(p: DataPointer, store: LocalStore, index: Md5Index): Promise<FileRecord | undefined> {
@@ -49,6 +52,9 @@ export async function workspaceState(
 
 export interface DataMove {
   readonly remote: { readonly dvc?: DvcObjects; readonly mlbuild?: Transfer };
+  /** For fetching an import from its source repository's remote. */
+  readonly hasher: Hasher;
+  readonly jobs: number;
   readonly store: LocalStore;
   readonly index: Md5Index;
   readonly files: FileHasher;
@@ -66,20 +72,34 @@ export async function fetchPointers(pointers: readonly DataPointer[], m: DataMov
       got.push({ pointer: p, record: local });
       continue;
     }
+    const w = { path: p.path, md5: p.md5, kind: p.md5Kind, ...(p.size !== undefined && !p.md5.endsWith('.dir') ? { size: p.size } : {}), neededBy: neededByOf(p) };
+    // An import is tried on the project's remote first (quietly), then on its source repository's.
+    const first = p.importFrom ? emptyResult() : result;
+    let rec: FileRecord | undefined;
     if (m.remote.dvc) {
-      const rec = await m.remote.dvc.fetch({ path: p.path, md5: p.md5, kind: p.md5Kind, ...(p.size !== undefined && !p.md5.endsWith('.dir') ? { size: p.size } : {}), neededBy: neededByOf(p) }, result);
-      if (rec) got.push({ pointer: p, record: rec });
+      rec = await m.remote.dvc.fetch(w, first);
     } else if (m.remote.mlbuild && p.xxh64) {
-      const rec: FileRecord = { path: p.path, hash: contentHash(p.xxh64), size: p.size ?? 0 };
-      const before = result.failed.length + result.missing.length;
-      await m.remote.mlbuild.fetch([{ record: rec, neededBy: neededByOf(p) }], result);
-      if (result.failed.length + result.missing.length === before) {
-        const local2 = await localRecord(p, m.store, m.index);
-        if (local2) got.push({ pointer: p, record: local2 });
-      }
-    } else {
+      const want: FileRecord = { path: p.path, hash: contentHash(p.xxh64), size: p.size ?? 0 };
+      const before = first.failed.length + first.missing.length;
+      await m.remote.mlbuild.fetch([{ record: want, neededBy: neededByOf(p) }], first);
+      if (first.failed.length + first.missing.length === before) rec = await localRecord(p, m.store, m.index);
+    } else if (!p.importFrom) {
       result.missing.push({ object: p.md5, neededBy: neededByOf(p), message: `${p.file} records only DVC's md5, and this remote uses mlbuild's layout: pull it from the DVC remote in .dvc/config (-r NAME)` });
     }
+    if (!rec && p.importFrom) {
+      const src = await openImportRemote(p.importFrom);
+      if ('problem' in src) {
+        const own = [...first.failed, ...first.missing].map((f) => f.message).join('; ') || 'not on this project\'s remote';
+        result.missing.push({ object: p.md5, neededBy: neededByOf(p), message: `not on this project's remote (${own}), and its source cannot be read: ${src.problem}` });
+      } else {
+        rec = await new DvcObjects(m.store, src.remote, m.hasher, m.index, m.jobs).fetch(w, result);
+      }
+    } else if (p.importFrom) {
+      result.transferred += first.transferred;
+      result.bytes += first.bytes;
+      result.present += first.present;
+    }
+    if (rec) got.push({ pointer: p, record: rec });
   }
   return got;
 }

@@ -316,3 +316,35 @@ describe('mlbuild add: raw data with DVC-compatible pointers', () => {
     expect((await p.run(['status'])).stdout).toBe('Data and pipelines are up to date.\n');
   });
 });
+
+describe('imported data (repo.url + rev_lock)', () => {
+  it("fetches the pinned file from the source repository's DVC remote, and says clearly when it cannot", async () => {
+    const registryRemote = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-registry-remote-'));
+    const registry = projects.make({ 'README.md': 'datasets\n', '.dvc/config': `[core]\n    remote = store\n['remote "store"']\n    url = ${registryRemote}\n` });
+    registry.commitAll('registry');
+    const rev = registry.git('rev-parse', 'HEAD').trim();
+    putObject(registryRemote, md5(DATA), DATA);
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-own-remote-'));
+    const p = projects.make({
+      'pipeline.yaml': 'stages:\n  lines:\n    cmd: wc -l < data/data.xml > lines.txt\n    deps: [data/data.xml]\n    outs: [lines.txt]\n',
+      // As `dvc import <registry> get-started/data.xml -o data/data.xml` writes it.
+      'data/data.xml.dvc': `md5: 2f4d6d8d6e6b1f1e0f0b5b8f8a1c6f0e\nfrozen: true\ndeps:\n- path: get-started/data.xml\n  repo:\n    url: ${registry.dir}\n    rev_lock: ${rev}\nouts:\n- md5: ${md5(DATA)}\n  size: ${Buffer.byteLength(DATA)}\n  hash: md5\n  path: data.xml\n`,
+      '.dvc/config': `[core]\n    remote = own\n['remote "own"']\n    url = ${own}\n`,
+    });
+    let r = await p.run(['status']);
+    expect(r.stdout).toContain(`data/data.xml (needed by lines): tracked by data/data.xml.dvc (imported from ${registry.dir}@${rev.slice(0, 7)})`);
+    r = await p.run(['pull']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(p.read('data/data.xml')).toBe(DATA);
+    expect((await p.repro()).code).toBe(0);
+
+    // The source's remote loses the object: the error names the import and both places looked at.
+    fs.rmSync(path.join(registryRemote, 'files'), { recursive: true });
+    p.remove('data/data.xml');
+    p.remove('.mlcache');
+    r = await p.run(['pull']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain(`data/data.xml (tracked by data/data.xml.dvc, imported from ${registry.dir}@${rev.slice(0, 12)})`);
+    expect(r.stdout + r.stderr).toContain(`not on remote 'store of ${registry.dir}'`);
+  });
+});

@@ -130,7 +130,7 @@ async function runTransfer(g: GlobalOptions, command: TransferCommand, a: Transf
       let extra: { restored?: string[]; notRestored?: string[] };
       const result = emptyResult();
       const dvc = o.dvcLayout ? new DvcObjects(o.store, o.remote, o.state.hasher, o.index, o.jobs, reporter) : undefined;
-      const data: DataMove = { remote: dvc ? { dvc } : { mlbuild: transfer }, store: o.store, index: o.index, files: o.state.files, root: project.root };
+      const data: DataMove = { remote: dvc ? { dvc } : { mlbuild: transfer }, store: o.store, index: o.index, files: o.state.files, root: project.root, hasher: o.state.hasher, jobs: o.jobs };
       try {
         extra = await body({ project, o, t: transfer, reporter, result, data });
       } catch (e) {
@@ -278,7 +278,7 @@ export async function pullMissingData(project: Project, paths: readonly string[]
   const result = emptyResult();
   const transfer = new Transfer(o.store, o.remote, o.state.hasher, o.jobs);
   const dvc = o.dvcLayout ? new DvcObjects(o.store, o.remote, o.state.hasher, o.index, o.jobs) : undefined;
-  const data: DataMove = { remote: dvc ? { dvc } : { mlbuild: transfer }, store: o.store, index: o.index, files: o.state.files, root: project.root };
+  const data: DataMove = { remote: dvc ? { dvc } : { mlbuild: transfer }, store: o.store, index: o.index, files: o.state.files, root: project.root, hasher: o.state.hasher, jobs: o.jobs };
   try {
     const got = await fetchPointers(o.pointers, data, result);
     await checkoutPointers(got, data);
