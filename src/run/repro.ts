@@ -96,8 +96,8 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
           hint: where.get,
         };
       });
-      svc.reporter.diagnostics(diags);
-      return diags.some((d) => d.code === 'missing-dep') ? EXIT_USAGE : EXIT_FAILED;
+      svc.reporter.diagnostics([...sources.diags, ...diags]);
+      return sources.diags.length > 0 || diags.some((d) => d.code === 'missing-dep') ? EXIT_USAGE : EXIT_FAILED;
     }
   }
 
