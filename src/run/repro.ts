@@ -82,9 +82,11 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   // Inputs nobody makes and the workspace lacks stop the run before anything starts: data a
   // pointer tracks says how to get it (exit 1), a dep nothing records is a pipeline error (exit 2).
   const sources = new DataSources(project.root, project.displayCwd);
+  const inPlan = new Set<string>(plan.stages.filter((n) => !pipeline.stages.get(n)!.frozen));
+  const missing = pipeline.missing.filter((m) => inPlan.has(m.stage));
+  // --dry runs nothing, so a missing input is news, not a failure.
+  if (opts.dry) for (const m of missing) svc.reporter.on({ type: 'warning', message: `missing input ${m.path} (needed by ${m.stage}): ${whereToGet(sources, m.path).get}` });
   if (!opts.dry) {
-    const inPlan = new Set<string>(plan.stages.filter((n) => !pipeline.stages.get(n)!.frozen));
-    const missing = pipeline.missing.filter((m) => inPlan.has(m.stage));
     if (missing.length > 0) {
       const diags: Diagnostic[] = missing.map((m) => {
         const where = whereToGet(sources, m.path);

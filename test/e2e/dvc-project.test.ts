@@ -133,10 +133,13 @@ describe('a DVC project from its first fresh clone (no -f)', () => {
     expect(js.up_to_date).toBe(false);
     expect(js.missing.map((m) => [m.path, m.pointer])).toEqual([['data/data.xml', 'data/data.xml.dvc'], ['data/raw', 'data/raw.dvc']]);
     expect(js.data.map((d) => [d.path, d.state])).toEqual([['data/data.xml', 'missing'], ['data/raw', 'missing']]);
-    for (const args of [['dag'], ['repro', '--dry'], ['metrics', 'show']]) {
+    for (const args of [['dag'], ['repro', '--dry'], ['metrics', 'show'], ['plots', 'show', '-o', 'plots-out'], ['fetch'], ['status', '-c']]) {
       const x = await p.run(args);
       expect(x.code, `${args.join(' ')}: ${x.stderr}`).toBe(0);
     }
+    p.remove('plots-out');
+    const dry = await p.run(['repro', '--dry']);
+    expect(dry.stdout + dry.stderr).toContain('missing input data/data.xml (needed by prepare): tracked by data/data.xml.dvc: get it with `mlbuild pull data/data.xml.dvc`');
 
     // repro without the data fails, naming the path and the command that brings it.
     r = await p.run(['repro']);
