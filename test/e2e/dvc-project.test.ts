@@ -351,3 +351,46 @@ describe('imported data (repo.url + rev_lock)', () => {
     expect(r.stdout + r.stderr).toContain(`not on remote 'store of ${registry.dir}'`);
   });
 });
+
+// A DVC remote on S3 (`endpointurl` in .dvc/config), against the S3 server `.ci/run` starts
+// (scripts/swift-s3-localhost.sh). Skipped with the reason outside CI when no server answers.
+const S3_ENDPOINT = process.env.MLBUILD_TEST_S3_ENDPOINT ?? 'http://127.0.0.1:8080';
+const S3_ENV = {
+  AWS_ACCESS_KEY_ID: process.env.MLBUILD_TEST_S3_ACCESS_KEY ?? 'test:tester',
+  AWS_SECRET_ACCESS_KEY: process.env.MLBUILD_TEST_S3_SECRET_KEY ?? 'testing',
+  AWS_REGION: 'us-east-1',
+};
+const s3Down = await fetch(S3_ENDPOINT, { signal: AbortSignal.timeout(3000) }).then(
+  () => undefined,
+  (e: Error) => e.message,
+);
+if (s3Down && process.env.CI !== 'true') console.warn(`dvc-project.test.ts: S3 test skipped: no S3 server at ${S3_ENDPOINT} (${s3Down})`);
+
+describe.skipIf(s3Down !== undefined && process.env.CI !== 'true')('a DVC remote on S3 with endpointurl', () => {
+  it('pushes the tracked data and outs in DVC 3 layout, and a fresh clone pulls them md5-verified', async () => {
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+    const sdk = await import('@aws-sdk/client-s3');
+    const client = new sdk.S3Client({ endpoint: S3_ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: S3_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: S3_ENV.AWS_SECRET_ACCESS_KEY } });
+    const bucket = `mlbuild-dvc-${crypto.randomBytes(4).toString('hex')}`;
+    await client.send(new sdk.CreateBucketCommand({ Bucket: bucket }));
+    const { origin } = upstream();
+    const p = cloneOf(origin);
+    expect((await p.run(['pull'])).code).toBe(0);
+    p.write({ '.dvc/config.local': `[core]\n    remote = s3\n['remote "s3"']\n    url = s3://${bucket}/dvcstore\n    endpointurl = ${S3_ENDPOINT}\n` });
+    expect((await p.repro([], { env: S3_ENV })).code).toBe(0);
+    let r = await p.run(['push'], { env: S3_ENV });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const listed = await client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: 'dvcstore/files/md5/' }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key);
+    expect(keys).toContain(`dvcstore/files/md5/${md5(DATA).slice(0, 2)}/${md5(DATA).slice(2)}`);
+    expect(keys).toContain(`dvcstore/files/md5/${md5(listing(RAW)).slice(0, 2)}/${md5(listing(RAW)).slice(2)}.dir`);
+
+    const q = cloneOf(origin);
+    fs.copyFileSync(p.path('mlbuild.lock'), q.path('mlbuild.lock'));
+    q.write({ '.dvc/config.local': p.read('.dvc/config.local') });
+    r = await q.run(['pull'], { env: S3_ENV });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(q.read('data/data.xml')).toBe(DATA);
+    expect(Object.values((await q.repro([], { env: S3_ENV })).outcomes)).toEqual(['fresh', 'fresh', 'fresh', 'fresh']);
+  });
+});
