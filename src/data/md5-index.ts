@@ -15,11 +15,15 @@ import { atomicWriteFileSync } from '../util/atomic-write.js';
 
 export class Md5Index {
   private dirty = false;
+  /** `<kind>:<md5>` -> xxh64, for fetches that know only the md5. */
+  private readonly reverse = new Map<string, string>();
 
   private constructor(
     private readonly file: string | undefined,
     private readonly map: Map<string, string>,
-  ) {}
+  ) {
+    for (const [k, md5] of map) this.reverse.set(`${k.slice(0, k.indexOf(':'))}:${md5}`, k.slice(k.indexOf(':') + 1));
+  }
 
   static load(mlcacheDir: string | undefined): Md5Index {
     const file = mlcacheDir ? path.join(mlcacheDir, 'state', 'md5-index.json') : undefined;
@@ -40,14 +44,14 @@ export class Md5Index {
 
   /** The xxh64 of content whose md5 is `md5`, if some earlier hash or fetch saw it. */
   xxhOf(md5: string, kind: Md5Kind): string | undefined {
-    for (const [k, v] of this.map) if (v === md5 && k.startsWith(kind + ':')) return k.slice(kind.length + 1);
-    return undefined;
+    return this.reverse.get(`${kind}:${md5}`);
   }
 
   set(xxh: string, kind: Md5Kind, md5: string): void {
     const k = `${kind}:${xxh}`;
     if (this.map.get(k) === md5) return;
     this.map.set(k, md5);
+    this.reverse.set(`${kind}:${md5}`, xxh);
     this.dirty = true;
   }
 
