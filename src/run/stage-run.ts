@@ -150,6 +150,7 @@ export class StageRun {
       this.to('fresh');
       // Adopted from dvc.lock: record it, so the next run needs no md5 and mlbuild.lock says so.
       if (inspection.adopted && entry) {
+        this.message = 'adopted from dvc.lock';
         svc.lockfile.set(stage.name, entry);
         await svc.journal.appendSuccess(stage.name, entry);
         svc.onRecorded();

@@ -121,6 +121,7 @@ describe('adopting dvc.lock', () => {
     expect(JSON.parse((await p.run(['status', '--json'])).stdout).stages.map((s: { adopted: boolean }) => s.adopted)).toEqual([true, true, true]);
     const rep = await p.repro();
     expect(rep.outcomes).toEqual({ split: 'fresh', scale: 'fresh', report: 'fresh' });
+    expect(rep.doc.stages.map((x) => x.message)).toEqual(['adopted from dvc.lock', 'adopted from dvc.lock', 'adopted from dvc.lock']);
     expect(p.read('runs.log')).toBe('split\nscale\nreport\n');
     // Recorded in mlbuild.lock: the next status has nothing to adopt.
     expect(Object.keys((parse(p.read('mlbuild.lock')) as { stages: object }).stages)).toEqual(['report', 'scale', 'split']);
