@@ -259,6 +259,15 @@ describe('a DVC project from its first fresh clone (no -f)', () => {
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(q.read('data/prepared/train.tsv')).toBe(prepared['train.tsv']);
       expect(Object.values((await q.repro()).outcomes)).toEqual(['fresh', 'fresh', 'fresh', 'fresh']);
+
+      // repro --pull from the DVC remote: the data first, then each stage's outs instead of a rebuild.
+      const z = cloneOf(origin);
+      fs.copyFileSync(p.path('mlbuild.lock'), z.path('mlbuild.lock'));
+      z.write({ '.dvc/config.local': q.read('.dvc/config.local') });
+      const rep = await z.repro(['--pull']);
+      expect(rep.code, rep.stderr).toBe(0);
+      expect(rep.outcomes).toEqual({ prepare: 'restored', featurize: 'restored', train: 'restored', evaluate: 'restored' });
+      expect(z.exists('runs.log')).toBe(false);
     } finally {
       server.close();
     }
