@@ -321,7 +321,7 @@ describe('mlbuild add: raw data with DVC-compatible pointers', () => {
     expect((await p.run(['gc'])).code).toBe(0);
     p.remove('data/images');
     r = await p.run(['status']);
-    expect(r.stdout).toContain('data/images.dvc:\n\tmissing data: data/images');
+    expect(r.stdout).toContain('missing data:\n\tdata/images (needed by count): tracked by data/images.dvc');
     r = await p.run(['checkout']);
     expect(r.code, r.stderr).toBe(0);
     expect(p.read('data/images/1.png')).toBe('PNG-ish bytes 1');

@@ -99,7 +99,9 @@ export async function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<nu
         for (const m of missing) term.out(`\t${m.path} (needed by ${m.stage}): ${m.get}\n`);
       }
       const label: Record<string, string> = { changed: 'changed data', missing: 'missing data', unrecorded: 'not recorded yet' };
-      for (const d of dataStale) {
+      const listed = new Set(missing.map((m) => m.path));
+      // Missing data a stage needs is listed once, above.
+      for (const d of dataStale.filter((x) => !(x.state === 'missing' && listed.has(x.path)))) {
         const how = d.state === 'changed' ? `\`mlbuild add ${d.path}\` records this version, \`mlbuild checkout ${d.file}\` brings back the recorded one` : d.state === 'missing' ? `get it with \`mlbuild pull ${d.file}\`` : `\`mlbuild add ${d.path}\``;
         term.out(`${d.file}:\n\t${label[d.state]}: ${d.path} (${how})\n`);
       }
