@@ -82,18 +82,20 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   // Inputs nobody makes and the workspace lacks stop the run before anything starts: data a
   // pointer tracks says how to get it (exit 1), a dep nothing records is a pipeline error (exit 2).
   const sources = new DataSources(project.root, project.displayCwd);
+  const recordedBy = (p: string): string | undefined => state.lockfile.names().find((n) => state.lockfile.get(n)!.deps.some((d) => d.path === p));
   const inPlan = new Set<string>(plan.stages.filter((n) => !pipeline.stages.get(n)!.frozen));
   const missing = pipeline.missing.filter((m) => inPlan.has(m.stage));
   // --dry runs nothing, so a missing input is news, not a failure.
-  if (opts.dry) for (const m of missing) svc.reporter.on({ type: 'warning', message: `missing input ${m.path} (needed by ${m.stage}): ${whereToGet(sources, m.path).get}` });
+  if (opts.dry) for (const m of missing) svc.reporter.on({ type: 'warning', message: `missing input ${m.path} (needed by ${m.stage}): ${whereToGet(sources, m.path, recordedBy(m.path)).get}` });
   if (!opts.dry) {
     if (missing.length > 0) {
       const diags: Diagnostic[] = missing.map((m) => {
-        const where = whereToGet(sources, m.path);
+        const where = whereToGet(sources, m.path, recordedBy(m.path));
+        const known = where.pointer !== undefined || where.recorded === true;
         return {
           severity: 'error',
-          code: where.pointer ? 'missing-data' : 'missing-dep',
-          message: `dep '${m.path}' of stage '${m.stage}' is missing: ${where.pointer ? 'the data is not in the workspace' : 'it does not exist and no stage produces it'}`,
+          code: known ? 'missing-data' : 'missing-dep',
+          message: `dep '${m.path}' of stage '${m.stage}' is missing: ${known ? 'the data is not in the workspace' : 'it does not exist and no stage produces it'}`,
           ...(m.loc ? { location: m.loc } : {}),
           hint: where.get,
         };

@@ -403,3 +403,36 @@ describe.skipIf(s3Down !== undefined && process.env.CI !== 'true')('a DVC remote
     expect(Object.values((await q.repro([], { env: S3_ENV })).outcomes)).toEqual(['fresh', 'fresh', 'fresh', 'fresh']);
   });
 });
+
+describe('a fresh clone of an mlbuild-built project after push', () => {
+  it('names the raw input the lockfile records, and pull brings it with the outs', async () => {
+    const origin = projects.make({
+      'pipeline.yaml': 'stages:\n  clean:\n    cmd: tr a-z A-Z < data/raw.csv > clean.csv\n    deps: [data/raw.csv]\n    outs: [clean.csv]\n',
+      '.gitignore': '/data/\n',
+      'data/raw.csv': 'a,b\n1,2\n',
+    });
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-inputs-remote-'));
+    origin.write({ '.mlbuild/config.yaml': `remote:\n  shared:\n    url: ${store}\ncore:\n  remote: shared\n` });
+    expect((await origin.repro()).code).toBe(0);
+    let r = await origin.run(['push']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    origin.commitAll('built');
+
+    const p = cloneOf(origin);
+    r = await p.run(['status']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("data/raw.csv (needed by clean): recorded in mlbuild.lock by stage 'clean': get it with `mlbuild pull`");
+    r = await p.run(['repro']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error: dep 'data/raw.csv' of stage 'clean' is missing: the data is not in the workspace");
+    r = await p.run(['pull']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(p.read('data/raw.csv')).toBe('a,b\n1,2\n');
+    expect((await p.repro()).outcomes).toEqual({ clean: 'fresh' });
+
+    // An edited input is the user's work: pull leaves it alone.
+    p.write({ 'data/raw.csv': 'mine\n' });
+    expect((await p.run(['pull'])).code).toBe(0);
+    expect(p.read('data/raw.csv')).toBe('mine\n');
+  });
+});

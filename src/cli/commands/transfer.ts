@@ -3,6 +3,7 @@
  * commit's, or the run-cache) between the local cache and a remote. They hold the project lock
  * while they read or change the cache; `status --cloud` only looks.
  */
+import path from 'node:path';
 import { withContext, type GlobalOptions } from '../context.js';
 import { openState, openWorkspace, type RunState } from '../../run/workspace.js';
 import { LocalStore, objectKey, parseLinkTypes } from '../../cache/local-store.js';
@@ -55,6 +56,26 @@ export function lockOuts(lockfile: Lockfile, pipeline: Pipeline | undefined, tar
   return outs;
 }
 
+/**
+ * Raw inputs the lockfile records: deps no stage makes and no `.dvc` pointer tracks, with the hash
+ * each stage ran on (the first stage's, in lockfile order). push uploads them from the workspace,
+ * pull brings them where they are missing, so a fresh clone of an mlbuild-built project gets its
+ * data the way it gets its outs.
+ */
+export function lockInputs(lockfile: Lockfile, pipeline: Pipeline, sources: DataSources, targets: readonly string[]): RecordedOut[] {
+  const seen = new Set<string>();
+  const inputs: RecordedOut[] = [];
+  for (const name of lockfile.names()) {
+    if (!matches(targets, name) || !pipeline.stages.has(name)) continue;
+    for (const dep of lockfile.get(name)!.deps) {
+      if (seen.has(dep.path) || path.isAbsolute(dep.path) || pipeline.producersOf(dep.path).length > 0 || sources.pointerFor(dep.path)) continue;
+      seen.add(dep.path);
+      inputs.push({ stage: name, out: dep });
+    }
+  }
+  return inputs;
+}
+
 const wantedOf = (outs: readonly RecordedOut[], at = ''): Wanted[] => outs.map(({ stage, out }) => ({ record: out, neededBy: `${out.path} (stage '${stage}'${at})` }));
 
 interface Opened {
@@ -64,6 +85,8 @@ interface Opened {
   readonly state: RunState;
   readonly store: LocalStore;
   readonly outs: RecordedOut[];
+  /** Raw inputs mlbuild.lock records (lockInputs). */
+  readonly inputs: RecordedOut[];
   /** Data tracked by `.dvc` pointers (all of them, or those under the targets). */
   readonly pointers: DataPointer[];
   readonly index: Md5Index;
@@ -98,6 +121,7 @@ async function open(project: Project, a: Pick<TransferArgs, 'remote' | 'jobs' | 
   const pointers = sources.all().filter((p) => pointerMatches(a.targets, p));
   if (sources.diags.length > 0) return err(sources.diags);
   return ok({
+    inputs: lockInputs(state.value.lockfile, ws.value.pipeline, sources, a.targets),
     pointers,
     index: Md5Index.load(project.mlcacheDir),
     dvcLayout: chosen.value.layout === 'dvc',
@@ -150,7 +174,15 @@ async function runTransfer(g: GlobalOptions, command: TransferCommand, a: Transf
 
 export function pushCommand(g: GlobalOptions, a: TransferArgs): Promise<number> {
   return runTransfer(g, 'push', a, async ({ project, o, t, reporter, result, data }) => {
-    const wanted = wantedOf(o.outs);
+    // Raw inputs go up from the workspace when it still holds the version the lockfile records.
+    for (const { out } of o.inputs) {
+      if (await o.store.has([out])) continue;
+      const now = await o.state.files.hash(out.path);
+      if (now?.hash === out.hash) await o.store.save([now]);
+    }
+    const inputs = [];
+    for (const i of o.inputs) if (await o.store.has([i.out])) inputs.push(i);
+    const wanted = [...wantedOf(inputs), ...wantedOf(o.outs)];
     await pushPointers(o.pointers, data, result);
     if (data.remote.dvc) {
       // A DVC remote gets DVC's layout, so DVC users can pull what mlbuild built (run-cache stays mlbuild's).
@@ -180,31 +212,56 @@ export function pushCommand(g: GlobalOptions, a: TransferArgs): Promise<number> 
   });
 }
 
+/**
+ * Fetches raw inputs the lockfile records. One the remote lacks is a warning, not a failure: it
+ * was never pushed (older pushes did not carry inputs), and the user may have it elsewhere; a
+ * corrupt one still fails the command.
+ */
+async function fetchInputs(inputs: readonly RecordedOut[], t: Transfer, data: DataMove, result: TransferResult, reporter: TransferReporter): Promise<void> {
+  if (inputs.length === 0) return;
+  const r = emptyResult();
+  if (data.remote.dvc) for (const w of wantedOf(inputs)) await data.remote.dvc.fetchRecord(w.record, w.neededBy, r);
+  else await t.fetch(wantedOf(inputs), r);
+  result.transferred += r.transferred;
+  result.bytes += r.bytes;
+  result.present += r.present;
+  result.failed.push(...r.failed);
+  if (r.missing.length > 0) {
+    reporter.warning(`not on the remote, so not fetched: ${r.missing.map((m) => m.neededBy).join(', ')} (raw inputs go up with \`mlbuild push\` from a workspace that has them, or track them with \`mlbuild add\`)`);
+  }
+}
+
 export function fetchCommand(g: GlobalOptions, a: TransferArgs): Promise<number> {
-  return runTransfer(g, 'fetch', a, async ({ o, t, result, data }) => {
+  return runTransfer(g, 'fetch', a, async ({ o, t, result, data, reporter }) => {
     await fetchPointers(o.pointers, data, result);
+    await fetchInputs(o.inputs, t, data, result, reporter);
+    const wanted = wantedOf(o.outs);
     if (data.remote.dvc) {
-      for (const w of wantedOf(o.outs)) await data.remote.dvc.fetchRecord(w.record, w.neededBy, result);
+      for (const w of wanted) await data.remote.dvc.fetchRecord(w.record, w.neededBy, result);
       return {};
     }
-    await t.fetch(wantedOf(o.outs), result);
+    await t.fetch(wanted, result);
     if (a.runCache) await t.fetchRunCache(result);
     return {};
   });
 }
 
 export function pullCommand(g: GlobalOptions, a: TransferArgs): Promise<number> {
-  return runTransfer(g, 'pull', a, async ({ o, t, result, data }) => {
+  return runTransfer(g, 'pull', a, async ({ project, o, t, result, data, reporter }) => {
     const got = await fetchPointers(o.pointers, data, result);
+    // Raw inputs are brought only where the workspace lacks them: an edited input is the user's work.
+    const absent = o.inputs.filter((i) => o.state.files.stat(path.join(project.root, i.out.path)) === undefined);
+    await fetchInputs(absent, t, data, result, reporter);
+    const wanted = wantedOf(o.outs);
     if (data.remote.dvc) {
-      for (const w of wantedOf(o.outs)) await data.remote.dvc.fetchRecord(w.record, w.neededBy, result);
+      for (const w of wanted) await data.remote.dvc.fetchRecord(w.record, w.neededBy, result);
     } else {
-      await t.fetch(wantedOf(o.outs), result);
+      await t.fetch(wanted, result);
       if (a.runCache) await t.fetchRunCache(result);
     }
     // Check out what the cache now holds; objects that failed were never added, so their outs stay as they were.
     const dataOut = await checkoutPointers(got, data);
-    const { restored, missing } = await checkoutOuts(o.store, o.state.files, o.outs);
+    const { restored, missing } = await checkoutOuts(o.store, o.state.files, [...absent, ...o.outs]);
     await o.state.statCache.save();
     return { restored: [...dataOut.restored, ...restored], notRestored: [...dataOut.missing, ...missing] };
   });
@@ -233,7 +290,7 @@ export function cloudStatusCommand(g: GlobalOptions, a: { targets: string[]; jso
         const state: CloudState = local && remote ? 'ok' : local ? 'not-pushed' : remote ? 'not-fetched' : 'missing';
         rows.push({ stage: p.file, path: p.path, hash: p.md5, local, remote, state });
       });
-      await forEachLimit(o.outs, o.jobs, async ({ stage, out }) => {
+      await forEachLimit([...o.inputs, ...o.outs], o.jobs, async ({ stage, out }) => {
         // A manifest is pushed only after every file it lists, so its presence vouches for the directory.
         const [local, remote] = await Promise.all([o.store.has([out]), onRemote(o.dvcLayout ? xxhNoteKey(out.hash) : objectKey(out.hash))]);
         const state: CloudState = local && remote ? 'ok' : local ? 'not-pushed' : remote ? 'not-fetched' : 'missing';
