@@ -4,6 +4,7 @@
  * while they read or change the cache; `status --cloud` only looks.
  */
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { withContext, type GlobalOptions } from '../context.js';
 import { openState, openWorkspace, type RunState } from '../../run/workspace.js';
 import { LocalStore, objectKey, parseLinkTypes } from '../../cache/local-store.js';
@@ -57,12 +58,12 @@ export function lockOuts(lockfile: Lockfile, pipeline: Pipeline | undefined, tar
 }
 
 /**
- * Raw inputs the lockfile records: deps no stage makes and no `.dvc` pointer tracks, with the hash
+ * Raw inputs the lockfile records: deps no stage makes, no `.dvc` pointer tracks and git does not hold, with the hash
  * each stage ran on (the first stage's, in lockfile order). push uploads them from the workspace,
  * pull brings them where they are missing, so a fresh clone of an mlbuild-built project gets its
  * data the way it gets its outs.
  */
-export function lockInputs(lockfile: Lockfile, pipeline: Pipeline, sources: DataSources, targets: readonly string[]): RecordedOut[] {
+export function lockInputs(root: string, lockfile: Lockfile, pipeline: Pipeline, sources: DataSources, targets: readonly string[]): RecordedOut[] {
   const seen = new Set<string>();
   const inputs: RecordedOut[] = [];
   for (const name of lockfile.names()) {
@@ -73,7 +74,12 @@ export function lockInputs(lockfile: Lockfile, pipeline: Pipeline, sources: Data
       inputs.push({ stage: name, out: dep });
     }
   }
-  return inputs;
+  if (inputs.length === 0) return inputs;
+  // What git holds travels with git: only inputs outside it need the remote.
+  const git = spawnSync('git', ['ls-files', '-z', '--', ...inputs.map((i) => i.out.path)], { cwd: root, encoding: 'utf8' });
+  if (git.status !== 0) return inputs;
+  const inGit = git.stdout.split('\0').filter(Boolean);
+  return inputs.filter((i) => !inGit.some((f) => f === i.out.path || f.startsWith(`${i.out.path}/`)));
 }
 
 const wantedOf = (outs: readonly RecordedOut[], at = ''): Wanted[] => outs.map(({ stage, out }) => ({ record: out, neededBy: `${out.path} (stage '${stage}'${at})` }));
@@ -121,7 +127,7 @@ async function open(project: Project, a: Pick<TransferArgs, 'remote' | 'jobs' | 
   const pointers = sources.all().filter((p) => pointerMatches(a.targets, p));
   if (sources.diags.length > 0) return err(sources.diags);
   return ok({
-    inputs: lockInputs(state.value.lockfile, ws.value.pipeline, sources, a.targets),
+    inputs: lockInputs(project.root, state.value.lockfile, ws.value.pipeline, sources, a.targets),
     pointers,
     index: Md5Index.load(project.mlcacheDir),
     dvcLayout: chosen.value.layout === 'dvc',
