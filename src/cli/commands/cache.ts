@@ -30,7 +30,8 @@ export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits:
       const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: state.value.files });
       const records: FileRecord[] = [];
       const addLock = (l: Lockfile): void => {
-        for (const n of l.names()) records.push(...l.get(n)!.outs);
+        // Deps too: a raw input pushed or pulled with the outs stays as long as its lockfile.
+        for (const n of l.names()) records.push(...l.get(n)!.outs, ...l.get(n)!.deps);
       };
       addLock(state.value.lockfile);
       // Data tracked by .dvc pointers is kept like any out (the workspace's pointers).
