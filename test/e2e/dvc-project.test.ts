@@ -138,6 +138,11 @@ describe('a DVC project from its first fresh clone (no -f)', () => {
       expect(x.code, `${args.join(' ')}: ${x.stderr}`).toBe(0);
     }
     p.remove('plots-out');
+    // Tracked data are nodes of the graph, as `dvc dag` shows them.
+    expect((await p.run(['dag'])).stdout).toMatch(/^◆ data\/data\.xml\.dvc {2}→ prepare\n◆ data\/raw\.dvc {2}→ train\n● prepare\n/);
+    const dagJson = JSON.parse((await p.run(['dag', '--json'])).stdout) as { data: { pointer: string; md5: string; stages: string[] }[]; edges: { from: string; to: string }[] };
+    expect(dagJson.data[0]).toEqual({ pointer: 'data/data.xml.dvc', path: 'data/data.xml', md5: md5(DATA), stages: ['prepare'] });
+    expect(dagJson.edges).toContainEqual({ from: 'data/raw.dvc', to: 'train' });
     const dry = await p.run(['repro', '--dry']);
     expect(dry.stdout + dry.stderr).toContain('missing input data/data.xml (needed by prepare): tracked by data/data.xml.dvc: get it with `mlbuild pull data/data.xml.dvc`');
 
