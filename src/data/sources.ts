@@ -46,8 +46,12 @@ export class DataSources {
       }
       if (!cur.includes('/')) break;
     }
-    return undefined;
+    // A pointer not named after its data (`dvc add --file other.dvc`): look through them all, once.
+    this.listed ??= this.all();
+    return this.listed.find((x) => x.path === p || p.startsWith(`${x.path}/`));
   }
+
+  private listed: DataPointer[] | undefined;
 
   /** Every pointer of the project, sorted by file. */
   all(): DataPointer[] {
