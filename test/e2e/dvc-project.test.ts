@@ -212,6 +212,14 @@ describe('a DVC project from its first fresh clone (no -f)', () => {
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).toContain(`remote object ${dataKey} rejected: its content hashes to md5 ${md5(DATA.replace('post 1 ', 'post X '))}, not ${md5(DATA)}`);
     expect(p.exists('data/data.xml')).toBe(false);
+    // A listing that names other files than the one the pointer records is refused before any file is fetched.
+    const dirMd5 = md5(listing(RAW));
+    const listingKey = `${dirMd5.slice(0, 2)}/${dirMd5.slice(2)}.dir`;
+    fs.writeFileSync(path.join(remote, listingKey), listing({ ...RAW, 'evil.sh': 'rm -rf ~\n' }));
+    r = await p.run(['pull', 'data/raw.dvc']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain(`remote object ${listingKey} rejected: its content hashes to md5 ${md5(listing({ ...RAW, 'evil.sh': 'rm -rf ~\n' }))}.dir, not ${dirMd5}.dir (corrupt or tampered)`);
+    expect(p.exists('data/raw')).toBe(false);
     const objects = path.join(p.dir, '.mlcache', 'objects');
     const all = fs.existsSync(objects) ? fs.readdirSync(objects, { recursive: true }).map(String) : [];
     expect(all.filter((f) => !f.startsWith('incoming') && f.length > 2)).toEqual([]);
