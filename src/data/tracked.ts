@@ -130,8 +130,8 @@ export async function pushPointers(pointers: readonly DataPointer[], m: DataMove
       continue;
     }
     if (m.remote.dvc) {
-      // A DVC 2 pointer names text data by its dos2unix md5: DVC 3 layout needs the plain one.
-      await m.remote.dvc.push(rec, neededByOf(p), result);
+      // Under the pointer's own kind: a DVC 2 pointer's data goes where DVC looks for it, by its dos2unix md5.
+      await m.remote.dvc.push(rec, neededByOf(p), result, p.md5Kind);
     } else if (m.remote.mlbuild) {
       await m.remote.mlbuild.push([{ record: rec, neededBy: neededByOf(p) }], result);
     }

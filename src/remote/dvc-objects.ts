@@ -14,7 +14,8 @@
  * tampered object is deleted and reported by key and by the data that needed it. A listing is
  * verified the same way before any file it names is fetched, and becomes an mlbuild manifest.
  * Push: the md5 of each cached object (from the Md5Index, else hashed once), uploaded under
- * DVC 3's key when the remote lacks it, files before the listing that names them.
+ * DVC 3's key (DVC 2's, with the dos2unix md5, for data a DVC 2 pointer tracks) when the remote
+ * lacks it, files before the listing that names them.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -201,17 +202,22 @@ export class DvcObjects {
   }
 
   /** md5 of a cached file object (learned once). */
-  private md5OfObject(xxh: string): string {
-    let md5 = this.index.get(xxh, 'md5');
+  private md5OfObject(xxh: string, kind: Md5Kind): string {
+    let md5 = this.index.get(xxh, kind);
     if (!md5) {
-      md5 = md5OfFile(this.local.objectPath(xxh), 'md5');
-      this.index.set(xxh, 'md5', md5);
+      md5 = md5OfFile(this.local.objectPath(xxh), kind);
+      this.index.set(xxh, kind, md5);
     }
     return md5;
   }
 
-  private async uploadObject(md5: string, xxh: string, neededBy: string, result: TransferResult): Promise<boolean> {
-    const key = dvcKeys(md5)[0]!;
+  /** DVC 3 keeps `md5` objects under files/md5/; DVC 2's md5-dos2unix ones (which DVC 3 still looks for there) at the root. */
+  private static keyFor(md5: string, kind: Md5Kind): string {
+    return dvcKeys(md5)[kind === 'md5' ? 0 : 1]!;
+  }
+
+  private async uploadObject(md5: string, kind: Md5Kind, xxh: string, neededBy: string, result: TransferResult): Promise<boolean> {
+    const key = DvcObjects.keyFor(md5, kind);
     if (await this.remote.exists(key)) {
       result.present++;
       return true;
@@ -232,16 +238,20 @@ export class DvcObjects {
     }
   }
 
-  /** Uploads a cached record in DVC 3's layout; its md5 (`.dir` for a directory), or undefined. */
-  async push(r: FileRecord, neededBy: string, result: TransferResult): Promise<string | undefined> {
+  /**
+   * Uploads a cached record in DVC's layout; its md5 (`.dir` for a directory), or undefined. `md5`
+   * (DVC 3) goes under files/md5/; `md5-dos2unix` (data a DVC 2 pointer tracks) under DVC 2's key,
+   * where DVC 2 and DVC 3 both look for such data.
+   */
+  async push(r: FileRecord, neededBy: string, result: TransferResult, kind: Md5Kind = 'md5'): Promise<string | undefined> {
     let md5: string;
     if (!r.hash.endsWith('.dir')) {
       if (!fs.existsSync(this.local.objectPath(r.hash))) {
         result.missing.push({ object: r.hash, neededBy, message: 'not in the local cache' });
         return undefined;
       }
-      md5 = this.md5OfObject(r.hash);
-      if (!(await this.uploadObject(md5, r.hash, neededBy, result))) return undefined;
+      md5 = this.md5OfObject(r.hash, kind);
+      if (!(await this.uploadObject(md5, kind, r.hash, neededBy, result))) return undefined;
     } else {
       const entries = this.local.readManifest(r.hash);
       if (!entries || !(await this.local.has([r]))) {
@@ -251,22 +261,24 @@ export class DvcObjects {
       let ok = true;
       const listing: { relpath: string; md5: string }[] = [];
       await forEachLimit(entries, this.jobs, async (e) => {
-        const m = this.md5OfObject(e.hash);
+        const m = this.md5OfObject(e.hash, kind);
         listing.push({ relpath: e.relpath, md5: m });
-        if (!(await this.uploadObject(m, e.hash, `${r.path}/${e.relpath} of ${neededBy}`, result))) ok = false;
+        if (!(await this.uploadObject(m, kind, e.hash, `${r.path}/${e.relpath} of ${neededBy}`, result))) ok = false;
       });
       // A listing goes up only when every file it names is there: DVC never sees a partial directory.
       if (!ok) return undefined;
       const text = md5TreeText(listing);
       md5 = md5OfBytes(Buffer.from(text, 'utf8')) + '.dir';
-      this.index.set(r.hash, 'md5', md5);
-      if (await this.remote.exists(dvcKeys(md5)[0]!)) result.present++;
+      this.index.set(r.hash, kind, md5);
+      const key = DvcObjects.keyFor(md5, kind);
+      if (await this.remote.exists(key)) result.present++;
       else {
-        await this.remote.writeText(dvcKeys(md5)[0]!, text);
+        await this.remote.writeText(key, text);
         result.transferred++;
       }
     }
-    if (!(await this.remote.exists(xxhNoteKey(r.hash)))) await this.remote.writeText(xxhNoteKey(r.hash), md5 + '\n');
+    // The note names DVC 3's md5, which fetchRecord asks for; legacy pushes are for DVC 2 pointers only.
+    if (kind === 'md5' && !(await this.remote.exists(xxhNoteKey(r.hash)))) await this.remote.writeText(xxhNoteKey(r.hash), md5 + '\n');
     return md5;
   }
 }

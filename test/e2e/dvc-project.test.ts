@@ -261,6 +261,10 @@ describe('a DVC project from its first fresh clone (no -f)', () => {
       const prepared = { 'test.tsv': p.read('data/prepared/test.tsv'), 'train.tsv': p.read('data/prepared/train.tsv') };
       const dirMd5 = md5(listing(prepared));
       expect(fs.readFileSync(path.join(fresh, 'files/md5', dirMd5.slice(0, 2), dirMd5.slice(2) + '.dir'), 'utf8')).toBe(listing(prepared));
+      // data/raw.dvc is a DVC 2 pointer: its data goes to DVC 2's layout, where DVC looks for legacy hashes.
+      const rawMd5 = md5(listing(RAW));
+      expect(fs.readFileSync(path.join(fresh, rawMd5.slice(0, 2), rawMd5.slice(2) + '.dir'), 'utf8')).toBe(listing(RAW));
+      expect(fs.readFileSync(path.join(fresh, md5('alpha\n').slice(0, 2), md5('alpha\n').slice(2)), 'utf8')).toBe('alpha\n');
       r = await p.run(['status', '-c', '-r', 'fresh']);
       expect(r.stdout, r.stderr).toContain("in sync");
 
@@ -402,10 +406,11 @@ describe.skipIf(s3Down !== undefined && process.env.CI !== 'true')('a DVC remote
     expect((await p.repro([], { env: S3_ENV })).code).toBe(0);
     let r = await p.run(['push'], { env: S3_ENV });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const listed = await client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: 'dvcstore/files/md5/' }));
+    const listed = await client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: 'dvcstore/' }));
     const keys = (listed.Contents ?? []).map((o) => o.Key);
     expect(keys).toContain(`dvcstore/files/md5/${md5(DATA).slice(0, 2)}/${md5(DATA).slice(2)}`);
-    expect(keys).toContain(`dvcstore/files/md5/${md5(listing(RAW)).slice(0, 2)}/${md5(listing(RAW)).slice(2)}.dir`);
+    // The DVC 2 pointer's directory: DVC 2's layout.
+    expect(keys).toContain(`dvcstore/${md5(listing(RAW)).slice(0, 2)}/${md5(listing(RAW)).slice(2)}.dir`);
 
     const q = cloneOf(origin);
     fs.copyFileSync(p.path('mlbuild.lock'), q.path('mlbuild.lock'));
