@@ -19,6 +19,12 @@ import type { FileRecord, FileHasher, ManifestEntry } from '../hashing/file-hash
 import type { FpHash } from '../util/brand.js';
 import { contentHash } from '../util/brand.js';
 import type { CacheStore } from './store.js';
+import { ensureDir } from '../util/dir-cache.js';
+
+/** Outs up to this size are read, re-hashed and written into the cache rather than copied. */
+const SMALL_OBJECT = 256 * 1024;
+
+const changedWhileSaving = (src: string): Error => new Error(`'${src}' changed while it was being saved to the cache`);
 
 export type LinkType = 'reflink' | 'hardlink' | 'copy';
 
@@ -46,6 +52,17 @@ export const objectPathIn = (mlcacheDir: string, hash: string): string => path.j
 
 /** A temp sibling of `target` (gc removes leftovers: names containing `.tmp-`). */
 export const tmpName = (target: string): string => `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+
+/** A directory manifest's entries (`relpath\thash\tsize` lines). */
+export function parseManifest(text: string): ManifestEntry[] {
+  const entries: ManifestEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const [relpath, h, size] = line.split('\t');
+    entries.push({ relpath: relpath!, hash: contentHash(h!), size: Number(size) });
+  }
+  return entries;
+}
 
 export interface LocalStoreOptions {
   readonly root: string;
@@ -85,13 +102,7 @@ export class LocalStore implements CacheStore {
     } catch {
       return undefined;
     }
-    const entries: ManifestEntry[] = [];
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      const [relpath, h, size] = line.split('\t');
-      entries.push({ relpath: relpath!, hash: contentHash(h!), size: Number(size) });
-    }
-    return entries;
+    return parseManifest(text);
   }
 
   private hasObject(hash: string): boolean {
@@ -108,11 +119,15 @@ export class LocalStore implements CacheStore {
     return Promise.resolve(true);
   }
 
-  /** Adds one file's content under `hash`, linking when allowed, else copying. Idempotent. */
+  /**
+   * Adds one file's content under `hash`, linking when allowed, else copying. Idempotent.
+   * Synchronous on purpose: on Node 20, fs/promises costs several times the CPU of the sync calls
+   * for small files (measured: 1000 x 1 KiB writeFile 321 vs 56 ms), and this runs once per out.
+   */
   private addObject(src: string, hash: string, size: number, allowLink: boolean): void {
     const dest = this.objectPath(hash);
     if (fs.existsSync(dest)) return;
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    ensureDir(path.dirname(dest));
     const tmp = tmpName(dest);
     let linked = false;
     if (allowLink && !this.broken.has('hardlink') && this.linkTypes.includes('hardlink')) {
@@ -123,17 +138,34 @@ export class LocalStore implements CacheStore {
         this.broken.add('hardlink');
       }
     }
-    if (!linked) fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
-    // The hasher saw `size` bytes; anything else means the file changed under us: refuse it.
-    if (fs.statSync(tmp).size !== size) {
-      fs.rmSync(tmp, { force: true });
-      throw new Error(`'${src}' changed while it was being saved to the cache`);
+    if (!linked && size <= SMALL_OBJECT) {
+      // Small: read it once, check it is still the content that was hashed, and write the read-only
+      // object directly: one read and one write instead of copy + stat + chmod (4x cheaper here).
+      const bytes = fs.readFileSync(src);
+      if (bytes.length !== size || this.opts.files.hashBytes(bytes) !== hash) throw changedWhileSaving(src);
+      fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+    } else {
+      if (!linked) fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
+      // The hasher saw `size` bytes; anything else means the file changed under us: refuse it.
+      if (fs.statSync(tmp).size !== size) {
+        fs.rmSync(tmp, { force: true });
+        throw changedWhileSaving(src);
+      }
+      fs.chmodSync(tmp, 0o444);
     }
-    fs.chmodSync(tmp, 0o444);
     fs.renameSync(tmp, dest);
   }
 
   save(records: readonly FileRecord[]): Promise<void> {
+    try {
+      this.saveSync(records);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return Promise.resolve();
+  }
+
+  private saveSync(records: readonly FileRecord[]): void {
     for (const r of records) {
       const abs = this.abs(r.path);
       const allowLink = !(this.opts.copyOnSave?.(r.path) ?? false);
@@ -143,7 +175,7 @@ export class LocalStore implements CacheStore {
         for (const e of entries) this.addObject(path.join(abs, e.relpath), e.hash, e.size, allowLink);
         const dest = this.objectPath(r.hash);
         if (!fs.existsSync(dest)) {
-          fs.mkdirSync(path.dirname(dest), { recursive: true });
+          ensureDir(path.dirname(dest));
           const tmp = tmpName(dest);
           fs.writeFileSync(tmp, entries.map((e) => `${e.relpath}\t${e.hash}\t${e.size}\n`).join(''), { mode: 0o444 });
           fs.renameSync(tmp, dest);
@@ -152,7 +184,6 @@ export class LocalStore implements CacheStore {
         this.addObject(abs, r.hash, r.size, allowLink);
       }
     }
-    return Promise.resolve();
   }
 
   /** Places one object at `dest` (which must not exist), by the first link type that works. */
@@ -224,7 +255,7 @@ export class LocalStore implements CacheStore {
 
   recordRun(fp: FpHash, outs: readonly FileRecord[]): Promise<void> {
     const file = this.runFile(fp);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    ensureDir(path.dirname(file));
     // One short line in append mode: a crash leaves at most a torn last line, which lookups skip.
     fs.appendFileSync(file, JSON.stringify({ outs: outs.map((o) => ({ path: o.path, hash: o.hash, size: o.size, ...(o.nfiles !== undefined ? { nfiles: o.nfiles } : {}) })) }) + '\n');
     return Promise.resolve();

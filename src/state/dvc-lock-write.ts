@@ -5,7 +5,8 @@
  *
  * Each stage mlbuild.lock records becomes a DVC 3 entry: cmd; deps and outs as
  * `{path, hash: md5, md5, size, nfiles}` (paths relative to the stage's wdir, md5 by DVC's rules
- * through the Md5Index); params grouped under `params.yaml`, DVC's default params file. A stage
+ * through the Md5Index); params grouped by file (`params.yaml`, DVC's default, or the custom file
+ * a `<file>:<key>` param names). A stage
  * whose workspace no longer matches its mlbuild.lock entry is left out rather than written with a
  * hash that describes neither. Stages are written in pipeline order; the file is replaced
  * atomically and only when its text changes.
@@ -48,7 +49,16 @@ export async function writeDvcLock(root: string, stages: readonly Stage[], lockf
     }
     const entry: Record<string, unknown> = { cmd: e.cmd };
     if (deps.length) entry.deps = deps;
-    if (Object.keys(e.params).length) entry.params = { 'params.yaml': e.params };
+    if (Object.keys(e.params).length) {
+      // `custom.yaml:a.b` (config/param-files.ts) goes under its own file, relative to the wdir, as DVC groups them.
+      const byFile: Record<string, Record<string, unknown>> = {};
+      for (const [k, v] of Object.entries(e.params)) {
+        const sep = k.indexOf(':');
+        const file = sep > 0 ? path.posix.relative(stage.wdir || '.', k.slice(0, sep)) : 'params.yaml';
+        (byFile[file] ??= {})[sep > 0 ? k.slice(sep + 1) : k] = v;
+      }
+      entry.params = byFile;
+    }
     if (outs.length) entry.outs = outs;
     doc[stage.name] = entry;
   }

@@ -37,8 +37,8 @@ interface DvcLockRecord {
 export interface DvcLockEntry {
   readonly cmd: readonly string[];
   readonly deps: readonly DvcLockRecord[];
-  /** Every file's params merged: key -> value. */
-  readonly params: Readonly<Record<string, unknown>>;
+  /** Params by file (as dvc.lock groups them, relative to the stage's wdir): key -> value. */
+  readonly params: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly outs: readonly DvcLockRecord[];
 }
 
@@ -60,8 +60,11 @@ export function readDvcLock(root: string): Map<string, DvcLockEntry> {
   for (const [name, e] of Object.entries(stages as Record<string, { cmd?: unknown; deps?: unknown; params?: unknown; outs?: unknown }>)) {
     if (typeof e !== 'object' || e === null) continue;
     const cmd = typeof e.cmd === 'string' ? [e.cmd] : Array.isArray(e.cmd) ? e.cmd.map(String) : [];
-    const params: Record<string, unknown> = {};
-    if (typeof e.params === 'object' && e.params !== null) for (const file of Object.values(e.params as Record<string, unknown>)) if (typeof file === 'object' && file !== null) Object.assign(params, file);
+    // params.yaml's keys as they are; another file's as `<file>:<key>` (config/param-files.ts), file relative to wdir.
+    const params: Record<string, Record<string, unknown>> = {};
+    if (typeof e.params === 'object' && e.params !== null) {
+      for (const [file, keys] of Object.entries(e.params as Record<string, unknown>)) if (typeof keys === 'object' && keys !== null) params[file] = keys as Record<string, unknown>;
+    }
     entries.set(name, { cmd, deps: records(e.deps), params, outs: records(e.outs) });
   }
   return entries;
@@ -111,7 +114,12 @@ export class DvcLockAdopter {
       }
       return true;
     };
-    for (const k of Object.keys(params)) if (!(k in e.params) || canonicalJson(e.params[k]) !== canonicalJson(params[k])) return undefined;
+    const locked: Record<string, unknown> = {};
+    for (const [file, keys] of Object.entries(e.params)) {
+      const rel = path.posix.normalize(path.posix.join(stage.wdir || '.', file));
+      for (const [k, v] of Object.entries(keys)) locked[file === 'params.yaml' ? k : `${rel}:${k}`] = v;
+    }
+    for (const k of Object.keys(params)) if (!(k in locked) || canonicalJson(locked[k]) !== canonicalJson(params[k])) return undefined;
     if (!(await matches(e.deps, stage.deps.map((d) => d.path)))) return undefined;
     if (!(await matches(e.outs, stage.outs.map((o) => o.path)))) return undefined;
     const depRecs = stage.deps.map((d) => deps.get(d.path));

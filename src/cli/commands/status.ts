@@ -42,7 +42,7 @@ export async function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<nu
     }
     const { ws, plan } = opened.value;
     const adopter = DvcLockAdopter.open(project.root, project.mlcacheDir, s.files);
-    const ctx = { files: s.files, params: ws.loaded.params, lockfile: s.lockfile, interrupted: s.interrupted, ...(adopter ? { adopter } : {}) };
+    const ctx = { files: s.files, params: ws.loaded.params, fileParams: ws.loaded.fileParams, lockfile: s.lockfile, interrupted: s.interrupted, ...(adopter ? { adopter } : {}) };
     const cache = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: s.files });
     const assessed = await assess(plan, ws.pipeline, ctx, cache, () => false, { allowMissing: a.allowMissing });
     // The stat cache learned hashes; saving it makes the next status faster and changes nothing else.
