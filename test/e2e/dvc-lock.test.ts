@@ -36,7 +36,7 @@ function project(): Project {
   scale:
     cmd: ${JSON.stringify(CMD.scale)}
     deps: [parts]
-    params: [scale.factor]
+    params: [scale.factor, {custom.yaml: [k]}]
     outs: [scaled.txt]
   report:
     cmd: ${JSON.stringify(CMD.report)}
@@ -44,6 +44,7 @@ function project(): Project {
     outs: [report.txt]
 `,
     'params.yaml': 'scale:\n  factor: 2\n',
+    'custom.yaml': 'k: 5\n',
     'in.txt': IN,
     '.gitignore': '/runs.log\n/parts\n/scaled.txt\n/report.txt\n',
   });
@@ -88,6 +89,8 @@ stages:
     params:
       params.yaml:
         scale.factor: ${factorInLock}
+      custom.yaml:
+        k: 5
     outs:
     - path: scaled.txt
       hash: md5
@@ -142,6 +145,14 @@ describe('adopting dvc.lock', () => {
     expect(p.read('report.txt')).toBe(`scaled=${'line one\r'.length * 3}`);
   });
 
+  it('a param from another file that changed since DVC ran is not adopted', async () => {
+    const p = project();
+    dvcRepro(p);
+    p.write({ 'custom.yaml': 'k: 6\n' });
+    const rep = await p.repro();
+    expect(rep.outcomes).toEqual({ split: 'fresh', scale: 'succeeded', report: 'fresh' });
+  });
+
   it('a stage whose out no longer matches its md5 is not adopted', async () => {
     const p = project();
     dvcRepro(p);
@@ -160,7 +171,7 @@ describe('adopting dvc.lock', () => {
     expect(lock.stages.split!.deps).toEqual([{ path: 'in.txt', hash: 'md5', md5: md5(IN), size: IN.length }]);
     const parts = { '1.txt': p.read('parts/1.txt'), '2.txt': p.read('parts/2.txt') };
     expect(lock.stages.split!.outs).toEqual([{ path: 'parts', hash: 'md5', md5: md5(listing(parts)) + '.dir', size: parts['1.txt'].length + parts['2.txt'].length, nfiles: 2 }]);
-    expect(lock.stages.scale!.params).toEqual({ 'params.yaml': { 'scale.factor': 2 } });
+    expect(lock.stages.scale!.params).toEqual({ 'params.yaml': { 'scale.factor': 2 }, 'custom.yaml': { k: 5 } });
     expect(p.read('dvc.lock')).toMatch(/^schema: '2.0'\nstages:\n {2}split:\n {4}cmd: /);
     // And a clone that only has dvc.lock (no mlbuild.lock) adopts it.
     p.remove('mlbuild.lock');
