@@ -81,9 +81,11 @@ const DVC_YAML = `stages:
     deps:
     - model.pkl
     - src/evaluate.js
-    metrics:
-    - eval/metrics.json:
-        cache: false
+    outs:
+    - eval
+# DVCLive's layout: the metrics file inside a directory out, declared at the top level.
+metrics:
+- eval/metrics.json
 `;
 
 /** The upstream repository (committed) and its DVC remote on disk. */
