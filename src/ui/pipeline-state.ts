@@ -13,6 +13,7 @@ import { openPlanned, openState } from '../run/workspace.js';
 import { assess } from '../run/assess.js';
 import { formatReason } from '../run/reason.js';
 import { LocalStore } from '../cache/local-store.js';
+import { DvcLockAdopter } from '../state/dvc-lock.js';
 import { type Result, ok } from '../util/result.js';
 import type { RunLog } from './run-log.js';
 import type { LiveRun } from './live-run.js';
@@ -30,6 +31,8 @@ export interface StageView {
   readonly state: StageState;
   readonly stale: boolean;
   readonly restorable: boolean;
+  /** Up to date through dvc.lock (status --json's `adopted`). */
+  readonly adopted: boolean;
   /** status's reason texts and codes, in its order. */
   readonly reasons: readonly string[];
   readonly reason_codes: readonly string[];
@@ -62,7 +65,9 @@ export async function pipelineView(project: Project, runs: RunLog, live: LiveRun
   const opened = await openPlanned(project, [], (abs) => s.files.stat(abs) !== undefined);
   if (!opened.ok) return opened;
   const { ws, plan } = opened.value;
-  const ctx = { files: s.files, params: ws.loaded.params, fileParams: ws.loaded.fileParams, lockfile: s.lockfile, interrupted: s.interrupted };
+  // A stage DVC built (dvc.lock matches the workspace) is up to date, as status says; its md5 index is not saved (the ui only reads).
+  const adopter = DvcLockAdopter.open(project.root, project.mlcacheDir, s.files);
+  const ctx = { files: s.files, params: ws.loaded.params, fileParams: ws.loaded.fileParams, lockfile: s.lockfile, interrupted: s.interrupted, ...(adopter ? { adopter } : {}) };
   const cache = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: s.files });
   const assessed = await assess(plan, ws.pipeline, ctx, cache, () => false);
   runs.poll();
@@ -107,6 +112,7 @@ export async function pipelineView(project: Project, runs: RunLog, live: LiveRun
       state,
       stale,
       restorable: a.restorable,
+      adopted: a.adopted === true,
       reasons: reasons.map(formatReason),
       reason_codes: reasons.map((r) => r.kind),
       upstream: [...ws.pipeline.upstream(a.stage)],

@@ -3,8 +3,10 @@
  * history reads the top-level metrics file inside a cached directory out (`dvclive/metrics.json`,
  * through each commit's lockfile and the cache) beside a stage's metric, the experiments keep
  * Python's NaN as exp show --json writes it, custom params files are columns as `file:key`, and
- * the plots answer carries image plots per revision.
+ * the plots answer carries image plots per revision. A stage DVC built (dvc.lock matching the
+ * workspace) is up to date and adopted in the pipeline view, as `status --json` says.
  */
+import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Project, cliBuilt } from './rig.js';
 import { getJson, startUi, type UiServer } from './ui-rig.js';
@@ -103,5 +105,32 @@ describe('mlbuild ui on a DVCLive project (dvc.yaml top-level metrics and plots)
       [shas[1], 'image/png'],
     ]);
     expect(revs.map((r) => Buffer.from(r.src.split(',')[1]!, 'base64').subarray(8).toString())).toEqual(['depth=2', 'depth=4']);
+  });
+});
+
+describe('mlbuild ui on a project DVC built (dvc.lock adoption)', () => {
+  it('a stage whose dvc.lock entry matches the workspace is up to date and adopted, as status --json says', { timeout: 60_000 }, async () => {
+    const md5 = (s: string): string => crypto.createHash('md5').update(s).digest('hex');
+    const p = new Project({
+      'dvc.yaml': 'stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    outs: [out.txt]\n',
+      'in.txt': 'hello\n',
+      'out.txt': 'hello\n',
+      'dvc.lock': `schema: '2.0'\nstages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps:\n    - path: in.txt\n      hash: md5\n      md5: ${md5('hello\n')}\n      size: 6\n    outs:\n    - path: out.txt\n      hash: md5\n      md5: ${md5('hello\n')}\n      size: 6\n`,
+    });
+    const ui = await startUi(p, ['-f', 'dvc.yaml']);
+    try {
+      const { body } = await getJson<{ stages: { name: string; state: string; adopted: boolean; reasons: string[] }[] }>(`${ui.url}/api/pipeline`);
+      expect(body.stages.map((s) => [s.name, s.state, s.adopted, s.reasons])).toEqual([['copy', 'up-to-date', true, []]]);
+      const status = JSON.parse((await p.run(['-f', 'dvc.yaml', 'status', '--json'])).stdout) as { stages: { adopted: boolean; reasons: string[] }[] };
+      expect(status.stages.map((s) => [s.adopted, s.reasons])).toEqual([[true, []]]);
+      // A changed input is not adopted: the ui says stale, with status's reason.
+      p.write({ 'in.txt': 'changed\n' });
+      const after = await getJson<{ stages: { state: string; adopted: boolean; reasons: string[] }[] }>(`${ui.url}/api/pipeline`);
+      expect(after.body.stages.map((s) => [s.state, s.adopted])).toEqual([['stale', false]]);
+      expect(after.body.stages[0]!.reasons).toEqual((JSON.parse((await p.run(['-f', 'dvc.yaml', 'status', '--json'])).stdout) as { stages: { reasons: string[] }[] }).stages[0]!.reasons);
+    } finally {
+      expect(await ui.stop()).toBe(0);
+      p.cleanup();
+    }
   });
 });

@@ -11,6 +11,8 @@ export interface StageView {
   state: 'up-to-date' | 'stale' | 'running' | 'failed' | 'frozen';
   stale: boolean;
   restorable: boolean;
+  /** Up to date through dvc.lock (a stage DVC built). */
+  adopted: boolean;
   reasons: string[];
   reason_codes: string[];
   upstream: string[];
