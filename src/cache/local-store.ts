@@ -19,6 +19,9 @@ import type { FileRecord, FileHasher, ManifestEntry } from '../hashing/file-hash
 import type { FpHash } from '../util/brand.js';
 import { contentHash } from '../util/brand.js';
 import type { CacheStore } from './store.js';
+import type { Hasher } from '../hashing/xxhash.js';
+import { loadHasher } from '../hashing/xxhash.js';
+import { CorruptObjectError, copyHashing, hashFile, matches, quarantine } from './integrity.js';
 
 export type LinkType = 'reflink' | 'hardlink' | 'copy';
 
@@ -47,6 +50,17 @@ export const objectPathIn = (mlcacheDir: string, hash: string): string => path.j
 /** A temp sibling of `target` (gc removes leftovers: names containing `.tmp-`). */
 export const tmpName = (target: string): string => `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
+/** The entries of a `.dir` object's text (`relpath\thash\tsize\n` lines). */
+function parseManifest(text: string): ManifestEntry[] {
+  const entries: ManifestEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const [relpath, h, size] = line.split('\t');
+    entries.push({ relpath: relpath!, hash: contentHash(h!), size: Number(size) });
+  }
+  return entries;
+}
+
 export interface LocalStoreOptions {
   readonly root: string;
   readonly mlcacheDir: string;
@@ -54,6 +68,8 @@ export interface LocalStoreOptions {
   readonly linkTypes?: readonly LinkType[];
   /** Outs saved by copy rather than link (persist outs, which their stage may modify in place). */
   readonly copyOnSave?: (path: string) => boolean;
+  /** Hashes restored objects to verify them (default: the process-wide xxh64). */
+  readonly hasher?: Hasher;
 }
 
 export class LocalStore implements CacheStore {
@@ -85,13 +101,7 @@ export class LocalStore implements CacheStore {
     } catch {
       return undefined;
     }
-    const entries: ManifestEntry[] = [];
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      const [relpath, h, size] = line.split('\t');
-      entries.push({ relpath: relpath!, hash: contentHash(h!), size: Number(size) });
-    }
-    return entries;
+    return parseManifest(text);
   }
 
   private hasObject(hash: string): boolean {
@@ -155,47 +165,84 @@ export class LocalStore implements CacheStore {
     return Promise.resolve();
   }
 
-  /** Places one object at `dest` (which must not exist), by the first link type that works. */
-  private place(hash: string, dest: string): void {
+  /**
+   * Places one object at `dest` (which must not exist), by the first link type that works, and
+   * verifies it: a copy is hashed while it is written, a reflink or hardlink (which copy nothing)
+   * by reading the object once. A mismatch removes `dest`, quarantines the object and throws.
+   */
+  private place(hash: string, dest: string, out: string, hasher: Hasher): void {
     const src = this.objectPath(hash);
     for (const t of this.linkTypes) {
       if (this.broken.has(t)) continue;
+      let actual: string;
       try {
-        if (t === 'reflink') fs.copyFileSync(src, dest, fs.constants.COPYFILE_FICLONE_FORCE);
-        else if (t === 'hardlink') fs.linkSync(src, dest);
+        if (t === 'copy') actual = copyHashing(src, dest, hasher);
         else {
-          fs.copyFileSync(src, dest);
-          fs.chmodSync(dest, 0o644);
+          if (t === 'reflink') fs.copyFileSync(src, dest, fs.constants.COPYFILE_FICLONE_FORCE);
+          else fs.linkSync(src, dest);
+          actual = hashFile(src, hasher);
         }
-        return;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`cache object ${hash} is missing`);
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && !fs.existsSync(src)) throw new Error(`cache object ${hash} is missing`);
+        // Out of space or a failing disk is not a missing feature of the file system: report it.
+        if (t === 'copy' || code === 'ENOSPC' || code === 'EIO' || code === 'EDQUOT') throw e;
         this.broken.add(t);
+        continue;
       }
+      if (!matches(hash, actual)) {
+        fs.rmSync(dest, { force: true });
+        throw this.corrupt(hash, actual, out);
+      }
+      return;
     }
     throw new Error(`could not place cache object ${hash} at '${dest}' by ${this.linkTypes.join(', ')}`);
   }
 
-  restore(records: readonly FileRecord[]): Promise<void> {
+  private corrupt(hash: string, actual: string, out: string): CorruptObjectError {
+    const at = quarantine(this.opts.mlcacheDir, this.objectPath(hash), hash);
+    return new CorruptObjectError(hash, actual, path.relative(this.opts.root, at) || at, out);
+  }
+
+  /** A directory's manifest, checked against its name (the hash of its text) before it is trusted. */
+  private verifiedManifest(hash: string, out: string, hasher: Hasher): ManifestEntry[] {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.objectPath(hash), 'utf8');
+    } catch {
+      throw new Error(`cache manifest ${hash} is missing`);
+    }
+    const actual = hasher.hashString(text);
+    if (!matches(hash, actual)) throw this.corrupt(hash, actual, out);
+    return parseManifest(text);
+  }
+
+  async restore(records: readonly FileRecord[]): Promise<void> {
+    const hasher = this.opts.hasher ?? (await loadHasher());
     for (const r of records) {
       const abs = this.abs(r.path);
       fs.rmSync(abs, { recursive: true, force: true });
       fs.mkdirSync(path.dirname(abs), { recursive: true });
-      if (r.hash.endsWith('.dir')) {
-        const entries = this.readManifest(r.hash);
-        if (!entries) throw new Error(`cache manifest ${r.hash} is missing`);
-        fs.mkdirSync(abs, { recursive: true });
-        for (const e of entries) {
-          const dest = path.join(abs, e.relpath);
-          fs.mkdirSync(path.dirname(dest), { recursive: true });
-          this.place(e.hash, dest);
+      try {
+        if (r.hash.endsWith('.dir')) {
+          const entries = this.verifiedManifest(r.hash, r.path, hasher);
+          fs.mkdirSync(abs, { recursive: true });
+          for (const e of entries) {
+            const dest = path.join(abs, e.relpath);
+            fs.mkdirSync(path.dirname(dest), { recursive: true });
+            this.place(e.hash, dest, `${r.path}/${e.relpath}`, hasher);
+          }
+        } else {
+          this.place(r.hash, abs, r.path, hasher);
         }
-      } else {
-        this.place(r.hash, abs);
+      } catch (e) {
+        // Never leave half an out: the stage reruns (repro) or the out is reported (checkout).
+        fs.rmSync(abs, { recursive: true, force: true });
+        throw e;
+      } finally {
+        this.opts.files.invalidate(r.path);
       }
-      this.opts.files.invalidate(r.path);
     }
-    return Promise.resolve();
   }
 
   runFile(fp: FpHash): string {

@@ -149,6 +149,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       (y) => y.positional('targets', { type: 'string', array: true, default: [] as string[] }),
       (a) => run(() => import('./commands/cache.js').then((m) => m.checkoutCommand(globals, { targets: a.targets as string[] }))),
     )
+    .command('cache', 'check the local cache (or a remote) for corrupt objects', (y) =>
+      y
+        .command(
+          'verify',
+          'hash every cache object and name those whose content does not match their name',
+          (v) =>
+            v
+              .option('repair', { type: 'boolean', default: false, describe: 'quarantine corrupt local objects; with -r, replace corrupt remote objects by verified local copies' })
+              .option('remote', { alias: 'r', type: 'string', describe: 'check this remote instead of the local cache' })
+              .option('jobs', { alias: 'j', type: 'number', describe: 'parallel downloads when checking a remote' }),
+          (a) => run(() => import('./commands/cache.js').then((m) => m.cacheVerifyCommand(globals, { repair: a.repair, remote: a.remote, jobs: a.jobs }))),
+        )
+        .demandCommand(1, 'name a cache command: verify'),
+    )
     .command('params', 'inspect params', (y) =>
       y
         .command(

@@ -1,6 +1,7 @@
 /**
  * `mlbuild gc` and `mlbuild checkout`: the cache commands that act on the workspace's lockfile
- * (and, for gc --all-commits, every commit's). Both hold the project lock.
+ * (and, for gc --all-commits, every commit's). Both hold the project lock. `mlbuild cache verify`
+ * checks every object against its name (locally, or on a remote).
  */
 import { withContext, printDiagnostics, type GlobalOptions } from '../context.js';
 import { openState } from '../../run/workspace.js';
@@ -12,7 +13,16 @@ import { lockfilesOfAllCommits } from '../../state/lock-history.js';
 import { checkoutOuts } from '../../cache/checkout.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import type { FileRecord } from '../../hashing/file-hasher.js';
-import { formatBytes } from '../../report/terminal.js';
+import { formatBytes, type Terminal } from '../../report/terminal.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadHasher, type Hasher } from '../../hashing/xxhash.js';
+import { findCorrupt, matches, objectContentHash, quarantine } from '../../cache/integrity.js';
+import { readProjectConfig } from '../../config/project-config.js';
+import { chooseRemote, openRemote, RemoteUnavailable } from '../../remote/remote.js';
+import { forEachLimit } from '../../util/parallel.js';
+import type { Project } from '../../project.js';
+import type { Diagnostic } from '../../report/diagnostic.js';
 
 export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits: boolean; dry: boolean }): Promise<number> {
   return withContext(g, async ({ project, term }) => {
@@ -72,7 +82,7 @@ export function checkoutCommand(g: GlobalOptions, a: { targets: string[] }): Pro
       const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
       const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files, ...(linkTypes ? { linkTypes } : {}) });
       const names = lockfile.names().filter((n) => a.targets.length === 0 || a.targets.some((t) => n === t || n.startsWith(`${t}@`)));
-      const { restored, missing } = await checkoutOuts(
+      const { restored, missing, failed } = await checkoutOuts(
         store,
         files,
         names.flatMap((name) => lockfile.get(name)!.outs.map((out) => ({ stage: name, out }))),
@@ -80,13 +90,105 @@ export function checkoutCommand(g: GlobalOptions, a: { targets: string[] }): Pro
       for (const p of restored) term.out(`restored ${p}\n`);
       await statCache.save();
       term.out(`${restored.length} out${restored.length === 1 ? '' : 's'} restored\n`);
-      if (missing.length > 0) {
-        term.err(`not in the cache (run \`mlbuild repro\` to build them):\n${missing.map((m) => `  ${m}\n`).join('')}`);
-        return EXIT_FAILED;
-      }
-      return EXIT_OK;
+      if (missing.length > 0) term.err(`not in the cache (run \`mlbuild repro\` to build them):\n${missing.map((m) => `  ${m}\n`).join('')}`);
+      if (failed.length > 0) term.err(`could not restore (run \`mlbuild repro\` to rebuild them):\n${failed.map((m) => `  ${m}\n`).join('')}`);
+      return missing.length > 0 || failed.length > 0 ? EXIT_FAILED : EXIT_OK;
     } finally {
       lock.release();
     }
   });
+}
+
+export interface CacheVerifyArgs {
+  readonly repair: boolean;
+  /** Check this remote's objects instead of the local cache. */
+  readonly remote: string | undefined;
+  readonly jobs: number | undefined;
+}
+
+/**
+ * `mlbuild cache verify [--repair] [-r REMOTE]`: hashes every object and names those whose content
+ * does not match their name. --repair quarantines corrupt local objects (a later repro rebuilds or
+ * pulls them); with -r it uploads a verified local copy over a corrupt remote object.
+ */
+export function cacheVerifyCommand(g: GlobalOptions, a: CacheVerifyArgs): Promise<number> {
+  return withContext(g, async ({ project, term }) => {
+    const hasher = await loadHasher();
+    const lock = a.repair ? await acquireProjectLock(project.mlcacheDir, (pid) => term.err(`waiting for another mlbuild (pid ${pid}) to finish\n`)) : undefined;
+    try {
+      const state = await openState(project, false);
+      if (!state.ok) {
+        printDiagnostics(term, state.error);
+        return EXIT_USAGE;
+      }
+      const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: state.value.files, hasher });
+      if (a.remote !== undefined) return await verifyRemote(project, term, store, hasher, a);
+      const { hashes } = store.listObjects();
+      const { bad, bytes } = findCorrupt((h) => store.objectPath(h), hashes, hasher);
+      for (const b of bad) {
+        const where = a.repair ? `; quarantined to ${path.relative(project.displayCwd, quarantine(project.mlcacheDir, store.objectPath(b.hash), b.hash))}` : '';
+        term.out(`corrupt: ${b.hash} (content hashes to ${b.actual})${where}\n`);
+      }
+      term.out(`checked ${hashes.length} object${hashes.length === 1 ? '' : 's'} (${formatBytes(bytes)}): ${bad.length === 0 ? 'all match their hashes' : `${bad.length} corrupt${a.repair ? ', quarantined' : ''}`}\n`);
+      if (bad.length > 0 && !a.repair) term.err('hint: run `mlbuild cache verify --repair` to quarantine them; `mlbuild repro` then rebuilds what needs them\n');
+      return bad.length > 0 && !a.repair ? EXIT_FAILED : EXIT_OK;
+    } finally {
+      lock?.release();
+    }
+  });
+}
+
+async function verifyRemote(project: Project, term: Terminal, store: LocalStore, hasher: Hasher, a: CacheVerifyArgs): Promise<number> {
+  const config = await readProjectConfig(project.root, project.displayCwd);
+  if (!config.ok) return usageError(term, config.error);
+  const chosen = chooseRemote(config.value, a.remote);
+  if (!chosen.ok) return usageError(term, chosen.error);
+  const opened = await openRemote(chosen.value, project.root);
+  if (!opened.ok) return usageError(term, opened.error);
+  const remote = opened.value;
+  const keys: string[] = [];
+  let checked = 0;
+  let bytes = 0;
+  const bad: { key: string; actual: string; repaired: boolean }[] = [];
+  try {
+    for await (const key of remote.list('objects/')) if (!key.includes('.tmp-')) keys.push(key);
+    await forEachLimit(keys, a.jobs ?? chosen.value.jobs ?? remote.defaultJobs, async (key) => {
+      const hash = key.slice('objects/'.length).replace('/', '');
+      const body = await remote.download(key);
+      if (!body) return; // removed meanwhile
+      const s = hasher.stream();
+      for await (const chunk of body) {
+        s.update(chunk);
+        bytes += chunk.byteLength;
+      }
+      checked++;
+      const actual = s.digest();
+      if (matches(hash, actual)) return;
+      let repaired = false;
+      const local = store.objectPath(hash);
+      if (a.repair && fs.existsSync(local) && matches(hash, objectContentHash(local, hash, hasher))) {
+        await remote.upload(key, local, fs.statSync(local).size, () => undefined);
+        repaired = true;
+      }
+      bad.push({ key, actual, repaired });
+    });
+  } catch (e) {
+    if (!(e instanceof RemoteUnavailable)) throw e;
+    printDiagnostics(term, [{ severity: 'error', code: 'remote-unavailable', message: e.message, hint: e.hint }]);
+    return EXIT_FAILED;
+  }
+  bad.sort((x, y) => x.key.localeCompare(y.key));
+  for (const b of bad) {
+    const fix = b.repaired ? '; replaced by the verified local copy' : a.repair ? '; no good local copy to replace it with' : '';
+    term.out(`corrupt on '${remote.name}': ${b.key} (content hashes to ${b.actual})${fix}\n`);
+  }
+  const left = bad.filter((b) => !b.repaired).length;
+  term.out(`checked ${checked} object${checked === 1 ? '' : 's'} (${formatBytes(bytes)}) on remote '${remote.name}': ${bad.length === 0 ? 'all match their hashes' : `${bad.length} corrupt, ${bad.length - left} repaired`}\n`);
+  if (left > 0 && !a.repair) term.err(`hint: \`mlbuild cache verify --repair -r ${remote.name}\` uploads good local copies over them\n`);
+  return left > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+function usageError(term: Terminal, ds: readonly Diagnostic[]): number {
+  printDiagnostics(term, ds);
+  return EXIT_USAGE;
 }

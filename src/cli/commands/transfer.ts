@@ -160,9 +160,9 @@ export function pullCommand(g: GlobalOptions, a: TransferArgs): Promise<number> 
     await t.fetch(wantedOf(o.outs), result);
     if (a.runCache) await t.fetchRunCache(result);
     // Check out what the cache now holds; objects that failed were never added, so their outs stay as they were.
-    const { restored, missing } = await checkoutOuts(o.store, o.state.files, o.outs);
+    const { restored, missing, failed } = await checkoutOuts(o.store, o.state.files, o.outs);
     await o.state.statCache.save();
-    return { restored, notRestored: missing };
+    return { restored, notRestored: [...missing, ...failed] };
   });
 }
 
