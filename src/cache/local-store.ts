@@ -133,7 +133,15 @@ export class LocalStore implements CacheStore {
         this.broken.add('hardlink');
       }
     }
-    if (!linked) fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
+    if (!linked) {
+      try {
+        fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
+      } catch (e) {
+        // A full disk leaves a partial temp file: remove it, and let the stage fail saying why.
+        fs.rmSync(tmp, { force: true });
+        throw e;
+      }
+    }
     // The hasher saw `size` bytes; anything else means the file changed under us: refuse it.
     if (fs.statSync(tmp).size !== size) {
       fs.rmSync(tmp, { force: true });

@@ -491,6 +491,14 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
+    // A full disk or quota is the machine's state, not a bug: say so and exit 1 (exit 3 is for bugs).
+    const code = (e as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      const where = (e as NodeJS.ErrnoException).path;
+      process.stderr.write(`error: no space left on the device${where ? ` writing '${where}'` : ''}\n  hint: free some space (\`mlbuild gc\` removes unused cache objects) and run again; finished stages are kept\n`);
+      process.exitCode = 1;
+      return;
+    }
     process.stderr.write(`mlbuild: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 3;
   },

@@ -38,6 +38,11 @@ export interface JobResult {
   readonly peakRssMb?: number;
   /** A cluster scheduler's own account of how the job ended, e.g. "Slurm job 42: TIMEOUT (TimeLimit)". */
   readonly detail?: string;
+  /**
+   * The job failed for a reason of its own making, not its command's: a command that could not be
+   * started (E2BIG, a NUL byte, no /bin/sh), or a log that could not be written (ENOSPC).
+   */
+  readonly error?: { readonly phase: 'spawn' | 'log'; readonly code: string; readonly message: string; readonly path?: string };
 }
 
 export interface Executor {
@@ -49,4 +54,4 @@ export interface Executor {
   start(job: JobSpec, signal: AbortSignal): Promise<JobResult>;
 }
 
-export const succeeded = (r: JobResult): boolean => r.exitCode === 0 && !r.timedOut && !r.cancelled;
+export const succeeded = (r: JobResult): boolean => r.exitCode === 0 && !r.timedOut && !r.cancelled && r.error === undefined;

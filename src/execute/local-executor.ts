@@ -2,7 +2,9 @@
  * Runs a stage's commands on this machine. Each command gets its own process group (detached), so
  * cancelling or timing out kills everything the stage started, not only its shell: SIGTERM to the
  * group, then SIGKILL after a grace period. Output is teed to the log file and to the reporter.
- * It does not decide what to run or when (the scheduler does).
+ * A command that cannot be started (E2BIG, a NUL byte) or a log that cannot be written (a full
+ * disk) ends the job with `error` set, never with an exception: the job's children are still
+ * waited for. It does not decide what to run or when (the scheduler does).
  *
  * It spawns with node:child_process rather than execa: execa's option normalisation and stream
  * plumbing measured ~50% more time per spawn here (72 vs 47 ms on this sandbox), paid once per
@@ -36,6 +38,18 @@ export class LocalExecutor implements Executor {
     let cancelled = false;
     let cpuSeconds: number | undefined;
     let peakRssMb: number | undefined;
+    let error: JobResult['error'];
+    // A log that cannot be written (ENOSPC) stops being written; the job then fails saying why.
+    const writeLog = (data: string | Buffer): void => {
+      if (error) return;
+      try {
+        if (typeof data === 'string') fs.writeSync(log, data);
+        else fs.writeSync(log, data);
+      } catch (e) {
+        const x = e as NodeJS.ErrnoException;
+        error = { phase: 'log', code: x.code ?? 'EIO', message: x.message, path: job.logPath };
+      }
+    };
     const usage = (): { cpuSeconds?: number; peakRssMb?: number } => ({
       ...(cpuSeconds !== undefined ? { cpuSeconds } : {}),
       ...(peakRssMb !== undefined ? { peakRssMb } : {}),
@@ -46,18 +60,27 @@ export class LocalExecutor implements Executor {
           cancelled = true;
           break;
         }
-        const child = spawn('/bin/sh', ['-c', cmd], {
-          cwd: job.cwd,
-          env: job.env,
-          detached: true,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
+        let child;
+        try {
+          child = spawn('/bin/sh', ['-c', cmd], {
+            cwd: job.cwd,
+            env: job.env,
+            detached: true,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+        } catch (e) {
+          // Thrown before any process exists: E2BIG (too long), ERR_INVALID_ARG_VALUE (a NUL byte).
+          const x = e as NodeJS.ErrnoException;
+          writeLog(`mlbuild: could not start the command: ${x.message}\n`);
+          const spawnError = { phase: 'spawn' as const, code: x.code ?? 'EINVAL', message: x.message };
+          return { exitCode: null, signal: null, timedOut, cancelled, durationMs: performance.now() - started, failedCmd: cmd, ...usage(), error: spawnError };
+        }
         const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
           child.on('error', (error) => resolve({ exitCode: 127, signal: null, error }));
           child.on('close', (exitCode, signal) => resolve({ exitCode, signal }));
         });
         const onData = (stream: 'stdout' | 'stderr') => (data: Buffer) => {
-          fs.writeSync(log, data);
+          writeLog(data);
           job.onOutput(stream, data.toString('utf8'));
         };
         child.stdout?.on('data', onData('stdout'));
@@ -84,7 +107,10 @@ export class LocalExecutor implements Executor {
             : undefined;
         const sampler = new ProcessSampler(child.pid);
         const result = await exited;
-        if (result.error) fs.writeSync(log, `mlbuild: could not start /bin/sh: ${result.error.message}\n`);
+        if (result.error) {
+          writeLog(`mlbuild: could not start /bin/sh: ${result.error.message}\n`);
+          error ??= { phase: 'spawn', code: (result.error as NodeJS.ErrnoException).code ?? 'EINVAL', message: result.error.message };
+        }
         const used = sampler.stop();
         if (used.cpuSeconds !== undefined) cpuSeconds = (cpuSeconds ?? 0) + used.cpuSeconds;
         if (used.peakRssMb !== undefined) peakRssMb = Math.max(peakRssMb ?? 0, used.peakRssMb);
@@ -96,7 +122,7 @@ export class LocalExecutor implements Executor {
 
         const exitCode = result.exitCode;
         const sig = result.signal;
-        if (exitCode !== 0 || timedOut || cancelled) {
+        if (exitCode !== 0 || timedOut || cancelled || error) {
           return {
             exitCode,
             signal: sig,
@@ -105,10 +131,11 @@ export class LocalExecutor implements Executor {
             durationMs: performance.now() - started,
             failedCmd: cmd,
             ...usage(),
+            ...(error ? { error } : {}),
           };
         }
       }
-      return { exitCode: cancelled ? null : 0, signal: null, timedOut, cancelled, durationMs: performance.now() - started, ...usage() };
+      return { exitCode: cancelled ? null : 0, signal: null, timedOut, cancelled, durationMs: performance.now() - started, ...usage(), ...(error ? { error } : {}) };
     } finally {
       fs.closeSync(log);
     }

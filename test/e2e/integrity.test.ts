@@ -68,7 +68,7 @@ describe('verify on restore', () => {
 
   it('repro reruns a stage whose object is corrupt, says why, and the downstream stage sees correct bytes', async () => {
     const p = await built();
-    const [hash] = corruptObjectHolding(p, 'hello\n');
+    const hash = corruptObjectHolding(p, 'hello\n')[0]!;
     p.remove('a.txt');
     p.remove('b.txt');
     const r = await p.run(['repro']);

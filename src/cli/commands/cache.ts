@@ -8,6 +8,7 @@ import { openState } from '../../run/workspace.js';
 import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
 import { applyGc, planGc, referencedObjects } from '../../cache/gc.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
+import { removeLeftovers } from '../../state/leftovers.js';
 import type { Lockfile } from '../../state/lockfile.js';
 import { lockfilesOfAllCommits } from '../../state/lock-history.js';
 import { checkoutOuts } from '../../cache/checkout.js';
@@ -57,9 +58,11 @@ export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits:
         return EXIT_OK;
       }
       const { runEntriesDropped } = applyGc(store, plan);
+      // Temp files of dead runs outside objects/ too (an interrupted lockfile write in the project root).
+      const leftovers = removeLeftovers(project.root, project.mlcacheDir).filter((f) => !plan.temps.includes(f));
       term.out(
         `Removed ${plan.remove.length} object${plan.remove.length === 1 ? '' : 's'} (${formatBytes(plan.bytes)}) not used by ${scope}` +
-          `${plan.temps.length ? `, ${plan.temps.length} temp file(s) of interrupted runs` : ''}` +
+          `${plan.temps.length + leftovers.length ? `, ${plan.temps.length + leftovers.length} temp file(s) of interrupted runs` : ''}` +
           `${runEntriesDropped ? `, ${runEntriesDropped} run-cache entr${runEntriesDropped === 1 ? 'y' : 'ies'}` : ''}\n`,
       );
       return EXIT_OK;

@@ -11,6 +11,7 @@ import type { Executor } from '../../execute/executor.js';
 import { readProjectConfig } from '../../config/project-config.js';
 import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
+import { removeLeftovers } from '../../state/leftovers.js';
 import { cacheDirOf, type Project } from '../../project.js';
 import { localCapacity, type ResourcePool } from '../../schedule/resources.js';
 import type { Reporter } from '../../report/events.js';
@@ -128,6 +129,8 @@ async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise
     : await acquireProjectLock(project.mlcacheDir, (pid) =>
         reporter.on({ type: 'warning', message: `another mlbuild (pid ${pid}) is working on this project; waiting for it to finish` }),
       );
+  // A run that died (kill -9) left its temp files: the first run after it clears them.
+  if (lock?.tookOver) removeLeftovers(project.root, project.mlcacheDir, cacheDirOf(project));
   try {
     return await reproLocked(project, a, gpus.value, chosen.value, reporter);
   } finally {
