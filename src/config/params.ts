@@ -27,7 +27,7 @@ import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
 import { applyEdits, writeAtomic } from './params-write.js';
 import type { Edit } from './params-write.js';
-import { displayPath, keyText, locAt, parseYamlText, rangeOf } from './pipeline-file.js';
+import { displayPath, keyText, locAt, parseYamlText, rangeOf, yamlToJS } from './pipeline-file.js';
 import type { Range, YamlFile } from './pipeline-file.js';
 import { deepMerge, getIn, isPlainObject, setIn, splitKey } from './tree.js';
 import type { Tree } from './tree.js';
@@ -117,7 +117,12 @@ async function readTreeFile(root: string, rel: string, displayCwd: string, diags
     return undefined;
   }
   const file = parsed.value;
-  const js: unknown = file.doc.toJS();
+  const converted = yamlToJS(file);
+  if (!converted.ok) {
+    diags.push(...converted.error);
+    return undefined;
+  }
+  const js = converted.value;
   if (js === null || js === undefined) return { file, tree: {}, rel };
   if (!isPlainObject(js)) {
     diags.push(error('wrong-type', `${file.display} must hold a map of parameters`, 'write keys at the top level, e.g. `lr: 0.1`', file, rangeOf(file.doc.contents)));

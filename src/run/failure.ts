@@ -34,7 +34,8 @@ export function failureFromError(e: unknown, phase: 'spawn' | 'run' | 'save' | '
   const err = e as NodeJS.ErrnoException;
   const errno = typeof err?.code === 'string' ? err.code : undefined;
   const dest = (e as { dest?: unknown } | undefined)?.dest;
-  const raw = err?.path ?? (typeof dest === 'string' ? dest : undefined);
+  // copyfile errors name both files; the one being written is `dest`.
+  const raw = typeof dest === 'string' ? dest : err?.path;
   const rel = raw !== undefined ? path.relative(root, raw) || raw : undefined;
   const detail = e instanceof Error ? e.message : String(e);
   if (errno && NO_SPACE.has(errno)) return { reason: 'no-space', path: rel ?? '(unknown path)' };

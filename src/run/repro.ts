@@ -193,6 +193,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   );
 
   let outcomes: Map<StageName, Outcome>;
+  let recordError: string | undefined;
   try {
     outcomes = await scheduler.run(runSignal);
   } finally {
@@ -203,13 +204,28 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
       // A whole-pipeline run also forgets stages that left the pipeline (e.g. a matrix that shrank).
       for (const name of state.lockfile.names()) if (!pipeline.stages.has(name)) state.lockfile.delete(name);
     }
-    await state.lockfile.save();
-    await state.journal.clear();
-    await state.statCache.save();
-    history.save();
+    try {
+      await state.lockfile.save();
+      await state.journal.clear();
+    } catch (e) {
+      // The journal still holds every finished stage; the next run folds it into the lockfile.
+      recordError = `could not write mlbuild.lock: ${(e as Error).message}; the finished stages are kept in the journal and the next run records them`;
+    }
+    try {
+      await state.statCache.save();
+      history.save();
+    } catch {
+      // Both are caches of what can be measured again.
+    }
   }
+  if (recordError) svc.reporter.on({ type: 'warning', message: recordError });
   const cachedOuts = plan.stages.flatMap((s) => pipeline.stages.get(s)!.outs.filter((o) => o.cache).map((o) => o.path));
-  await updateGitignore(project.root, cachedOuts);
+  try {
+    await updateGitignore(project.root, cachedOuts);
+  } catch (e) {
+    recordError ??= `could not update .gitignore: ${(e as Error).message}`;
+    svc.reporter.on({ type: 'warning', message: recordError });
+  }
 
   const summaries: StageSummary[] = plan.stages.map((name) => {
     const r = runs.get(name)!;
@@ -222,7 +238,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
       ...(r.source ? { restoredFrom: r.source } : {}),
     };
   });
-  const failed = summaries.some((s) => s.outcome === 'failed');
+  const failed = summaries.some((s) => s.outcome === 'failed') || recordError !== undefined;
   const interrupted = svc.signal.aborted;
   svc.reporter.finish({ ok: !failed && !interrupted, interrupted, elapsedMs: performance.now() - started, stages: summaries });
   return interrupted ? EXIT_INTERRUPTED : failed ? EXIT_FAILED : EXIT_OK;

@@ -385,6 +385,14 @@ export class StageRun {
   }
 
   private runFailed(failure: StageFailure, logPath: string, where = ''): 'failed' {
+    if (failure.reason === 'no-space') {
+      // Like snakemake's incomplete outputs: a stage that filled the disk leaves only partial outs,
+      // and removing them frees the space to record the stages that did finish.
+      for (const o of this.stage.outs) {
+        if (!o.persist) fs.rmSync(this.abs(o.path), { recursive: true, force: true, maxRetries: 0 });
+        this.svc.files.invalidate(o.path);
+      }
+    }
     this.to('failed');
     this.failure = failure;
     const message = describeFailure(failure) + where;
