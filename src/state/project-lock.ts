@@ -56,10 +56,30 @@ const pidExists = (pid: number): boolean => {
   }
 };
 
-/** True while the process the token names is running (a reused pid with another start time is not it). */
-export function ownerAlive(t: OwnerToken): boolean {
+/** When `pid` started, in ms since the epoch (/proc's boot time plus its start ticks at USER_HZ 100). */
+function startedAtMs(pid: number): number | undefined {
+  const ticks = processStartTime(pid);
+  if (ticks === undefined) return undefined;
+  try {
+    const btime = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'));
+    return btime ? Number(btime[1]) * 1000 + Number(ticks) * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True while the process the token names is running: a reused pid with another start time is not
+ * it. A token without a start time (older mlbuild) is judged by the lock file's age instead: a
+ * process that started after the lock was written cannot own it.
+ */
+export function ownerAlive(t: OwnerToken, lockMtimeMs?: number): boolean {
   if (!pidExists(t.pid)) return false;
-  if (t.started === '-') return true;
+  if (t.started === '-') {
+    const at = lockMtimeMs === undefined ? undefined : startedAtMs(t.pid);
+    // A second of slack for the coarse tick and boot-time arithmetic.
+    return at === undefined || at <= lockMtimeMs! + 1000;
+  }
   const now = processStartTime(t.pid);
   return now === undefined || now === t.started;
 }
@@ -93,7 +113,7 @@ const readText = (file: string): string | undefined => {
 const TAKEOVER_STALE_MS = 10_000;
 
 /** Removes `file` if it still holds `seen` (a dead owner's token), under the takeover lock; false when another holds that. */
-function takeOver(file: string, seen: string): boolean {
+export function takeOver(file: string, seen: string): boolean {
   const guard = `${file}.takeover`;
   if (!tryCreate(guard, myToken())) {
     const held = readText(guard);
@@ -134,7 +154,13 @@ export async function acquireProjectLock(mlcacheDir: string, onWait: (ownerPid: 
     const seen = readText(file);
     if (seen === undefined) continue; // released between our link and read: retry at once
     const owner = parseToken(seen);
-    if (owner === undefined || !ownerAlive(owner)) {
+    let mtime: number | undefined;
+    try {
+      mtime = fs.statSync(file).mtimeMs;
+    } catch {
+      continue; // released meanwhile
+    }
+    if (owner === undefined || !ownerAlive(owner, mtime)) {
       // A dead owner (SIGKILL) cannot release it; a torn or foreign lock is as stale.
       if (!takeOver(file, seen)) await new Promise((r) => setTimeout(r, pollMs / 10));
       tookOver = true;

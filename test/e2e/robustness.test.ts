@@ -243,13 +243,23 @@ describe('finding 6: SIGHUP', () => {
 });
 
 describe('finding 7: the project lock', () => {
-  it('a lock whose pid was reused by another process (different start time) is taken over', async () => {
+  it('a lock whose pid was reused by a process that started after the lock was written is taken over', async () => {
     const p = projects.make({ 'pipeline.yaml': 'stages:\n  s:\n    cmd: echo hi > o.txt\n    outs: [o.txt]\n' });
-    // Our own pid is alive, but it did not start at tick 1: the lock's owner is long dead.
-    p.write({ '.mlcache/lock': `${process.pid} 1 cafebabe0000` });
-    const r = await p.run(['repro']);
-    expect(r.code).toBe(0);
-    expect(r.stderr).not.toContain('waiting for');
+    // A live process now holds the pid the (old-format, pid-only) lock names; the lock is an hour old.
+    const squatter = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      p.write({ '.mlcache/lock': String(squatter.pid) });
+      const hourAgo = new Date(Date.now() - 3600_000);
+      fs.utimesSync(p.path('.mlcache/lock'), hourAgo, hourAgo);
+      const r = await p.run(['repro']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).not.toContain('waiting for');
+      // The same with the new token: the pid is alive but its start time is not the recorded one.
+      p.write({ '.mlcache/lock': `${squatter.pid} 1 cafebabe0000` });
+      expect((await p.run(['repro', '-f'])).code).toBe(0);
+    } finally {
+      squatter.kill('SIGKILL');
+    }
   });
 
   it('two waiters that both see a dead owner: only one runs at a time, and neither removes the other\'s lock', async () => {
