@@ -1,6 +1,6 @@
 /**
- * The Executor interface: runs one stage's commands somewhere (this machine, a cluster, nowhere for
- * --dry) and reports how it ended. It knows nothing of hashing, caches or the lockfile.
+ * The Executor interface: runs one stage's commands somewhere (this machine or a cluster; `repro --dry`
+ * runs nothing and needs no executor) and reports how it ended. It knows nothing of hashing, caches or the lockfile.
  */
 import type { StageName } from '../util/brand.js';
 import type { ResourceDemand, SlurmStageOptions } from '../model/stage.js';
@@ -50,7 +50,7 @@ export interface Executor {
    * A 'cluster' executor queues jobs in a scheduler that owns the resources: mlbuild then neither
    * leases local CPUs/GPUs for its stages nor sets CUDA_VISIBLE_DEVICES, and `-j` caps jobs in flight.
    */
-  readonly kind: 'local' | 'cluster' | 'dry';
+  readonly kind: 'local' | 'cluster';
   start(job: JobSpec, signal: AbortSignal): Promise<JobResult>;
 }
 
