@@ -20,7 +20,8 @@ import type { Context, LValue, ResolveSink } from './interpolate.js';
 import { keyRange, keyText, locAt } from './pipeline-file.js';
 import type { Range, YamlFile } from './pipeline-file.js';
 import { Checker, OUT_KEYS, PLOT_KEYS, RESOURCE_KEYS, SLURM_STAGE_KEYS, STAGE_KEYS, parseDuration, parseMemory } from './schema.js';
-import { deepestMap, getIn, splitKey, suggest } from './tree.js';
+import { deepestMap, getIn, splitKey } from './tree.js';
+import { suggest } from '../util/suggest.js';
 import type { Tree } from './tree.js';
 import type { VarsLoader } from './vars.js';
 

@@ -17,7 +17,8 @@ import type { Document } from 'yaml';
 import type { Diagnostic } from '../report/diagnostic.js';
 import { deref, keyText, locAt, rangeOf } from './pipeline-file.js';
 import type { Range, YamlFile } from './pipeline-file.js';
-import { deepMerge, deepestMap, getIn, isPlainObject, scalarText, suggest } from './tree.js';
+import { deepMerge, deepestMap, getIn, isPlainObject, scalarText } from './tree.js';
+import { suggest } from '../util/suggest.js';
 import type { Seg, Tree } from './tree.js';
 
 export type ScalarValue = string | number | boolean | null;

@@ -10,7 +10,7 @@ import type { Diagnostic } from '../report/diagnostic.js';
 import type { LValue, ScalarValue } from './interpolate.js';
 import { keyRange, keyText, locAt } from './pipeline-file.js';
 import type { Range, YamlFile } from './pipeline-file.js';
-import { suggest } from './tree.js';
+import { suggest } from '../util/suggest.js';
 
 /** Top-level keys; DVC's `metrics`, `params`, `artifacts`, `datasets` are accepted and ignored (`plots`: plots/definition.ts). */
 export const TOP_KEYS = ['stages', 'vars', 'plots', 'metrics', 'params', 'artifacts', 'datasets'] as const;
