@@ -5,7 +5,7 @@
  * pays nothing), and by `gc`. Only temp names whose pid is no longer running are removed: a read-only
  * command of a live process may be writing its own. It never touches anything but such temp names.
  *
- *   <root>/.mlbuild.lock.<pid>.<hex>.tmp, .mlcache/.<name>.<pid>.<hex>.tmp   atomic-write.ts
+ *   <root>/.mlbuild.lock.<pid>.<hex>.tmp, .mlcache/{,state/,params/}.<name>.<pid>.<hex>.tmp   atomic-write.ts
  *   .mlcache/objects/<2>/<hash>.tmp-<pid>-<rand>                          local-store.ts
  *   .mlcache/runs/<2>/<fp>.jsonl.tmp-<pid>, params files' <file>.tmp-<pid>   gc, params-write
  *   .mlcache/lock.<pid>.tmp, lock.takeover.<pid>.tmp                     project-lock.ts
@@ -70,6 +70,7 @@ export function removeLeftovers(root: string, mlcacheDir: string, cacheDir: stri
   for (const dir of new Set([mlcacheDir, cacheDir])) {
     sweepDir(dir, removed);
     sweepDir(path.join(dir, 'params'), removed);
+    sweepDir(path.join(dir, 'state'), removed);
     for (const sub of subdirs(path.join(dir, 'objects'))) sweepDir(sub, removed);
     for (const sub of subdirs(path.join(dir, 'runs'))) sweepDir(sub, removed);
   }
