@@ -11,7 +11,7 @@ import type { Project } from '../project.js';
 import type { Workspace, RunState } from './workspace.js';
 import { makePlan, resolveTargets } from '../graph/plan.js';
 import type { Diagnostic } from '../report/diagnostic.js';
-import type { Reporter, StageSummary } from '../report/events.js';
+import type { Reporter, RunSummary, StageSummary } from '../report/events.js';
 import type { CacheStore, RemoteSource } from '../cache/store.js';
 import type { Executor } from '../execute/executor.js';
 import { ResourcePool, neverFits, type PoolCapacity } from '../schedule/resources.js';
@@ -60,7 +60,17 @@ async function writeParamsJson(project: Project, ws: Workspace, state: RunState)
   return file;
 }
 
-export async function repro(project: Project, ws: Workspace, state: RunState, opts: ReproOptions, svc: ReproServices): Promise<number> {
+/**
+ * What a repro returns: its exit code and, once it got as far as running (or assessing, for
+ * --dry), the summary the reporter was given. Callers (exp, verify) read the summary here rather
+ * than by intercepting the reporter.
+ */
+export interface ReproResult {
+  readonly code: number;
+  readonly summary?: RunSummary;
+}
+
+export async function repro(project: Project, ws: Workspace, state: RunState, opts: ReproOptions, svc: ReproServices): Promise<ReproResult> {
   const started = performance.now();
   const { pipeline } = ws;
   const history = RunHistory.load(project.mlcacheDir);
@@ -72,7 +82,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   });
   if (!planned.ok) {
     svc.reporter.diagnostics(planned.error);
-    return EXIT_USAGE;
+    return { code: EXIT_USAGE };
   }
   const plan = planned.value;
 
@@ -95,7 +105,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   }
   if (tooBig.length > 0) {
     svc.reporter.diagnostics(tooBig);
-    return EXIT_USAGE;
+    return { code: EXIT_USAGE };
   }
 
   const targetSet = new Set<StageName>();
@@ -159,8 +169,9 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
         ...(willRun && expectedMs !== undefined ? { expectedMs } : {}),
       });
     }
-    svc.reporter.finish({ ok: true, interrupted: false, elapsedMs: performance.now() - started, stages: summaries, dry: true, expectedMs: { total, unknown } });
-    return EXIT_OK;
+    const summary: RunSummary = { ok: true, interrupted: false, elapsedMs: performance.now() - started, stages: summaries, dry: true, expectedMs: { total, unknown } };
+    svc.reporter.finish(summary);
+    return { code: EXIT_OK, summary };
   }
 
   const runs = new Map<StageName, StageRun>();
@@ -240,6 +251,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   });
   const failed = summaries.some((s) => s.outcome === 'failed') || recordError !== undefined;
   const interrupted = svc.signal.aborted;
-  svc.reporter.finish({ ok: !failed && !interrupted, interrupted, elapsedMs: performance.now() - started, stages: summaries });
-  return interrupted ? EXIT_INTERRUPTED : failed ? EXIT_FAILED : EXIT_OK;
+  const summary: RunSummary = { ok: !failed && !interrupted, interrupted, elapsedMs: performance.now() - started, stages: summaries };
+  svc.reporter.finish(summary);
+  return { code: interrupted ? EXIT_INTERRUPTED : failed ? EXIT_FAILED : EXIT_OK, summary };
 }

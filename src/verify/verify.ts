@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { findProject, type Project } from '../project.js';
 import type { Diagnostic } from '../report/diagnostic.js';
-import type { Reporter, RunSummary, StageSummary } from '../report/events.js';
+import type { Reporter, StageSummary } from '../report/events.js';
 import type { Executor } from '../execute/executor.js';
 import type { PoolCapacity } from '../schedule/resources.js';
 import { Lockfile } from '../state/lockfile.js';
@@ -154,7 +154,13 @@ async function verifyIn(user: Project, wt: Project, opts: VerifyOptions, svc: Ve
     const entry = committed.get(name);
     if (!stage.frozen || !entry) continue;
     fresh.set(name, entry);
-    if (await userCache.has(entry.outs)) await userCache.restore(entry.outs);
+    if (!(await userCache.has(entry.outs))) continue;
+    try {
+      await userCache.restore(entry.outs);
+    } catch (e) {
+      // A corrupt object was quarantined and named: the frozen stage's outs are not there to verify against.
+      return err({ kind: 'inputs', diagnostics: [problem('corrupt-object', `frozen stage '${name}': ${(e as Error).message}`, 'rebuild or pull its outs (`mlbuild repro`, `mlbuild pull`), then run verify again')] });
+    }
   }
   fs.rmSync(wt.lockPath, { force: true });
   fresh.saveSync();
@@ -164,21 +170,12 @@ async function verifyIn(user: Project, wt: Project, opts: VerifyOptions, svc: Ve
   const ws = await openWorkspace(wt, [], false, (abs) => state.value.files.stat(abs) !== undefined);
   if (!ws.ok) return err({ kind: 'usage', diagnostics: ws.error });
   const wtCache = new LocalStore({ root: wt.root, mlcacheDir: wt.mlcacheDir, files: state.value.files });
-  let summary: RunSummary | undefined;
-  const reporter: Reporter = {
-    on: (e) => svc.reporter.on(e),
-    diagnostics: (ds) => svc.reporter.diagnostics(ds),
-    finish: (s) => {
-      summary = s;
-      svc.reporter.finish(s);
-    },
-  };
-  await repro(
+  const { summary } = await repro(
     wt,
     ws.value,
     state.value,
     { targets: opts.targets, force: false, singleItem: false, downstream: false, dry: false, keepGoing: true, capacity: opts.capacity, gpusKnown: opts.gpusKnown, useRunCache: false },
-    { reporter, executor: svc.executor, cache: wtCache, signal: svc.signal },
+    { reporter: svc.reporter, executor: svc.executor, cache: wtCache, signal: svc.signal },
   );
   if (!summary) return err({ kind: 'usage', diagnostics: [] }); // repro printed its diagnostics
 

@@ -25,6 +25,7 @@ import { buildExpTable, type ExpRow } from '../../exp/table.js';
 import { loadMetric, loadParamsFlat, metricOuts } from './metrics.js';
 import { WORKSPACE } from '../../metrics/revisions.js';
 import { reproLocked, resolveGpus } from './repro.js';
+import type { ReproResult } from '../../run/repro.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
 import { removeLeftovers } from '../../state/leftovers.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
@@ -156,7 +157,7 @@ export function expRunCommand(g: GlobalOptions, a: ExpRunArgs): Promise<number> 
     const stop = (): void => void (stopped = true);
     for (const sig of STOP_SIGNALS) process.on(sig, stop);
     try {
-      const repro = (wt: Project, spec: ExpSpec, reporter: Reporter): Promise<number> =>
+      const repro = (wt: Project, spec: ExpSpec, reporter: Reporter): Promise<ReproResult> =>
         reproLocked(
           wt,
           {

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { withContext, printDiagnostics, makeReporter, whileInterruptible, type GlobalOptions, type CommandContext } from '../context.js';
 import { openWorkspace, openState, type RunState } from '../../run/workspace.js';
 import type { RemoteSource } from '../../cache/store.js';
-import { repro } from '../../run/repro.js';
+import { repro, type ReproResult } from '../../run/repro.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
 import type { Executor } from '../../execute/executor.js';
 import { readProjectConfig } from '../../config/project-config.js';
@@ -132,7 +132,7 @@ async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise
   // A run that died (kill -9) left its temp files: the first run after it clears them.
   if (lock?.tookOver) removeLeftovers(project.root, project.mlcacheDir, cacheDirOf(project));
   try {
-    return await reproLocked(project, a, gpus.value, chosen.value, reporter);
+    return (await reproLocked(project, a, gpus.value, chosen.value, reporter)).code;
   } finally {
     lock?.release();
   }
@@ -149,17 +149,17 @@ export async function reproLocked(
   run: { executor: Executor; queued: boolean; jobs: number | undefined },
   reporter: Reporter,
   pool?: ResourcePool,
-): Promise<number> {
+): Promise<ReproResult> {
   const state = await openState(project, !a.dry);
   if (!state.ok) {
     reporter.diagnostics(state.error);
-    return EXIT_USAGE;
+    return { code: EXIT_USAGE };
   }
   const files = state.value.files;
   const opened = await openWorkspace(project, a.overrides, !a.dry, (abs) => files.stat(abs) !== undefined);
   if (!opened.ok) {
     reporter.diagnostics(opened.error);
-    return EXIT_USAGE;
+    return { code: EXIT_USAGE };
   }
   const ws = opened.value;
   for (const w of ws.loaded.warnings) reporter.diagnostics([w]);
@@ -178,7 +178,7 @@ export async function reproLocked(
     const opened = await openPuller(project, state.value);
     if (!opened.ok) {
       reporter.diagnostics(opened.error);
-      return EXIT_USAGE;
+      return { code: EXIT_USAGE };
     }
     remote = opened.value;
   }
