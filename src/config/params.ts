@@ -22,7 +22,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { ParamTree } from '../model/stage.js';
-import type { Diagnostic } from '../report/diagnostic.js';
+import type { Diagnostic, DiagnosticCode } from '../report/diagnostic.js';
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
 import { applyEdits, writeAtomic } from './params-write.js';
@@ -84,7 +84,7 @@ export async function loadParams(
   return failure ? err([failure]) : ok({ tree: r.tree, files: r.files });
 }
 
-const error = (code: string, message: string, hint: string, file?: YamlFile, range?: Range): Diagnostic => ({
+const error = (code: DiagnosticCode, message: string, hint: string, file?: YamlFile, range?: Range): Diagnostic => ({
   severity: 'error',
   code,
   message,

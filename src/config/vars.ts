@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Document } from 'yaml';
-import type { Diagnostic } from '../report/diagnostic.js';
+import type { Diagnostic, DiagnosticCode } from '../report/diagnostic.js';
 import { deref, locAt, rangeOf, readYamlFile, yamlToJS } from './pipeline-file.js';
 import type { Range, YamlFile } from './pipeline-file.js';
 import { getIn, isPlainObject, setIn, splitKey } from './tree.js';
@@ -36,7 +36,7 @@ export class VarsLoader {
     const n = deref(doc, node);
     if (n === null) return [];
     const hint = 'write vars: [{seed: 42}, params/extra.yaml, other.yaml:key1,key2]';
-    const fail = (range: Range, code: string, message: string, h = hint): void => {
+    const fail = (range: Range, code: DiagnosticCode, message: string, h = hint): void => {
       diags.push({ severity: 'error', code, message, location: locAt(file, range), hint: h });
     };
     if (!isSeq(n)) {

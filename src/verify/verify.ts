@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { findProject, type Project } from '../project.js';
-import type { Diagnostic } from '../report/diagnostic.js';
+import type { Diagnostic, DiagnosticCode } from '../report/diagnostic.js';
 import type { Reporter, StageSummary } from '../report/events.js';
 import type { Executor } from '../execute/executor.js';
 import type { PoolCapacity } from '../schedule/resources.js';
@@ -80,7 +80,7 @@ export interface VerifyReport {
   readonly ok: boolean;
 }
 
-const problem = (code: string, message: string, hint: string): Diagnostic => ({ severity: 'error', code, message, hint });
+const problem = (code: DiagnosticCode, message: string, hint: string): Diagnostic => ({ severity: 'error', code, message, hint });
 
 /** Expected failures before any stage is judged: config errors (exit 2) and missing inputs (exit 1). */
 export type VerifyFailure = { readonly kind: 'usage' | 'inputs'; readonly diagnostics: readonly Diagnostic[] };
