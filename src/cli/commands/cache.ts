@@ -3,7 +3,8 @@
  * (and, for gc --all-commits, every commit's). Both hold the project lock. `mlbuild cache verify`
  * checks every object against its name (locally, or on a remote).
  */
-import { withContext, printDiagnostics, type GlobalOptions } from '../context.js';
+import { runCommand, type CommandResult, type GlobalOptions } from '../context.js';
+import { ok, err } from '../../util/result.js';
 import { openState } from '../../run/workspace.js';
 import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
 import { applyGc, planGc, referencedObjects } from '../../cache/gc.js';
@@ -12,7 +13,7 @@ import { removeLeftovers } from '../../state/leftovers.js';
 import type { Lockfile } from '../../state/lockfile.js';
 import { lockfilesOfAllCommits } from '../../state/lock-history.js';
 import { checkoutOuts } from '../../cache/checkout.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { EXIT_FAILED, EXIT_OK } from '../../exit-codes.js';
 import type { FileRecord } from '../../hashing/file-hasher.js';
 import { formatBytes, type Terminal } from '../../report/terminal.js';
 import fs from 'node:fs';
@@ -23,17 +24,13 @@ import { readProjectConfig } from '../../config/project-config.js';
 import { chooseRemote, openRemote, RemoteUnavailable } from '../../remote/remote.js';
 import { forEachLimit } from '../../util/parallel.js';
 import type { Project } from '../../project.js';
-import type { Diagnostic } from '../../report/diagnostic.js';
 
 export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits: boolean; dry: boolean }): Promise<number> {
-  return withContext(g, async ({ project, term }) => {
+  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
     const lock = await acquireProjectLock(project.mlcacheDir, (pid) => term.err(`waiting for another mlbuild (pid ${pid}) to finish\n`));
     try {
       const state = await openState(project, !a.dry);
-      if (!state.ok) {
-        printDiagnostics(term, state.error);
-        return EXIT_USAGE;
-      }
+      if (!state.ok) return state;
       const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: state.value.files });
       const records: FileRecord[] = [];
       const addLock = (l: Lockfile): void => {
@@ -43,10 +40,7 @@ export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits:
       let revisions = 0;
       if (a.allCommits) {
         const history = await lockfilesOfAllCommits(project);
-        if (!history.ok) {
-          printDiagnostics(term, history.error);
-          return EXIT_FAILED;
-        }
+        if (!history.ok) return history;
         for (const { lockfile } of history.value) addLock(lockfile);
         revisions = history.value.length;
       }
@@ -55,7 +49,7 @@ export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits:
       if (a.dry) {
         term.out(`Would remove ${plan.remove.length} object${plan.remove.length === 1 ? '' : 's'} (${formatBytes(plan.bytes)}) not used by ${scope}; keeping ${plan.keep.size}\n`);
         for (const h of plan.remove) term.out(`  ${h}\n`);
-        return EXIT_OK;
+        return ok(EXIT_OK);
       }
       const { runEntriesDropped } = applyGc(store, plan);
       // Temp files of dead runs outside objects/ too (an interrupted lockfile write in the project root).
@@ -65,7 +59,7 @@ export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits:
           `${plan.temps.length + leftovers.length ? `, ${plan.temps.length + leftovers.length} temp file(s) of interrupted runs` : ''}` +
           `${runEntriesDropped ? `, ${runEntriesDropped} run-cache entr${runEntriesDropped === 1 ? 'y' : 'ies'}` : ''}\n`,
       );
-      return EXIT_OK;
+      return ok(EXIT_OK);
     } finally {
       lock.release();
     }
@@ -73,14 +67,11 @@ export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits:
 }
 
 export function checkoutCommand(g: GlobalOptions, a: { targets: string[] }): Promise<number> {
-  return withContext(g, async ({ project, term }) => {
+  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
     const lock = await acquireProjectLock(project.mlcacheDir, (pid) => term.err(`waiting for another mlbuild (pid ${pid}) to finish\n`));
     try {
       const state = await openState(project, true);
-      if (!state.ok) {
-        printDiagnostics(term, state.error);
-        return EXIT_USAGE;
-      }
+      if (!state.ok) return state;
       const { lockfile, files, statCache } = state.value;
       const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
       const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files, ...(linkTypes ? { linkTypes } : {}) });
@@ -95,7 +86,7 @@ export function checkoutCommand(g: GlobalOptions, a: { targets: string[] }): Pro
       term.out(`${restored.length} out${restored.length === 1 ? '' : 's'} restored\n`);
       if (missing.length > 0) term.err(`not in the cache (run \`mlbuild repro\` to build them):\n${missing.map((m) => `  ${m}\n`).join('')}`);
       if (failed.length > 0) term.err(`could not restore (run \`mlbuild repro\` to rebuild them):\n${failed.map((m) => `  ${m}\n`).join('')}`);
-      return missing.length > 0 || failed.length > 0 ? EXIT_FAILED : EXIT_OK;
+      return ok(missing.length > 0 || failed.length > 0 ? EXIT_FAILED : EXIT_OK);
     } finally {
       lock.release();
     }
@@ -115,15 +106,12 @@ export interface CacheVerifyArgs {
  * pulls them); with -r it uploads a verified local copy over a corrupt remote object.
  */
 export function cacheVerifyCommand(g: GlobalOptions, a: CacheVerifyArgs): Promise<number> {
-  return withContext(g, async ({ project, term }) => {
+  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
     const hasher = await loadHasher();
     const lock = a.repair ? await acquireProjectLock(project.mlcacheDir, (pid) => term.err(`waiting for another mlbuild (pid ${pid}) to finish\n`)) : undefined;
     try {
       const state = await openState(project, false);
-      if (!state.ok) {
-        printDiagnostics(term, state.error);
-        return EXIT_USAGE;
-      }
+      if (!state.ok) return state;
       const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: state.value.files, hasher });
       if (a.remote !== undefined) return await verifyRemote(project, term, store, hasher, a);
       const { hashes } = store.listObjects();
@@ -134,20 +122,20 @@ export function cacheVerifyCommand(g: GlobalOptions, a: CacheVerifyArgs): Promis
       }
       term.out(`checked ${hashes.length} object${hashes.length === 1 ? '' : 's'} (${formatBytes(bytes)}): ${bad.length === 0 ? 'all match their hashes' : `${bad.length} corrupt${a.repair ? ', quarantined' : ''}`}\n`);
       if (bad.length > 0 && !a.repair) term.err('hint: run `mlbuild cache verify --repair` to quarantine them; `mlbuild repro` then rebuilds what needs them\n');
-      return bad.length > 0 && !a.repair ? EXIT_FAILED : EXIT_OK;
+      return ok(bad.length > 0 && !a.repair ? EXIT_FAILED : EXIT_OK);
     } finally {
       lock?.release();
     }
   });
 }
 
-async function verifyRemote(project: Project, term: Terminal, store: LocalStore, hasher: Hasher, a: CacheVerifyArgs): Promise<number> {
+async function verifyRemote(project: Project, term: Terminal, store: LocalStore, hasher: Hasher, a: CacheVerifyArgs): Promise<CommandResult> {
   const config = await readProjectConfig(project.root, project.displayCwd);
-  if (!config.ok) return usageError(term, config.error);
+  if (!config.ok) return config;
   const chosen = chooseRemote(config.value, a.remote);
-  if (!chosen.ok) return usageError(term, chosen.error);
+  if (!chosen.ok) return chosen;
   const opened = await openRemote(chosen.value, project.root);
-  if (!opened.ok) return usageError(term, opened.error);
+  if (!opened.ok) return opened;
   const remote = opened.value;
   const keys: string[] = [];
   let checked = 0;
@@ -177,8 +165,7 @@ async function verifyRemote(project: Project, term: Terminal, store: LocalStore,
     });
   } catch (e) {
     if (!(e instanceof RemoteUnavailable)) throw e;
-    printDiagnostics(term, [{ severity: 'error', code: 'remote-unavailable', message: e.message, hint: e.hint }]);
-    return EXIT_FAILED;
+    return err([{ severity: 'error', code: 'remote-unavailable', message: e.message, hint: e.hint }]);
   }
   bad.sort((x, y) => x.key.localeCompare(y.key));
   for (const b of bad) {
@@ -188,10 +175,5 @@ async function verifyRemote(project: Project, term: Terminal, store: LocalStore,
   const left = bad.filter((b) => !b.repaired).length;
   term.out(`checked ${checked} object${checked === 1 ? '' : 's'} (${formatBytes(bytes)}) on remote '${remote.name}': ${bad.length === 0 ? 'all match their hashes' : `${bad.length} corrupt, ${bad.length - left} repaired`}\n`);
   if (left > 0 && !a.repair) term.err(`hint: \`mlbuild cache verify --repair -r ${remote.name}\` uploads good local copies over them\n`);
-  return left > 0 ? EXIT_FAILED : EXIT_OK;
-}
-
-function usageError(term: Terminal, ds: readonly Diagnostic[]): number {
-  printDiagnostics(term, ds);
-  return EXIT_USAGE;
+  return ok(left > 0 ? EXIT_FAILED : EXIT_OK);
 }
