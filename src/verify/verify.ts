@@ -26,7 +26,7 @@ import { StatCache } from '../hashing/stat-cache.js';
 import { FileHasher, type ManifestEntry } from '../hashing/file-hasher.js';
 import { loadHasher } from '../hashing/xxhash.js';
 import { LocalStore } from '../cache/local-store.js';
-import { openState, openWorkspace } from '../run/workspace.js';
+import { openRunStore, openState, openWorkspace } from '../run/workspace.js';
 import { makePlan } from '../graph/plan.js';
 import { repro } from '../run/repro.js';
 import type { StageName } from '../util/brand.js';
@@ -169,7 +169,7 @@ async function verifyIn(user: Project, wt: Project, opts: VerifyOptions, svc: Ve
   if (!state.ok) return err({ kind: 'usage', diagnostics: state.error });
   const ws = await openWorkspace(wt, [], false, (abs) => state.value.files.stat(abs) !== undefined);
   if (!ws.ok) return err({ kind: 'usage', diagnostics: ws.error });
-  const wtCache = new LocalStore({ root: wt.root, mlcacheDir: wt.mlcacheDir, files: state.value.files });
+  const wtCache = openRunStore(wt, state.value, ws.value.pipeline);
   const { summary } = await repro(
     wt,
     ws.value,

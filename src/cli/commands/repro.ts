@@ -3,13 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { withContext, printDiagnostics, makeReporter, whileInterruptible, type GlobalOptions, type CommandContext } from '../context.js';
-import { openWorkspace, openState, type RunState } from '../../run/workspace.js';
+import { openWorkspace, openState, openRunStore, type RunState } from '../../run/workspace.js';
 import type { RemoteSource } from '../../cache/store.js';
 import { repro, type ReproResult } from '../../run/repro.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
 import type { Executor } from '../../execute/executor.js';
 import { readProjectConfig } from '../../config/project-config.js';
-import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
+import { LocalStore } from '../../cache/local-store.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
 import { removeLeftovers } from '../../state/leftovers.js';
 import { cacheDirOf, type Project } from '../../project.js';
@@ -163,15 +163,7 @@ export async function reproLocked(
   }
   const ws = opened.value;
   for (const w of ws.loaded.warnings) reporter.diagnostics([w]);
-  const persistOuts = new Set([...ws.pipeline.stages.values()].flatMap((s) => s.outs.filter((o) => o.persist).map((o) => o.path)));
-  const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
-  const cache = new LocalStore({
-    root: project.root,
-    mlcacheDir: cacheDirOf(project),
-    files: state.value.files,
-    ...(linkTypes ? { linkTypes } : {}),
-    copyOnSave: (p) => persistOuts.has(p),
-  });
+  const cache = openRunStore(project, state.value, ws.pipeline);
 
   let remote: RemoteSource | undefined;
   if (a.pull && !a.dry) {
