@@ -1,8 +1,8 @@
-// Bundles the CLI into one ESM file (dist/mlbuild.js) so start-up loads one module, not hundreds,
-// and compiles the showcase stages (stages/*.ts) into dist/stages/ so `node dist/stages/x.js` runs them.
+// Bundles the CLI into one ESM file (dist/mlbuild.js) so start-up loads one module, not hundreds.
+// The showcase stages are not built here: the pipeline's own `bundle` stage builds them
+// (scripts/bundle-stages.mjs), so each stage depends on the bundle it runs.
 import fs from 'node:fs';
 import { build } from 'esbuild';
-import fg from 'fast-glob';
 
 // Chunk names carry content hashes: start clean so stale chunks never pile up or get loaded.
 fs.rmSync('dist', { recursive: true, force: true });
@@ -10,9 +10,6 @@ fs.rmSync('dist', { recursive: true, force: true });
 const banner = { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" };
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: 'linked', banner, logLevel: 'warning' };
 
-await build({ ...common, entryPoints: { mlbuild: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]', packages: 'bundle' });
-
-const stageEntries = await fg('stages/*.ts');
-if (stageEntries.length > 0) {
-  await build({ ...common, entryPoints: stageEntries, outdir: 'dist/stages', external: ['@tensorflow/*'] });
-}
+// `serve` loads TensorFlow.js (cnn/transformer models, a dev dependency: absent from a lean
+// install, which then says what to install) and the HTTP server from node_modules at run time.
+await build({ ...common, entryPoints: { mlbuild: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]', packages: 'bundle', external: ['@tensorflow/*', 'fastify', 'prom-client'] });

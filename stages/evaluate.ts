@@ -5,7 +5,7 @@
  * cross-validation summary, its hyperparameter choice and a copy of the final model, which is all
  * that `report` and `select` read of it) and its ROC/confusion plots.
  *
- *   node dist/stages/evaluate.js --model logreg --final models/logreg/final --folds models/logreg/cv-quick \
+ *   node build/stages/evaluate.js --model logreg --final models/logreg/final --folds models/logreg/cv-quick \
  *     --data data/prepared --plan data/splits/plan.json --out evals/logreg \
  *     --roc plots/logreg/roc.json --confusion plots/logreg/confusion.json
  */

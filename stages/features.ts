@@ -2,7 +2,7 @@
  * Stage `features`: tokenise every prepared row once and store n-gram counts and token-id sequences
  * (sparse, binary) for all models to share through the cache.
  *
- *   node dist/stages/features.js --data data/prepared --out data/features
+ *   node build/stages/features.js --data data/prepared --out data/features
  */
 import { join } from 'node:path';
 import { featurize } from './lib/featurize.js';

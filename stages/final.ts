@@ -4,7 +4,7 @@
  * already trained on exactly the pool, reuse that model instead of training it twice. Scores the
  * test rows (their labels are not read here).
  *
- *   node dist/stages/final.js --model logreg --folds models/logreg/cv-quick --features data/features \
+ *   node build/stages/final.js --model logreg --folds models/logreg/cv-quick --features data/features \
  *     --data data/prepared --plan data/splits/plan.json --out models/logreg/final
  */
 import { cpSync, rmSync } from 'node:fs';

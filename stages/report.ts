@@ -3,7 +3,7 @@
  * metrics/test.json and metrics/cv.json (one key per model) and writes reports/summary.md, which
  * compares them with each other and with the source document.
  *
- *   node dist/stages/report.js --evals evals --folds metrics/folds --data data/prepared --splits data/splits \
+ *   node build/stages/report.js --evals evals --folds metrics/folds --data data/prepared --splits data/splits \
  *     --metrics metrics/test.json --cv metrics/cv.json --out reports/summary.md
  */
 import { existsSync } from 'node:fs';

@@ -1,15 +1,16 @@
 /**
  * Stage `select`: pick the best of the run's models in metrics/test.json by the params-chosen
  * metric (`select.metric`; ties go to the first in `models`) and publish it, from its evaluation
- * folder, to models/selected/ with a model card.
+ * folder, to models/selected/ with a model card and its manifest (mlbuild-model.json).
  *
- *   node dist/stages/select.js --metrics metrics/test.json --evals evals --data data/prepared \
+ *   node build/stages/select.js --metrics metrics/test.json --evals evals --data data/prepared \
  *     --splits data/splits --out models/selected
  */
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson, writeJson, writeText } from './lib/files.js';
 import { renderModelCard, type CardInput } from './lib/model-card.js';
+import { buildManifest, MANIFEST_FILE } from './lib/model-manifest.js';
 import { modelsParam, seedParam, str } from './lib/params.js';
 import { ConfigError, isEntryPoint, loadParams, pathArgs, runStage, type StageContext } from './lib/stage.js';
 import type { TestMetrics } from './lib/summary.js';
@@ -43,6 +44,8 @@ export async function main(ctx: StageContext): Promise<void> {
   };
   writeText(join(a.out, 'MODEL_CARD.md'), renderModelCard(card));
   writeJson(join(a.out, 'selection.json'), { model: best, metric, value: test[best]?.[metric] ?? null, candidates: card.candidates });
+  // Last, so it lists (and hashes) every other file: serving needs nothing but this directory.
+  writeJson(join(a.out, MANIFEST_FILE), buildManifest(a.out, Object.fromEntries(METRICS.map((k) => [k, test[best]?.[k] ?? null]))));
   ctx.log(`select: ${best} (${metric} ${test[best]?.[metric]}) -> ${a.out}`);
 }
 

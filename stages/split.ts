@@ -2,7 +2,7 @@
  * Stage `split`: turn the `strategy` params into a split plan (data/splits/plan.json) with the
  * chosen splitter, seeded by `seed`. Cheap, and separate so that changing the model never re-splits.
  *
- *   node dist/stages/split.js --data data/prepared --out data/splits
+ *   node build/stages/split.js --data data/prepared --out data/splits
  */
 import { join } from 'node:path';
 import { writeCompactJson, writeJson } from './lib/files.js';

@@ -4,7 +4,7 @@
  * val rows; with nested CV, also choose a candidate from the inner folds alone. Saves every
  * candidate's val scores (the final stage picks across folds) and the fold's model.
  *
- *   node dist/stages/train.js --model logreg --fold 0 --features data/features --data data/prepared \
+ *   node build/stages/train.js --model logreg --fold 0 --features data/features --data data/prepared \
  *     --plan data/splits/plan.json --out models/logreg/cv-quick/fold-0 --metrics metrics/folds/logreg/fold-0.json
  */
 import { join } from 'node:path';

@@ -7,6 +7,7 @@ import type { Argv } from 'yargs';
 import { parseFast, splitGlobalFile } from './fast-args.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import type { GlobalOptions } from './context.js';
+import { modelCommand, serveCommand } from './lifecycle-args.js';
 
 function packageVersion(): string {
   try {
@@ -465,6 +466,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       (a) => run(() => import('./commands/transfer.js').then((m) => m.pullCommand(globals, transferArgs(a, false)))),
     )
     // --- end remote cache ---
+    .command(modelCommand(globals, run))
+    .command(serveCommand(globals, run))
     .option('file', { type: 'string', describe: 'pipeline file (default: pipeline.yaml; dvc.yaml works unchanged)', global: true })
     .demandCommand(1, 'name a command (mlbuild --help lists them)')
     .strict()

@@ -113,7 +113,9 @@ export async function buildStage(input: StageInput): Promise<Stage | undefined> 
   const depsV = get('deps');
   if (!isEmpty(depsV) && depsV) {
     const hint = 'write deps: [path/to/file, path/to/folder]';
-    const list = depsV.kind === 'seq' ? check.stringList(depsV, `'deps' of ${where}`, hint) : check.wrongType(depsV, `'deps' of ${where}`, 'a list of paths', hint);
+    // An item that is a list (`- ${paths(data.train)}`) adds its paths in place; an empty one adds none.
+    const flat: LValue | undefined = depsV.kind === 'seq' ? { ...depsV, items: depsV.items.flatMap((it) => (it.kind === 'seq' ? it.items : [it])) } : undefined;
+    const list = flat ? check.stringList(flat, `'deps' of ${where}`, hint) : check.wrongType(depsV, `'deps' of ${where}`, 'a list of paths', hint);
     for (const d of list ?? []) {
       if (d.value.trim() === '') check.error(d.range, 'bad-value', `empty dep path in ${where}`, 'remove the empty entry');
       else deps.push({ path: projectPath(root, wdir, d.value).path, loc: locAt(file, d.range) });

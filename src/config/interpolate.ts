@@ -4,7 +4,8 @@
  * at it. A string that is exactly one `${...}` keeps the value's type; inside a larger string the
  * value becomes text. `\${` is a literal `${`. Supported expressions: key paths (`a.b`, `a[0]`,
  * `item.fold`), `range(n)` / `range(a, b[, step])` whose arguments are integers or key paths, and
- * `keys(path)`, the names of a map in file order.
+ * `keys(path)`, the names of a map in file order, and `paths(a, ...)`, the plain paths among its
+ * arguments (for deps that a param may name: see evalPaths).
  *
  * Every key path that resolved from the params tree (and was not shadowed by `vars` or `item`) is
  * recorded, so load.ts can add it to the stage as an implicit param dep.
@@ -241,8 +242,9 @@ function evalExpr(e: Expr, ctx: Context, refs: Set<string> | undefined): Eval {
         }
         return { ok: true, value: Object.keys(arg.value) };
       }
+      if (e.fn === 'paths') return evalPaths(e.args, ctx, refs);
       if (e.fn !== 'range') {
-        return { ok: false, code: 'bad-interpolation', message: `unknown function '${e.fn}()'`, hint: 'the functions are range(n), range(start, stop[, step]) and keys(map)' };
+        return { ok: false, code: 'bad-interpolation', message: `unknown function '${e.fn}()'`, hint: 'the functions are range(n), range(start, stop[, step]), keys(map) and paths(a, ...)' };
       }
       const args: number[] = [];
       for (const a of e.args) {
@@ -266,6 +268,23 @@ function evalExpr(e: Expr, ctx: Context, refs: Set<string> | undefined): Eval {
       return { ok: true, value: out };
     }
   }
+}
+
+/**
+ * `paths(a, b, ...)`: the plain paths among the values, as a list: a non-empty string is one path,
+ * a list adds its non-empty strings, and null, '' or anything else adds nothing. So a param that
+ * is either a user's file (`data.train: reviews.tsv`) or entries that carry their own pinned hash
+ * (`[{file, sha256}]`) becomes a dep exactly when it names a file (`deps: [${paths(data.train)}]`).
+ */
+function evalPaths(args: readonly Expr[], ctx: Context, refs: Set<string> | undefined): Eval {
+  if (args.length === 0) return { ok: false, code: 'bad-interpolation', message: 'paths() takes at least one argument', hint: 'write paths(some.key), e.g. paths(data.train, data.test)' };
+  const out: string[] = [];
+  for (const a of args) {
+    const v = evalExpr(a, ctx, refs);
+    if (!v.ok) return v;
+    for (const x of Array.isArray(v.value) ? v.value : [v.value]) if (typeof x === 'string' && x.trim() !== '' && !out.includes(x)) out.push(x);
+  }
+  return { ok: true, value: out };
 }
 
 /** The range of `src` inside the node's source text, else the whole node. */

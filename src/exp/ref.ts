@@ -60,6 +60,11 @@ export interface ExpMeta {
   readonly cost?: { readonly cpu_s: number; readonly gpu_s: number; readonly stage_runs: number };
   /** Stage outcomes of the run: succeeded, restored, fresh, failed... -> count. */
   readonly stages?: Readonly<Record<string, number>>;
+  /**
+   * Metrics files the commit holds but the run did not produce (their stage is not current after
+   * it: failed, skipped, stopped, or outside the targets): `exp show` and `exp diff` leave them out.
+   */
+  readonly unproduced_metrics?: readonly string[];
 }
 
 export function encodeMessage(meta: ExpMeta): string {

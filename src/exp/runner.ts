@@ -27,6 +27,7 @@ import { EXIT_INTERRUPTED } from '../exit-codes.js';
 import { addWorktree } from '../util/git-worktree.js';
 import type { ExpRepo } from './repo.js';
 import { encodeMessage, expRef, type ExpMeta } from './ref.js';
+import { unproducedMetricsIn } from './produced-metrics.js';
 
 /** One experiment to run. */
 export interface ExpSpec {
@@ -147,6 +148,7 @@ export async function runExperiment(spec: ExpSpec, ctx: RunnerContext): Promise<
       return { name: spec.name, status: 'interrupted', durationS };
     }
     const status = code === 0 ? 'succeeded' : 'failed';
+    const unproduced = await unproducedMetricsIn(wt);
     const meta: ExpMeta = {
       version: 1,
       name: spec.name,
@@ -158,6 +160,7 @@ export async function runExperiment(spec: ExpSpec, ctx: RunnerContext): Promise<
       duration_s: durationS,
       cost: readCost(wt.mlcacheDir),
       stages: countOutcomes(summary),
+      ...(unproduced ? { unproduced_metrics: unproduced } : {}),
     };
     const prefix = path.relative(wtDir, wt.root).split(path.sep).join('/');
     const exclude = copied.map((p) => (prefix === '' ? p : `${prefix}/${p}`));

@@ -1,14 +1,15 @@
 /**
- * Getting the raw dataset files, never vendored in the repository: from a local copy (params
- * `data.dir`, else env MLBUILD_DATA_DIR; relative paths are taken from the project root, where
- * stages run) or by download from the public source. Either way the bytes must match the SHA-256
- * pinned in the params file, so the data stage's output depends on params alone.
+ * Getting the raw dataset files, never vendored in the repository. A bundled dataset's files come
+ * from a local copy (params `data.dir`, else env MLBUILD_DATA_DIR; relative paths are taken from
+ * the project root, where stages run) or by download from the public source; either way the bytes
+ * must match the SHA-256 pinned in the params file, so the data stage's output depends on params
+ * alone. A user's own file (a plain path) is read as it is: mlbuild tracks its content as a dep.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { DataFile, DataParams } from './params.js';
+import { isUserFile, type DataFile, type DataParams, type DataSource, type UserFile } from './params.js';
 import { DataError } from './tsv.js';
 
 export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -81,7 +82,21 @@ function defaultCacheRoot(): string {
   return join(base, 'mlbuild', 'downloads');
 }
 
-export async function fetchFile(spec: DataFile, p: DataParams, env: NodeJS.ProcessEnv = process.env, root = process.cwd()): Promise<FetchedFile> {
+/** Reads a user's file (path relative to the project root, or absolute). */
+export function readUserFile(spec: UserFile, root = process.cwd()): FetchedFile {
+  const path = resolve(root, spec.path);
+  let isFile: boolean;
+  try {
+    isFile = statSync(path).isFile();
+  } catch {
+    throw new DataError(spec.path, undefined, `not found (looked at ${path}); give data.train/dev/test as a path relative to the project root or an absolute path`);
+  }
+  if (!isFile) throw new DataError(spec.path, undefined, 'is not a file; data.train/dev/test name one TSV file each (sentence<TAB>label per line)');
+  return { bytes: readFileSync(path), origin: spec.path };
+}
+
+export async function fetchFile(spec: DataSource, p: DataParams, env: NodeJS.ProcessEnv = process.env, root = process.cwd()): Promise<FetchedFile> {
+  if (isUserFile(spec)) return readUserFile(spec, root);
   const dir = localDataDir(p, env, root);
   return dir === undefined ? download(spec) : readLocal(spec, p, dir);
 }

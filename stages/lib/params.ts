@@ -69,22 +69,42 @@ export interface DataFile {
   readonly source?: string;
 }
 
+/**
+ * A user's own file, named by a plain path (`-S data.train=reviews.tsv`; absolute, or relative to
+ * the project root). It needs no pinned hash: pipeline.yaml makes it a dep of the data stage
+ * (`${paths(data.train, ...)}`), so its content is tracked like any input.
+ */
+export interface UserFile {
+  readonly path: string;
+}
+
+/** One input file of a part: a pinned file of a bundled dataset, or a user's file. */
+export type DataSource = DataFile | UserFile;
+
+export const isUserFile = (s: DataSource): s is UserFile => 'path' in s;
+
 export interface DataParams {
   readonly name: string;
   readonly dir?: string;
   readonly subdir: string;
   readonly header: boolean | 'auto';
   readonly dedupe: boolean;
-  readonly parts: Readonly<Record<Part, readonly DataFile[]>>;
+  readonly parts: Readonly<Record<Part, readonly DataSource[]>>;
 }
 
 export const PARTS = ['train', 'dev', 'test'] as const;
 export type Part = (typeof PARTS)[number];
 
-function dataFiles(tree: ParamTree, path: string): DataFile[] {
-  return list(tree, path).map((f, i) => {
+/** A part: a plain path (one user file), nothing (null or ''), or the pinned list of a bundled dataset. */
+function dataFiles(tree: ParamTree, path: string): DataSource[] {
+  const v = at(tree, path);
+  if (typeof v === 'string') return v.trim() === '' ? [] : [{ path: v }];
+  if (v === null || v === undefined) return [];
+  if (!Array.isArray(v)) throw bad(path, 'a file path (e.g. reviews.tsv) or a list of pinned files', v);
+  return v.map((f, i) => {
     const p = `${path}[${i}]`;
-    if (f === null || typeof f !== 'object') throw bad(p, 'a map with file and sha256', f);
+    if (typeof f === 'string' && f.trim() !== '') return { path: f };
+    if (f === null || typeof f !== 'object') throw bad(p, 'a file path or a map with file and sha256', f);
     const r = f as Record<string, unknown>;
     if (typeof r.file !== 'string' || r.file === '') throw bad(`${p}.file`, 'a file name', r.file);
     if (typeof r.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.sha256)) throw bad(`${p}.sha256`, '64 lower-case hex digits', r.sha256);
@@ -99,7 +119,7 @@ export function dataParams(tree: ParamTree): DataParams {
   const header = at(tree, 'data.header') ?? 'auto';
   if (header !== true && header !== false && header !== 'auto') throw bad('data.header', 'true, false or auto', header);
   const parts = { train: dataFiles(tree, 'data.train'), dev: dataFiles(tree, 'data.dev'), test: dataFiles(tree, 'data.test') };
-  if (parts.train.length === 0) throw bad('data.train', 'a non-empty list of files', parts.train);
+  if (parts.train.length === 0) throw bad('data.train', 'a file path (e.g. -S data.train=reviews.tsv) or a non-empty list of pinned files', null);
   return {
     name: str(tree, 'data.name'),
     dir: optStr(tree, 'data.dir'),

@@ -8,7 +8,11 @@
  *    threaded build needs web workers), about 5x the CPU backend on these models (measured, see
  *    docs/showcase-results.md) and deterministic;
  *  - `cpu`: the pure-JS backend, which runs anywhere Node does.
- * `auto` takes the first of these that loads. Kernels the text models need are fixed here:
+ * `auto` takes the first of these that loads. A native package is all of TensorFlow.js with its
+ * backend registered, so when `auto` or `tensorflow` finds one, that package is the TensorFlow.js
+ * used (never a second copy beside it); else the stage's own (bundled) `@tensorflow/tfjs`. Its
+ * WASM binaries are read beside the running bundle (the bundle stage copies them there), else
+ * from the package. Kernels the text models need are fixed here:
  *  - UnsortedSegmentSum (the gradient of an embedding lookup) is missing on WASM, and on CPU loops
  *    over every segment (every vocabulary entry) with a full mask: O(vocab x tokens x dim). Both
  *    get a direct scatter-add, O(tokens x dim).
@@ -18,24 +22,54 @@
  *    matMuls (learner-cnn.ts), whose gradients are matMuls.
  */
 import type * as TF from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export type Tf = typeof TF;
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
 
+/** The native TensorFlow packages, best first (`npm install @tensorflow/tfjs-node-gpu` for CUDA). */
+export const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+/** Imports a package by name at run time (never bundled): how the optional native packages are found. */
+export type Importer = (specifier: string) => Promise<unknown>;
+const importAtRunTime: Importer = (specifier) => import(specifier);
+
 let loaded: Promise<Tf> | undefined;
+/** The native package in use, for backendLabel. */
+let nativePackage: string | undefined;
 const available = new Map<string, Promise<boolean>>();
 
-/** TensorFlow.js switched to `choice` (or, for `auto`, the fastest backend that loads); tf.getBackend() names it. */
-export async function loadTf(choice: BackendChoice = 'auto'): Promise<Tf> {
-  loaded ??= init();
+/** The first native package that loads, as TensorFlow.js; undefined when none is installed (or libtensorflow is missing). */
+async function importNative(importer: Importer): Promise<Tf | undefined> {
+  for (const pkg of NATIVE_PACKAGES) {
+    try {
+      const mod = (await importer(pkg)) as Tf & { default?: Tf };
+      nativePackage = pkg;
+      // A CommonJS package imported from ESM: its exports may sit on `default`.
+      return typeof mod.setBackend === 'function' ? mod : (mod.default as Tf);
+    } catch {
+      // not installed (or libtensorflow missing): try the next one
+    }
+  }
+  return undefined;
+}
+
+/**
+ * TensorFlow.js switched to `choice` (or, for `auto`, the fastest backend that loads); tf.getBackend()
+ * names it. The first call decides which TensorFlow.js the process uses.
+ */
+export async function loadTf(choice: BackendChoice = 'auto', importer: Importer = importAtRunTime): Promise<Tf> {
+  // Assigned before any await: concurrent first calls share one initialisation.
+  loaded ??= (async () => init(choice === 'auto' || choice === 'tensorflow' ? await importNative(importer) : undefined))();
   const tf = await loaded;
   const order: readonly string[] = choice === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [choice];
   for (const name of order) {
-    if (!(await backendAvailable(tf, name))) continue;
+    if (!(await backendAvailable(tf, name, importer))) continue;
     if (tf.getBackend() !== name && !(await tf.setBackend(name))) continue;
     return tf;
   }
@@ -43,10 +77,10 @@ export async function loadTf(choice: BackendChoice = 'auto'): Promise<Tf> {
 }
 
 /** Imports (once) what registers `name`; false when its package is not installed or does not load. */
-function backendAvailable(tf: Tf, name: string): Promise<boolean> {
+function backendAvailable(tf: Tf, name: string, importer: Importer): Promise<boolean> {
   let p = available.get(name);
   if (!p) {
-    p = registerBackend(tf, name).then(
+    p = registerBackend(tf, name, importer).then(
       () => tf.findBackendFactory(name) !== null,
       () => false,
     );
@@ -55,25 +89,17 @@ function backendAvailable(tf: Tf, name: string): Promise<boolean> {
   return p;
 }
 
-async function registerBackend(tf: Tf, name: string): Promise<void> {
+async function registerBackend(tf: Tf, name: string, importer: Importer): Promise<void> {
   if (name === 'cpu') return;
   if (name === 'tensorflow') {
-    // Names built at run time: the packages are optional and not installed here.
-    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-      try {
-        await import(pkg);
-        return;
-      } catch {
-        // not installed (or libtensorflow missing): try the next one
-      }
-    }
-    throw new Error('no tfjs-node');
+    // Registered already when init took a native package; a process that chose cpu or wasm first
+    // imports one now (its backend registers in TensorFlow.js's global engine).
+    if (tf.findBackendFactory('tensorflow') === null && (await importNative(importer)) === undefined) throw new Error('no tfjs-node');
+    return;
   }
   if (name === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    // Under Node the .wasm files are read from the package's dist/ (the default is a URL beside the script).
-    const require = createRequire(import.meta.url);
-    wasm.setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`);
+    wasm.setWasmPaths(`${wasmDir()}/`);
     registerSegmentSum(tf, 'wasm', (backend, t) => (backend as WasmBackend).typedArrayFromHeap(t), (backend, shape, dtype, fill) => {
       const out = (backend as WasmBackend).makeOutput(shape, dtype);
       const values = (backend as WasmBackend).typedArrayFromHeap(out) as Float32Array;
@@ -84,6 +110,13 @@ async function registerBackend(tf: Tf, name: string): Promise<void> {
     return;
   }
   throw new Error(`unknown backend ${name}`);
+}
+
+/** Where the .wasm files are: beside the running bundle when the bundle stage put them there, else the package's dist/. */
+function wasmDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  if (existsSync(join(here, 'tfjs-backend-wasm.wasm'))) return here;
+  return join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 }
 
 interface CpuBackend {
@@ -128,8 +161,8 @@ function registerSegmentSum(
   });
 }
 
-async function init(): Promise<Tf> {
-  const tf = (await import('@tensorflow/tfjs')) as Tf;
+async function init(native: Tf | undefined): Promise<Tf> {
+  const tf = native ?? ((await import('@tensorflow/tfjs')) as Tf);
   tf.enableProdMode(); // silences the "install tfjs-node" banner and debug checks
   // The CPU backend's own UnsortedSegmentSum is replaced (unregistering an absent kernel would throw).
   tf.unregisterKernel('UnsortedSegmentSum', 'cpu');
@@ -151,9 +184,13 @@ async function init(): Promise<Tf> {
   return tf;
 }
 
-/** What runs the models, for logs: e.g. "TensorFlow.js 4.22.0 on wasm (SIMD, 1 thread)". */
+/**
+ * What runs the models, for logs: e.g. "TensorFlow.js 4.22.0 on wasm (SIMD, 1 thread)", or
+ * "... on tensorflow (@tensorflow/tfjs-node-gpu)".
+ */
 export function backendLabel(tf: Tf): string {
   const name = tf.getBackend();
-  const detail = name === 'wasm' ? ` (${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}, 1 thread)` : '';
+  const detail =
+    name === 'wasm' ? ` (${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}, 1 thread)` : name === 'tensorflow' && nativePackage ? ` (${nativePackage})` : '';
   return `TensorFlow.js ${tf.version.tfjs} on ${name}${detail}`;
 }

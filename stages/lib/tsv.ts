@@ -24,13 +24,31 @@ export class DataError extends Error {
   }
 }
 
-/** Decodes strictly: invalid UTF-8 is reported, not replaced with U+FFFD. A BOM is dropped. */
+/** Decodes strictly: invalid UTF-8 is reported with its line, not replaced with U+FFFD. A BOM is dropped. */
 export function decodeUtf8(bytes: Uint8Array, file: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw new DataError(file, undefined, 'is not valid UTF-8; convert it (e.g. iconv -f cp1252 -t utf-8) or check the download');
+    throw new DataError(file, firstBadLine(bytes), 'is not valid UTF-8; convert it (e.g. iconv -f cp1252 -t utf-8) or check the download');
   }
+}
+
+/** The 1-based line holding the first invalid UTF-8 sequence ('\n' never occurs inside a valid one). */
+function firstBadLine(bytes: Uint8Array): number | undefined {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let start = 0;
+  for (let line = 1; start <= bytes.length; line++) {
+    const nl = bytes.indexOf(0x0a, start);
+    const end = nl === -1 ? bytes.length : nl;
+    try {
+      decoder.decode(bytes.subarray(start, end));
+    } catch {
+      return line;
+    }
+    if (nl === -1) break;
+    start = nl + 1;
+  }
+  return undefined;
 }
 
 export interface TsvOptions {

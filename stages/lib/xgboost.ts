@@ -6,7 +6,6 @@
  * features are passed as -1, which XGBoost stores sparsely and routes by its learned default
  * direction, as it does for CSR input elsewhere.
  */
-import { createRequire } from 'node:module';
 
 interface EmscriptenModule {
   isReady: Promise<EmscriptenModule>;
@@ -36,8 +35,8 @@ export function loadXgboost(): Promise<XgbApi> {
 }
 
 async function init(): Promise<XgbApi> {
-  // Not bundled (esbuild cannot carry the .wasm next to it): resolved from node_modules at run time.
-  const spec = 'ml-xgboost/dist/wasm/xgboost';
+  // Emscripten's loader (CommonJS) reads xgboost.wasm beside its __dirname: the package's folder
+  // when run from source, the bundle's folder (where the bundle stage copies it) when bundled.
   const warn = console.warn;
   // Emscripten's streaming compile does not understand file paths and warns before falling back.
   console.warn = (...a: unknown[]) => {
@@ -45,7 +44,7 @@ async function init(): Promise<XgbApi> {
   };
   let m: EmscriptenModule;
   try {
-    m = await (createRequire(import.meta.url)(spec) as EmscriptenModule).isReady;
+    m = await ((await import('ml-xgboost/dist/wasm/xgboost.js')).default as EmscriptenModule).isReady;
   } finally {
     console.warn = warn;
   }

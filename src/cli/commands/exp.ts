@@ -19,6 +19,7 @@ import { atomicWriteFile } from '../../util/atomic-write.js';
 import { formatDuration } from '../../report/terminal.js';
 import { expandSweep } from '../../exp/sweep.js';
 import { checkExpName, decodeMessage, encodeMessage, expRef, generateExpName, namesFor, queueRef, type ExpMeta } from '../../exp/ref.js';
+import { isUnproduced } from '../../exp/produced-metrics.js';
 import { ExpRepo } from '../../exp/repo.js';
 import { runExperiments, type ExpSpec } from '../../exp/runner.js';
 import { buildExpTable, type ExpRow } from '../../exp/table.js';
@@ -227,9 +228,10 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
     const opened = await openReaders(ctx);
     if (!opened) return EXIT_USAGE;
     const { repo, git, outs } = opened;
-    const metricsAt = async (rev: string): Promise<Map<string, Flat>> => {
+    const metricsAt = async (rev: string, meta?: ExpMeta): Promise<Map<string, Flat>> => {
       const m = new Map<string, Flat>();
       for (const o of outs) {
+        if (isUnproduced(meta, o.path)) continue; // the base's copy, not this experiment's result
         const v = await loadMetric(project, term, git, rev, o);
         if (v) m.set(o.path, v);
       }
@@ -258,7 +260,7 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
           durationS: meta.duration_s,
           cpuS: meta.cost?.cpu_s,
           params: await loadParamsFlat(project, term, git, e.sha, queued ? meta.overrides : []),
-          metrics: queued ? new Map() : await metricsAt(e.sha),
+          metrics: queued ? new Map() : await metricsAt(e.sha, meta),
         });
       }
     }
@@ -309,8 +311,12 @@ export function expDiffCommand(g: GlobalOptions, a: ExpDiffArgs): Promise<number
     if (!shaB) return unknownExp(term, a.b);
     const params = diffFlat(await loadParamsFlat(project, term, git, shaA), await loadParamsFlat(project, term, git, shaB), a.all);
     const sections: DiffSection[] = [];
+    // An experiment's metrics that its run did not produce (the base's copies) count as absent.
+    const metaA = decodeMessage(await repo.message(shaA));
+    const metaB = decodeMessage(await repo.message(shaB));
+    const metricAt = (sha: string, meta: ExpMeta | undefined, o: (typeof outs)[number]) => (isUnproduced(meta, o.path) ? undefined : loadMetric(project, term, git, sha, o));
     for (const o of outs) {
-      sections.push({ path: o.path, rows: diffFlat(await loadMetric(project, term, git, shaA, o), await loadMetric(project, term, git, shaB, o), a.all) });
+      sections.push({ path: o.path, rows: diffFlat(await metricAt(shaA, metaA, o), await metricAt(shaB, metaB, o), a.all) });
     }
     const names: [string, string] = [a.a, a.b];
     if (a.format === 'json') {

@@ -74,6 +74,30 @@ describe('values', () => {
   });
 });
 
+describe('paths()', () => {
+  const pinned = 'user: reviews.tsv\nnone: null\nblank: ""\npinned:\n  - {file: a.txt, sha256: abc}\nmixed: [x.tsv, {file: b.txt}, x.tsv]\n';
+  const depsOf = async (expr: string): Promise<string[]> => {
+    const root = await project({ 'params.yaml': pinned, 'pipeline.yaml': `stages:\n  a:\n    cmd: x\n    deps:\n      - code.js\n      - \${${expr}}\n`, 'code.js': '' });
+    return (await loadOk(root)).stages[0]!.deps.map((d) => d.path);
+  };
+
+  test('a string param is a dep in place; null, empty strings and pinned entries add none; duplicates once', async () => {
+    expect(await depsOf('paths(user)')).toEqual(['code.js', 'reviews.tsv']);
+    expect(await depsOf('paths(pinned, none, blank)')).toEqual(['code.js']);
+    expect(await depsOf('paths(mixed, user)')).toEqual(['code.js', 'x.tsv', 'reviews.tsv']);
+  });
+
+  test('the keys it reads are tracked as implicit param deps', async () => {
+    const root = await project({ 'params.yaml': pinned, 'pipeline.yaml': 'stages:\n  a:\n    cmd: x\n    deps: [${paths(user, pinned)}]\n' });
+    expect((await loadOk(root)).stages[0]!.params.map((p) => [p.key, p.implicit])).toEqual([['user', true], ['pinned', true]]);
+  });
+
+  test('without arguments it is a located error', async () => {
+    const root = await project({ 'params.yaml': pinned, 'pipeline.yaml': 'stages:\n  a:\n    cmd: x\n    deps: [${paths()}]\n' });
+    expect(await loadErr(root)).toMatch(/pipeline\.yaml:4:\d+.*paths\(\) takes at least one argument/);
+  });
+});
+
 describe('vars', () => {
   test('inline maps and files, later items win, stage vars on top', async () => {
     const [s, t] = await stagesOf(

@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { download, localDataDir, readLocal, sha256 } from '../../../stages/lib/datasets.js';
+import { download, fetchFile, localDataDir, readLocal, readUserFile, sha256 } from '../../../stages/lib/datasets.js';
 import { dataParams, type DataParams } from '../../../stages/lib/params.js';
 import { DataError } from '../../../stages/lib/tsv.js';
 
@@ -70,6 +70,30 @@ describe('dataParams', () => {
   it('rejects malformed file lists naming the key', () => {
     const tree = { data: { name: 'x', train: [{ file: 'a', sha256: 'abc' }] } };
     expect(() => dataParams(tree)).toThrow(/data\.train\[0\]\.sha256 must be 64 lower-case hex digits/);
-    expect(() => dataParams({ data: { name: 'x', train: [] } })).toThrow(/data\.train must be a non-empty list/);
+    expect(() => dataParams({ data: { name: 'x', train: [] } })).toThrow(/data\.train must be a file path \(e\.g\. -S data\.train=reviews\.tsv\) or a non-empty list/);
+    expect(() => dataParams({ data: { name: 'x', train: 3 } })).toThrow(/data\.train must be a file path \(e\.g\. reviews\.tsv\) or a list of pinned files, got 3/);
+  });
+
+  it('takes a plain path (or several) for a part beside the pinned lists; null or empty means none', () => {
+    const pinned = { file: 'a', sha256: 'a'.repeat(64) };
+    const p = dataParams({ data: { name: 'uci', train: 'reviews.tsv', dev: null, test: '' } });
+    expect(p.parts).toEqual({ train: [{ path: 'reviews.tsv' }], dev: [], test: [] });
+    expect(dataParams({ data: { name: 'x', train: ['/d/a.tsv', pinned], test: '/d/t.tsv' } }).parts).toEqual({ train: [{ path: '/d/a.tsv' }, pinned], dev: [], test: [{ path: '/d/t.tsv' }] });
+  });
+});
+
+describe("a user's file", () => {
+  const root = mkdtempSync(join(tmpdir(), 'mlb-user-'));
+  writeFileSync(join(root, 'reviews.tsv'), content);
+  mkdirSync(join(root, 'folder'));
+
+  it('is read relative to the project root or by absolute path, with no hash to match', async () => {
+    expect(Buffer.from((await fetchFile({ path: 'reviews.tsv' }, params, {}, root)).bytes)).toEqual(content);
+    expect(readUserFile({ path: join(root, 'reviews.tsv') }, '/elsewhere')).toEqual({ bytes: content, origin: join(root, 'reviews.tsv') });
+  });
+
+  it('that is missing or a folder is an error naming the path', () => {
+    expect(() => readUserFile({ path: 'nope.tsv' }, root)).toThrow(new RegExp(`^nope\\.tsv: not found \\(looked at ${join(root, 'nope.tsv')}\\)`));
+    expect(() => readUserFile({ path: 'folder' }, root)).toThrow(/^folder: is not a file/);
   });
 });

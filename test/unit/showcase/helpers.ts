@@ -4,7 +4,6 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
 import YAML from 'yaml';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -42,15 +41,15 @@ export function composeParams(overrides: Record<string, unknown> = {}): Record<s
 
 let bundleDir: string | undefined;
 
-/** Bundles stages/<name>.ts (as scripts/build.mjs does) into a temp dir; returns the .js path. */
+/** The stage bundles built by the pipeline's own bundle script (scripts/bundle-stages.mjs) into a temp dir, once; returns stages/<name>'s. */
 export function stageBundle(name: string): string {
-  bundleDir ??= mkdtempSync(join(tmpdir(), 'mlbuild-stages-'));
-  const out = join(bundleDir, `${name}.js`);
-  buildSync({
-    entryPoints: [join(repoRoot, 'stages', `${name}.ts`)], outfile: out, bundle: true, platform: 'node',
-    format: 'esm', target: 'node20', external: ['@tensorflow/*'], logLevel: 'error',
-  });
-  return out;
+  if (bundleDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'mlbuild-stages-'));
+    const r = spawnSync(process.execPath, ['scripts/bundle-stages.mjs', '--out', dir], { cwd: repoRoot, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`bundle-stages failed: ${r.stderr}`);
+    bundleDir = dir;
+  }
+  return join(bundleDir, `${name}.js`);
 }
 
 export interface StageRun {

@@ -19,12 +19,14 @@ import { main as select } from '../../../stages/select.js';
 import { main as split } from '../../../stages/split.js';
 import { main as train } from '../../../stages/train.js';
 import { composeParams, repoRoot, runStage, stageBundle } from './helpers.js';
+import { loadModel } from '../../../src/serve/predictor.js';
 
 interface StageDef {
   cmd?: string;
+  deps?: string[];
   matrix?: Record<string, string>;
   foreach?: string;
-  do?: { cmd: string };
+  do?: { cmd: string; deps: string[] };
 }
 const pipeline = YAML.parse(readFileSync(join(repoRoot, 'pipeline.yaml'), 'utf8')) as { stages: Record<string, StageDef> };
 const mains: Record<string, StageMain> = { data, features, split, train, final, evaluate, report, select };
@@ -77,6 +79,7 @@ async function runPipeline(dir: string, env: Record<string, string>): Promise<st
   const log: string[] = [];
   const models = Object.keys(params.model!);
   for (const [name, stage] of Object.entries(pipeline.stages)) {
+    if (name === 'bundle') continue; // builds build/stages/*.js; the stages' mains run from source here
     // The fan-outs pipeline.yaml uses: models x folds (matrix), and one stage per model (foreach).
     let items: unknown[] = [{}];
     if (stage.matrix) {
@@ -89,7 +92,7 @@ async function runPipeline(dir: string, env: Record<string, string>): Promise<st
     expect(mains[name], `stage ${name} of pipeline.yaml has no stages/${name}.ts`).toBeDefined();
     for (const item of items) {
       const cmd = interpolate((stage.cmd ?? stage.do?.cmd) as string, params, item).split(/\s+/);
-      expect(cmd.slice(0, 2)).toEqual(['node', `dist/stages/${name}.js`]);
+      expect(cmd.slice(0, 2)).toEqual(['node', `build/stages/${name}.js`]);
       const ctx: StageContext = { argv: cmd.slice(2), env, cwd: dir, log: (l) => log.push(l) };
       await mains[name]!(ctx);
     }
@@ -156,10 +159,43 @@ describe('showcase pipeline', () => {
     const selection = JSON.parse(readFileSync(join(p.dir, 'models/selected/selection.json'), 'utf8'));
     expect(selection).toEqual({ model: best, metric: 'roc_auc', value: test[best]!.roc_auc, candidates: { logreg: test.logreg!.roc_auc, xgboost: test.xgboost!.roc_auc } });
     expect(readFileSync(join(p.dir, 'models/selected/MODEL_CARD.md'), 'utf8')).toContain(`# Model card: ${best}`);
+    // Self-describing: the manifest names the flavour and hashes every file; serving needs only the directory.
+    const served = await loadModel(join(p.dir, 'models/selected'));
+    expect(served.manifest).toMatchObject({ flavour: best, metrics: { roc_auc: test[best]!.roc_auc } });
+    expect(served.manifest.files.map((f) => f.path)).toEqual(expect.arrayContaining(['MODEL_CARD.md', 'model.json', 'selection.json']));
+    expect(served.predict(['I love it, works great!', 'Broke after one day, awful.']).map((x) => x.label)).toEqual([1, 0]);
     const summary = readFileSync(join(p.dir, 'reports/summary.md'), 'utf8');
     expect(summary).toMatch(/\| logreg \| .*\n\| xgboost \| /);
     expect(summary).toContain('## xgboost: model selection');
     expect(log).toContain('report: logreg, xgboost -> ' + join(p.dir, 'metrics/test.json') + ', ' + join(p.dir, 'reports/summary.md'));
+  });
+
+  it('runs from its bundles alone (no node_modules near them), with the same bytes as from source', async () => {
+    const p = project({ model: ['logreg', 'xgboost', 'cnn'], 'model.xgboost.rounds': 10, 'model.cnn.epochs': 1, 'model.cnn.filters': 8 });
+    await runPipeline(p.dir, p.env);
+    const bundle = stageBundle('train');
+    expect(existsSync(join(bundle, '..', '..', 'node_modules'))).toBe(false);
+    for (const model of ['xgboost', 'cnn']) {
+      const args = ['--model', model, '--fold', '0', '--features', 'data/features', '--data', 'data/prepared', '--plan', 'data/splits/plan.json'];
+      const r = runStage(bundle, [...args, '--out', `again/${model}`, '--metrics', `again/${model}.json`], p.dir, p.env);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(model === 'cnn' ? /on wasm \(SIMD, 1 thread\)/ : /XGBoost \(WebAssembly/);
+      const fromSource = hashes(join(p.dir, `models/${model}/cv-quick/fold-0`));
+      expect(Object.keys(fromSource).length).toBeGreaterThan(0);
+      expect(hashes(join(p.dir, 'again', model))).toEqual(fromSource);
+    }
+  }, 120_000);
+
+  it('makes each stage depend on the bundle it runs, never on the sources a build turns into it', () => {
+    for (const [name, stage] of Object.entries(pipeline.stages)) {
+      const deps = stage.deps ?? stage.do?.deps ?? [];
+      if (name === 'bundle') {
+        expect(deps).toEqual(['scripts/bundle-stages.mjs', 'stages', 'package-lock.json']);
+        continue;
+      }
+      expect(deps[0], name).toBe(`build/stages/${name}.js`);
+      expect(deps.filter((d) => d.startsWith('stages') || d.startsWith('dist')), name).toEqual([]);
+    }
   });
 
   it('refuses a model whose settings are not loaded, naming the fix', async () => {

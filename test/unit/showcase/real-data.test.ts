@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { dedupeTrain } from '../../../stages/lib/dedupe.js';
 import { fetchFile } from '../../../stages/lib/datasets.js';
-import { dataParams, PARTS, type Part } from '../../../stages/lib/params.js';
+import { dataParams, isUserFile, PARTS, type Part } from '../../../stages/lib/params.js';
 import type { PreparedRow } from '../../../stages/lib/prepared.js';
 import { cleanText } from '../../../stages/lib/text.js';
 import { decodeUtf8, parseLabelledTsv } from '../../../stages/lib/tsv.js';
@@ -17,7 +17,7 @@ async function load(dataset: string): Promise<Record<Part, PreparedRow[]>> {
     for (const spec of p.parts[part]) {
       const f = await fetchFile(spec, p, { MLBUILD_DATA_DIR: dataDir }, repoRoot);
       for (const r of parseLabelledTsv(decodeUtf8(f.bytes, f.origin), f.origin, { header: p.header, clean: cleanText })) {
-        parts[part].push({ id: `${spec.file}:${r.line}`, text: r.text, label: r.label });
+        parts[part].push({ id: `${isUserFile(spec) ? spec.path : spec.file}:${r.line}`, text: r.text, label: r.label });
       }
     }
   }

@@ -41,7 +41,10 @@ describe('parseLabelledTsv', () => {
   });
 
   it('refuses invalid UTF-8 instead of replacing it', () => {
-    expect(() => decodeUtf8(Uint8Array.from([0x61, 0x96, 0x62]), 'x.txt')).toThrow(/x\.txt: is not valid UTF-8/);
+    expect(() => decodeUtf8(Uint8Array.from([0x61, 0x96, 0x62]), 'x.txt')).toThrow(/^x\.txt:1: is not valid UTF-8/);
+    // The line of the first bad byte (here a cp1252 'é' on line 3), so the user can find it.
+    const cp1252 = Buffer.concat([Buffer.from('good\t1\nfine\t0\ncaf'), Buffer.from([0xe9]), Buffer.from('\t1\n')]);
+    expect(() => decodeUtf8(cp1252, 'reviews.tsv')).toThrow(/^reviews\.tsv:3: is not valid UTF-8; convert it/);
     expect(decodeUtf8(Uint8Array.from([0xef, 0xbb, 0xbf, 0x61]), 'x.txt')).toBe('a'); // BOM dropped
   });
 });

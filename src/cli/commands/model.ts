@@ -1,0 +1,196 @@
+/**
+ * `mlbuild model register|assign|list|show|get`: the GTO-tag model registry (src/registry) on the
+ * command line. `list` and `show` need only git (they work in any repository with GTO tags, a DVC
+ * project included); `register` reads mlbuild.lock at the commit; `get` restores a version's model
+ * directory from the local cache or a remote and checks its hashes. `--json` everywhere.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { printDiagnostics, type GlobalOptions } from '../context.js';
+import { findProject, type Project } from '../../project.js';
+import { processTerminal, type Terminal } from '../../report/terminal.js';
+import { GitReader } from '../../metrics/git-reader.js';
+import { Lockfile } from '../../state/lockfile.js';
+import { flatten, parseMetricsText } from '../../metrics/diff.js';
+import { GitTagStore } from '../../registry/git-tags.js';
+import { readGates } from '../../registry/gate.js';
+import { Registry, RegistryError, type LockLookup, type VersionLocation } from '../../registry/registry.js';
+import { parseModelRef, stageHistory, type ArtifactState } from '../../registry/state.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import type { Diagnostic } from '../../report/diagnostic.js';
+
+interface Opened {
+  readonly root: string;
+  readonly project?: Project;
+  readonly registry: Registry;
+  readonly git: GitReader;
+}
+
+/** The registry of the repository around cwd; a pipeline project is optional (list/show). */
+async function open(g: GlobalOptions): Promise<Opened | Diagnostic[]> {
+  const project = findProject(g.cwd, g.file);
+  const root = project.ok ? project.value.root : g.cwd;
+  const git = await GitReader.open(root);
+  if ('failed' in git) return [{ severity: 'error', code: 'not-git', message: `${git.failed}: the model registry lives in git tags`, hint: 'run `git init` and commit the project first' }];
+  const lockCache = new Map<string, Lockfile | undefined>();
+  const lockAt = async (commit: string): Promise<Lockfile | undefined> => {
+    if (!lockCache.has(commit)) {
+      const r = await git.read(commit, 'mlbuild.lock');
+      const parsed = r.ok ? Lockfile.parse(r.text, `${commit.slice(0, 7)}:mlbuild.lock`, root) : undefined;
+      lockCache.set(commit, parsed?.ok ? parsed.value : undefined);
+    }
+    return lockCache.get(commit);
+  };
+  const lookup: LockLookup = async (commit, p) => {
+    const lock = await lockAt(commit);
+    for (const name of lock?.names() ?? []) {
+      const out = lock?.get(name)?.outs.find((o) => o.path === p);
+      if (out) return { hash: out.hash, stage: name };
+    }
+    return undefined;
+  };
+  const readAt = async (commit: string, file: string) => {
+    const r = await git.read(commit, file);
+    return r.ok ? r.text : undefined;
+  };
+  return { root, ...(project.ok ? { project: project.value } : {}), registry: new Registry(new GitTagStore(root), lookup, readAt), git };
+}
+
+async function run(g: GlobalOptions, body: (o: Opened, term: Terminal) => Promise<number>): Promise<number> {
+  const term = processTerminal();
+  const o = await open(g);
+  if (Array.isArray(o)) {
+    printDiagnostics(term, o);
+    return EXIT_USAGE;
+  }
+  try {
+    return await body(o, term);
+  } catch (e) {
+    if (!(e instanceof RegistryError)) throw e;
+    printDiagnostics(term, [{ severity: 'error', code: 'registry', message: e.message, ...(e.hint ? { hint: e.hint } : {}) }]);
+    return e.exitCode === 1 ? EXIT_FAILED : EXIT_USAGE;
+  }
+}
+
+const pushHint = (tags: readonly string[]): string => `To share it: git push origin ${tags.map((t) => `'${t}'`).join(' ')}\n`;
+
+export function modelRegisterCommand(g: GlobalOptions, a: { name: string; version?: string; bump?: string; path?: string; rev?: string; json: boolean }): Promise<number> {
+  return run(g, async ({ registry }, term) => {
+    if (a.bump !== undefined && !['major', 'minor', 'patch'].includes(a.bump)) throw new RegistryError(`--bump must be major, minor or patch (got '${a.bump}')`);
+    const r = await registry.register(a.name, {
+      ...(a.version !== undefined ? { version: a.version } : {}),
+      ...(a.bump !== undefined ? { bump: a.bump as 'major' | 'minor' | 'patch' } : {}),
+      ...(a.path !== undefined ? { path: a.path.replace(/\/+$/, '') } : {}),
+      ...(a.rev !== undefined ? { rev: a.rev } : {}),
+    });
+    if (a.json) term.out(`${JSON.stringify(r)}\n`);
+    else term.out(`Registered ${a.name}@${r.version}: ${r.path} (${r.hash}) at ${r.commit.slice(0, 7)}, tag '${r.tag}'\n${pushHint([r.tag])}`);
+    return EXIT_OK;
+  });
+}
+
+export function modelAssignCommand(g: GlobalOptions, a: { name: string; version: string; stage: string; force: boolean; json: boolean }): Promise<number> {
+  return run(g, async ({ registry, root }, term) => {
+    const gates = await readGates(root);
+    if (!gates.ok) {
+      printDiagnostics(term, gates.diagnostics);
+      return EXIT_USAGE;
+    }
+    const version = a.version.startsWith('v') ? a.version : `v${a.version}`;
+    const r = await registry.assign(a.name, version, a.stage, gates.gates, { force: a.force });
+    if (a.json) {
+      term.out(`${JSON.stringify({ name: a.name, version, stage: a.stage, previous: r.previous ?? null, tags: r.tags, gate: r.checks.map((c) => ({ file: c.rule.file, metric: c.rule.metric, candidate: c.candidate ?? null, current: c.current ?? null, passed: c.passed, reason: c.reason ?? null })) })}\n`);
+      return EXIT_OK;
+    }
+    for (const c of r.checks) term.out(`gate ${a.stage}: ${c.rule.metric} ${c.candidate}${c.current !== undefined ? ` vs ${c.current}` : ''} ${c.passed ? 'ok' : `overridden by --force: ${c.reason}`}\n`);
+    term.out(`${a.name}#${a.stage} -> ${version}${r.previous ? ` (was ${r.previous})` : ''}; tags ${r.tags.map((t) => `'${t}'`).join(', ')}\n${pushHint(r.tags)}`);
+    return EXIT_OK;
+  });
+}
+
+const artifactJson = (a: ArtifactState) => ({
+  name: a.name,
+  deprecated: a.deprecated,
+  stages: Object.fromEntries(a.stages),
+  versions: a.versions.map((v) => ({ version: v.version, commit: v.commit, registered: v.registered, active: v.active, stages: v.stages })),
+});
+
+export function modelListCommand(g: GlobalOptions, a: { json: boolean }): Promise<number> {
+  return run(g, async ({ registry }, term) => {
+    const state = await registry.state();
+    if (a.json) {
+      term.out(`${JSON.stringify([...state.values()].map(artifactJson))}\n`);
+      return EXIT_OK;
+    }
+    if (state.size === 0) {
+      term.out('No models registered (no GTO tags). Register one: mlbuild model register NAME\n');
+      return EXIT_OK;
+    }
+    const rows = [['name', 'latest', 'stages'], ...[...state.values()].map((s) => [s.name + (s.deprecated ? ' (deprecated)' : ''), s.versions.find((v) => v.active && v.registered)?.version ?? '-', [...s.stages].map(([st, v]) => `${st}=${v}`).join(' ') || '-'])];
+    const w = [0, 1].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)));
+    for (const r of rows) term.out(`${(r[0] as string).padEnd(w[0] as number)}  ${(r[1] as string).padEnd(w[1] as number)}  ${r[2]}\n`);
+    return EXIT_OK;
+  });
+}
+
+export function modelShowCommand(g: GlobalOptions, a: { name: string; json: boolean }): Promise<number> {
+  return run(g, async ({ registry, git }, term) => {
+    const state = await registry.state();
+    const art = state.get(a.name);
+    if (!art) throw new RegistryError(`no model '${a.name}' in the registry (known: ${[...state.keys()].join(', ') || 'none'})`, 'see `mlbuild model list`');
+    const versions = [];
+    for (const v of art.versions) {
+      const loc: VersionLocation | undefined = v.registered ? await registry.locationOf(a.name, v, state).catch(() => undefined) : undefined;
+      const lockText = await git.read(v.commit, 'mlbuild.lock');
+      const lock = lockText.ok ? Lockfile.parse(lockText.text, `${v.commit.slice(0, 7)}:mlbuild.lock`) : undefined;
+      const stage = loc && lock?.ok ? lock.value.names().find((n) => lock.value.get(n)?.outs.some((o) => o.path === loc.path)) : undefined;
+      const entry = stage && lock?.ok ? lock.value.get(stage) : undefined;
+      const metrics: Record<string, unknown> = {};
+      // Metrics: the producing stage's small JSON/YAML outs and deps that git holds at that commit.
+      for (const d of [...(entry?.outs ?? []), ...(entry?.deps ?? [])]) {
+        if (!/\.(json|ya?ml)$/.test(d.path) || d.path.endsWith('.dir')) continue;
+        const t = await git.read(v.commit, d.path);
+        if (!t.ok) continue;
+        try {
+          metrics[d.path] = Object.fromEntries(flatten(parseMetricsText(t.text, d.path)));
+        } catch {
+          // not a metrics file after all
+        }
+      }
+      versions.push({ version: v.version, commit: v.commit, active: v.active, stages: v.stages, path: loc?.path ?? null, hash: loc?.hash ?? null, stage: stage ?? null, params: entry?.params ?? {}, deps: (entry?.deps ?? []).map((d) => ({ path: d.path, hash: d.hash })), metrics });
+    }
+    const history = Object.fromEntries([...stageHistory(art)].map(([s, evs]) => [s, evs.map((e) => ({ action: e.action, version: e.version, tag: e.tag, time: new Date(e.time * 1000).toISOString(), by: e.tagger }))]));
+    if (a.json) {
+      term.out(`${JSON.stringify({ ...artifactJson(art), versions, history })}\n`);
+      return EXIT_OK;
+    }
+    term.out(`${art.name}${art.deprecated ? ' (deprecated)' : ''}\n`);
+    term.out(`stages: ${[...art.stages].map(([s, v]) => `${s}=${v}`).join(' ') || 'none'}\n\nversions:\n`);
+    for (const v of versions) {
+      term.out(`  ${v.version}  ${v.commit.slice(0, 7)}${v.active ? '' : ' (deregistered)'}${v.stages.length ? `  [${v.stages.join(', ')}]` : ''}${v.path ? `  ${v.path} ${v.hash ?? ''}` : ''}\n`);
+      for (const [file, m] of Object.entries(v.metrics)) term.out(`    ${file}: ${Object.entries(m as Record<string, unknown>).map(([k, x]) => `${k}=${String(x)}`).join(' ')}\n`);
+      const data = v.deps.filter((d) => d.path.startsWith('data/'));
+      if (data.length) term.out(`    data: ${data.map((d) => `${d.path} ${d.hash}`).join(', ')}\n`);
+      const params = [...flatten(v.params)];
+      if (params.length) term.out(`    params: ${params.map(([k, x]) => `${k}=${String(x)}`).join(' ')}\n`);
+    }
+    term.out('\nhistory:\n');
+    for (const [s, evs] of Object.entries(history)) for (const e of evs) term.out(`  ${e.time}  ${s.padEnd(8)} ${e.action.padEnd(8)} ${e.version}  ${e.tag}  ${e.by}\n`);
+    return EXIT_OK;
+  });
+}
+
+export function modelGetCommand(g: GlobalOptions, a: { ref: string; out?: string; remote?: string; force: boolean; json: boolean }): Promise<number> {
+  return run(g, async ({ registry, project }, term) => {
+    if (!project) throw new RegistryError('model get needs an mlbuild project (its cache and remotes)', 'run it inside the project that registered the model');
+    const loc = await registry.locate(parseModelRef(a.ref));
+    if (!loc.hash) throw new RegistryError(`${loc.artifact}@${loc.version}: ${loc.path} is not recorded in mlbuild.lock at ${loc.commit.slice(0, 7)}, so there is nothing to fetch by hash`, 'register models whose directory is a pipeline out');
+    const out = path.resolve(g.cwd, a.out ?? `${loc.artifact.replace(/[/:]/g, '_')}-${loc.version}`);
+    if (existsSync(out) && readdirSync(out).length > 0 && !a.force) throw new RegistryError(`${out} exists and is not empty`, 'choose another -o DIR, or --force to replace it');
+    const { fetchModel } = await import('../../registry/fetch.js');
+    const r = await fetchModel(project, loc, out, a.remote);
+    if (a.json) term.out(`${JSON.stringify({ name: loc.artifact, version: loc.version, commit: loc.commit, hash: loc.hash, out, from: r.from })}\n`);
+    else term.out(`${loc.artifact}@${loc.version} (${loc.hash}) -> ${path.relative(g.cwd, out) || '.'} from ${r.from}, hash checked\n`);
+    return EXIT_OK;
+  });
+}

@@ -1,0 +1,54 @@
+// Which metrics an experiment produced: a stage that is not current after the run (own reasons, or
+// an upstream that is not current) left the base's copy of its metrics in the commit.
+import { describe, expect, it } from 'vitest';
+import type { Stage } from '../../../src/model/stage.js';
+import type { Reason } from '../../../src/run/reason.js';
+import { isUnproduced, unproducedMetrics } from '../../../src/exp/produced-metrics.js';
+import type { ExpMeta } from '../../../src/exp/ref.js';
+import { stageName, type StageName } from '../../../src/util/brand.js';
+import { fakeStage } from '../fakes.js';
+
+const withMetric = (s: Stage, path: string): Stage => ({ ...s, outs: [...s.outs, { path, kind: 'metric', cache: false, persist: false }] });
+// prep -> train (metrics/train.json) -> report (metrics/test.json); other (metrics/other.json) stands alone.
+const stages = new Map<StageName, Stage>([
+  [stageName('prep'), fakeStage('prep', { outs: ['data'] })],
+  [stageName('train'), withMetric(fakeStage('train', { deps: ['data'], outs: ['model'] }), 'metrics/train.json')],
+  [stageName('report'), withMetric(fakeStage('report', { deps: ['model'] }), 'metrics/test.json')],
+  [stageName('other'), withMetric(fakeStage('other'), 'metrics/other.json')],
+]);
+const order = ['prep', 'train', 'report', 'other'].map(stageName);
+const upstream = new Map<StageName, StageName[]>([[stageName('train'), [stageName('prep')]], [stageName('report'), [stageName('train')]]]);
+const judge = (reasons: Record<string, Reason[]>): string[] =>
+  unproducedMetrics({ order, stages, upstream, reasons: new Map(Object.entries(reasons).map(([k, v]) => [stageName(k), v])) });
+
+describe('unproducedMetrics', () => {
+  it('is empty when every stage is current', () => {
+    expect(judge({})).toEqual([]);
+  });
+
+  it('names the metrics of a stage that failed (its old lock entry no longer matches) and of everything below it', () => {
+    expect(judge({ train: [{ kind: 'params-changed', keys: ['train.lr'] }] })).toEqual(['metrics/train.json', 'metrics/test.json']);
+  });
+
+  it('tolerates missing outs (an untargeted stage whose outs were never checked out) but not a missing metric', () => {
+    expect(judge({ prep: [{ kind: 'outs-missing', paths: ['data'] }] })).toEqual([]);
+    expect(judge({ report: [{ kind: 'outs-missing', paths: ['metrics/test.json'] }] })).toEqual(['metrics/test.json']);
+    expect(judge({ other: [{ kind: 'outs-changed', paths: ['metrics/other.json'] }] })).toEqual(['metrics/other.json']);
+  });
+});
+
+describe('isUnproduced', () => {
+  const meta = (status: ExpMeta['status'], unproduced?: string[]): ExpMeta => ({
+    version: 1, name: 'e', base: 'b', overrides: [], targets: [], status, created: 't', ...(unproduced ? { unproduced_metrics: unproduced } : {}),
+  });
+  it('follows what the run recorded, for failed and succeeded experiments alike', () => {
+    expect(isUnproduced(meta('failed', ['metrics/test.json']), 'metrics/test.json')).toBe(true);
+    expect(isUnproduced(meta('failed', ['metrics/test.json']), 'metrics/folds.json')).toBe(false);
+    expect(isUnproduced(meta('succeeded', []), 'metrics/test.json')).toBe(false);
+  });
+  it('without a record, hides every metric of a failed experiment and none of a succeeded one or a plain commit', () => {
+    expect(isUnproduced(meta('failed'), 'metrics/test.json')).toBe(true);
+    expect(isUnproduced(meta('succeeded'), 'metrics/test.json')).toBe(false);
+    expect(isUnproduced(undefined, 'metrics/test.json')).toBe(false);
+  });
+});
