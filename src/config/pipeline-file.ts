@@ -60,6 +60,18 @@ export function parseYamlText(
   text: string,
   interpolated: boolean,
 ): Result<YamlFile, Diagnostic[]> {
+  if (text.length > MAX_YAML_CHARS) {
+    // Parsing tens of MiB of YAML takes seconds and gigabytes: say so before trying.
+    return err([
+      {
+        severity: 'error',
+        code: 'file-too-big',
+        message: `${display} is ${Math.round(text.length / (1 << 20))} MiB; configuration files over ${MAX_YAML_CHARS >> 20} MiB are refused`,
+        location: { file: display, line: 1, col: 1, length: 1, sourceLine: text.slice(0, Math.min(text.indexOf('\n') >>> 0, 200)) },
+        hint: 'keep data out of params and pipeline files: make it a dep (a file the stage reads)',
+      },
+    ]);
+  }
   const doc = parseDocument(interpolated ? maskInterpolations(text) : text, { keepSourceTokens: false, uniqueKeys: true });
   if (interpolated) {
     visit(doc, {
@@ -96,6 +108,9 @@ export function parseYamlText(
  * alias past the limit stands.
  */
 export const MAX_ALIASES = 100;
+
+/** The largest pipeline, params or vars file read (characters); a 10 000-stage pipeline is ~2 MiB. */
+export const MAX_YAML_CHARS = 32 << 20;
 
 function aliasBomb(file: YamlFile): Diagnostic | undefined {
   let count = 0;

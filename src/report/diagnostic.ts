@@ -30,6 +30,7 @@ export type DiagnosticCode =
   | 'duplicate-out'
   | 'duplicate-stage'
   | 'empty-expansion'
+  | 'file-too-big'
   | 'lock-invalid'
   | 'lock-syntax'
   | 'lock-version'

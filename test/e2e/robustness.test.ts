@@ -163,6 +163,13 @@ describe('finding 4: YAML alias bombs are located errors', () => {
     expect(p.exists('mlbuild.lock')).toBe(false);
   });
 
+  it('an oversized params.yaml (over 32 MiB) is refused at file:1:1 with exit 2, before parsing', async () => {
+    const p = projects.make({ 'pipeline.yaml': 'stages:\n  s:\n    cmd: echo hi > o.txt\n    outs: [o.txt]\n', 'params.yaml': `blob: ${'x'.repeat(33 << 20)}\n` });
+    const r = await p.run(['repro']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('params.yaml:1:1: error: params.yaml is 33 MiB; configuration files over 32 MiB are refused');
+  });
+
   it('nested anchors in pipeline.yaml vars (few aliases, exponential expansion): exit 2 located', async () => {
     const p = projects.make({
       'pipeline.yaml': `vars:
