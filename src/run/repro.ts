@@ -246,6 +246,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
       reasons: r.reasons,
       ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),
       ...(r.message ? { message: r.message } : {}),
+      ...(r.failure ? { failure: r.failure } : {}),
       ...(r.source ? { restoredFrom: r.source } : {}),
     };
   });

@@ -148,6 +148,10 @@ describe('finding 3: commands the OS cannot start fail their stage', () => {
     const msg = Object.fromEntries(r.doc.stages.map((s) => [s.name, s.message]));
     expect(msg.big).toContain('E2BIG');
     expect(msg.nul).toContain('NUL byte');
+    const failure = Object.fromEntries((r.doc.stages as { name: string; failure?: { reason: string; errno?: string } }[]).map((s) => [s.name, s.failure]));
+    expect(failure.big).toMatchObject({ reason: 'spawn', errno: 'E2BIG' });
+    expect(failure.nul).toMatchObject({ reason: 'spawn', errno: 'ERR_INVALID_ARG_VALUE' });
+    expect(failure.ok).toBeUndefined();
     expect(p.read('mlbuild.lock')).toContain('  ok:');
   });
 });
