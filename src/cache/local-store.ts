@@ -5,8 +5,12 @@
  *                                   text whose hash names the directory, so it is self-verifying)
  *   runs/<fp>.jsonl                 run-cache: one line per build of a fingerprint, newest last
  * Every write goes to a temp name in the same folder and is renamed into place, so a killed run
- * leaves at most a stray temp file (gc removes them), never a corrupt object or a run entry whose
- * objects are missing (objects are saved before the entry is appended).
+ * leaves at most a stray temp file (the next run that takes over its lock, or gc, removes them),
+ * never a corrupt object or a run entry whose objects are missing (objects are saved before the
+ * entry is appended); a failed write (ENOSPC) removes its temp file itself.
+ *
+ * Restores are verified: every object is hashed as it is placed (integrity.ts), and one whose
+ * content does not match its name is quarantined and reported, never put in the workspace.
  *
  * Outs are placed in the workspace by reflink, else copy; `MLBUILD_CACHE_TYPE=hardlink,copy` (DVC's
  * `cache.type`) links instead, for instant restores of big outs. Objects are read-only, so a
@@ -163,8 +167,13 @@ export class LocalStore implements CacheStore {
         if (!fs.existsSync(dest)) {
           fs.mkdirSync(path.dirname(dest), { recursive: true });
           const tmp = tmpName(dest);
-          fs.writeFileSync(tmp, entries.map((e) => `${e.relpath}\t${e.hash}\t${e.size}\n`).join(''), { mode: 0o444 });
-          fs.renameSync(tmp, dest);
+          try {
+            fs.writeFileSync(tmp, entries.map((e) => `${e.relpath}\t${e.hash}\t${e.size}\n`).join(''), { mode: 0o444 });
+            fs.renameSync(tmp, dest);
+          } catch (e) {
+            fs.rmSync(tmp, { force: true });
+            throw e;
+          }
         }
       } else {
         this.addObject(abs, r.hash, r.size, allowLink);
