@@ -304,27 +304,35 @@ describe('finding 7: the project lock', () => {
     });
     p.commitAll('init');
     const exp = spawn(process.execPath, [CLI, 'exp', 'run', '-S', 'lr=2'], { cwd: p.dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const closed = new Promise<number | null>((resolve) => exp.on('close', resolve));
-    await new Promise<void>((resolve) => {
-      let out = '';
-      exp.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('ready')) resolve();
+    let gc: ReturnType<typeof spawn> | undefined;
+    try {
+      const closed = new Promise<number | null>((resolve) => exp.on('close', resolve));
+      await new Promise<void>((resolve) => {
+        let out = '';
+        exp.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('ready')) resolve();
+        });
       });
-    });
-    const gc = spawn(process.execPath, [CLI, 'gc'], { cwd: p.dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let gcErr = '';
-    const gcClosed = new Promise<number | null>((resolve) => gc.on('close', resolve));
-    await new Promise<void>((resolve) => {
-      gc.stderr.on('data', (d: Buffer) => {
-        gcErr += d.toString();
-        if (gcErr.includes('waiting for another mlbuild')) resolve();
+      const gcProc = spawn(process.execPath, [CLI, 'gc'], { cwd: p.dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      gc = gcProc;
+      let gcErr = '';
+      const gcClosed = new Promise<number | null>((resolve) => gcProc.on('close', resolve));
+      await new Promise<void>((resolve) => {
+        gcProc.stderr.on('data', (d: Buffer) => {
+          gcErr += d.toString();
+          if (gcErr.includes('waiting for another mlbuild')) resolve();
+        });
       });
-    });
-    // gc is waiting on the experiment's lock; let the experiment finish, then gc goes on.
-    for (const dir of findWorktrees(exp.pid!)) fs.writeFileSync(path.join(dir, 'go'), '');
-    expect(await closed).toBe(0);
-    expect(await gcClosed).toBe(0);
+      // gc is waiting on the experiment's lock; let the experiment finish, then gc goes on.
+      for (const dir of findWorktrees(exp.pid!)) fs.writeFileSync(path.join(dir, 'go'), '');
+      expect(await closed).toBe(0);
+      expect(await gcClosed).toBe(0);
+    } finally {
+      // A failed assertion must not leave the experiment's stage waiting forever.
+      exp.kill('SIGTERM');
+      gc?.kill('SIGTERM');
+    }
   });
 });
 
