@@ -230,6 +230,15 @@ scenario() {
     elif diff -rq "$scratch/out" "$dir/out" > /dev/null; then check OK "$name/$tool: final outputs equal a full rebuild"
     else check FAIL "$name/$tool: final outputs differ from a full rebuild: $(diff -rq "$scratch/out" "$dir/out" | head -3 | tr '\n' ' ')"; fi
     rm -rf "$scratch"
+    if [ "$tool" = mlbuild ]; then
+      # The cache after every build above: each object is what its name says (small outs are
+      # written from a re-hashed read, not copied), read-only, no temp file left.
+      local msg
+      if msg=$(node "$HERE/check-cache.mjs" "$dir"); then check OK "$name/mlbuild: $msg"; else check FAIL "$name/mlbuild: cache check: $msg"; fi
+      # Logs are opened on first output, and these stages print nothing.
+      local logs=0; [ -d "$dir/.mlcache/logs" ] && logs=$(find "$dir/.mlcache/logs" -type f | wc -l)
+      [ "$logs" = 0 ] && check OK "$name/mlbuild: no log files for stages that printed nothing" || check FAIL "$name/mlbuild: $logs log files for stages that printed nothing"
+    fi
   done
   log "   ($n stages; leaf $leaf reruns $leafN, root $root reruns $rootN; $((SECONDS - START)) s so far)"
 }

@@ -13,3 +13,6 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm'
 // `serve` loads TensorFlow.js (cnn/transformer models, a dev dependency: absent from a lean
 // install, which then says what to install) and the HTTP server from node_modules at run time.
 await build({ ...common, entryPoints: { mlbuild: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]', packages: 'bundle', external: ['@tensorflow/*', 'fastify', 'prom-client'] });
+
+// The spawner helper (src/execute/launcher.ts) runs as its own small process: one file, no chunks.
+await build({ ...common, banner: undefined, entryPoints: { spawner: 'src/execute/spawner-process.ts' }, outdir: 'dist' });

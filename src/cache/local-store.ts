@@ -26,6 +26,12 @@ import type { CacheStore } from './store.js';
 import type { Hasher } from '../hashing/xxhash.js';
 import { loadHasher } from '../hashing/xxhash.js';
 import { CorruptObjectError, copyHashing, hashFile, matches, quarantine } from './integrity.js';
+import { ensureDir } from '../util/dir-cache.js';
+
+/** Outs up to this size are read, re-hashed and written into the cache rather than copied. */
+const SMALL_OBJECT = 256 * 1024;
+
+const changedWhileSaving = (src: string): Error => new Error(`'${src}' changed while it was being saved to the cache`);
 
 export type LinkType = 'reflink' | 'hardlink' | 'copy';
 
@@ -54,8 +60,8 @@ export const objectPathIn = (mlcacheDir: string, hash: string): string => path.j
 /** A temp sibling of `target` (gc removes leftovers: names containing `.tmp-`). */
 export const tmpName = (target: string): string => `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
-/** The entries of a `.dir` object's text (`relpath\thash\tsize\n` lines). */
-function parseManifest(text: string): ManifestEntry[] {
+/** A directory manifest's entries (`relpath\thash\tsize` lines). */
+export function parseManifest(text: string): ManifestEntry[] {
   const entries: ManifestEntry[] = [];
   for (const line of text.split('\n')) {
     if (line === '') continue;
@@ -122,11 +128,15 @@ export class LocalStore implements CacheStore {
     return Promise.resolve(true);
   }
 
-  /** Adds one file's content under `hash`, linking when allowed, else copying. Idempotent. */
+  /**
+   * Adds one file's content under `hash`, linking when allowed, else copying. Idempotent.
+   * Synchronous on purpose: on Node 20, fs/promises costs several times the CPU of the sync calls
+   * for small files (measured: 1000 x 1 KiB writeFile 321 vs 56 ms), and this runs once per out.
+   */
   private addObject(src: string, hash: string, size: number, allowLink: boolean): void {
     const dest = this.objectPath(hash);
     if (fs.existsSync(dest)) return;
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    ensureDir(path.dirname(dest));
     const tmp = tmpName(dest);
     let linked = false;
     if (allowLink && !this.broken.has('hardlink') && this.linkTypes.includes('hardlink')) {
@@ -137,25 +147,47 @@ export class LocalStore implements CacheStore {
         this.broken.add('hardlink');
       }
     }
-    if (!linked) {
+    if (!linked && size <= SMALL_OBJECT) {
+      // Small: read it once, check it is still the content that was hashed, and write the read-only
+      // object directly: one read and one write instead of copy + stat + chmod (4x cheaper here).
+      const bytes = fs.readFileSync(src);
+      if (bytes.length !== size || this.opts.files.hashBytes(bytes) !== hash) throw changedWhileSaving(src);
       try {
-        fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
+        fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
       } catch (e) {
         // A full disk leaves a partial temp file: remove it, and let the stage fail saying why.
         fs.rmSync(tmp, { force: true });
         throw e;
       }
+    } else {
+      if (!linked) {
+        try {
+          fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
+        } catch (e) {
+          fs.rmSync(tmp, { force: true });
+          throw e;
+        }
+      }
+      // The hasher saw `size` bytes; anything else means the file changed under us: refuse it.
+      if (fs.statSync(tmp).size !== size) {
+        fs.rmSync(tmp, { force: true });
+        throw changedWhileSaving(src);
+      }
+      fs.chmodSync(tmp, 0o444);
     }
-    // The hasher saw `size` bytes; anything else means the file changed under us: refuse it.
-    if (fs.statSync(tmp).size !== size) {
-      fs.rmSync(tmp, { force: true });
-      throw new Error(`'${src}' changed while it was being saved to the cache`);
-    }
-    fs.chmodSync(tmp, 0o444);
     fs.renameSync(tmp, dest);
   }
 
   save(records: readonly FileRecord[]): Promise<void> {
+    try {
+      this.saveSync(records);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return Promise.resolve();
+  }
+
+  private saveSync(records: readonly FileRecord[]): void {
     for (const r of records) {
       const abs = this.abs(r.path);
       const allowLink = !(this.opts.copyOnSave?.(r.path) ?? false);
@@ -165,7 +197,7 @@ export class LocalStore implements CacheStore {
         for (const e of entries) this.addObject(path.join(abs, e.relpath), e.hash, e.size, allowLink);
         const dest = this.objectPath(r.hash);
         if (!fs.existsSync(dest)) {
-          fs.mkdirSync(path.dirname(dest), { recursive: true });
+          ensureDir(path.dirname(dest));
           const tmp = tmpName(dest);
           try {
             fs.writeFileSync(tmp, entries.map((e) => `${e.relpath}\t${e.hash}\t${e.size}\n`).join(''), { mode: 0o444 });
@@ -179,7 +211,6 @@ export class LocalStore implements CacheStore {
         this.addObject(abs, r.hash, r.size, allowLink);
       }
     }
-    return Promise.resolve();
   }
 
   /**
@@ -288,7 +319,7 @@ export class LocalStore implements CacheStore {
 
   recordRun(fp: FpHash, outs: readonly FileRecord[]): Promise<void> {
     const file = this.runFile(fp);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    ensureDir(path.dirname(file));
     // One short line in append mode: a crash leaves at most a torn last line, which lookups skip.
     fs.appendFileSync(file, JSON.stringify({ outs: outs.map((o) => ({ path: o.path, hash: o.hash, size: o.size, ...(o.nfiles !== undefined ? { nfiles: o.nfiles } : {}) })) }) + '\n');
     return Promise.resolve();

@@ -192,6 +192,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         )
         .demandCommand(1, 'name a params subcommand: show or diff'),
     )
+    .command(
+      'artifacts',
+      'list the artifacts the pipeline file declares (top-level artifacts:)',
+      (y) =>
+        y
+          .option('json', { type: 'boolean', describe: 'JSON: {version, artifacts: [{name, path, type, desc, labels, meta, stage}]}' })
+          .option('md', { type: 'boolean', describe: 'a Markdown pipe table' })
+          .conflicts('json', 'md'),
+      (a) => run(() => import('./commands/artifacts.js').then((m) => m.artifactsCommand(globals, { format: a.json ? 'json' : a.md ? 'md' : 'table' }))),
+    )
     .command('metrics', 'show and compare metrics', (y) =>
       y
         .command(
@@ -295,6 +305,45 @@ export async function main(argv: readonly string[]): Promise<number> {
         )
         .demandCommand(1, 'name a plots subcommand: show or diff');
     })
+    // Monitoring (issue 15): drift of production inputs against the training data.
+    .command(
+      'monitor',
+      'compare production traffic (request log or TSV) with a reference; exit 1 on drift',
+      (y) =>
+        setParam(y)
+          .option('reference', { type: 'string', demandOption: true, describe: 'training data: a TSV, a prepared data folder, or a request log' })
+          .option('current', { type: 'string', describe: 'traffic: a request log folder or .jsonl file, or a TSV (default: .mlcache/serve-logs)' })
+          .option('model', { type: 'string', describe: 'model folder to score samples that carry no scores (with mlbuild-model.json, e.g. models/selected)' })
+          .option('holdout', { type: 'string', describe: 'held-out labelled data: the reference of the score and accuracy checks (default: --reference)' })
+          .option('plan', { type: 'string', describe: 'with prepared data as --reference: its pool rows are the reference, its test rows the holdout (data/splits/plan.json)' })
+          .option('out', { alias: 'o', type: 'string', describe: 'the JSON report, a metrics file (default: monitor/drift.json)' })
+          .option('html', { type: 'string', describe: 'the HTML report (default: the JSON path with .html)' })
+          .option('labels', { type: 'string', describe: 'true labels for logged texts, JSON lines {"request_id", "index", "label"}' })
+          .option('since', { type: 'string', describe: 'only log records at or after this ISO-8601 time' })
+          .option('until', { type: 'string', describe: 'only log records before this ISO-8601 time' })
+          .option('served', { type: 'string', describe: 'only log records served by NAME or NAME@VERSION' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the JSON report instead of the summary' }),
+      (a) =>
+        run(() =>
+          import('./commands/monitor.js').then((m) =>
+            m.monitorCommand(globals, {
+              reference: a.reference,
+              current: a.current,
+              model: a.model,
+              holdout: a.holdout,
+              plan: a.plan,
+              labels: a.labels,
+              out: a.out,
+              html: a.html,
+              since: a.since,
+              until: a.until,
+              served: a.served,
+              json: a.json,
+              overrides: a.setParam,
+            }),
+          ),
+        ),
+    )
     // Experiments (issue 4): run with overrides in an isolated worktree, record as refs/exps/<name>.
     .command('exp', 'run and compare experiments', (y) =>
       y

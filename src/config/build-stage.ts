@@ -24,6 +24,7 @@ import { deepestMap, getIn, splitKey } from './tree.js';
 import { suggest } from '../util/suggest.js';
 import type { Tree } from './tree.js';
 import type { VarsLoader } from './vars.js';
+import { fileParamKey, isProjectParamsFile, type ParamFiles } from './param-files.js';
 
 export interface StageInput {
   readonly file: YamlFile;
@@ -41,6 +42,8 @@ export interface StageInput {
   /** Project-relative folder of the pipeline file, the default wdir ('' for the root). */
   readonly defaultWdir: string;
   readonly vars: VarsLoader;
+  /** Custom params files named in `params:` ({custom.yaml: [keys]}). */
+  readonly paramFiles: ParamFiles;
   readonly diags: Diagnostic[];
 }
 
@@ -129,10 +132,15 @@ export async function buildStage(input: StageInput): Promise<Stage | undefined> 
     if (!isEmpty(v) && v) outs.push(...readOuts(check, v, key, kind, where, root, wdir));
   }
 
+  // A metric or plot inside one of the stage's own outs (DVCLive: outs: [dvclive], metrics:
+  // [dvclive/metrics.json]) is part of that out's content: shown by metrics/plots, not stored twice.
+  const views = outs.filter((o) => o.kind !== 'out' && outs.some((d) => d.kind === 'out' && o.path.startsWith(d.path + '/')));
+  for (const v of views) outs.splice(outs.indexOf(v), 1);
+
   // params: explicit first, then implicit ones not already covered
   const params: ParamDep[] = [];
   const paramsV = get('params');
-  if (!isEmpty(paramsV) && paramsV) params.push(...readParams(check, paramsV, where, ctx.params));
+  if (!isEmpty(paramsV) && paramsV) params.push(...readParams(check, paramsV, where, ctx.params, input.paramFiles, root, wdir));
   const explicit = params.map((p) => p.key);
   const covered = (k: string, among: readonly string[]): boolean => among.some((e) => e === k || k.startsWith(`${e}.`));
   const implicit = [...refs];
@@ -172,6 +180,7 @@ export async function buildStage(input: StageInput): Promise<Stage | undefined> 
     deps,
     params,
     outs,
+    ...(views.length > 0 ? { views } : {}),
     frozen: frozen ?? false,
     alwaysChanged: alwaysChanged ?? false,
     env: env ?? {},
@@ -215,6 +224,14 @@ function readOuts(check: Checker, v: LValue, key: string, kind: OutKind, where: 
       const x = opts?.get(name);
       return x ? check.bool(x, `'${name}' of ${entry}`, `${name}: false`) : undefined;
     };
+    // DVC's per-out remote routing is not implemented: refused, since ignoring it would push or
+    // pull the out somewhere the user did not choose. `push: true` is what mlbuild does anyway.
+    const remoteV = opts?.get('remote');
+    if (remoteV) check.error(remoteV.range, 'unsupported-option', `'remote' of ${entry} is not supported by mlbuild: every out goes to the default remote`, 'remove remote:, or make that remote the default (mlbuild remote default NAME)');
+    const pushV = opts?.get('push');
+    if (pushV && check.bool(pushV, `'push' of ${entry}`, 'push: true') === false) {
+      check.error(pushV.range, 'unsupported-option', `'push: false' of ${entry} is not supported by mlbuild: push uploads every cached out`, 'remove push: false, or declare the out with cache: false to keep it out of the cache and the remote');
+    }
     const desc = opts?.get('desc');
     if (desc) check.string(desc, `'desc' of ${entry}`, 'write desc: a short description');
     let plot: PlotSpec | undefined;
@@ -247,28 +264,39 @@ function readPlot(check: Checker, opts: ReadonlyMap<string, LValue>): PlotSpec |
   return Object.keys(plot).length > 0 ? (plot as PlotSpec) : undefined;
 }
 
-function readParams(check: Checker, v: LValue, where: string, tree: Tree): ParamDep[] {
-  const hint = 'write params: [train.lr, model] or params: [{params.yaml: [train.lr]}]';
+function readParams(check: Checker, v: LValue, where: string, tree: Tree, files: ParamFiles, root: string, wdir: string): ParamDep[] {
+  const hint = 'write params: [train.lr, model] or params: [{custom.yaml: [train.lr]}]';
   if (v.kind !== 'seq') return check.wrongType(v, `'params' of ${where}`, 'a list of keys', hint) ?? [];
   const out: ParamDep[] = [];
   const seen = new Set<string>();
+  const missing = (key: string, range: Range, inTree: Tree, file: string | undefined): void => {
+    const segs = splitKey(key);
+    const { depth, node } = deepestMap(inTree, segs);
+    const near = node && depth < segs.length ? suggest(segs[depth] ?? '', Object.keys(node)) : undefined;
+    check.error(
+      range,
+      'missing-param',
+      file === undefined ? `param '${key}' of ${where} is not defined in the params files` : `param '${key}' of ${where} is not defined in ${file}`,
+      near !== undefined
+        ? `did you mean '${[...segs.slice(0, depth), near].join('.')}'?`
+        : file === undefined
+          ? `define '${key}' in params/base.yaml or params.yaml, or remove it from params`
+          : `define '${key}' in ${file}, or remove it from params`,
+    );
+  };
   const add = (key: string, range: Range): void => {
-    if (!getIn(tree, splitKey(key)).found) {
-      const segs = splitKey(key);
-      const { depth, node } = deepestMap(tree, segs);
-      const near = node && depth < segs.length ? suggest(segs[depth] ?? '', Object.keys(node)) : undefined;
-      check.error(
-        range,
-        'missing-param',
-        `param '${key}' of ${where} is not defined in the params files`,
-        near !== undefined
-          ? `did you mean '${[...segs.slice(0, depth), near].join('.')}'?`
-          : `define '${key}' in params/base.yaml or params.yaml, or remove it from params`,
-      );
-    } else if (!seen.has(key)) {
+    if (!getIn(tree, splitKey(key)).found) missing(key, range, tree, undefined);
+    else if (!seen.has(key)) {
       seen.add(key);
       out.push({ key, implicit: false, loc: locAt(check.file, range) });
     }
+  };
+  const addFrom = (file: string, key: string, range: Range, fileTree: Tree): void => {
+    if (!getIn(fileTree, splitKey(key)).found) return missing(key, range, fileTree, file);
+    const k = fileParamKey(file, key);
+    if (seen.has(k)) return;
+    seen.add(k);
+    out.push({ key: k, file, implicit: false, loc: locAt(check.file, range) });
   };
   for (const it of v.items) {
     if (it.kind === 'scalar' && typeof it.value === 'string' && it.value.trim() !== '') {
@@ -279,17 +307,27 @@ function readParams(check: Checker, v: LValue, where: string, tree: Tree): Param
       check.wrongType(it, `each entry of 'params' in ${where}`, 'a key or a {file: [keys]} map', hint);
       continue;
     }
-    // DVC's file form {params.yaml: [keys]}; an empty list means every key of the file.
+    // DVC's file form {file: [keys]}; an empty value means every key of the file.
     for (const e of it.entries) {
-      if (e.key !== 'params.yaml' && !e.key.startsWith('params/')) {
-        check.error(e.keyRange, 'unsupported-params-file', `params file '${e.key}' of ${where} is not supported`, 'move these values into params.yaml or params/base.yaml and list their keys');
+      const whole = e.value.kind === 'scalar' && e.value.value === null;
+      if (isProjectParamsFile(e.key)) {
+        if (whole) for (const k of Object.keys(tree)) add(k, e.keyRange);
+        else for (const k of check.stringList(e.value, `the keys of '${e.key}'`, hint) ?? []) add(k.value.trim(), k.range);
         continue;
       }
-      if (e.value.kind === 'scalar' && e.value.value === null) {
-        for (const k of Object.keys(tree)) add(k, e.keyRange);
+      // Custom files are relative to the stage's wdir, as DVC reads them.
+      const rel = projectPath(root, wdir, e.key);
+      if (!rel.inside) {
+        check.error(e.keyRange, 'outside-project', `params file '${e.key}' of ${where} is outside the project`, 'keep params files inside the project folder');
         continue;
       }
-      for (const k of check.stringList(e.value, `the keys of '${e.key}'`, hint) ?? []) add(k.value.trim(), k.range);
+      const read = files.get(rel.path);
+      if (!read.ok) {
+        check.error(e.keyRange, 'bad-params-file', `params file '${e.key}' of ${where}: ${read.error}`, read.error === 'not found' ? `create ${rel.path} or fix the file name` : `fix ${rel.path}`);
+        continue;
+      }
+      if (whole) for (const k of Object.keys(read.value)) addFrom(rel.path, k, e.keyRange, read.value);
+      else for (const k of check.stringList(e.value, `the keys of '${e.key}'`, hint) ?? []) addFrom(rel.path, k.value.trim(), k.range, read.value);
     }
   }
   return out;

@@ -7,8 +7,8 @@
  * `-S` overrides are written back only when nothing failed, so an invalid pipeline touches no file.
  *
  * It does not link stages into a graph or check that deps exist (graph/ does). DVC's top-level
- * `plots`, `metrics`, `params`, `artifacts` and `datasets` are accepted and ignored here (`plots`
- * is read by plots/definition.ts, only when plots are rendered).
+ * `metrics`, `params` and `artifacts` are read by top-level.ts (`datasets` is refused there);
+ * `plots` is read by plots/definition.ts, only when plots are rendered.
  */
 import * as path from 'node:path';
 import { isMap } from 'yaml';
@@ -25,6 +25,9 @@ import type { Tree } from './params.js';
 import { deref, keyRange, keyText, locAt, rangeOf, readYamlFile } from './pipeline-file.js';
 import { Checker, TOP_KEYS } from './schema.js';
 import { VarsLoader } from './vars.js';
+import { ParamFiles } from './param-files.js';
+import { readTopLevel, type TopLevel } from './top-level.js';
+import { declaredPlots } from '../plots/definition.js';
 
 export interface LoadOptions {
   /** Absolute project root (the directory containing the pipeline file). */
@@ -46,6 +49,10 @@ export interface LoadedPipeline {
   params: ParamTree;
   /** Project-relative paths of params files that were read. */
   paramsFiles: string[];
+  /** Custom params files' trees by project-relative path (stage `{file: [keys]}` and top-level `params:`). */
+  fileParams: Record<string, ParamTree>;
+  /** The top-level `metrics`, `params` and `artifacts` (config/top-level.ts). */
+  topLevel: TopLevel;
   /** Absolute paths of every file the result depends on: the pipeline file, params and vars files. */
   inputFiles: string[];
   warnings: Diagnostic[];
@@ -83,8 +90,9 @@ function dedupe(ds: readonly Diagnostic[]): Diagnostic[] {
 export async function loadPipeline(opts: LoadOptions): Promise<Result<LoadedPipeline, Diagnostic[]>> {
   const params = await loadParamsDetailed(opts.root, opts.overrides, { displayCwd: opts.displayCwd });
   const pipelineDiags: Diagnostic[] = [];
-  const seen: { vars?: VarsLoader } = {};
-  const stages = await loadStages(opts, params.tree, params.files, pipelineDiags, seen);
+  const seen: { vars?: VarsLoader; topLevel?: TopLevel } = {};
+  const paramFiles = new ParamFiles(opts.root, params.fileOverrides);
+  const stages = await loadStages(opts, params.tree, params.files, pipelineDiags, seen, paramFiles);
 
   // With broken params, missing keys are most likely a consequence, not news: report the cause.
   const paramsFailed = params.diags.some((d) => d.severity === 'error');
@@ -99,11 +107,12 @@ export async function loadPipeline(opts: LoadOptions): Promise<Result<LoadedPipe
     const failure = await params.writeBack();
     if (failure) return err([failure, ...warnings]);
   }
-  const inputFiles = [opts.pipelineFile, ...params.files.map((f) => path.join(opts.root, ...f.split('/'))), ...(seen.vars?.filesRead ?? [])];
-  return ok({ stages, params: params.tree, paramsFiles: params.files, inputFiles, warnings });
+  const inputFiles = [opts.pipelineFile, ...params.files.map((f) => path.join(opts.root, ...f.split('/'))), ...(seen.vars?.filesRead ?? []), ...paramFiles.files()];
+  const topLevel = seen.topLevel ?? { metrics: [], params: [], artifacts: [] };
+  return ok({ stages, params: params.tree, paramsFiles: params.files, fileParams: paramFiles.trees(), topLevel, inputFiles, warnings });
 }
 
-async function loadStages(opts: LoadOptions, paramsTree: Tree, paramsFiles: readonly string[], diags: Diagnostic[], seen: { vars?: VarsLoader }): Promise<Stage[]> {
+async function loadStages(opts: LoadOptions, paramsTree: Tree, paramsFiles: readonly string[], diags: Diagnostic[], seen: { vars?: VarsLoader; topLevel?: TopLevel }, paramFiles: ParamFiles): Promise<Stage[]> {
   const read = await readYamlFile(opts.pipelineFile, opts.displayCwd, {
     interpolated: true,
     what: 'pipeline file',
@@ -126,6 +135,7 @@ async function loadStages(opts: LoadOptions, paramsTree: Tree, paramsFiles: read
   seen.vars = vars;
   const pipelineDir = path.dirname(opts.pipelineFile);
   const defaultWdir = path.relative(opts.root, pipelineDir).split(path.sep).join('/');
+  seen.topLevel = readTopLevel(file, top, { root: opts.root, pipelineDir, paramFiles }, diags);
 
   let ctx = rootContext(paramsTree);
   const topVars = top.get('vars');
@@ -187,10 +197,13 @@ async function loadStages(opts: LoadOptions, paramsTree: Tree, paramsFiles: read
         root: opts.root,
         defaultWdir,
         vars,
+        paramFiles,
         diags,
       });
       if (stage) stages.push(stage);
     }
   }
+  // Plots are checked here too, so a malformed plot is an error on every command, not only `plots`.
+  declaredPlots(stages, file, diags);
   return stages;
 }

@@ -26,6 +26,7 @@ import type { Diagnostic, DiagnosticCode } from '../report/diagnostic.js';
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
 import { applyEdits, writeAtomic } from './params-write.js';
+import { writeFileOverrides } from './param-files.js';
 import type { Edit } from './params-write.js';
 import { displayPath, keyText, locAt, parseYamlText, rangeOf, yamlToJS } from './pipeline-file.js';
 import type { Range, YamlFile } from './pipeline-file.js';
@@ -45,6 +46,8 @@ export interface ParamsLoad {
    * that loadPipeline writes only once the whole pipeline is known to be valid.
    */
   readonly writeBack: () => Promise<Diagnostic | undefined>;
+  /** `-S file:key=value` overrides, applied by config/param-files.ts to that file's tree. */
+  readonly fileOverrides: readonly FileOverride[];
 }
 
 interface Selection {
@@ -59,6 +62,12 @@ interface KeyOverride {
   readonly raw: string;
   readonly segs: readonly string[];
   readonly value: unknown;
+}
+
+/** `-S custom.yaml:a.b=value`: a key of a custom params file (DVC's `exp run -S file:key=value`). */
+export interface FileOverride extends KeyOverride {
+  /** Project-relative POSIX path of the params file. */
+  readonly file: string;
 }
 
 interface SourceTree {
@@ -177,17 +186,31 @@ function readDefaults(base: SourceTree, diags: Diagnostic[]): Selection[] {
 }
 
 const KEY_RE = /^[A-Za-z0-9_][\w-]*(\.[\w-]+)*$/;
+/** `file.ext:key` in `-S`; the file is one of the custom params formats (config/param-files.ts). */
+const FILE_KEY_RE = /^([^=:]+\.(?:ya?ml|json|toml)):([A-Za-z0-9_][\w-]*(?:\.[\w-]+)*)$/;
 
 /** Parses the `-S` values into group selections and key overrides. */
 async function parseOverrides(
   root: string,
   overrides: readonly string[],
   diags: Diagnostic[],
-): Promise<{ selections: Selection[]; keys: KeyOverride[] }> {
+): Promise<{ selections: Selection[]; keys: KeyOverride[]; fileKeys: FileOverride[] }> {
   const selections: Selection[] = [];
   const keys: KeyOverride[] = [];
+  const fileKeys: FileOverride[] = [];
   for (const raw of overrides) {
     const eq = raw.indexOf('=');
+    const fileKey = eq === -1 ? null : FILE_KEY_RE.exec(raw.slice(0, eq).trim());
+    if (fileKey) {
+      const file = path.posix.normalize(fileKey[1]!.replace(/\\/g, '/')).replace(/^\.\//, '');
+      const doc = parseDocument(raw.slice(eq + 1));
+      if (file.startsWith('../') || path.posix.isAbsolute(file)) {
+        diags.push(error('bad-override', `invalid -S override '${raw}': ${fileKey[1]} is outside the project`, 'name a params file inside the project, e.g. -S custom.yaml:train.lr=0.1'));
+      } else if (doc.errors.length > 0) {
+        diags.push(error('bad-override', `invalid -S override '${raw}': the value is not valid YAML`, 'quote the value'));
+      } else fileKeys.push({ raw, file, segs: fileKey[2]!.split('.'), value: doc.toJS() as unknown });
+      continue;
+    }
     // Hydra's `+key=value` (add a new key) is accepted: every key override may create its key.
     const key = eq === -1 ? '' : raw.slice(0, eq).trim().replace(/^\+/, '');
     if (eq === -1 || !KEY_RE.test(key)) {
@@ -212,7 +235,7 @@ async function parseOverrides(
     }
     keys.push({ raw, segs: key.split('.'), value: doc.toJS() as unknown });
   }
-  return { selections, keys };
+  return { selections, keys, fileKeys };
 }
 
 /** Loads option files for the selections and merges them under their group keys. */
@@ -330,7 +353,7 @@ export async function loadParamsDetailed(
   if (base) sources.set(base.rel, base);
 
   const fromFile = base ? readDefaults(base, diags) : [];
-  const { selections: fromCli, keys } = await parseOverrides(root, overrides, diags);
+  const { selections: fromCli, keys, fileKeys } = await parseOverrides(root, overrides, diags);
   // A -S selection replaces the group's entry in place, or is appended after the file's ones. A
   // group that base.yaml selects as a list keeps the list form (`<group>: {<option>: ...}`) for
   // one option too, so `${keys(group)}` and `group.<option>.x` mean the same for -S g=a as for -S g=a,b.
@@ -350,7 +373,9 @@ export async function loadParamsDetailed(
     tree,
     files: [...sources.keys()],
     diags,
+    fileOverrides: fileKeys,
     writeBack: async () =>
-      overrides.length === 0 ? undefined : writeBack(root, selections, selections.filter((s) => fromCli.some((c) => c.group === s.group)), keys, sources, usesParamsDir, opts.displayCwd),
+      overrides.length === 0 ? undefined : (await writeBack(root, selections, selections.filter((s) => fromCli.some((c) => c.group === s.group)), keys, sources, usesParamsDir, opts.displayCwd)) ??
+          (await writeFileOverrides(root, fileKeys, opts.displayCwd)),
   };
 }

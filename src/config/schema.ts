@@ -12,7 +12,7 @@ import { keyRange, keyText, locAt } from './pipeline-file.js';
 import type { Range, YamlFile } from './pipeline-file.js';
 import { suggest } from '../util/suggest.js';
 
-/** Top-level keys; DVC's `metrics`, `params`, `artifacts`, `datasets` are accepted and ignored (`plots`: plots/definition.ts). */
+/** Top-level keys: `metrics`, `params`, `artifacts` (and the refused `datasets`) are read by top-level.ts, `plots` by plots/definition.ts. */
 export const TOP_KEYS = ['stages', 'vars', 'plots', 'metrics', 'params', 'artifacts', 'datasets'] as const;
 
 export const STAGE_KEYS = [
@@ -20,7 +20,7 @@ export const STAGE_KEYS = [
   'vars', 'foreach', 'do', 'matrix', 'resources', 'env', 'timeout', 'retries', 'slurm',
 ] as const;
 
-/** Per-output options DVC accepts (`remote`, `push`, `type`, `labels`, `meta` are stored nowhere). */
+/** Per-output options DVC accepts (`desc`, `type`, `labels`, `meta` are descriptive and stored nowhere; `remote` and `push: false` are refused in build-stage.ts). */
 export const OUT_KEYS = ['cache', 'persist', 'desc', 'type', 'labels', 'meta', 'remote', 'push'] as const;
 export const PLOT_KEYS = [...OUT_KEYS, 'x', 'y', 'template', 'title', 'x_label', 'y_label'] as const;
 export const RESOURCE_KEYS = ['cpus', 'gpus', 'memory'] as const;

@@ -26,6 +26,8 @@ export interface StageVerdicts {
   readonly upstream: ReadonlyMap<StageName, readonly StageName[]>;
   /** Why each stage is stale now (empty: current). */
   readonly reasons: ReadonlyMap<StageName, readonly Reason[]>;
+  /** The top-level `metrics:` entries (files or folders); each belongs to the stage whose out holds it. */
+  readonly topLevelMetrics?: readonly string[];
 }
 
 /** The metrics files (project-relative paths) of stages that are not current, in pipeline order. */
@@ -42,6 +44,11 @@ export function unproducedMetrics(v: StageVerdicts): string[] {
     for (const o of stage.outs) {
       if (o.kind === 'metric' && (!upstreamOk || !ownOk || missing.has(o.path)) && !out.includes(o.path)) out.push(o.path);
     }
+    // Metrics inside this stage's outs (stage views, top-level entries) share its fate; they are read
+    // through its lock entry, so an out that is merely not checked out does not matter.
+    const holds = (p: string): boolean => stage.outs.some((o) => p === o.path || p.startsWith(`${o.path}/`));
+    const inside = [...(stage.views ?? []).filter((o) => o.kind === 'metric').map((o) => o.path), ...(v.topLevelMetrics ?? []).filter(holds)];
+    for (const p of inside) if ((!upstreamOk || !ownOk) && !out.includes(p)) out.push(p);
   }
   return out;
 }
@@ -55,10 +62,10 @@ export async function unproducedMetricsIn(wt: Project): Promise<string[] | undef
   const { pipeline, loaded } = ws.value;
   const plan = makePlan(pipeline, { targets: [], singleItem: false, downstream: false });
   if (!plan.ok) return undefined;
-  const ctx = { files: state.value.files, params: loaded.params, lockfile: state.value.lockfile, interrupted: state.value.interrupted };
+  const ctx = { files: state.value.files, params: loaded.params, fileParams: loaded.fileParams, lockfile: state.value.lockfile, interrupted: state.value.interrupted };
   const reasons = new Map<StageName, readonly Reason[]>();
   for (const name of plan.value.stages) reasons.set(name, (await inspectStage(pipeline.stages.get(name)!, ctx, false)).reasons);
-  return unproducedMetrics({ order: plan.value.stages, stages: pipeline.stages, upstream: plan.value.upstream, reasons });
+  return unproducedMetrics({ order: plan.value.stages, stages: pipeline.stages, upstream: plan.value.upstream, reasons, topLevelMetrics: loaded.topLevel.metrics.map((m) => m.path) });
 }
 
 /**
@@ -67,6 +74,7 @@ export async function unproducedMetricsIn(wt: Project): Promise<string[] | undef
  * not be read after the run), every metrics file of a failed one.
  */
 export function isUnproduced(meta: ExpMeta | undefined, metricsPath: string): boolean {
-  if (meta?.unproduced_metrics) return meta.unproduced_metrics.includes(metricsPath);
+  // A recorded folder (a top-level metrics entry) covers every file below it.
+  if (meta?.unproduced_metrics) return meta.unproduced_metrics.some((p) => metricsPath === p || metricsPath.startsWith(`${p}/`));
   return meta?.status === 'failed';
 }

@@ -62,8 +62,10 @@ function paramColumns(rows: readonly ExpRow[], all: boolean): Column[] {
     .map((k) => ({ title: k, value: (r: ExpRow) => r.params?.get(k) }));
 }
 
-/** Missing values sort last; numbers numerically; otherwise as text. */
-function compare(a: Scalar | undefined, b: Scalar | undefined): number {
+/** Missing values (and NaN, which has no order) sort last; numbers numerically; otherwise as text. */
+function compare(x: Scalar | undefined, y: Scalar | undefined): number {
+  const a = Number.isNaN(x) ? undefined : x;
+  const b = Number.isNaN(y) ? undefined : y;
   if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? 1 : -1;
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   return String(a).localeCompare(String(b));
@@ -91,7 +93,8 @@ export function buildExpTable(rows: readonly ExpRow[], opts: TableOptions): Resu
     const experiments = rows.filter((r) => !r.baseline).sort((a, b) => {
       const c = compare(col.value(a), col.value(b));
       // Missing values stay last in either order.
-      return col.value(a) === undefined || col.value(b) === undefined ? c : sign * c;
+      const missing = (v: Scalar | undefined): boolean => v === undefined || Number.isNaN(v);
+      return missing(col.value(a)) || missing(col.value(b)) ? c : sign * c;
     });
     ordered = [...rows.filter((r) => r.baseline), ...experiments];
   }

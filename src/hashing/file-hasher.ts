@@ -144,6 +144,11 @@ export class FileHasher {
     this.#bigFileHasher = opts.bigFileHasher;
   }
 
+  /** The content hash of `bytes` (what `hash` records for a file holding exactly them). */
+  hashBytes(bytes: Uint8Array): string {
+    return this.#hasher.hashBytes(bytes);
+  }
+
   /** Absolute form of a project-relative or absolute path. */
   resolve(p: string): string {
     // Fast path for the normalised project-relative paths config/ produces (one per dep, per run).

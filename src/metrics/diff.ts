@@ -3,6 +3,8 @@
  * dotted keys, and comparing two flattened trees. No I/O.
  */
 import { parse as parseYaml } from 'yaml';
+import { parse as parseToml } from 'smol-toml';
+import { parseLenientJson } from './lenient-json.js';
 
 export type Scalar = number | string | boolean;
 /** Dotted key -> value, in document order. */
@@ -26,13 +28,22 @@ export function flatten(value: unknown, prefix = '', into: Flat = new Map()): Fl
   return into;
 }
 
-/** Parses a metrics file's text: JSON for `.json`, YAML for `.yaml`/`.yml`, else JSON then YAML. Throws on bad input. */
+/** Extensions of the files a metrics folder contributes (DVC reads JSON, YAML and TOML metrics). */
+export const METRICS_EXTENSIONS = ['.json', '.yaml', '.yml', '.toml'] as const;
+
+export const isMetricsFile = (file: string): boolean => METRICS_EXTENSIONS.some((e) => file.toLowerCase().endsWith(e));
+
+/**
+ * Parses a metrics file's text: JSON for `.json` (with Python's NaN/Infinity, lenient-json.ts),
+ * YAML for `.yaml`/`.yml`, TOML for `.toml`, else JSON then YAML. Throws on bad input.
+ */
 export function parseMetricsText(text: string, file: string): unknown {
   const lower = file.toLowerCase();
-  if (lower.endsWith('.json')) return JSON.parse(text) as unknown;
+  if (lower.endsWith('.json')) return parseLenientJson(text);
   if (lower.endsWith('.yaml') || lower.endsWith('.yml')) return parseYaml(text) as unknown;
+  if (lower.endsWith('.toml')) return parseToml(text) as unknown;
   try {
-    return JSON.parse(text) as unknown;
+    return parseLenientJson(text);
   } catch {
     return parseYaml(text) as unknown;
   }
@@ -43,7 +54,7 @@ export interface DiffRow {
   /** undefined: missing on that side. */
   readonly old: Scalar | undefined;
   readonly new: Scalar | undefined;
-  /** new - old, only when both are numbers. */
+  /** new - old, only when both are finite numbers. */
   readonly diff: number | undefined;
 }
 
@@ -60,8 +71,9 @@ export function diffFlat(a: Flat | undefined, b: Flat | undefined, all: boolean)
   for (const key of keys) {
     const o = a?.get(key);
     const n = b?.get(key);
-    if (!all && o === n) continue;
-    const diff = typeof o === 'number' && typeof n === 'number' ? clean(n - o) : undefined;
+    // Object.is: NaN on both sides is no change.
+    if (!all && Object.is(o, n)) continue;
+    const diff = typeof o === 'number' && typeof n === 'number' && Number.isFinite(o) && Number.isFinite(n) ? clean(n - o) : undefined;
     rows.push({ key, old: o, new: n, diff });
   }
   return rows;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
 
 export type ReadResult = { ok: true; text: string } | { ok: false; reason: string };
+export type ReadBytes = { ok: true; bytes: Buffer } | { ok: false; reason: string };
 
 export class GitReader {
   private constructor(
@@ -49,6 +50,17 @@ export class GitReader {
   async read(rev: string, rel: string): Promise<ReadResult> {
     try {
       return { ok: true, text: await this.git.show([`${rev}:${this.gitPath(rel)}`]) };
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (/does not exist|exists on disk, but not in/.test(msg)) return { ok: false, reason: `not in ${rev}` };
+      return { ok: false, reason: msg.trim().split('\n')[0] ?? msg };
+    }
+  }
+
+  /** A project-relative file's bytes at `rev` (images); a missing file gives `not in REV`. */
+  async readBytes(rev: string, rel: string): Promise<ReadBytes> {
+    try {
+      return { ok: true, bytes: await this.git.showBuffer([`${rev}:${this.gitPath(rel)}`]) };
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       if (/does not exist|exists on disk, but not in/.test(msg)) return { ok: false, reason: `not in ${rev}` };

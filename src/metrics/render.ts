@@ -1,8 +1,9 @@
 /**
  * Text renderings of metrics/params show and diff: an aligned plain table, a GitHub pipe table
- * (`--md`) and JSON. Pure: returns strings; the command writes them through the Terminal.
+ * (`--md`) and JSON (NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity"). Pure: returns strings; the command writes them through the Terminal.
  */
 import type { DiffRow, Flat, Scalar } from './diff.js';
+import { toJson } from './lenient-json.js';
 
 export type Format = 'table' | 'md' | 'json';
 
@@ -48,7 +49,7 @@ export function renderShow(files: readonly { path: string; values: Flat }[], for
   if (format === 'json') {
     const doc: Record<string, Record<string, Scalar>> = {};
     for (const f of files) doc[f.path] = Object.fromEntries(f.values);
-    return JSON.stringify(doc, null, 2) + '\n';
+    return toJson(doc) + '\n';
   }
   const rows = files.flatMap((f) => [...f.values].map(([k, v]) => [f.path, k, formatValue(v, precision)]));
   return renderAs(format, ['Path', 'Metric', 'Value'], rows);
@@ -67,7 +68,7 @@ export function renderMetricsDiff(sections: readonly DiffSection[], names: reado
     for (const s of sections) {
       if (s.rows.length > 0) doc[s.path] = Object.fromEntries(s.rows.map((r) => [r.key, jsonRow(r)]));
     }
-    return JSON.stringify(doc, null, 2) + '\n';
+    return toJson(doc) + '\n';
   }
   const rows = sections.flatMap((s) =>
     s.rows.map((r) => [s.path, r.key, formatValue(r.old, precision), formatValue(r.new, precision), formatValue(r.diff, precision)]),
@@ -77,7 +78,7 @@ export function renderMetricsDiff(sections: readonly DiffSection[], names: reado
 
 /** `params diff`: Param A B (no Change column), or `{key: {old, new, diff}}`. */
 export function renderParamsDiff(rows: readonly DiffRow[], names: readonly [string, string], format: Format, precision?: number): string {
-  if (format === 'json') return JSON.stringify(Object.fromEntries(rows.map((r) => [r.key, jsonRow(r)])), null, 2) + '\n';
+  if (format === 'json') return toJson(Object.fromEntries(rows.map((r) => [r.key, jsonRow(r)]))) + '\n';
   return renderAs(
     format,
     ['Param', names[0], names[1]],

@@ -48,6 +48,11 @@ export interface OutSpec {
 export interface ParamDep {
   /** Dotted key path into the resolved params tree, e.g. `model.logreg.lr`. A subtree counts as one key. */
   readonly key: string;
+  /**
+   * A custom params file (project-relative) the key is read from, DVC's `{custom.yaml: [a.b]}`;
+   * `key` is then `<file>:<path>` (config/param-files.ts). Absent: the project params.
+   */
+  readonly file?: string;
   /** True when the dep was added automatically because `${key}` was interpolated. */
   readonly implicit: boolean;
   readonly loc?: SourceLocation;
@@ -76,6 +81,11 @@ export interface Stage {
   readonly params: readonly ParamDep[];
   /** outs, metrics and plots together, each tagged with its kind. */
   readonly outs: readonly OutSpec[];
+  /**
+   * Metrics and plots declared inside one of this stage's own directory outs: read by `metrics`
+   * and `plots` through that out, never hashed, cached or locked on their own.
+   */
+  readonly views?: readonly OutSpec[];
   readonly frozen: boolean;
   readonly alwaysChanged: boolean;
   readonly env: Readonly<Record<string, string>>;

@@ -1,16 +1,26 @@
 /**
  * Plot data files -> a list of records, by extension: JSON (a list of records, or a map holding
- * one, as DVC reads `{"roc": [...]}`), YAML (the same shapes), CSV and TSV (a header row, numbers
- * cast). Pure: takes the text, returns the records or the reason they cannot be plotted. It does
+ * one, as DVC reads `{"roc": [...]}`; Python's NaN/Infinity accepted), YAML (the same shapes), CSV
+ * and TSV (a header row, numbers cast). Images (`imageType`) are not parsed: they are shown as they are. Pure: takes the text, returns the records or the reason they cannot be plotted. It does
  * not read files (the command does, at each revision) and does not know about templates.
  */
 import { parse as parseYaml } from 'yaml';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { type Result, err, ok } from '../util/result.js';
+import { parseLenientJson } from '../metrics/lenient-json.js';
 
 export type PlotRecord = Readonly<Record<string, unknown>>;
 
 export const DATA_EXTENSIONS = ['.json', '.yaml', '.yml', '.csv', '.tsv'] as const;
+
+/** Image plots (DVC shows them as they are, one per revision): extension -> MIME type. */
+export const IMAGE_TYPES: Readonly<Record<string, string>> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.svg': 'image/svg+xml', '.gif': 'image/gif' };
+
+/** The MIME type of an image plot file, or undefined when `file` is not an image. */
+export function imageType(file: string): string | undefined {
+  const dot = file.lastIndexOf('.');
+  return dot === -1 ? undefined : IMAGE_TYPES[file.slice(dot).toLowerCase()];
+}
 
 const isRecord = (v: unknown): v is PlotRecord => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -23,9 +33,22 @@ function recordsOf(doc: unknown): PlotRecord[] | undefined {
   return undefined;
 }
 
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const NOT_A_NUMBER = /^[+-]?nan$/i;
+const INFINITE = /^([+-]?)(inf|infinity)$/i;
+
+/** A cell as a number when it is one, including Python's `nan`, `inf`, `-inf` (csv.writer of floats). */
+function cell(value: string): unknown {
+  if (NUMBER.test(value)) return Number(value);
+  if (NOT_A_NUMBER.test(value)) return NaN;
+  const inf = INFINITE.exec(value);
+  if (inf) return inf[1] === '-' ? -Infinity : Infinity;
+  return value;
+}
+
 function delimited(text: string, delimiter: string): PlotRecord[] {
-  // cast: numeric cells become numbers, so a CSV plots like the JSON it was exported from.
-  return parseCsv(text, { columns: true, delimiter, cast: true, skip_empty_lines: true, trim: true, bom: true }) as PlotRecord[];
+  // Numeric cells become numbers, so a CSV plots like the JSON it was exported from.
+  return parseCsv(text, { columns: true, delimiter, cast: (v, ctx) => (ctx.header ? v : cell(v)), skip_empty_lines: true, trim: true, bom: true }) as PlotRecord[];
 }
 
 /** The extension `file` is read by, or undefined when it is not a data file we plot. */
@@ -42,7 +65,7 @@ export function parsePlotData(text: string, file: string): Result<PlotRecord[], 
   try {
     if (format === '.csv') records = delimited(text, ',');
     else if (format === '.tsv') records = delimited(text, '\t');
-    else records = recordsOf(format === '.json' ? (JSON.parse(text) as unknown) : (parseYaml(text) as unknown));
+    else records = recordsOf(format === '.json' ? parseLenientJson(text) : (parseYaml(text) as unknown));
   } catch (e) {
     return err(`cannot parse: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
   }

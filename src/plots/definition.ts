@@ -10,7 +10,9 @@
  *         y: {eval/train.json: precision, eval/test.json: precision}
  *
  * A top-level entry for a file a stage already declares replaces the stage's options (DVC merges
- * them the same way: the top-level definition is the more specific one). Unknown templates and
+ * them the same way: the top-level definition is the more specific one). An entry may name a
+ * folder (DVCLive's `dvclive/plots/metrics: {x: step}`) or an image (`.png`, `.jpg`, `.svg`): the
+ * plots command expands folders into one plot per file and shows images as they are. Unknown templates and
  * malformed entries are located diagnostics. It reads no data and builds no chart (spec.ts does).
  */
 import { isMap } from 'yaml';
@@ -152,7 +154,7 @@ export function declaredPlots(stages: Iterable<Stage>, pipelineFile: YamlFile | 
   const defs = new Map<string, PlotDef>();
   const outs = new Map<string, OutSpec>();
   for (const stage of stages) {
-    for (const o of stage.outs) {
+    for (const o of [...stage.outs, ...(stage.views ?? [])]) {
       outs.set(o.path, o);
       if (o.kind !== 'plot' || defs.has(o.path)) continue;
       const def = fromOut(o, diags);

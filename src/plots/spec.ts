@@ -55,8 +55,9 @@ function seriesNamer(def: PlotDef, data: readonly RevisionData[]): (rev: string,
 const fieldNames = (xs: Iterable<string>): string => [...new Set(xs)].join(', ');
 
 /** Vega-Lite's type for the values of a field: numbers plot on a continuous axis, anything else by category. */
+// NaN and ±Infinity (Python's json writes them) stay numbers: the page drops those points, the axis stays continuous.
 const typeOf = (values: readonly unknown[]): 'quantitative' | 'ordinal' =>
-  values.length > 0 && values.every((v) => typeof v === 'number' && Number.isFinite(v)) ? 'quantitative' : 'ordinal';
+  values.some((v) => typeof v === 'number' && Number.isFinite(v)) && values.every((v) => typeof v === 'number') ? 'quantitative' : 'ordinal';
 
 function xyPoints(def: PlotDef, data: readonly RevisionData[]): { points: Datapoint[]; series: string[] } {
   const name = seriesNamer(def, data);

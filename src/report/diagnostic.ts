@@ -18,9 +18,11 @@ export interface SourceLocation {
 
 /** Every code a diagnostic may carry: `--json` consumers match on these, so each is listed here once. */
 export type DiagnosticCode =
+  | 'bad-artifact-name'
   | 'bad-foreach'
   | 'bad-interpolation'
   | 'bad-override'
+  | 'bad-params-file'
   | 'bad-registry-config'
   | 'bad-remote-url'
   | 'bad-stage-name'
@@ -58,6 +60,8 @@ export type DiagnosticCode =
   | 'unknown-target'
   | 'unknown-template'
   | 'unreadable-file'
+  | 'unsupported-key'
+  | 'unsupported-option'
   | 'unsupported-params-file'
   | 'unsupported-vars-file'
   | 'usage'

@@ -6,7 +6,7 @@
 import type { ParamTree, Stage } from '../model/stage.js';
 import type { FileHasher, FileRecord } from '../hashing/file-hasher.js';
 import type { Lockfile, LockEntry } from '../state/lockfile.js';
-import { getParam } from '../config/params.js';
+import { paramDepValue } from '../config/param-files.js';
 import { canonicalJson } from '../hashing/fingerprint.js';
 import type { Reason } from './reason.js';
 
@@ -102,6 +102,8 @@ export function staleReasons(stage: Stage, entry: LockEntry | undefined, cur: Cu
 export interface InspectContext {
   readonly files: FileHasher;
   readonly params: ParamTree;
+  /** Custom params files' trees by project-relative path (`params: [{custom.yaml: [...]}]`). */
+  readonly fileParams: Readonly<Record<string, ParamTree>>;
   readonly lockfile: Lockfile;
   readonly interrupted: ReadonlySet<string>;
 }
@@ -118,7 +120,7 @@ export interface Inspection {
 export async function inspectStage(stage: Stage, ctx: InspectContext, forced: boolean): Promise<Inspection> {
   const paramValues: Record<string, unknown> = {};
   for (const p of stage.params) {
-    const v = getParam(ctx.params, p.key);
+    const v = paramDepValue(p, ctx.params, ctx.fileParams);
     paramValues[p.key] = v.found ? v.value : null;
   }
   // Synchronous where possible: a no-op checks thousands of deps, and a promise each adds up.

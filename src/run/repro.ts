@@ -130,6 +130,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     executor: svc.executor,
     reporter: svc.reporter,
     params: ws.loaded.params,
+    fileParams: ws.loaded.fileParams,
     paramsJsonPath,
     baseEnv: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
     gpusKnown: opts.gpusKnown,

@@ -8,7 +8,6 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { withContext, printDiagnostics, STOP_SIGNALS, type GlobalOptions, type CommandContext } from '../context.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
-import type { OutSpec } from '../../model/stage.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import { openWorkspace } from '../../run/workspace.js';
 import { localCapacity, ResourcePool } from '../../schedule/resources.js';
@@ -23,8 +22,9 @@ import { isUnproduced } from '../../exp/produced-metrics.js';
 import { ExpRepo } from '../../exp/repo.js';
 import { runExperiments, type ExpSpec } from '../../exp/runner.js';
 import { buildExpTable, type ExpRow } from '../../exp/table.js';
-import { loadMetric, loadParamsFlat, metricOuts } from './metrics.js';
-import { WORKSPACE } from '../../metrics/revisions.js';
+import { diffSections, loadMetricsAt, loadParamsFlat, metricSources, type MetricsSource } from './metrics.js';
+import { toJson } from '../../metrics/lenient-json.js';
+import { RevisionFiles, WORKSPACE } from '../../metrics/revisions.js';
 import { reproLocked, resolveGpus } from './repro.js';
 import type { ReproResult } from '../../run/repro.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
@@ -201,12 +201,12 @@ async function resolveExp(repo: ExpRepo, name: string, anyRev: boolean): Promise
 }
 
 /** What show and diff read with: the experiment refs, git at any revision, the metrics files. */
-async function openReaders(ctx: CommandContext): Promise<{ repo: ExpRepo; git: GitReader; outs: OutSpec[] } | undefined> {
+async function openReaders(ctx: CommandContext): Promise<{ repo: ExpRepo; git: GitReader; metrics: MetricsSource; files: RevisionFiles } | undefined> {
   const repo = await openRepo(ctx);
   if (!repo) return undefined;
   const git = await GitReader.open(ctx.project.root);
-  const outs = git instanceof GitReader ? await metricOuts(ctx.project, ctx.term) : undefined;
-  return git instanceof GitReader && outs ? { repo, git, outs } : undefined;
+  const metrics = git instanceof GitReader ? await metricSources(ctx.project, ctx.term) : undefined;
+  return git instanceof GitReader && metrics ? { repo, git, metrics, files: new RevisionFiles(ctx.project, git, metrics.cachedOuts) } : undefined;
 }
 
 const unknownExp = (term: CommandContext['term'], name: string): number => {
@@ -227,23 +227,16 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
     const { project, term } = ctx;
     const opened = await openReaders(ctx);
     if (!opened) return EXIT_USAGE;
-    const { repo, git, outs } = opened;
-    const metricsAt = async (rev: string, meta?: ExpMeta): Promise<Map<string, Flat>> => {
-      const m = new Map<string, Flat>();
-      for (const o of outs) {
-        if (isUnproduced(meta, o.path)) continue; // the base's copy, not this experiment's result
-        const v = await loadMetric(project, term, git, rev, o);
-        if (v) m.set(o.path, v);
-      }
-      return m;
-    };
+    const { repo, git, metrics, files } = opened;
+    // An experiment's metrics that its run did not produce are the base's copies, not its results.
+    const metricsAt = (rev: string, meta?: ExpMeta): Promise<Map<string, Flat>> => loadMetricsAt(term, files, rev, metrics, (f) => isUnproduced(meta, f));
     const head = await repo.resolve('HEAD');
     const rows: (ExpRow & { rev?: string; meta?: ExpMeta })[] = [];
     const none = { created: undefined, status: undefined, durationS: undefined, cpuS: undefined };
-    rows.push({ name: WORKSPACE, baseline: true, base: head, ...none, params: await loadParamsFlat(project, term, git, WORKSPACE), metrics: await metricsAt(WORKSPACE) });
+    rows.push({ name: WORKSPACE, baseline: true, base: head, ...none, params: await loadParamsFlat(project, term, git, WORKSPACE, [], metrics.paramFiles), metrics: await metricsAt(WORKSPACE) });
     if (head) {
       const branch = (await repo.raw(['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
-      rows.push({ name: branch, baseline: true, base: head, rev: head, ...none, params: await loadParamsFlat(project, term, git, head), metrics: await metricsAt(head) });
+      rows.push({ name: branch, baseline: true, base: head, rev: head, ...none, params: await loadParamsFlat(project, term, git, head, [], metrics.paramFiles), metrics: await metricsAt(head) });
     }
     for (const queued of [false, true]) {
       for (const e of await repo.list(queued)) {
@@ -259,7 +252,7 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
           status: meta.status,
           durationS: meta.duration_s,
           cpuS: meta.cost?.cpu_s,
-          params: await loadParamsFlat(project, term, git, e.sha, queued ? meta.overrides : []),
+          params: await loadParamsFlat(project, term, git, e.sha, queued ? meta.overrides : [], metrics.paramFiles),
           metrics: queued ? new Map() : await metricsAt(e.sha, meta),
         });
       }
@@ -283,7 +276,7 @@ export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number
         params: Object.fromEntries(r.params ?? []),
         metrics: Object.fromEntries([...r.metrics].map(([f, v]) => [f, Object.fromEntries(v)])),
       }));
-      term.out(JSON.stringify({ version: 1, experiments }, null, 2) + '\n');
+      term.out(toJson({ version: 1, experiments }) + '\n');
     } else {
       term.out((a.format === 'md' ? renderMarkdown : renderTable)(table.value.header, table.value.cells));
     }
@@ -304,24 +297,24 @@ export function expDiffCommand(g: GlobalOptions, a: ExpDiffArgs): Promise<number
     const { project, term } = ctx;
     const opened = await openReaders(ctx);
     if (!opened) return EXIT_USAGE;
-    const { repo, git, outs } = opened;
+    const { repo, git, metrics, files } = opened;
     const shaA = await resolveExp(repo, a.a, true);
     if (!shaA) return unknownExp(term, a.a);
     const shaB = await resolveExp(repo, a.b, true);
     if (!shaB) return unknownExp(term, a.b);
-    const params = diffFlat(await loadParamsFlat(project, term, git, shaA), await loadParamsFlat(project, term, git, shaB), a.all);
-    const sections: DiffSection[] = [];
+    const params = diffFlat(await loadParamsFlat(project, term, git, shaA, [], metrics.paramFiles), await loadParamsFlat(project, term, git, shaB, [], metrics.paramFiles), a.all);
     // An experiment's metrics that its run did not produce (the base's copies) count as absent.
     const metaA = decodeMessage(await repo.message(shaA));
     const metaB = decodeMessage(await repo.message(shaB));
-    const metricAt = (sha: string, meta: ExpMeta | undefined, o: (typeof outs)[number]) => (isUnproduced(meta, o.path) ? undefined : loadMetric(project, term, git, sha, o));
-    for (const o of outs) {
-      sections.push({ path: o.path, rows: diffFlat(await metricAt(shaA, metaA, o), await metricAt(shaB, metaB, o), a.all) });
-    }
+    const sections: DiffSection[] = diffSections(
+      await loadMetricsAt(term, files, shaA, metrics, (f) => isUnproduced(metaA, f)),
+      await loadMetricsAt(term, files, shaB, metrics, (f) => isUnproduced(metaB, f)),
+      a.all,
+    );
     const names: [string, string] = [a.a, a.b];
     if (a.format === 'json') {
       const doc = { params: JSON.parse(renderParamsDiff(params, names, 'json')) as unknown, metrics: JSON.parse(renderMetricsDiff(sections, names, 'json', a.precision)) as unknown };
-      term.out(JSON.stringify(doc, null, 2) + '\n');
+      term.out(toJson(doc) + '\n');
     } else {
       const p = renderParamsDiff(params, names, a.format, a.precision);
       const m = renderMetricsDiff(sections, names, a.format, a.precision);

@@ -74,13 +74,23 @@ async function run(g: GlobalOptions, body: (o: Opened, term: Terminal) => Promis
 
 const pushHint = (tags: readonly string[]): string => `To share it: git push origin ${tags.map((t) => `'${t}'`).join(' ')}\n`;
 
+/** The path the pipeline file's top-level `artifacts:` gives `name` (DVC's model registry annotations), if it loads and has one. */
+async function artifactPath(project: Project | undefined, name: string): Promise<string | undefined> {
+  if (!project) return undefined;
+  const { openWorkspace } = await import('../../run/workspace.js');
+  const ws = await openWorkspace(project, [], false);
+  return ws.ok ? ws.value.loaded.topLevel.artifacts.find((x) => x.name === name)?.path : undefined;
+}
+
 export function modelRegisterCommand(g: GlobalOptions, a: { name: string; version?: string; bump?: string; path?: string; rev?: string; json: boolean }): Promise<number> {
-  return run(g, async ({ registry }, term) => {
+  return run(g, async ({ registry, project }, term) => {
     if (a.bump !== undefined && !['major', 'minor', 'patch'].includes(a.bump)) throw new RegistryError(`--bump must be major, minor or patch (got '${a.bump}')`);
+    // Without --path, a model declared under the pipeline's artifacts: is registered at its path.
+    const modelPath = a.path ?? (await artifactPath(project, a.name));
     const r = await registry.register(a.name, {
       ...(a.version !== undefined ? { version: a.version } : {}),
       ...(a.bump !== undefined ? { bump: a.bump as 'major' | 'minor' | 'patch' } : {}),
-      ...(a.path !== undefined ? { path: a.path.replace(/\/+$/, '') } : {}),
+      ...(modelPath !== undefined ? { path: modelPath.replace(/\/+$/, '') } : {}),
       ...(a.rev !== undefined ? { rev: a.rev } : {}),
     });
     if (a.json) term.out(`${JSON.stringify(r)}\n`);

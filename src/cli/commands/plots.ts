@@ -17,12 +17,12 @@ import type { Diagnostic } from '../../report/diagnostic.js';
 import { openWorkspace } from '../../run/workspace.js';
 import { readYamlFile } from '../../config/pipeline-file.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
-import type { GitReader } from '../../metrics/git-reader.js';
-import { WORKSPACE, openRevisions, readOutAt } from '../../metrics/revisions.js';
+import { RevisionFiles, WORKSPACE, openRevisions } from '../../metrics/revisions.js';
+import { toJson } from '../../metrics/lenient-json.js';
 import { declaredPlots, type PlotDef } from '../../plots/definition.js';
-import { dataFormat, parsePlotData } from '../../plots/data.js';
+import { dataFormat, imageType, parsePlotData } from '../../plots/data.js';
 import { buildPlot, type BuiltPlot, type RevisionData } from '../../plots/spec.js';
-import { loadVendorScripts, problemText, renderPage, type Page, type PlotProblem } from '../../plots/html.js';
+import { dataUri, loadVendorScripts, problemText, renderPage, type ImagePlot, type Page, type PlotProblem } from '../../plots/html.js';
 import { atomicWriteFile } from '../../util/atomic-write.js';
 
 export const DEFAULT_OUT_DIR = 'mlbuild_plots';
@@ -42,10 +42,10 @@ export function diffRevisions(revs: readonly string[]): string[] {
 }
 
 /**
- * The declared plots, narrowed to `targets` (a plot id, or any of its files), and every out path of
- * the pipeline; undefined after reporting an error.
+ * The declared plots, narrowed to `targets` (a plot id, any of its files, or a file inside a plot
+ * folder), every out path of the pipeline and its cached outs; undefined after reporting an error.
  */
-async function selectPlots(project: Project, term: Terminal, cwd: string, targets: readonly string[]): Promise<{ defs: PlotDef[]; outs: string[] } | undefined> {
+async function selectPlots(project: Project, term: Terminal, cwd: string, targets: readonly string[]): Promise<{ defs: PlotDef[]; outs: string[]; cachedOuts: string[] } | undefined> {
   const ws = await openWorkspace(project, [], false);
   if (!ws.ok) {
     printDiagnostics(term, ws.error);
@@ -58,33 +58,77 @@ async function selectPlots(project: Project, term: Terminal, cwd: string, target
     printDiagnostics(term, diags);
     return undefined;
   }
-  const outs = [...ws.value.pipeline.stages.values()].flatMap((st) => st.outs.map((o) => o.path));
-  if (targets.length === 0) return { defs, outs };
+  const stageOuts = [...ws.value.pipeline.stages.values()].flatMap((st) => st.outs);
+  const outs = stageOuts.map((o) => o.path);
+  const cachedOuts = stageOuts.filter((o) => o.cache).map((o) => o.path);
+  if (targets.length === 0) return { defs, outs, cachedOuts };
   const chosen: PlotDef[] = [];
   for (const t of targets) {
     const rel = path.relative(project.root, path.resolve(cwd, t)).split(path.sep).join('/');
     const hits = defs.filter((d) => d.id === t || d.id === rel || d.sources.some((s) => s.file === rel));
+    const folder = defs.find((d) => d.sources.length === 1 && rel.startsWith(`${d.sources[0]!.file}/`));
     if (hits.length > 0) chosen.push(...hits.filter((h) => !chosen.includes(h)));
+    // A file inside a declared plot folder keeps the folder's options.
+    else if (folder) chosen.push({ ...folder, id: rel, sources: [{ ...folder.sources[0]!, file: rel }] });
     // A data file nothing declares is still plotted with the defaults, as `dvc plots show FILE` does.
-    else if (dataFormat(rel) !== undefined && !rel.startsWith('../')) chosen.push({ id: rel, template: 'linear', sources: [{ file: rel, cache: false, y: [] }] });
+    else if ((dataFormat(rel) !== undefined || imageType(rel) !== undefined) && !rel.startsWith('../')) chosen.push({ id: rel, template: 'linear', sources: [{ file: rel, cache: false, y: [] }] });
     else {
       const known = defs.map((d) => d.id);
-      term.err(`error: '${t}' is not a declared plot${known.length > 0 ? ` (declared: ${known.join(', ')})` : ''} nor a data file (.json, .yaml, .csv, .tsv)\n`);
+      term.err(`error: '${t}' is not a declared plot${known.length > 0 ? ` (declared: ${known.join(', ')})` : ''} nor a data file (.json, .yaml, .csv, .tsv) or image (.png, .jpg, .svg)\n`);
       return undefined;
     }
   }
-  return { defs: chosen, outs };
+  return { defs: chosen, outs, cachedOuts };
+}
+
+/**
+ * Replaces each plot whose one source is a folder at some revision (DVCLive's `dvclive/plots/metrics`)
+ * by one plot per data file or image below it, with the folder's options, in path order.
+ */
+async function expandFolders(files: RevisionFiles, defs: readonly PlotDef[], revisions: readonly string[]): Promise<PlotDef[]> {
+  const out: PlotDef[] = [];
+  for (const def of defs) {
+    const only = def.sources.length === 1 ? def.sources[0]! : undefined;
+    if (!only || dataFormat(only.file) !== undefined || imageType(only.file) !== undefined) {
+      out.push(def);
+      continue;
+    }
+    const inside = new Set<string>();
+    for (const rev of revisions) for (const f of await files.list(rev, only.file)) if (f !== only.file) inside.add(f);
+    const plottable = [...inside].filter((f) => dataFormat(f) !== undefined || imageType(f) !== undefined).sort();
+    if (plottable.length === 0) out.push(def);
+    for (const f of plottable) if (!out.some((d) => d.id === f)) out.push({ ...def, id: f, sources: [{ ...only, file: f }] });
+  }
+  return out;
+}
+
+/** An image plot: its bytes at each revision, side by side. */
+async function buildImage(files: RevisionFiles, def: PlotDef, file: string, revisions: readonly string[], problems: PlotProblem[]): Promise<ImagePlot> {
+  const mime = imageType(file)!;
+  const shown: ImagePlot['revisions'][number][] = [];
+  for (const rev of revisions) {
+    const read = await files.readBytes(rev, file);
+    if (read.ok) shown.push({ rev, file, mime, size: read.bytes.length, src: dataUri(mime, read.bytes) });
+    else problems.push({ plot: def.id, file, rev, reason: read.reason });
+  }
+  return { id: def.id, title: def.title ?? def.id, revisions: shown };
 }
 
 /** Reads every source of every plot at every revision and builds the charts; problems are collected, not thrown. */
-async function buildPage(project: Project, git: GitReader | undefined, defs: readonly PlotDef[], revisions: readonly string[]): Promise<Page> {
+async function buildPage(files: RevisionFiles, defs: readonly PlotDef[], revisions: readonly string[]): Promise<Page> {
   const problems: PlotProblem[] = [];
   const plots: BuiltPlot[] = [];
+  const images: ImagePlot[] = [];
   for (const def of defs) {
+    const image = def.sources.length === 1 && imageType(def.sources[0]!.file) !== undefined ? def.sources[0]!.file : undefined;
+    if (image !== undefined) {
+      images.push(await buildImage(files, def, image, revisions, problems));
+      continue;
+    }
     const data: RevisionData[] = [];
     for (const rev of revisions) {
       for (const source of def.sources) {
-        const read = await readOutAt(project, git, rev, { path: source.file, cache: source.cache });
+        const read = await files.read(rev, source.file);
         if (!read.ok) {
           problems.push({ plot: def.id, file: source.file, rev, reason: read.reason });
           continue;
@@ -98,7 +142,7 @@ async function buildPage(project: Project, git: GitReader | undefined, defs: rea
     problems.push(...built.problems.map((reason) => ({ plot: def.id, reason })));
     plots.push(built.plot);
   }
-  return { revisions, plots, problems };
+  return { revisions, plots, images, problems };
 }
 
 /** The page's folder, refused when it overlaps a declared out (mlbuild writes outs only by running their stage). */
@@ -124,18 +168,20 @@ async function plots(g: GlobalOptions, a: PlotsArgs, revisions: readonly string[
     }
     const selected = await selectPlots(project, term, g.cwd, a.targets);
     if (!selected) return EXIT_USAGE;
-    const { defs, outs } = selected;
+    const { outs, cachedOuts } = selected;
+    const files = new RevisionFiles(project, opened.value.git, cachedOuts);
+    const defs = await expandFolders(files, selected.defs, revisions);
     const dir = a.json ? undefined : outDir(project, term, g.cwd, a.out, outs);
     if (!a.json && !dir) return EXIT_USAGE;
     if (defs.length === 0) {
       term.err(`no plots declared: add plots: [file.json: {x: ..., y: ...}] to a stage of ${path.basename(project.pipelineFile)}\n`);
     }
-    const page = await buildPage(project, opened.value.git, defs, revisions);
+    const page = await buildPage(files, defs, revisions);
     for (const p of page.problems) term.err(`${problemText(p)}\n`);
     // Nothing readable anywhere is a failure (exit 1); some revisions missing is reported, not fatal (as metrics diff).
-    const failed = defs.length > 0 && !page.plots.some((p) => p.datapoints.length > 0);
+    const failed = defs.length > 0 && !page.plots.some((p) => p.datapoints.length > 0) && !page.images.some((im) => im.revisions.length > 0);
     if (a.json) {
-      term.out(JSON.stringify({ version: JSON_VERSION, revisions: page.revisions, plots: page.plots, problems: page.problems }, null, 2) + '\n');
+      term.out(toJson({ version: JSON_VERSION, revisions: page.revisions, plots: page.plots, images: page.images, problems: page.problems }) + '\n');
       return failed ? EXIT_FAILED : EXIT_OK;
     }
     if (defs.length === 0) return EXIT_OK;

@@ -36,7 +36,7 @@ export async function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<nu
       return EXIT_USAGE;
     }
     const { ws, plan } = opened.value;
-    const ctx = { files: s.files, params: ws.loaded.params, lockfile: s.lockfile, interrupted: s.interrupted };
+    const ctx = { files: s.files, params: ws.loaded.params, fileParams: ws.loaded.fileParams, lockfile: s.lockfile, interrupted: s.interrupted };
     const cache = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: s.files });
     const assessed = await assess(plan, ws.pipeline, ctx, cache, () => false, { allowMissing: a.allowMissing });
     // The stat cache learned hashes; saving it makes the next status faster and changes nothing else.

@@ -276,14 +276,121 @@ describe('pipeline.yaml errors', () => {
     );
   });
 
-  test('a params file in a form we do not support', async () => {
-    const root = await pipeline('stages:\n  a:\n    cmd: x\n    params:\n      - custom.yaml: [lr]\n');
+  test('a custom params file that is missing, in Python, or lacks the key', async () => {
+    const root = await pipeline(
+      'stages:\n  a:\n    cmd: x\n    params:\n      - custom.yaml: [lr]\n      - conf.py: [lr]\n      - train.toml: [optim.lr]\n',
+      { 'train.toml': '[optim]\nlearning_rate = 0.1\n' },
+    );
     expect(await loadErr(root)).toBe(
       [
-        "pipeline.yaml:5:9: error: params file 'custom.yaml' of stage 'a' is not supported",
+        "pipeline.yaml:5:9: error: params file 'custom.yaml' of stage 'a': not found",
         '  5 |       - custom.yaml: [lr]',
         '    |         ^^^^^^^^^^^',
-        '  hint: move these values into params.yaml or params/base.yaml and list their keys',
+        '  hint: create custom.yaml or fix the file name',
+        '',
+        "pipeline.yaml:6:9: error: params file 'conf.py' of stage 'a': not found",
+        '  6 |       - conf.py: [lr]',
+        '    |         ^^^^^^^',
+        '  hint: create conf.py or fix the file name',
+        '',
+        "pipeline.yaml:7:22: error: param 'optim.lr' of stage 'a' is not defined in train.toml",
+        '  7 |       - train.toml: [optim.lr]',
+        '    |                      ^^^^^^^^',
+        "  hint: define 'optim.lr' in train.toml, or remove it from params",
+      ].join('\n'),
+    );
+  });
+
+  test('a params file of another format is refused by name, a broken JSON one with the parser message', async () => {
+    const root = await pipeline('stages:\n  a:\n    cmd: x\n    params:\n      - conf.ini: [lr]\n      - p.json:\n', { 'conf.ini': 'lr = 0.1\n', 'p.json': '{"lr": }' });
+    const text = await loadErr(root);
+    expect(text).toContain(
+      [
+        "pipeline.yaml:5:9: error: params file 'conf.ini' of stage 'a': params files must end in .yaml, .yml, .json, .toml, .py",
+        '  5 |       - conf.ini: [lr]',
+        '    |         ^^^^^^^^',
+        '  hint: fix conf.ini',
+      ].join('\n'),
+    );
+    expect(text).toMatch(/^pipeline\.yaml:6:9: error: params file 'p\.json' of stage 'a': cannot parse: .+$/m);
+  });
+
+  test("an out's remote: and push: false are refused, not ignored", async () => {
+    const root = await pipeline('stages:\n  a:\n    cmd: x\n    outs:\n      - big.bin: {remote: archive}\n      - model.pkl: {push: false}\n      - ok.bin: {push: true, desc: fine, type: model, labels: [a], meta: {x: 1}}\n');
+    expect(await loadErr(root)).toBe(
+      [
+        "pipeline.yaml:5:27: error: 'remote' of outs entry 'big.bin' is not supported by mlbuild: every out goes to the default remote",
+        '  5 |       - big.bin: {remote: archive}',
+        '    |                           ^^^^^^^',
+        '  hint: remove remote:, or make that remote the default (mlbuild remote default NAME)',
+        '',
+        "pipeline.yaml:6:27: error: 'push: false' of outs entry 'model.pkl' is not supported by mlbuild: push uploads every cached out",
+        '  6 |       - model.pkl: {push: false}',
+        '    |                           ^^^^^',
+        '  hint: remove push: false, or declare the out with cache: false to keep it out of the cache and the remote',
+      ].join('\n'),
+    );
+  });
+
+  test("top-level 'datasets' is refused, not ignored", async () => {
+    const root = await pipeline('datasets:\n  - name: reviews\n    url: dvc://x\nstages:\n  a:\n    cmd: x\n');
+    expect(await loadErr(root)).toBe(
+      [
+        "pipeline.yaml:1:1: error: top-level 'datasets' is not supported by mlbuild (DVC resolves them through DVC Studio)",
+        '  1 | datasets:',
+        '    | ^^^^^^^^',
+        '  hint: declare the data as a stage dep instead (a path in the project, tracked by git or a .dvc file), then remove datasets:',
+      ].join('\n'),
+    );
+  });
+
+  test('bad top-level metrics, params and artifacts entries, each located', async () => {
+    const root = await pipeline(
+      [
+        'metrics: dvclive/metrics.json',
+        'params:',
+        '  - ../outside.yaml',
+        'artifacts:',
+        '  Bad_Name:',
+        '    path: model.pkl',
+        '  model:',
+        '    type: model',
+        '  clf:',
+        '    path: m.pkl',
+        '    labels: nlp',
+        '    owner: me',
+        'stages:',
+        '  a:',
+        '    cmd: x',
+        '',
+      ].join('\n'),
+    );
+    expect(await loadErr(root)).toBe(
+      [
+        "pipeline.yaml:1:10: error: the top-level 'metrics' must be a list of paths, got the string 'dvclive/metrics.json'",
+        '  1 | metrics: dvclive/metrics.json',
+        '    |          ^^^^^^^^^^^^^^^^^^^^',
+        '  hint: write metrics: then - path on each line',
+        '',
+        "pipeline.yaml:3:5: error: params file '../outside.yaml' is outside the project",
+        '  3 |   - ../outside.yaml',
+        '    |     ^^^^^^^^^^^^^^^',
+        '  hint: name a path inside the project, relative to the pipeline file',
+        '',
+        "pipeline.yaml:5:3: error: invalid artifact name 'Bad_Name'",
+        '  5 |   Bad_Name:',
+        '    |   ^^^^^^^^',
+        "  hint: use lowercase letters and digits, with '-' or '/' as separators (not first or last), e.g. text-classifier",
+        '',
+        "pipeline.yaml:7:3: error: artifact 'model' has no 'path'",
+        '  7 |   model:',
+        '    |   ^^^^^',
+        '  hint: add path: models/model.pkl (relative to the pipeline file) or a URL',
+        '',
+        "pipeline.yaml:12:5: error: unknown key 'owner' in artifact 'clf'",
+        '  12 |     owner: me',
+        '     |     ^^^^^',
+        '  hint: allowed keys: path, type, desc, labels, meta',
       ].join('\n'),
     );
   });

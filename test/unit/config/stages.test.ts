@@ -77,7 +77,7 @@ describe('stage fields', () => {
         '    cmd: x',
         '    outs:',
         '      - model.pkl',
-        '      - data/cache/: {cache: false, persist: true, desc: scratch, remote: s3}',
+        '      - data/cache/: {cache: false, persist: true, desc: scratch, labels: [tmp]}',
         '    metrics:',
         '      - metrics.json: {cache: false}',
         '      - more.json',
@@ -101,7 +101,7 @@ describe('stage fields', () => {
       { path: 'loss.csv', kind: 'plot', cache: false, persist: false, plot: { y: ['train', 'val'] } },
       { path: 'bare.png', kind: 'plot', cache: false, persist: false },
     ]);
-    expect(stage.outs[1]!.loc).toEqual({ file: 'pipeline.yaml', line: 6, col: 9, length: 11, sourceLine: '      - data/cache/: {cache: false, persist: true, desc: scratch, remote: s3}' });
+    expect(stage.outs[1]!.loc).toEqual({ file: 'pipeline.yaml', line: 6, col: 9, length: 11, sourceLine: '      - data/cache/: {cache: false, persist: true, desc: scratch, labels: [tmp]}' });
   });
 
   test('memory and timeout units', async () => {

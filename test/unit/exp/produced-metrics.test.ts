@@ -37,6 +37,20 @@ describe('unproducedMetrics', () => {
   });
 });
 
+describe('unproducedMetrics in the DVCLive layout', () => {
+  // train: outs [dvclive] with a stage metric dvclive/metrics.json (a view) and a top-level entry dvclive/plots.
+  const live: Stage = { ...fakeStage('train', { outs: ['dvclive'] }), views: [{ path: 'dvclive/metrics.json', kind: 'metric', cache: false, persist: false }] };
+  const one = new Map<StageName, Stage>([[stageName('train'), live]]);
+  const run = (reasons: Reason[]): string[] =>
+    unproducedMetrics({ order: [stageName('train')], stages: one, upstream: new Map(), reasons: new Map([[stageName('train'), reasons]]), topLevelMetrics: ['dvclive/scores', 'elsewhere.json'] });
+  it('names the metrics inside a stale stage’s directory out, and only those', () => {
+    expect(run([{ kind: 'cmd-changed' }])).toEqual(['dvclive/metrics.json', 'dvclive/scores']);
+    expect(run([])).toEqual([]);
+    // Not checked out: still read through the lock entry, which describes it.
+    expect(run([{ kind: 'outs-missing', paths: ['dvclive'] }])).toEqual([]);
+  });
+});
+
 describe('isUnproduced', () => {
   const meta = (status: ExpMeta['status'], unproduced?: string[]): ExpMeta => ({
     version: 1, name: 'e', base: 'b', overrides: [], targets: [], status, created: 't', ...(unproduced ? { unproduced_metrics: unproduced } : {}),
@@ -45,6 +59,9 @@ describe('isUnproduced', () => {
     expect(isUnproduced(meta('failed', ['metrics/test.json']), 'metrics/test.json')).toBe(true);
     expect(isUnproduced(meta('failed', ['metrics/test.json']), 'metrics/folds.json')).toBe(false);
     expect(isUnproduced(meta('succeeded', []), 'metrics/test.json')).toBe(false);
+    // A recorded folder covers the files below it.
+    expect(isUnproduced(meta('failed', ['dvclive/scores']), 'dvclive/scores/train.json')).toBe(true);
+    expect(isUnproduced(meta('failed', ['dvclive/scores']), 'dvclive/scores.json')).toBe(false);
   });
   it('without a record, hides every metric of a failed experiment and none of a succeeded one or a plain commit', () => {
     expect(isUnproduced(meta('failed'), 'metrics/test.json')).toBe(true);

@@ -67,3 +67,20 @@ describe('buildExpTable', () => {
     expect(sorted.ok).toBe(true);
   });
 });
+
+describe('buildExpTable with NaN metrics (Python json output)', () => {
+  it('shows NaN, and sorts it last in either order like a missing value', () => {
+    const rows = [
+      row('a', { lr: 1 }, { 'dvclive/metrics.json': { val_loss: NaN } }),
+      row('b', { lr: 2 }, { 'dvclive/metrics.json': { val_loss: 0.3 } }),
+      row('c', { lr: 3 }, { 'dvclive/metrics.json': { val_loss: 0.1 } }),
+    ];
+    for (const sortOrder of ['asc', 'desc'] as const) {
+      const t = buildExpTable(rows, { ...opts, sortBy: 'val_loss', sortOrder });
+      if (!t.ok) throw new Error(t.error);
+      expect(t.value.cells.map((c) => [c[0], c.at(-1)])).toEqual(
+        sortOrder === 'asc' ? [['c', '0.1'], ['b', '0.3'], ['a', 'NaN']] : [['b', '0.3'], ['c', '0.1'], ['a', 'NaN']],
+      );
+    }
+  });
+});

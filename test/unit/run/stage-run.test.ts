@@ -96,6 +96,7 @@ function services(executor: Executor, cache: CacheStore, reporter: Reporter, has
     executor,
     reporter,
     params: {},
+    fileParams: {},
     paramsJsonPath: '',
     baseEnv: {},
     gpusKnown: false,

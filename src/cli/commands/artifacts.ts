@@ -1,0 +1,24 @@
+/** `mlbuild artifacts [--json|--md]`: the artifacts the pipeline file declares (top-level `artifacts:`). */
+import path from 'node:path';
+import { withContext, printDiagnostics, type GlobalOptions } from '../context.js';
+import { openWorkspace } from '../../run/workspace.js';
+import { artifactRows, renderArtifacts } from '../../artifacts/list.js';
+import type { Format } from '../../metrics/render.js';
+import { EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+
+export function artifactsCommand(g: GlobalOptions, a: { format: Format }): Promise<number> {
+  return withContext(g, async ({ project, term }) => {
+    const ws = await openWorkspace(project, [], false);
+    if (!ws.ok) {
+      printDiagnostics(term, ws.error);
+      return EXIT_USAGE;
+    }
+    const rows = artifactRows(ws.value.loaded.topLevel.artifacts, ws.value.pipeline.stages.values());
+    if (rows.length === 0 && a.format !== 'json') {
+      term.err(`no artifacts declared: add artifacts: {name: {path: ..., type: model}} to ${path.basename(project.pipelineFile)}\n`);
+      return EXIT_OK;
+    }
+    term.out(renderArtifacts(rows, a.format));
+    return EXIT_OK;
+  });
+}

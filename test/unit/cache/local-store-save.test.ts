@@ -1,0 +1,101 @@
+/**
+ * LocalStore's save path and run-cache writes: small outs are re-hashed as they are copied (an edit
+ * after hashing is refused, leaving no object), big ones size-checked, directory outs saved whole,
+ * and run-cache entries appended newest last.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalStore } from '../../../src/cache/local-store.js';
+import { FileHasher, type FileRecord } from '../../../src/hashing/file-hasher.js';
+import { StatCache } from '../../../src/hashing/stat-cache.js';
+import { loadHasher } from '../../../src/hashing/xxhash.js';
+import { fpHash } from '../../../src/util/brand.js';
+
+let root: string;
+let store: LocalStore;
+let files: FileHasher;
+
+beforeEach(async () => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-store-'));
+  files = new FileHasher({ root, hasher: await loadHasher(), statCache: StatCache.inMemory({ root }) });
+  store = new LocalStore({ root, mlcacheDir: path.join(root, '.mlcache'), files });
+});
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function objectFiles(): string[] {
+  const dir = path.join(root, '.mlcache', 'objects');
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).flatMap((d) => fs.readdirSync(path.join(dir, d)).map((f) => `${d}/${f}`));
+}
+
+async function hashed(rel: string, content: Buffer | string): Promise<FileRecord> {
+  fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+  fs.writeFileSync(path.join(root, rel), content);
+  files.invalidate(rel);
+  return (await files.hash(rel))!;
+}
+
+describe('LocalStore.save', () => {
+  it('stores a small out as a read-only object with the same bytes', async () => {
+    const rec = await hashed('out/a.txt', 'hello\n');
+    await store.save([rec]);
+    const obj = store.objectPath(rec.hash);
+    expect(fs.readFileSync(obj, 'utf8')).toBe('hello\n');
+    expect(fs.statSync(obj).mode & 0o777).toBe(0o444);
+    expect(await store.has([rec])).toBe(true);
+    // Saving again is a no-op, and the workspace file is untouched (still writable).
+    await store.save([rec]);
+    expect(objectFiles()).toEqual([`${rec.hash.slice(0, 2)}/${rec.hash.slice(2)}`]);
+    expect(fs.statSync(path.join(root, 'out/a.txt')).mode & 0o200).toBe(0o200);
+  });
+
+  it('refuses a small out edited after it was hashed (same size), leaving no object or temp file', async () => {
+    const rec = await hashed('out/a.txt', 'aaaa');
+    fs.writeFileSync(path.join(root, 'out/a.txt'), 'bbbb'); // same size: only the content check sees it
+    await expect(store.save([rec])).rejects.toThrow(/changed while it was being saved/);
+    expect(objectFiles()).toEqual([]);
+    expect(await store.has([rec])).toBe(false);
+  });
+
+  it('stores a big out (copied, not read into memory) and refuses one whose size changed', async () => {
+    const big = Buffer.alloc(600 * 1024, 7);
+    const rec = await hashed('out/big.bin', big);
+    await store.save([rec]);
+    expect(fs.readFileSync(store.objectPath(rec.hash)).equals(big)).toBe(true);
+    expect(fs.statSync(store.objectPath(rec.hash)).mode & 0o777).toBe(0o444);
+
+    const rec2 = await hashed('out/big2.bin', Buffer.alloc(600 * 1024, 9));
+    fs.appendFileSync(path.join(root, 'out/big2.bin'), 'x');
+    await expect(store.save([rec2])).rejects.toThrow(/changed while it was being saved/);
+    expect(fs.existsSync(store.objectPath(rec2.hash))).toBe(false);
+    expect(objectFiles().some((f) => f.includes('.tmp-'))).toBe(false);
+  });
+
+  it('stores every file of a directory out, and its manifest', async () => {
+    fs.mkdirSync(path.join(root, 'out/d'), { recursive: true });
+    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(root, `out/d/f${i}.txt`), `file ${i}\n`);
+    const rec = (await files.hash('out/d'))!;
+    await store.save([rec]);
+    const manifest = store.readManifest(rec.hash)!;
+    expect(manifest).toHaveLength(40);
+    for (const e of manifest) expect(fs.readFileSync(store.objectPath(e.hash), 'utf8')).toBe(fs.readFileSync(path.join(root, 'out/d', e.relpath), 'utf8'));
+    expect(await store.has([rec])).toBe(true);
+  });
+});
+
+describe('LocalStore run-cache', () => {
+  it('appends one entry per build of a fingerprint, newest last, under a directory made once', async () => {
+    const rec = await hashed('out/a.txt', 'one\n');
+    await store.save([rec]);
+    const fps = Array.from({ length: 50 }, (_, i) => fpHash(i.toString(16).padStart(16, '0')));
+    for (const fp of fps) await store.recordRun(fp, [rec]);
+    const rec2 = await hashed('out/a.txt', 'two\n');
+    await store.recordRun(fps[0]!, [rec2]);
+    for (const fp of fps.slice(1)) expect(fs.existsSync(store.runFile(fp))).toBe(true);
+    expect(fs.readFileSync(store.runFile(fps[0]!), 'utf8').trim().split('\n')).toHaveLength(2);
+    expect((await store.lookupRun(fps[0]!))?.[0]?.hash).toBe(rec2.hash);
+    expect((await store.lookupRun(fps[7]!))?.[0]?.hash).toBe(rec.hash);
+  });
+});
