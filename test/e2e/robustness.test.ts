@@ -128,7 +128,7 @@ describe('finding 2: a full disk fails the stage, never crashes', () => {
 });
 
 describe('finding 3: commands the OS cannot start fail their stage', () => {
-  it('a 200 000-character param in cmd (E2BIG) and a NUL byte fail those stages with exit 1; the others are recorded', async () => {
+  it.each(['direct', 'helper'])('a 200 000-character param in cmd (E2BIG) and a NUL byte fail those stages with exit 1; the others are recorded (spawned %s)', async (spawner) => {
     const p = projects.make({
       'pipeline.yaml': `stages:
   big:
@@ -143,7 +143,8 @@ describe('finding 3: commands the OS cannot start fail their stage', () => {
 `,
       'params.yaml': `big: ${'x'.repeat(200_000)}\nnul: "a\\0b"\n`,
     });
-    const r = await p.repro(['-k']);
+    // Through the spawner helper too: a spawn that throws there must not take the helper (and every job in flight) down.
+    const r = await p.repro(['-k', '-j', '1'], { env: { MLBUILD_SPAWNER: spawner } });
     expect(r.stderr).not.toContain('internal error');
     expect(r.code).toBe(1);
     expect(r.outcomes).toEqual({ big: 'failed', nul: 'failed', ok: 'succeeded' });
