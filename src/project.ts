@@ -1,7 +1,8 @@
 /**
  * The Project: where a pipeline lives and where mlbuild keeps its state. The root is the folder of
  * the pipeline file; `.mlcache/` and `mlbuild.lock` sit beside it. Found from the cwd upwards, as
- * git and DVC find their roots.
+ * git and DVC find their roots. Without -f a folder's pipeline is `pipeline.yaml`, else `dvc.yaml`
+ * (a DVC project runs unchanged, no flag).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,6 +25,17 @@ export interface Project {
 
 export const LOCKFILE_NAME = 'mlbuild.lock';
 export const DEFAULT_PIPELINE = 'pipeline.yaml';
+/** DVC's pipeline file: the pipeline when a folder has no pipeline.yaml, so a DVC project needs no flag. */
+export const DVC_PIPELINE = 'dvc.yaml';
+
+/** The pipeline file of `dir` without -f: pipeline.yaml, else dvc.yaml, else none. */
+export function pipelineIn(dir: string): string | undefined {
+  for (const name of [DEFAULT_PIPELINE, DVC_PIPELINE]) {
+    const candidate = path.join(dir, name);
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
 
 export function findProject(cwd: string, file: string | undefined): Result<Project, Diagnostic[]> {
   let pipelineFile: string | undefined;
@@ -34,11 +46,8 @@ export function findProject(cwd: string, file: string | undefined): Result<Proje
     }
   } else {
     for (let dir = cwd; ; dir = path.dirname(dir)) {
-      const candidate = path.join(dir, DEFAULT_PIPELINE);
-      if (fs.existsSync(candidate)) {
-        pipelineFile = candidate;
-        break;
-      }
+      pipelineFile = pipelineIn(dir);
+      if (pipelineFile) break;
       if (fs.existsSync(path.join(dir, '.git')) || path.dirname(dir) === dir) break;
     }
     if (!pipelineFile) {
@@ -46,7 +55,7 @@ export function findProject(cwd: string, file: string | undefined): Result<Proje
         {
           severity: 'error',
           code: 'no-pipeline',
-          message: `no ${DEFAULT_PIPELINE} in ${cwd} or its parent folders`,
+          message: `no ${DEFAULT_PIPELINE} or ${DVC_PIPELINE} in ${cwd} or its parent folders`,
           hint: `create ${DEFAULT_PIPELINE}, or name the pipeline file with -f (e.g. \`mlbuild -f dvc.yaml repro\`)`,
         },
       ]);

@@ -145,6 +145,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       (a) => run(() => import('./commands/cache.js').then((m) => m.gcCommand(globals, { workspace: a.workspace, allCommits: a.allCommits, dry: a.dry }))),
     )
     .command(
+      'add <paths..>',
+      'track raw data (files or folders) with DVC-compatible .dvc pointers, in the cache and on remotes',
+      (y) => y.positional('paths', { type: 'string', array: true }),
+      (a) => run(() => import('./commands/add.js').then((m) => m.addCommand(globals, { paths: (a.paths as string[] | undefined) ?? [] }))),
+    )
+    .command(
       'checkout [targets..]',
       'restore the outs recorded in the lockfile from the cache',
       (y) => y.positional('targets', { type: 'string', array: true, default: [] as string[] }),
@@ -517,7 +523,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     // --- end remote cache ---
     .command(modelCommand(globals, run))
     .command(serveCommand(globals, run))
-    .option('file', { type: 'string', describe: 'pipeline file (default: pipeline.yaml; dvc.yaml works unchanged)', global: true })
+    .option('file', { type: 'string', describe: 'pipeline file (default: pipeline.yaml, else dvc.yaml)', global: true })
     .demandCommand(1, 'name a command (mlbuild --help lists them)')
     .strict()
     .recommendCommands()

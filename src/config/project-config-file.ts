@@ -18,7 +18,7 @@ const badRemoteUrl = (url: string): UrlProblem | undefined => {
 };
 
 const TOP = ['core', 'remote', 'slurm'] as const;
-const CORE = ['remote', 'executor', 'jobs'] as const;
+const CORE = ['remote', 'executor', 'jobs', 'write_dvc_lock'] as const;
 const REMOTE = ['url', 'endpoint_url', 'region', 'profile', 'jobs'] as const;
 const SLURM = ['partition', 'account', 'qos', 'time', 'extra', 'poll_interval'] as const;
 
@@ -84,6 +84,11 @@ function applyFile(
     for (const [k, p] of c.keys(pairsOf(file, corePair.value, c, 'core') ?? [], CORE, 'core')) {
       if (k === 'remote') core.remote = str(file, c, p, 'core.remote', "'remote: storage'");
       else if (k === 'jobs') core.jobs = posInt(file, c, p, 'core.jobs');
+      else if (k === 'write_dvc_lock') {
+        const v = scalarOf(file, p).value;
+        if (typeof v === 'boolean') core.writeDvcLock = v;
+        else c.error(scalarOf(file, p).range, 'bad-value', `core.write_dvc_lock must be true or false, got '${String(v)}'`, "write 'write_dvc_lock: true'");
+      }
       else {
         const v = str(file, c, p, 'core.executor', "'executor: slurm'");
         if (v === 'local' || v === 'slurm') core.executor = v;

@@ -3,7 +3,7 @@
  * team, and `.mlbuild/config.local.yaml`, git-ignored, for what is personal to one machine (a
  * credentials profile, a mount point). The local file wins key by key, as DVC's config.local does.
  *
- *   core:   { remote: NAME, executor: local|slurm, jobs: N }
+ *   core:   { remote: NAME, executor: local|slurm, jobs: N, write_dvc_lock: true|false }
  *   remote: { NAME: { url: s3://bucket/prefix | /mnt/cache | file:///mnt/cache, endpoint_url, region,
  *                     profile, jobs } }
  *   slurm:  { partition, account, qos, time, extra: [flag...], poll_interval }
@@ -35,6 +35,8 @@ export interface RemoteConfig {
   readonly profile?: string;
   /** Parallel transfers. */
   readonly jobs?: number;
+  /** `dvc`: a DVC remote (from `.dvc/config`), objects named by md5 in DVC's layout (remote/dvc-objects.ts). */
+  readonly layout?: 'dvc';
 }
 
 export interface SlurmConfig {
@@ -50,7 +52,8 @@ export interface SlurmConfig {
 }
 
 export interface ProjectConfig {
-  readonly core: { readonly remote?: string; readonly executor?: 'local' | 'slurm'; readonly jobs?: number };
+  /** `write_dvc_lock`: repro also keeps `dvc.lock` written (state/dvc-lock-write.ts), for DVC users on the same branch. */
+  readonly core: { readonly remote?: string; readonly executor?: 'local' | 'slurm'; readonly jobs?: number; readonly writeDvcLock?: boolean };
   readonly remotes: ReadonlyMap<string, RemoteConfig>;
   readonly slurm: SlurmConfig;
   /** Absolute paths of the files that were read (zero, one or two). */

@@ -1,14 +1,16 @@
 /**
  * The Pipeline: stages linked by path ownership. A stage depends on the stage whose out is the same
  * path as, lies inside, or contains one of its deps. Building it checks, before anything runs:
- * duplicate and overlapping outs, cycles (every stage of the cycle named), and deps that no stage
- * makes and that do not exist. It does not hash, plan targets or look at the lockfile.
+ * duplicate and overlapping outs and cycles (every stage of the cycle named). A dep that no stage
+ * makes and that does not exist is no error here but a state, `missing` (a fresh clone before
+ * `pull`): the pipeline lists them, and status and repro say where to get each one. It does not
+ * hash, plan targets or look at the lockfile.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Stage } from '../model/stage.js';
 import type { StageName } from '../util/brand.js';
-import type { Diagnostic } from '../report/diagnostic.js';
+import type { Diagnostic, SourceLocation } from '../report/diagnostic.js';
 import { type Result, ok, err } from '../util/result.js';
 
 export interface Pipeline {
@@ -19,6 +21,14 @@ export interface Pipeline {
   downstream(s: StageName): readonly StageName[];
   /** The stage whose out is, contains or lies inside `p` (project-relative), if any. */
   producersOf(p: string): StageName[];
+  /** Deps that no stage makes and that are not there, in stage order. */
+  readonly missing: readonly MissingInput[];
+}
+
+export interface MissingInput {
+  readonly path: string;
+  readonly stage: StageName;
+  readonly loc?: SourceLocation;
 }
 
 interface OutOwner {
@@ -120,6 +130,7 @@ export function buildPipeline(stageList: readonly Stage[], opts: BuildPipelineOp
     }
   }
 
+  const missing: MissingInput[] = [];
   const up = new Map<StageName, StageName[]>();
   const down = new Map<StageName, StageName[]>();
   for (const s of stageList) {
@@ -132,15 +143,7 @@ export function buildPipeline(stageList: readonly Stage[], opts: BuildPipelineOp
       const producers = path.isAbsolute(dep.path) ? [] : index.related(dep.path);
       if (producers.length === 0) {
         const abs = path.isAbsolute(dep.path) ? dep.path : path.join(opts.root, dep.path);
-        if (!exists(abs)) {
-          diagnostics.push({
-            severity: 'error',
-            code: 'missing-dep',
-            message: `dep '${dep.path}' of stage '${stage.name}' does not exist and no stage produces it`,
-            ...(dep.loc ? { location: dep.loc } : {}),
-            hint: 'create the file, fix the path, or add a stage that lists it under outs',
-          });
-        }
+        if (!exists(abs)) missing.push({ path: dep.path, stage: stage.name, ...(dep.loc ? { loc: dep.loc } : {}) });
       }
       for (const p of producers) ups.add(p.stage.name);
     }
@@ -160,6 +163,7 @@ export function buildPipeline(stageList: readonly Stage[], opts: BuildPipelineOp
     upstream: (s) => up.get(s) ?? [],
     downstream: (s) => down.get(s) ?? [],
     producersOf: (p) => [...new Set(index.related(p).map((o) => o.stage.name))],
+    missing,
   });
 }
 

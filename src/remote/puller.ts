@@ -7,6 +7,7 @@ import type { Fetched, RemoteSource } from '../cache/store.js';
 import type { FpHash } from '../util/brand.js';
 import { RemoteUnavailable } from './remote.js';
 import { emptyResult, type Transfer, type TransferResult } from './transfer.js';
+import type { DvcObjects } from './dvc-objects.js';
 
 function outcome(r: TransferResult, remote: string): Fetched {
   const problems = [...r.failed.map((f) => `${f.message} (needed by ${f.neededBy})`), ...r.missing.map((m) => `${m.object} is not on remote '${remote}' (needed by ${m.neededBy})`)];
@@ -51,5 +52,38 @@ export class RemotePuller implements RemoteSource {
     }
     const fetched = outcome(r, this.name);
     return outs || !fetched.ok ? { outs: outs ?? [], fetched } : undefined;
+  }
+}
+
+/**
+ * RemoteSource over a DVC remote: a stale stage's recorded outs are fetched by the md5 mlbuild
+ * noted when it pushed them (remote/dvc-objects.ts), md5- then xxh64-verified. DVC remotes hold
+ * no mlbuild run-cache, so there is never a run-cache hit.
+ */
+export class DvcPuller implements RemoteSource {
+  private down: string | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly objects: DvcObjects,
+  ) {}
+
+  async fetch(records: readonly FileRecord[], stage: string): Promise<Fetched> {
+    if (this.down) return { ok: false, message: this.down };
+    const r = emptyResult();
+    try {
+      for (const record of records) await this.objects.fetchRecord(record, `${record.path} (stage '${stage}')`, r);
+    } catch (e) {
+      if (!(e instanceof RemoteUnavailable)) throw e;
+      this.down = e.message;
+      return { ok: false, message: e.message };
+    } finally {
+      this.objects.saveIndex();
+    }
+    return outcome(r, this.name);
+  }
+
+  fetchRun(): Promise<undefined> {
+    return Promise.resolve(undefined);
   }
 }

@@ -1,6 +1,7 @@
 /**
- * What a remote's `url` means: an S3 bucket and key prefix (`s3://bucket/prefix`), or a directory
- * (an absolute path, a path relative to the project root, or `file:///path`). Pure: it checks the
+ * What a remote's `url` means: an S3 bucket and key prefix (`s3://bucket/prefix`), a directory
+ * (an absolute path, a path relative to the project root, or `file:///path`), or a read-only
+ * web server (`http(s)://`, as DVC's http remotes). Pure: it checks the
  * text only and never touches the network or the disk, so config validation can use it.
  */
 import path from 'node:path';
@@ -9,7 +10,9 @@ import { type Result, ok, err } from '../util/result.js';
 
 export type RemoteLocation =
   | { readonly kind: 's3'; readonly bucket: string; readonly prefix: string }
-  | { readonly kind: 'directory'; readonly path: string };
+  | { readonly kind: 'directory'; readonly path: string }
+  /** Read-only (DVC's http(s) remotes): objects are fetched with GET, never pushed. */
+  | { readonly kind: 'http'; readonly url: string };
 
 export interface UrlProblem {
   readonly message: string;
@@ -19,7 +22,7 @@ export interface UrlProblem {
 // S3's bucket naming rules (3-63 chars, lowercase, digits, dots, hyphens; starts and ends alnum).
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-const HINT = "use 's3://bucket/prefix' (with endpoint_url for MinIO, Swift or Ceph) or a directory path such as '/mnt/shared/mlcache'";
+const HINT = "use 's3://bucket/prefix' (with endpoint_url for MinIO, Swift or Ceph), a directory path such as '/mnt/shared/mlcache', or (read-only) 'https://host/path'";
 
 /** Parses `url`; relative directory paths are resolved against `root` (the project root). */
 export function parseRemoteUrl(url: string, root: string): Result<RemoteLocation, UrlProblem> {
@@ -48,6 +51,7 @@ export function parseRemoteUrl(url: string, root: string): Result<RemoteLocation
     }
     return ok({ kind: 's3', bucket, prefix });
   }
+  if (scheme === 'http' || scheme === 'https') return ok({ kind: 'http', url: url.replace(/\/+$/, '') });
   return err({ message: `remote URL scheme '${scheme}://' is not supported`, hint: HINT });
 }
 

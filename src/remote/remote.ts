@@ -45,6 +45,10 @@ export async function openRemote(cfg: RemoteConfig, root: string): Promise<Resul
     const { DirectoryRemote } = await import('./directory-remote.js');
     return ok(new DirectoryRemote(cfg.name, description, loc.value.path));
   }
+  if (loc.value.kind === 'http') {
+    const { HttpRemote } = await import('./http-remote.js');
+    return ok(new HttpRemote(cfg.name, description, loc.value.url));
+  }
   const { S3Remote } = await import('./s3-remote.js');
   return ok(new S3Remote(cfg, description, loc.value.bucket, loc.value.prefix));
 }

@@ -19,10 +19,12 @@ export interface SourceLocation {
 /** Every code a diagnostic may carry: `--json` consumers match on these, so each is listed here once. */
 export type DiagnosticCode =
   | 'bad-artifact-name'
+  | 'bad-dvc-config'
   | 'bad-foreach'
   | 'bad-interpolation'
   | 'bad-override'
   | 'bad-params-file'
+  | 'bad-pointer'
   | 'bad-registry-config'
   | 'bad-remote-url'
   | 'bad-stage-name'
@@ -36,6 +38,7 @@ export type DiagnosticCode =
   | 'lock-invalid'
   | 'lock-syntax'
   | 'lock-version'
+  | 'missing-data'
   | 'missing-dep'
   | 'missing-file'
   | 'missing-key'

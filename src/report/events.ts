@@ -13,7 +13,8 @@ export type RestoreSource = 'cache' | 'run-cache' | 'remote' | 'remote-run-cache
 
 export type ReproEvent =
   | { readonly type: 'start'; readonly total: number; readonly jobs: number; readonly gpus: readonly string[] }
-  | { readonly type: 'stage-fresh'; readonly stage: StageName }
+  /** `adopted`: up to date because its dvc.lock entry matches the workspace (state/dvc-lock.ts). */
+  | { readonly type: 'stage-fresh'; readonly stage: StageName; readonly adopted?: true }
   | { readonly type: 'stage-frozen'; readonly stage: StageName }
   | {
       readonly type: 'stage-restored';

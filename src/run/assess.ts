@@ -19,6 +19,8 @@ export interface Assessment {
   readonly reasons: readonly Reason[];
   /** Would be satisfied by restoring the recorded outs from the cache. */
   readonly restorable: boolean;
+  /** Up to date by its dvc.lock entry (no mlbuild.lock entry yet). */
+  readonly adopted?: boolean;
 }
 
 export interface AssessOptions {
@@ -57,7 +59,7 @@ export async function assess(
     const wanted = entry !== undefined && staleUp.length === 0 && isOutsOnly(reasons) ? restorableOuts(stage, entry, reasons) : undefined;
     const restorable = wanted !== undefined && (await cache.has(wanted));
     if (all.length > 0 && !restorable) willChange.add(name);
-    result.push({ stage: name, frozen: false, reasons: all, restorable });
+    result.push({ stage: name, frozen: false, reasons: all, restorable, ...(inspected.adopted ? { adopted: true } : {}) });
   }
   return result;
 }

@@ -21,7 +21,8 @@ export type StageFailure =
   | { readonly reason: 'cache'; readonly detail: string }
   | { readonly reason: 'cluster'; readonly detail: string }
   | { readonly reason: 'missing-outs'; readonly paths: readonly string[] }
-  | { readonly reason: 'missing-deps'; readonly paths: readonly string[] }
+  /** `detail` says where each can be had, when the project knows (e.g. `mlbuild pull`). */
+  | { readonly reason: 'missing-deps'; readonly paths: readonly string[]; readonly detail?: string }
   | { readonly reason: 'unhashable-inputs'; readonly detail: string };
 
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
@@ -73,7 +74,7 @@ export function describeFailure(f: StageFailure): string {
     case 'missing-outs':
       return `the command succeeded but did not create its outs: ${f.paths.join(', ')}`;
     case 'missing-deps':
-      return `missing deps: ${f.paths.join(', ')} (an upstream stage did not create it, or it was deleted)`;
+      return `missing deps: ${f.detail ?? `${f.paths.join(', ')} (an upstream stage did not create it, or it was deleted)`}`;
     case 'unhashable-inputs':
       return `cannot hash its inputs: ${f.detail}`;
   }

@@ -9,6 +9,7 @@ import type { Lockfile, LockEntry } from '../state/lockfile.js';
 import { paramDepValue } from '../config/param-files.js';
 import { canonicalJson } from '../hashing/fingerprint.js';
 import type { Reason } from './reason.js';
+import type { DvcLockAdopter } from '../state/dvc-lock.js';
 
 export interface CurrentState {
   /** Hash of each declared dep; undefined when the dep is missing. */
@@ -106,6 +107,8 @@ export interface InspectContext {
   readonly fileParams: Readonly<Record<string, ParamTree>>;
   readonly lockfile: Lockfile;
   readonly interrupted: ReadonlySet<string>;
+  /** Adopts a `dvc.lock` entry for a stage mlbuild.lock does not know (state/dvc-lock.ts). */
+  readonly adopter?: DvcLockAdopter;
 }
 
 export interface Inspection {
@@ -115,6 +118,8 @@ export interface Inspection {
   /** Records of the deps that exist, and the declared params' values, as the lock entry would hold them. */
   readonly deps: FileRecord[];
   readonly paramValues: Record<string, unknown>;
+  /** The entry came from dvc.lock (the stage matched it) rather than mlbuild.lock. */
+  readonly adopted: boolean;
 }
 
 export async function inspectStage(stage: Stage, ctx: InspectContext, forced: boolean): Promise<Inspection> {
@@ -142,8 +147,13 @@ export async function inspectStage(stage: Stage, ctx: InspectContext, forced: bo
     if (rec instanceof Promise) rec = await rec;
     outMap.set(o.path, rec);
   }
-  const entry = ctx.lockfile.get(stage.name);
+  let entry = ctx.lockfile.get(stage.name);
+  let adopted = false;
+  if (!entry && ctx.adopter) {
+    entry = await ctx.adopter.adopt(stage, depMap, outMap, paramValues);
+    adopted = entry !== undefined;
+  }
   const reasons = staleReasons(stage, entry, { deps: depMap, params: paramValues, outs: outMap }, { forced, interrupted: ctx.interrupted.has(stage.name) });
   const deps = [...depMap.values()].filter((r): r is FileRecord => r !== undefined);
-  return { reasons, missingDeps, entry, deps, paramValues };
+  return { reasons, missingDeps, entry, deps, paramValues, adopted };
 }

@@ -17,6 +17,9 @@ import type { Executor } from '../execute/executor.js';
 import { ResourcePool, neverFits, type PoolCapacity } from '../schedule/resources.js';
 import { Scheduler, type Outcome } from '../schedule/scheduler.js';
 import { StageRun, type StageRunServices } from './stage-run.js';
+import { DataSources } from '../data/sources.js';
+import { DvcLockAdopter } from '../state/dvc-lock.js';
+import { whereToGet } from '../data/missing.js';
 import { assess } from './assess.js';
 import type { StageName } from '../util/brand.js';
 import { atomicWriteFile } from '../util/atomic-write.js';
@@ -86,6 +89,32 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   }
   const plan = planned.value;
 
+  // Inputs nobody makes and the workspace lacks stop the run before anything starts: data a
+  // pointer tracks says how to get it (exit 1), a dep nothing records is a pipeline error (exit 2).
+  const sources = new DataSources(project.root, project.displayCwd);
+  const recordedBy = (p: string): string | undefined => state.lockfile.names().find((n) => state.lockfile.get(n)!.deps.some((d) => d.path === p));
+  const inPlan = new Set<string>(plan.stages.filter((n) => !pipeline.stages.get(n)!.frozen));
+  const missing = pipeline.missing.filter((m) => inPlan.has(m.stage));
+  // --dry runs nothing, so a missing input is news, not a failure.
+  if (opts.dry) for (const m of missing) svc.reporter.on({ type: 'warning', message: `missing input ${m.path} (needed by ${m.stage}): ${whereToGet(sources, m.path, recordedBy(m.path)).get}` });
+  if (!opts.dry) {
+    if (missing.length > 0) {
+      const diags: Diagnostic[] = missing.map((m) => {
+        const where = whereToGet(sources, m.path, recordedBy(m.path));
+        const known = where.pointer !== undefined || where.recorded === true;
+        return {
+          severity: 'error',
+          code: known ? 'missing-data' : 'missing-dep',
+          message: `dep '${m.path}' of stage '${m.stage}' is missing: ${known ? 'the data is not in the workspace' : 'it does not exist and no stage produces it'}`,
+          ...(m.loc ? { location: m.loc } : {}),
+          hint: where.get,
+        };
+      });
+      svc.reporter.diagnostics([...sources.diags, ...diags]);
+      return { code: sources.diags.length > 0 || diags.some((d) => d.code === 'missing-dep') ? EXIT_USAGE : EXIT_FAILED };
+    }
+  }
+
   // A cluster executor queues jobs in a scheduler that owns the CPUs and GPUs: each stage takes one
   // submission slot here (`-j` caps jobs in flight), and the cluster judges what fits (sbatch refuses).
   const queued = svc.executor.kind === 'cluster';
@@ -119,6 +148,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
 
   let lastFlush = performance.now();
   let flushing: Promise<unknown> = Promise.resolve();
+  const adopter = DvcLockAdopter.open(project.root, project.mlcacheDir, state.files);
   const stageSvc: StageRunServices = {
     project,
     lockfile: state.lockfile,
@@ -136,7 +166,10 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     gpusKnown: opts.gpusKnown,
     useRunCache: opts.useRunCache,
     interrupted: state.interrupted,
+    ...(adopter ? { adopter } : {}),
     history,
+    whereToGet: (p) => whereToGet(sources, p).get,
+    producedBy: (p) => ws.pipeline.producersOf(p).length > 0,
     onRecorded: () => {
       // Bounded-rate flush: the journal already holds the entry; this keeps mlbuild.lock current for readers.
       const now = performance.now();
@@ -225,9 +258,10 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     }
     try {
       await state.statCache.save();
+      adopter?.saveIndex();
       history.save();
     } catch {
-      // Both are caches of what can be measured again.
+      // Caches of what can be measured again.
     }
   }
   if (recordError) svc.reporter.on({ type: 'warning', message: recordError });

@@ -78,6 +78,10 @@ export interface StageRunServices extends InspectContext {
   readonly history: RunHistory;
   /** Called after a lock entry changed, so the lockfile can be flushed at a bounded rate. */
   readonly onRecorded: () => void;
+  /** Where a missing input comes from, for the failure message (data/missing.ts). */
+  readonly whereToGet?: (path: string) => string;
+  /** Whether a stage makes `path` (then a missing dep is that stage's failure, not missing data). */
+  readonly producedBy?: (path: string) => boolean;
 }
 
 /** Keeps stage names with `/` or odd characters safe as one file name. */
@@ -155,11 +159,20 @@ export class StageRun {
     const { reasons, missingDeps, entry } = inspection;
     this.reasons = reasons;
     if (missingDeps.length > 0) {
-      return this.fail({ reason: 'missing-deps', paths: missingDeps });
+      const where = svc.whereToGet;
+      const why = where && !missingDeps.some((p) => svc.producedBy?.(p)) ? missingDeps.map((p) => `${p} (${where(p)})`).join('; ') : undefined;
+      return this.fail({ reason: 'missing-deps', paths: missingDeps, ...(why !== undefined ? { detail: why } : {}) });
     }
     if (reasons.length === 0) {
       this.to('fresh');
-      svc.reporter.on({ type: 'stage-fresh', stage: stage.name });
+      // Adopted from dvc.lock: record it, so the next run needs no md5 and mlbuild.lock says so.
+      if (inspection.adopted && entry) {
+        this.message = 'adopted from dvc.lock';
+        svc.lockfile.set(stage.name, entry);
+        await svc.journal.appendSuccess(stage.name, entry);
+        svc.onRecorded();
+      }
+      svc.reporter.on({ type: 'stage-fresh', stage: stage.name, ...(inspection.adopted ? { adopted: true as const } : {}) });
       return { kind: 'done', outcome: 'fresh' };
     }
     // Only the workspace copy of outs is wrong: put the recorded outs back instead of running.

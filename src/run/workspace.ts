@@ -42,7 +42,8 @@ export async function openWorkspace(
   const build = (value: LoadedPipeline) => buildPipeline(value.stages, { root: project.root, ...(exists ? { exists } : {}) });
   if (cached) {
     const pipeline = build(cached);
-    if (pipeline.ok) return ok({ loaded: cached, pipeline: pipeline.value });
+    // Missing inputs get reported at their line, which only a fresh resolve knows.
+    if (pipeline.ok && pipeline.value.missing.length === 0) return ok({ loaded: cached, pipeline: pipeline.value });
     // Fall through: resolve afresh so the errors carry their source locations.
   }
   // Loaded lazily: the YAML parser is only needed when the pipeline or its params changed.

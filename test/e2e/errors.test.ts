@@ -77,11 +77,16 @@ describe('invalid pipelines', () => {
     expect(r.stderr).toContain("out 'out' of stage 'c' is also an out of stage 'a'");
   });
 
-  it('refuses a dep that no stage makes and that does not exist', async () => {
+  it('refuses a dep that no stage makes and that does not exist (status lists it as missing)', async () => {
     const p = project({ 'pipeline.yaml': 'stages:\n  a:\n    cmd: cp missing.txt a.txt\n    deps: [missing.txt]\n    outs: [a.txt]\n' });
     const r = await p.run(['repro']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("pipeline.yaml:4:12: error: dep 'missing.txt' of stage 'a' does not exist and no stage produces it");
+    expect(r.stderr).toContain("pipeline.yaml:4:12: error: dep 'missing.txt' of stage 'a' is missing: it does not exist and no stage produces it");
+    expect(r.stderr).toContain('hint: no stage makes it and no .dvc file tracks it');
+    expect(p.exists('a.txt')).toBe(false);
+    const s = await p.run(['status']);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toContain('missing data:\n\tmissing.txt (needed by a): no stage makes it');
   });
 
   it('refuses an out outside the project and writes nothing there', async () => {
@@ -114,7 +119,7 @@ describe('invalid pipelines', () => {
     const p = project({});
     const r = await p.run(['repro']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('no pipeline.yaml in');
+    expect(r.stderr).toContain('no pipeline.yaml or dvc.yaml in');
     const p2 = project({ 'pipeline.yaml': 'stages: {}\n' });
     const bad = await p2.run(['repro', '--jobs', '0']);
     expect(bad.code).toBe(2);

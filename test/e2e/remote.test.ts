@@ -329,9 +329,9 @@ describe('remote configuration', () => {
     expect(list.remotes.map((r) => [r.name, r.default])).toEqual([['team', false]]);
     expect(p.read('.mlbuild/config.yaml')).not.toContain('nfs');
 
-    const bad = await p.run(['remote', 'add', 'web', 'http://example.org/cache']);
+    const bad = await p.run(['remote', 'add', 'web', 'ftp://example.org/cache']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("error: the URL of remote 'web': remote URL scheme 'http://' is not supported");
+    expect(bad.stderr).toContain("error: the URL of remote 'web': remote URL scheme 'ftp://' is not supported");
     expect(bad.stderr).toContain("hint: use 's3://bucket/prefix'");
     const bucket = await p.run(['remote', 'add', 'x', 's3://Bad_Bucket']);
     expect(bucket.code).toBe(2);

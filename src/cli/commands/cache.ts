@@ -1,7 +1,8 @@
 /**
  * `mlbuild gc` and `mlbuild checkout`: the cache commands that act on the workspace's lockfile
- * (and, for gc --all-commits, every commit's). Both hold the project lock. `mlbuild cache verify`
- * checks every object against its name (locally, or on a remote).
+ * (and, for gc --all-commits, every commit's) and on the data `.dvc` pointers track. Both hold
+ * the project lock. `mlbuild cache verify` checks every object against its name (locally, or on a
+ * remote).
  */
 import { runCommand, type CommandResult, type GlobalOptions } from '../context.js';
 import { ok, err } from '../../util/result.js';
@@ -24,6 +25,9 @@ import { readProjectConfig } from '../../config/project-config.js';
 import { chooseRemote, openRemote, RemoteUnavailable } from '../../remote/remote.js';
 import { forEachLimit } from '../../util/parallel.js';
 import type { Project } from '../../project.js';
+import { DataSources } from '../../data/sources.js';
+import { Md5Index } from '../../data/md5-index.js';
+import { localRecord } from '../../data/tracked.js';
 
 export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits: boolean; dry: boolean }): Promise<number> {
   return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
@@ -34,9 +38,16 @@ export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits:
       const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: state.value.files });
       const records: FileRecord[] = [];
       const addLock = (l: Lockfile): void => {
-        for (const n of l.names()) records.push(...l.get(n)!.outs);
+        // Deps too: a raw input pushed or pulled with the outs stays as long as its lockfile.
+        for (const n of l.names()) records.push(...l.get(n)!.outs, ...l.get(n)!.deps);
       };
       addLock(state.value.lockfile);
+      // Data tracked by .dvc pointers is kept like any out (the workspace's pointers).
+      const index = Md5Index.load(project.mlcacheDir);
+      for (const p of new DataSources(project.root, project.displayCwd).all()) {
+        const rec = await localRecord(p, store, index);
+        if (rec) records.push(rec);
+      }
       let revisions = 0;
       if (a.allCommits) {
         const history = await lockfilesOfAllCommits(project);
@@ -76,11 +87,17 @@ export function checkoutCommand(g: GlobalOptions, a: { targets: string[] }): Pro
       const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
       const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files, ...(linkTypes ? { linkTypes } : {}) });
       const names = lockfile.names().filter((n) => a.targets.length === 0 || a.targets.some((t) => n === t || n.startsWith(`${t}@`)));
-      const { restored, missing, failed } = await checkoutOuts(
-        store,
-        files,
-        names.flatMap((name) => lockfile.get(name)!.outs.map((out) => ({ stage: name, out }))),
-      );
+      const index = Md5Index.load(project.mlcacheDir);
+      const pointers = new DataSources(project.root, project.displayCwd).all().filter((p) => a.targets.length === 0 || a.targets.some((t) => t === p.file || t === p.path));
+      const data: { stage: string; out: FileRecord }[] = [];
+      const notCached: string[] = [];
+      for (const p of pointers) {
+        const rec = await localRecord(p, store, index);
+        if (rec) data.push({ stage: p.file, out: rec });
+        else if (p.md5) notCached.push(`${p.path} (tracked by ${p.file}; get it with \`mlbuild pull ${p.file}\`)`);
+      }
+      const { restored, missing, failed } = await checkoutOuts(store, files, [...data, ...names.flatMap((name) => lockfile.get(name)!.outs.map((out) => ({ stage: name, out })))]);
+      missing.unshift(...notCached);
       for (const p of restored) term.out(`restored ${p}\n`);
       await statCache.save();
       term.out(`${restored.length} out${restored.length === 1 ? '' : 's'} restored\n`);

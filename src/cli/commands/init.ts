@@ -5,7 +5,8 @@
  *     local config, never in the repository (a committed config could run arbitrary commands), so
  *     each clone runs `mlbuild init` once, or sets the two keys by hand;
  *   - `.gitignore`: `/.mlcache/`;
- *   - an empty `pipeline.yaml` and `params/base.yaml` when missing (`--no-scaffold` skips them).
+ *   - an empty `pipeline.yaml` and `params/base.yaml` when missing (`--no-scaffold` skips them), unless
+ *     the folder has a `dvc.yaml`: that is the pipeline then, and init says so.
  * It never overwrites a file and reports, for each item, whether it changed anything.
  */
 import fs from 'node:fs';
@@ -14,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { processTerminal, type Terminal } from '../../report/terminal.js';
 import { ensureLockAttribute, LOCK_ATTRIBUTE_LINE, MERGE_DRIVER_NAME } from '../../state/gitattributes.js';
 import { updateGitignore } from '../../state/gitignore.js';
-import { DEFAULT_PIPELINE } from '../../project.js';
+import { DEFAULT_PIPELINE, DVC_PIPELINE } from '../../project.js';
 import { EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import type { GlobalOptions } from '../context.js';
 
@@ -97,7 +98,11 @@ export async function initCommand(g: GlobalOptions, a: InitArgs, term: Terminal 
   await updateGitignore(root, []);
   say('.gitignore', fs.readFileSync(ignorePath, 'utf8') !== ignoreBefore, 'added /.mlcache/', 'already ignores .mlcache/');
 
-  if (a.scaffold) {
+  // A DVC project's dvc.yaml is its pipeline already: a second, empty one would shadow it.
+  const dvcFile = path.join(root, DVC_PIPELINE);
+  if (a.scaffold && g.file === undefined && !fs.existsSync(pipelineFile) && fs.existsSync(dvcFile)) {
+    say(DVC_PIPELINE, false, '', 'is the pipeline (DVC project): no pipeline.yaml created; every command reads dvc.yaml without -f');
+  } else if (a.scaffold) {
     const rel = path.relative(g.cwd, pipelineFile) || DEFAULT_PIPELINE;
     say(rel, createIfMissing(pipelineFile, 'stages: {}\n'), 'created (no stages yet)', 'exists, left as it is');
     say(path.join('params', 'base.yaml'), createIfMissing(path.join(root, 'params', 'base.yaml'), '{}\n'), 'created (no params yet)', 'exists, left as it is');

@@ -75,14 +75,23 @@ async function openPuller(project: Project, state: RunState): Promise<Result<Rem
   const { readProjectConfig } = await import('../../config/project-config.js');
   const { chooseRemote, openRemote } = await import('../../remote/remote.js');
   const { Transfer } = await import('../../remote/transfer.js');
-  const { RemotePuller } = await import('../../remote/puller.js');
-  const config = await readProjectConfig(project.root, project.displayCwd);
-  if (!config.ok) return config;
-  const chosen = chooseRemote(config.value, undefined);
+  const { RemotePuller, DvcPuller } = await import('../../remote/puller.js');
+  const { readDvcConfig, withDvcRemotes } = await import('../../remote/dvc-config.js');
+  const own = await readProjectConfig(project.root, project.displayCwd);
+  if (!own.ok) return own;
+  const dvc = readDvcConfig(project.root, project.displayCwd);
+  if (!dvc.ok) return dvc;
+  const chosen = chooseRemote(withDvcRemotes(own.value, dvc.value), undefined);
   if (!chosen.ok) return chosen;
   const remote = await openRemote(chosen.value, project.root);
   if (!remote.ok) return remote;
   const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: state.files });
+  if (chosen.value.layout === 'dvc') {
+    const { DvcObjects } = await import('../../remote/dvc-objects.js');
+    const { Md5Index } = await import('../../data/md5-index.js');
+    const objects = new DvcObjects(store, remote.value, state.hasher, Md5Index.load(project.mlcacheDir), chosen.value.jobs ?? remote.value.defaultJobs);
+    return ok(new DvcPuller(remote.value.name, objects));
+  }
   return ok(new RemotePuller(remote.value.name, new Transfer(store, remote.value, state.hasher, chosen.value.jobs ?? remote.value.defaultJobs)));
 }
 
@@ -156,10 +165,22 @@ export async function reproLocked(
     return { code: EXIT_USAGE };
   }
   const files = state.value.files;
-  const opened = await openWorkspace(project, a.overrides, !a.dry, (abs) => files.stat(abs) !== undefined);
+  let opened = await openWorkspace(project, a.overrides, !a.dry, (abs) => files.stat(abs) !== undefined);
   if (!opened.ok) {
     reporter.diagnostics(opened.error);
     return { code: EXIT_USAGE };
+  }
+  // --pull first brings the tracked data a fresh clone lacks (.dvc pointers), then plans again.
+  if (a.pull && !a.dry && opened.value.pipeline.missing.length > 0) {
+    const { pullMissingData } = await import('./transfer.js');
+    const problems = await pullMissingData(project, opened.value.pipeline.missing.map((m) => m.path));
+    for (const message of problems) reporter.on({ type: 'warning', message });
+    for (const m of opened.value.pipeline.missing) files.invalidate(m.path);
+    opened = await openWorkspace(project, a.overrides, false, (abs) => files.stat(abs) !== undefined);
+    if (!opened.ok) {
+      reporter.diagnostics(opened.error);
+      return { code: EXIT_USAGE };
+    }
   }
   const ws = opened.value;
   for (const w of ws.loaded.warnings) reporter.diagnostics([w]);
@@ -175,7 +196,7 @@ export async function reproLocked(
     remote = opened.value;
   }
 
-  return whileInterruptible(reporter, (signal) =>
+  const result = await whileInterruptible(reporter, (signal) =>
     repro(
       project,
       ws,
@@ -197,4 +218,15 @@ export async function reproLocked(
       { reporter, executor: run.executor, cache, signal, ...(pool ? { pool } : {}), ...(remote ? { remote } : {}) },
     ),
   );
+  if (!a.dry && result.code !== EXIT_USAGE) {
+    const config = await readProjectConfig(project.root, project.displayCwd);
+    if (config.ok && config.value.core.writeDvcLock) {
+      const { writeDvcLock } = await import('../../state/dvc-lock-write.js');
+      const { Md5Index } = await import('../../data/md5-index.js');
+      const stages = ws.pipeline.order.map((n) => ws.pipeline.stages.get(n)!);
+      const skipped = await writeDvcLock(project.root, stages, state.value.lockfile, state.value.files, Md5Index.load(project.mlcacheDir));
+      if (skipped.length > 0) reporter.on({ type: 'warning', message: `dvc.lock: left out ${skipped.join(', ')} (the workspace differs from mlbuild.lock)` });
+    }
+  }
+  return result;
 }

@@ -40,7 +40,8 @@ export class PlainReporter implements Reporter {
       case 'start':
         break;
       case 'stage-fresh':
-        if (this.opts.explain) this.line(`Stage '${e.stage}' didn't change, skipping`);
+        if (e.adopted) this.line(`Stage '${e.stage}' adopted from dvc.lock (its deps, params and outs match), skipping`);
+        else if (this.opts.explain) this.line(`Stage '${e.stage}' didn't change, skipping`);
         break;
       case 'stage-frozen':
         if (this.opts.explain) this.line(`Stage '${e.stage}' is frozen, skipping`);

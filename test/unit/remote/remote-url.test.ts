@@ -14,9 +14,11 @@ describe('parseRemoteUrl', () => {
   });
 
   it('refuses other schemes and invalid bucket names, with a hint', () => {
-    const http = parseRemoteUrl('https://example.org/c', '/r');
-    expect(http.ok ? '' : http.error.message).toBe("remote URL scheme 'https://' is not supported");
-    expect(http.ok ? '' : http.error.hint).toContain('s3://bucket/prefix');
+    const gs = parseRemoteUrl('gs://bucket/c', '/r');
+    expect(gs.ok ? '' : gs.error.message).toBe("remote URL scheme 'gs://' is not supported");
+    expect(gs.ok ? '' : gs.error.hint).toContain('s3://bucket/prefix');
+    // http(s) is DVC's read-only remote kind (issue 12).
+    expect(parseRemoteUrl('https://remote.dvc.org/get-started/', '/r')).toEqual({ ok: true, value: { kind: 'http', url: 'https://remote.dvc.org/get-started' } });
     for (const bad of ['s3://', 's3://A_B', 's3://ab', 's3://-lead/x']) expect(parseRemoteUrl(bad, '/r').ok, bad).toBe(false);
     expect(parseRemoteUrl('', '/r').ok).toBe(false);
   });
