@@ -5,8 +5,12 @@
  *                                   text whose hash names the directory, so it is self-verifying)
  *   runs/<fp>.jsonl                 run-cache: one line per build of a fingerprint, newest last
  * Every write goes to a temp name in the same folder and is renamed into place, so a killed run
- * leaves at most a stray temp file (gc removes them), never a corrupt object or a run entry whose
- * objects are missing (objects are saved before the entry is appended).
+ * leaves at most a stray temp file (the next run that takes over its lock, or gc, removes them),
+ * never a corrupt object or a run entry whose objects are missing (objects are saved before the
+ * entry is appended); a failed write (ENOSPC) removes its temp file itself.
+ *
+ * Restores are verified: every object is hashed as it is placed (integrity.ts), and one whose
+ * content does not match its name is quarantined and reported, never put in the workspace.
  *
  * Outs are placed in the workspace by reflink, else copy; `MLBUILD_CACHE_TYPE=hardlink,copy` (DVC's
  * `cache.type`) links instead, for instant restores of big outs. Objects are read-only, so a
@@ -19,6 +23,9 @@ import type { FileRecord, FileHasher, ManifestEntry } from '../hashing/file-hash
 import type { FpHash } from '../util/brand.js';
 import { contentHash } from '../util/brand.js';
 import type { CacheStore } from './store.js';
+import type { Hasher } from '../hashing/xxhash.js';
+import { loadHasher } from '../hashing/xxhash.js';
+import { CorruptObjectError, copyHashing, hashFile, matches, quarantine } from './integrity.js';
 import { ensureDir } from '../util/dir-cache.js';
 
 /** Outs up to this size are read, re-hashed and written into the cache rather than copied. */
@@ -71,6 +78,8 @@ export interface LocalStoreOptions {
   readonly linkTypes?: readonly LinkType[];
   /** Outs saved by copy rather than link (persist outs, which their stage may modify in place). */
   readonly copyOnSave?: (path: string) => boolean;
+  /** Hashes restored objects to verify them (default: the process-wide xxh64). */
+  readonly hasher?: Hasher;
 }
 
 export class LocalStore implements CacheStore {
@@ -143,9 +152,22 @@ export class LocalStore implements CacheStore {
       // object directly: one read and one write instead of copy + stat + chmod (4x cheaper here).
       const bytes = fs.readFileSync(src);
       if (bytes.length !== size || this.opts.files.hashBytes(bytes) !== hash) throw changedWhileSaving(src);
-      fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+      try {
+        fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+      } catch (e) {
+        // A full disk leaves a partial temp file: remove it, and let the stage fail saying why.
+        fs.rmSync(tmp, { force: true });
+        throw e;
+      }
     } else {
-      if (!linked) fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
+      if (!linked) {
+        try {
+          fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
+        } catch (e) {
+          fs.rmSync(tmp, { force: true });
+          throw e;
+        }
+      }
       // The hasher saw `size` bytes; anything else means the file changed under us: refuse it.
       if (fs.statSync(tmp).size !== size) {
         fs.rmSync(tmp, { force: true });
@@ -177,8 +199,13 @@ export class LocalStore implements CacheStore {
         if (!fs.existsSync(dest)) {
           ensureDir(path.dirname(dest));
           const tmp = tmpName(dest);
-          fs.writeFileSync(tmp, entries.map((e) => `${e.relpath}\t${e.hash}\t${e.size}\n`).join(''), { mode: 0o444 });
-          fs.renameSync(tmp, dest);
+          try {
+            fs.writeFileSync(tmp, entries.map((e) => `${e.relpath}\t${e.hash}\t${e.size}\n`).join(''), { mode: 0o444 });
+            fs.renameSync(tmp, dest);
+          } catch (e) {
+            fs.rmSync(tmp, { force: true });
+            throw e;
+          }
         }
       } else {
         this.addObject(abs, r.hash, r.size, allowLink);
@@ -186,47 +213,84 @@ export class LocalStore implements CacheStore {
     }
   }
 
-  /** Places one object at `dest` (which must not exist), by the first link type that works. */
-  private place(hash: string, dest: string): void {
+  /**
+   * Places one object at `dest` (which must not exist), by the first link type that works, and
+   * verifies it: a copy is hashed while it is written, a reflink or hardlink (which copy nothing)
+   * by reading the object once. A mismatch removes `dest`, quarantines the object and throws.
+   */
+  private place(hash: string, dest: string, out: string, hasher: Hasher): void {
     const src = this.objectPath(hash);
     for (const t of this.linkTypes) {
       if (this.broken.has(t)) continue;
+      let actual: string;
       try {
-        if (t === 'reflink') fs.copyFileSync(src, dest, fs.constants.COPYFILE_FICLONE_FORCE);
-        else if (t === 'hardlink') fs.linkSync(src, dest);
+        if (t === 'copy') actual = copyHashing(src, dest, hasher);
         else {
-          fs.copyFileSync(src, dest);
-          fs.chmodSync(dest, 0o644);
+          if (t === 'reflink') fs.copyFileSync(src, dest, fs.constants.COPYFILE_FICLONE_FORCE);
+          else fs.linkSync(src, dest);
+          actual = hashFile(src, hasher);
         }
-        return;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`cache object ${hash} is missing`);
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && !fs.existsSync(src)) throw new Error(`cache object ${hash} is missing`);
+        // Out of space or a failing disk is not a missing feature of the file system: report it.
+        if (t === 'copy' || code === 'ENOSPC' || code === 'EIO' || code === 'EDQUOT') throw e;
         this.broken.add(t);
+        continue;
       }
+      if (!matches(hash, actual)) {
+        fs.rmSync(dest, { force: true });
+        throw this.corrupt(hash, actual, out);
+      }
+      return;
     }
     throw new Error(`could not place cache object ${hash} at '${dest}' by ${this.linkTypes.join(', ')}`);
   }
 
-  restore(records: readonly FileRecord[]): Promise<void> {
+  private corrupt(hash: string, actual: string, out: string): CorruptObjectError {
+    const at = quarantine(this.opts.mlcacheDir, this.objectPath(hash), hash);
+    return new CorruptObjectError(hash, actual, path.relative(this.opts.root, at) || at, out);
+  }
+
+  /** A directory's manifest, checked against its name (the hash of its text) before it is trusted. */
+  private verifiedManifest(hash: string, out: string, hasher: Hasher): ManifestEntry[] {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.objectPath(hash), 'utf8');
+    } catch {
+      throw new Error(`cache manifest ${hash} is missing`);
+    }
+    const actual = hasher.hashString(text);
+    if (!matches(hash, actual)) throw this.corrupt(hash, actual, out);
+    return parseManifest(text);
+  }
+
+  async restore(records: readonly FileRecord[]): Promise<void> {
+    const hasher = this.opts.hasher ?? (await loadHasher());
     for (const r of records) {
       const abs = this.abs(r.path);
       fs.rmSync(abs, { recursive: true, force: true });
       fs.mkdirSync(path.dirname(abs), { recursive: true });
-      if (r.hash.endsWith('.dir')) {
-        const entries = this.readManifest(r.hash);
-        if (!entries) throw new Error(`cache manifest ${r.hash} is missing`);
-        fs.mkdirSync(abs, { recursive: true });
-        for (const e of entries) {
-          const dest = path.join(abs, e.relpath);
-          fs.mkdirSync(path.dirname(dest), { recursive: true });
-          this.place(e.hash, dest);
+      try {
+        if (r.hash.endsWith('.dir')) {
+          const entries = this.verifiedManifest(r.hash, r.path, hasher);
+          fs.mkdirSync(abs, { recursive: true });
+          for (const e of entries) {
+            const dest = path.join(abs, e.relpath);
+            fs.mkdirSync(path.dirname(dest), { recursive: true });
+            this.place(e.hash, dest, `${r.path}/${e.relpath}`, hasher);
+          }
+        } else {
+          this.place(r.hash, abs, r.path, hasher);
         }
-      } else {
-        this.place(r.hash, abs);
+      } catch (e) {
+        // Never leave half an out: the stage reruns (repro) or the out is reported (checkout).
+        fs.rmSync(abs, { recursive: true, force: true });
+        throw e;
+      } finally {
+        this.opts.files.invalidate(r.path);
       }
-      this.opts.files.invalidate(r.path);
     }
-    return Promise.resolve();
   }
 
   runFile(fp: FpHash): string {

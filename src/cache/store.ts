@@ -20,26 +20,6 @@ export interface CacheStore {
   unprotect(path: string): void;
 }
 
-/** A cache that holds nothing: every stale stage runs. */
-export class NullCache implements CacheStore {
-  has(): Promise<boolean> {
-    return Promise.resolve(false);
-  }
-  restore(): Promise<void> {
-    return Promise.reject(new Error('Internal error: NullCache cannot restore'));
-  }
-  save(): Promise<void> {
-    return Promise.resolve();
-  }
-  lookupRun(): Promise<FileRecord[] | undefined> {
-    return Promise.resolve(undefined);
-  }
-  recordRun(): Promise<void> {
-    return Promise.resolve();
-  }
-  unprotect(): void {}
-}
-
 /** What a fetch from a remote brought, or why it could not (the object and the out that needed it). */
 export type Fetched = { readonly ok: true; readonly files: number; readonly bytes: number } | { readonly ok: false; readonly message: string };
 

@@ -4,7 +4,8 @@
  */
 import { findProject, type Project } from '../project.js';
 import { processTerminal, type Terminal } from '../report/terminal.js';
-import { formatDiagnostics, type Diagnostic } from '../report/diagnostic.js';
+import { formatDiagnostics, type Diagnostic, type DiagnosticCode } from '../report/diagnostic.js';
+import { EXIT_FAILED, EXIT_USAGE } from '../exit-codes.js';
 import type { Reporter } from '../report/events.js';
 import { PlainReporter } from '../report/reporters/plain.js';
 import { PrettyReporter } from '../report/reporters/pretty.js';
@@ -50,21 +51,50 @@ export async function withContext(g: GlobalOptions, body: (ctx: CommandContext) 
 }
 
 /**
- * Runs `body` with a signal that SIGINT/SIGTERM abort (after telling the reporter), so running
- * stages are stopped and what completed stays recorded; the handlers are removed afterwards.
+ * Codes of failures found while doing the work (the remote, the cache, git), not in what the user
+ * wrote: they exit 1. Every other diagnostic is bad input (a file, a flag) and exits 2.
  */
+const RUNTIME_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>(['remote-unavailable', 'corrupt-object', 'verify-input', 'verify-git', 'write-failed', 'symlink-loop']);
+
+/** The exit code for a command that stopped on `ds`: 1 when any is a runtime failure, else 2. */
+export const exitCodeFor = (ds: readonly Diagnostic[]): number => (ds.some((d) => d.severity === 'error' && RUNTIME_CODES.has(d.code)) ? EXIT_FAILED : EXIT_USAGE);
+
+/** What a command body returns: its exit code, or the diagnostics that stopped it. */
+export type CommandResult = Result<number, Diagnostic[]>;
+
+/**
+ * The one error path of a converted command: the body returns its exit code or its diagnostics,
+ * and this prints the diagnostics and picks the exit code. (Commands not yet converted use
+ * `withContext` and print their own.)
+ */
+export function runCommand(g: GlobalOptions, body: (ctx: CommandContext) => Promise<CommandResult>): Promise<number> {
+  return withContext(g, async (ctx) => {
+    const r = await body(ctx);
+    if (r.ok) return r.value;
+    printDiagnostics(ctx.term, r.error);
+    return exitCodeFor(r.error);
+  });
+}
+
+/**
+ * Runs `body` with a signal that SIGINT/SIGTERM/SIGHUP abort (after telling the reporter), so running
+ * stages are stopped and what completed stays recorded; the handlers are removed afterwards.
+ * SIGHUP (the terminal closed) is a request to stop like any other: without a handler Node would
+ * die at once and leave the stages running without anyone to record their outs.
+ */
+/** The signals that stop a run gracefully (children killed, completed stages recorded). */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 export async function whileInterruptible<T>(reporter: Reporter, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
     if (!controller.signal.aborted) reporter.on({ type: 'interrupted', signal: sig });
     controller.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   try {
     return await body(controller.signal);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
   }
 }

@@ -156,6 +156,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       (y) => y.positional('targets', { type: 'string', array: true, default: [] as string[] }),
       (a) => run(() => import('./commands/cache.js').then((m) => m.checkoutCommand(globals, { targets: a.targets as string[] }))),
     )
+    .command('cache', 'check the local cache (or a remote) for corrupt objects', (y) =>
+      y
+        .command(
+          'verify',
+          'hash every cache object and name those whose content does not match their name',
+          (v) =>
+            v
+              .option('repair', { type: 'boolean', default: false, describe: 'quarantine corrupt local objects; with -r, replace corrupt remote objects by verified local copies' })
+              .option('remote', { alias: 'r', type: 'string', describe: 'check this remote instead of the local cache' })
+              .option('jobs', { alias: 'j', type: 'number', describe: 'parallel downloads when checking a remote' }),
+          (a) => run(() => import('./commands/cache.js').then((m) => m.cacheVerifyCommand(globals, { repair: a.repair, remote: a.remote, jobs: a.jobs }))),
+        )
+        .demandCommand(1, 'name a cache command: verify'),
+    )
     .command('params', 'inspect params', (y) =>
       y
         .command(
@@ -545,6 +559,14 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
+    // A full disk or quota is the machine's state, not a bug: say so and exit 1 (exit 3 is for bugs).
+    const code = (e as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      const where = (e as NodeJS.ErrnoException).path;
+      process.stderr.write(`error: no space left on the device${where ? ` writing '${where}'` : ''}\n  hint: free some space (\`mlbuild gc\` removes unused cache objects) and run again; finished stages are kept\n`);
+      process.exitCode = 1;
+      return;
+    }
     process.stderr.write(`mlbuild: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 3;
   },

@@ -11,7 +11,7 @@
  */
 import { isMap } from 'yaml';
 import type { Pair, YAMLMap } from 'yaml';
-import type { Diagnostic } from '../report/diagnostic.js';
+import type { Diagnostic, DiagnosticCode } from '../report/diagnostic.js';
 import { resolveNode, toJs } from './interpolate.js';
 import type { Context, LValue } from './interpolate.js';
 import { deref, keyRange, keyText, locAt, rangeOf } from './pipeline-file.js';
@@ -41,7 +41,7 @@ const nameOf = (v: unknown): string =>
 export function expandStage(file: YamlFile, group: string, body: YAMLMap, ctx: Context, diags: Diagnostic[]): Expansion[] {
   const pairs = new Map<string, Pair>();
   for (const p of body.items) pairs.set(keyText(p), p);
-  const error = (range: Range, code: string, message: string, hint: string): void => {
+  const error = (range: Range, code: DiagnosticCode, message: string, hint: string): void => {
     diags.push({ severity: 'error', code, message, location: locAt(file, range), hint });
   };
   const foreach = pairs.get('foreach');
@@ -118,7 +118,7 @@ function expandMatrix(
   matrix: Pair,
   ctx: Context,
   sink: { file: YamlFile; diags: Diagnostic[]; paramRefs: Set<string> },
-  error: (range: Range, code: string, message: string, hint: string) => void,
+  error: (range: Range, code: DiagnosticCode, message: string, hint: string) => void,
 ): Expansion[] {
   const before = sink.diags.length;
   const value = resolveNode(file.doc, matrix.value, ctx, sink, keyRange(matrix));

@@ -15,10 +15,11 @@
  */
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Document } from 'yaml';
-import type { Diagnostic } from '../report/diagnostic.js';
+import type { Diagnostic, DiagnosticCode } from '../report/diagnostic.js';
 import { deref, keyText, locAt, rangeOf } from './pipeline-file.js';
 import type { Range, YamlFile } from './pipeline-file.js';
-import { deepMerge, deepestMap, getIn, isPlainObject, scalarText, suggest } from './tree.js';
+import { deepMerge, deepestMap, getIn, isPlainObject, scalarText } from './tree.js';
+import { suggest } from '../util/suggest.js';
 import type { Seg, Tree } from './tree.js';
 
 export type ScalarValue = string | number | boolean | null;
@@ -178,7 +179,7 @@ function parseExpr(src: string): Expr | string {
 // ---------------------------------------------------------------------------------------------
 // Evaluation
 
-type Eval = { ok: true; value: unknown } | { ok: false; code: string; message: string; hint: string };
+type Eval = { ok: true; value: unknown } | { ok: false; code: DiagnosticCode; message: string; hint: string };
 
 /** True when an overlay defines this path (or a leaf above it), so the value is not the param's. */
 function shadowed(layer: Tree, segs: readonly Seg[]): boolean {
@@ -292,7 +293,7 @@ function rangeWithin(file: YamlFile, node: Range, src: string): Range {
   return at === -1 ? node : [node[0] + at, node[0] + at + src.length];
 }
 
-function fail(sink: ResolveSink, range: Range, code: string, message: string, hint: string): void {
+function fail(sink: ResolveSink, range: Range, code: DiagnosticCode, message: string, hint: string): void {
   sink.diags.push({ severity: 'error', code, message, location: locAt(sink.file, range), hint });
 }
 

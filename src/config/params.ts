@@ -22,13 +22,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { ParamTree } from '../model/stage.js';
-import type { Diagnostic } from '../report/diagnostic.js';
+import type { Diagnostic, DiagnosticCode } from '../report/diagnostic.js';
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
 import { applyEdits, writeAtomic } from './params-write.js';
 import { writeFileOverrides } from './param-files.js';
 import type { Edit } from './params-write.js';
-import { displayPath, keyText, locAt, parseYamlText, rangeOf } from './pipeline-file.js';
+import { displayPath, keyText, locAt, parseYamlText, rangeOf, yamlToJS } from './pipeline-file.js';
 import type { Range, YamlFile } from './pipeline-file.js';
 import { deepMerge, getIn, isPlainObject, setIn, splitKey } from './tree.js';
 import type { Tree } from './tree.js';
@@ -93,7 +93,7 @@ export async function loadParams(
   return failure ? err([failure]) : ok({ tree: r.tree, files: r.files });
 }
 
-const error = (code: string, message: string, hint: string, file?: YamlFile, range?: Range): Diagnostic => ({
+const error = (code: DiagnosticCode, message: string, hint: string, file?: YamlFile, range?: Range): Diagnostic => ({
   severity: 'error',
   code,
   message,
@@ -126,7 +126,12 @@ async function readTreeFile(root: string, rel: string, displayCwd: string, diags
     return undefined;
   }
   const file = parsed.value;
-  const js: unknown = file.doc.toJS();
+  const converted = yamlToJS(file);
+  if (!converted.ok) {
+    diags.push(...converted.error);
+    return undefined;
+  }
+  const js = converted.value;
   if (js === null || js === undefined) return { file, tree: {}, rel };
   if (!isPlainObject(js)) {
     diags.push(error('wrong-type', `${file.display} must hold a map of parameters`, 'write keys at the top level, e.g. `lr: 0.1`', file, rangeOf(file.doc.contents)));

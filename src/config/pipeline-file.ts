@@ -60,6 +60,18 @@ export function parseYamlText(
   text: string,
   interpolated: boolean,
 ): Result<YamlFile, Diagnostic[]> {
+  if (text.length > MAX_YAML_CHARS) {
+    // Parsing tens of MiB of YAML takes seconds and gigabytes: say so before trying.
+    return err([
+      {
+        severity: 'error',
+        code: 'file-too-big',
+        message: `${display} is ${Math.round(text.length / (1 << 20))} MiB; configuration files over ${MAX_YAML_CHARS >> 20} MiB are refused`,
+        location: { file: display, line: 1, col: 1, length: 1, sourceLine: text.slice(0, Math.min(text.indexOf('\n') >>> 0, 200)) },
+        hint: 'keep data out of params and pipeline files: make it a dep (a file the stage reads)',
+      },
+    ]);
+  }
   const doc = parseDocument(interpolated ? maskInterpolations(text) : text, { keepSourceTokens: false, uniqueKeys: true });
   if (interpolated) {
     visit(doc, {
@@ -71,6 +83,10 @@ export function parseYamlText(
   const lineStarts = [0];
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
   const file: YamlFile = { abs, display, text, doc, lineStarts };
+  if (doc.errors.length === 0 && text.includes('*')) {
+    const bomb = aliasBomb(file);
+    if (bomb) return err([bomb]);
+  }
   if (doc.errors.length > 0) {
     return err(
       doc.errors.map((e) => ({
@@ -83,6 +99,56 @@ export function parseYamlText(
     );
   }
   return ok(file);
+}
+
+/**
+ * The most alias uses (`*name`) a config file may hold: the yaml library's own limit when it
+ * converts a document, which otherwise surfaces as an unlocated ReferenceError. Nested anchors
+ * expand exponentially (the "billion laughs"), so a file with more is refused where the first
+ * alias past the limit stands.
+ */
+export const MAX_ALIASES = 100;
+
+/** The largest pipeline, params or vars file read (characters); a 10 000-stage pipeline is ~2 MiB. */
+export const MAX_YAML_CHARS = 32 << 20;
+
+function aliasBomb(file: YamlFile): Diagnostic | undefined {
+  let count = 0;
+  let at: Range | undefined;
+  visit(file.doc, {
+    Alias(_key, node) {
+      count++;
+      if (count === MAX_ALIASES + 1) at = rangeOf(node);
+    },
+  });
+  if (at === undefined) return undefined;
+  return {
+    severity: 'error',
+    code: 'yaml-alias-limit',
+    message: `too many YAML aliases: ${count} uses of \`*anchor\` (at most ${MAX_ALIASES}), a shape that can expand exponentially`,
+    location: locAt(file, at),
+    hint: 'write the values out, or move shared values into params and refer to them with ${...}',
+  };
+}
+
+/**
+ * `node.toJS()` (or the whole document's) as a value, or a located diagnostic when the yaml
+ * library refuses it (its alias limit: nested anchors that expand past it).
+ */
+export function yamlToJS(file: YamlFile, node?: { toJS(doc: YamlFile['doc']): unknown }): Result<unknown, Diagnostic[]> {
+  try {
+    return ok(node ? node.toJS(file.doc) : file.doc.toJS());
+  } catch (e) {
+    if (!(e instanceof ReferenceError)) throw e;
+    let first: Range = [0, 0];
+    visit(file.doc, {
+      Alias(_key, n) {
+        first = rangeOf(n);
+        return visit.BREAK;
+      },
+    });
+    return err([{ severity: 'error', code: 'yaml-alias-limit', message: `YAML aliases expand too far: ${e.message}`, location: locAt(file, first), hint: 'write the values out instead of nesting anchors' }]);
+  }
 }
 
 /** A duplicate key is reported on its first character: underline the whole key. */

@@ -6,11 +6,11 @@
  * It does not decide what a stage means (build-stage.ts) or resolve `${...}` (interpolate.ts).
  */
 import type { Pair } from 'yaml';
-import type { Diagnostic } from '../report/diagnostic.js';
+import type { Diagnostic, DiagnosticCode } from '../report/diagnostic.js';
 import type { LValue, ScalarValue } from './interpolate.js';
 import { keyRange, keyText, locAt } from './pipeline-file.js';
 import type { Range, YamlFile } from './pipeline-file.js';
-import { suggest } from './tree.js';
+import { suggest } from '../util/suggest.js';
 
 /** Top-level keys: `metrics`, `params`, `artifacts` (and the refused `datasets`) are read by top-level.ts, `plots` by plots/definition.ts. */
 export const TOP_KEYS = ['stages', 'vars', 'plots', 'metrics', 'params', 'artifacts', 'datasets'] as const;
@@ -33,11 +33,11 @@ export class Checker {
     readonly diags: Diagnostic[],
   ) {}
 
-  error(range: Range, code: string, message: string, hint: string): void {
+  error(range: Range, code: DiagnosticCode, message: string, hint: string): void {
     this.diags.push({ severity: 'error', code, message, location: locAt(this.file, range), hint });
   }
 
-  warn(range: Range, code: string, message: string, hint: string): void {
+  warn(range: Range, code: DiagnosticCode, message: string, hint: string): void {
     this.diags.push({ severity: 'warning', code, message, location: locAt(this.file, range), hint });
   }
 

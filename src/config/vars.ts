@@ -10,8 +10,8 @@
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Document } from 'yaml';
-import type { Diagnostic } from '../report/diagnostic.js';
-import { deref, locAt, rangeOf, readYamlFile } from './pipeline-file.js';
+import type { Diagnostic, DiagnosticCode } from '../report/diagnostic.js';
+import { deref, locAt, rangeOf, readYamlFile, yamlToJS } from './pipeline-file.js';
 import type { Range, YamlFile } from './pipeline-file.js';
 import { getIn, isPlainObject, setIn, splitKey } from './tree.js';
 import type { Tree } from './tree.js';
@@ -36,7 +36,7 @@ export class VarsLoader {
     const n = deref(doc, node);
     if (n === null) return [];
     const hint = 'write vars: [{seed: 42}, params/extra.yaml, other.yaml:key1,key2]';
-    const fail = (range: Range, code: string, message: string, h = hint): void => {
+    const fail = (range: Range, code: DiagnosticCode, message: string, h = hint): void => {
       diags.push({ severity: 'error', code, message, location: locAt(file, range), hint: h });
     };
     if (!isSeq(n)) {
@@ -48,7 +48,9 @@ export class VarsLoader {
       const item = deref(doc, raw);
       const range = rangeOf(item);
       if (isMap(item)) {
-        layers.push(item.toJS(doc) as Tree);
+        const converted = yamlToJS(file, item);
+        if (converted.ok) layers.push(converted.value as Tree);
+        else diags.push(...converted.error);
         continue;
       }
       if (!isScalar(item) || typeof item.value !== 'string') {
@@ -93,7 +95,9 @@ export class VarsLoader {
       p = (async () => {
         const r = await readYamlFile(abs, this.displayCwd, { interpolated: false, what: 'vars file' });
         if (!r.ok) return { diags: r.error };
-        const js: unknown = r.value.doc.toJS();
+        const converted = yamlToJS(r.value);
+        if (!converted.ok) return { diags: converted.error };
+        const js = converted.value;
         if (js === null || js === undefined) return { tree: {}, diags: [] };
         if (isPlainObject(js)) return { tree: js, diags: [] };
         return {

@@ -1,6 +1,6 @@
 /**
- * The Executor interface: runs one stage's commands somewhere (this machine, a cluster, nowhere for
- * --dry) and reports how it ended. It knows nothing of hashing, caches or the lockfile.
+ * The Executor interface: runs one stage's commands somewhere (this machine or a cluster; `repro --dry`
+ * runs nothing and needs no executor) and reports how it ended. It knows nothing of hashing, caches or the lockfile.
  */
 import type { StageName } from '../util/brand.js';
 import type { ResourceDemand, SlurmStageOptions } from '../model/stage.js';
@@ -38,6 +38,11 @@ export interface JobResult {
   readonly peakRssMb?: number;
   /** A cluster scheduler's own account of how the job ended, e.g. "Slurm job 42: TIMEOUT (TimeLimit)". */
   readonly detail?: string;
+  /**
+   * The job failed for a reason of its own making, not its command's: a command that could not be
+   * started (E2BIG, a NUL byte, no /bin/sh), or a log that could not be written (ENOSPC).
+   */
+  readonly error?: { readonly phase: 'spawn' | 'log'; readonly code: string; readonly message: string; readonly path?: string };
 }
 
 export interface Executor {
@@ -45,8 +50,8 @@ export interface Executor {
    * A 'cluster' executor queues jobs in a scheduler that owns the resources: mlbuild then neither
    * leases local CPUs/GPUs for its stages nor sets CUDA_VISIBLE_DEVICES, and `-j` caps jobs in flight.
    */
-  readonly kind: 'local' | 'cluster' | 'dry';
+  readonly kind: 'local' | 'cluster';
   start(job: JobSpec, signal: AbortSignal): Promise<JobResult>;
 }
 
-export const succeeded = (r: JobResult): boolean => r.exitCode === 0 && !r.timedOut && !r.cancelled;
+export const succeeded = (r: JobResult): boolean => r.exitCode === 0 && !r.timedOut && !r.cancelled && r.error === undefined;

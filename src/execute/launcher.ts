@@ -38,7 +38,13 @@ export interface Launcher {
 
 export const directLauncher: Launcher = {
   launch(cmd, cwd, env, onData) {
-    const child = spawn('/bin/sh', ['-c', cmd], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let child: ChildProcess;
+    try {
+      child = spawn('/bin/sh', ['-c', cmd], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      // Thrown before any process exists (E2BIG, a NUL byte): an exit like any other, not a throw.
+      return { pid: Promise.resolve(undefined), exited: Promise.resolve({ exitCode: null, signal: null, error: e as Error }) };
+    }
     const exited = new Promise<Exit>((resolve) => {
       child.on('error', (error) => resolve({ exitCode: 127, signal: null, error }));
       child.on('close', (exitCode, signal) => resolve({ exitCode, signal }));
@@ -60,7 +66,7 @@ type Message =
   | { t: 'ready' }
   | { t: 'pid'; id: number; pid: number }
   | { t: 'out'; id: number; s: 'stdout' | 'stderr'; d: string }
-  | { t: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null; error?: string };
+  | { t: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null; error?: string; errno?: string };
 
 /** Talks to one spawner process. `ready` is false until it said so, and again once it died. */
 export class SpawnerLauncher implements Launcher {
@@ -122,7 +128,7 @@ export class SpawnerLauncher implements Launcher {
       this.#jobs.delete(m.id);
       if (this.#jobs.size === 0) this.#idle();
       job.pid(undefined); // no-op when the pid came first
-      job.exit({ exitCode: m.code, signal: m.signal, ...(m.error !== undefined ? { error: new Error(m.error) } : {}) });
+      job.exit({ exitCode: m.code, signal: m.signal, ...(m.error !== undefined ? { error: Object.assign(new Error(m.error), m.errno !== undefined ? { code: m.errno } : {}) } : {}) });
     }
   }
 

@@ -2,7 +2,9 @@
  * Runs a stage's commands on this machine. Each command gets its own process group (detached), so
  * cancelling or timing out kills everything the stage started, not only its shell: SIGTERM to the
  * group, then SIGKILL after a grace period. Output is teed to the log file (opened on the first
- * output) and to the reporter. It does not decide what to run or when (the scheduler does).
+ * output) and to the reporter. A command that cannot be started (E2BIG, a NUL byte) or a log that
+ * cannot be written (a full disk) ends the job with `error` set, never with an exception: the
+ * job's children are still waited for. It does not decide what to run or when (the scheduler does).
  *
  * Processes are started by a Launcher (launcher.ts: directly, or through the spawner helper
  * process), which reports the shell's pid; killing, timeouts and sampling happen here, by that pid.
@@ -54,6 +56,18 @@ export class LocalExecutor implements Executor {
     let cancelled = false;
     let cpuSeconds: number | undefined;
     let peakRssMb: number | undefined;
+    let error: JobResult['error'];
+    // A log that cannot be opened or written (ENOSPC) stops being written; the job then fails saying why.
+    const writeLog = (data: string | Buffer): void => {
+      if (error) return;
+      try {
+        if (typeof data === 'string') fs.writeSync(log(), data);
+        else fs.writeSync(log(), data);
+      } catch (e) {
+        const x = e as NodeJS.ErrnoException;
+        error = { phase: 'log', code: x.code ?? 'EIO', message: x.message, path: job.logPath };
+      }
+    };
     const usage = (): { cpuSeconds?: number; peakRssMb?: number } => ({
       ...(cpuSeconds !== undefined ? { cpuSeconds } : {}),
       ...(peakRssMb !== undefined ? { peakRssMb } : {}),
@@ -65,7 +79,7 @@ export class LocalExecutor implements Executor {
           break;
         }
         const onData = (stream: 'stdout' | 'stderr', data: Buffer): void => {
-          fs.writeSync(log(), data);
+          writeLog(data);
           job.onOutput(stream, data.toString('utf8'));
         };
         const child = this.launcher.launch(cmd, job.cwd, job.env, onData);
@@ -94,7 +108,11 @@ export class LocalExecutor implements Executor {
             : undefined;
         const sampler = new ProcessSampler(pid);
         const result = await exited;
-        if (result.error) fs.writeSync(log(), `mlbuild: could not start /bin/sh: ${result.error.message}\n`);
+        if (result.error) {
+          // E2BIG (too long), ERR_INVALID_ARG_VALUE (a NUL byte), ENOENT (no /bin/sh, no cwd).
+          writeLog(`mlbuild: could not start the command: ${result.error.message}\n`);
+          error ??= { phase: 'spawn', code: (result.error as NodeJS.ErrnoException).code ?? 'EINVAL', message: result.error.message };
+        }
         const used = sampler.stop();
         if (used.cpuSeconds !== undefined) cpuSeconds = (cpuSeconds ?? 0) + used.cpuSeconds;
         if (used.peakRssMb !== undefined) peakRssMb = Math.max(peakRssMb ?? 0, used.peakRssMb);
@@ -106,8 +124,8 @@ export class LocalExecutor implements Executor {
 
         const exitCode = result.exitCode;
         const sig = result.signal;
-        if (exitCode !== 0 || timedOut || cancelled) {
-          log(); // a failed stage always has a log to point at, even an empty one
+        if (exitCode !== 0 || timedOut || cancelled || error) {
+          writeLog(''); // a failed stage always has a log to point at, even an empty one
           return {
             exitCode,
             signal: sig,
@@ -116,10 +134,11 @@ export class LocalExecutor implements Executor {
             durationMs: performance.now() - started,
             failedCmd: cmd,
             ...usage(),
+            ...(error ? { error } : {}),
           };
         }
       }
-      return { exitCode: cancelled ? null : 0, signal: null, timedOut, cancelled, durationMs: performance.now() - started, ...usage() };
+      return { exitCode: cancelled ? null : 0, signal: null, timedOut, cancelled, durationMs: performance.now() - started, ...usage(), ...(error ? { error } : {}) };
     } finally {
       if (fd !== undefined) fs.closeSync(fd);
       else removeStaleLog(job.logPath);

@@ -34,14 +34,23 @@ const send = (msg: object): void => {
 function start(req: Request): void {
   const env: Record<string, string | undefined> = { ...process.env, ...req.set };
   for (const k of req.unset) delete env[k];
-  const child = spawn('/bin/sh', ['-c', req.cmd], { cwd: req.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let child;
+  try {
+    child = spawn('/bin/sh', ['-c', req.cmd], { cwd: req.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    // E2BIG or a NUL byte throws before any process exists: answer it, never die of it (every
+    // other job in flight would fail with this process).
+    const x = e as NodeJS.ErrnoException;
+    send({ t: 'exit', id: req.id, code: null, signal: null, error: x.message, ...(x.code !== undefined ? { errno: x.code } : {}) });
+    return;
+  }
   let answered = false;
   const exit = (msg: object): void => {
     if (answered) return;
     answered = true;
     send({ t: 'exit', id: req.id, ...msg });
   };
-  child.on('error', (error) => exit({ code: 127, signal: null, error: error.message }));
+  child.on('error', (error: NodeJS.ErrnoException) => exit({ code: 127, signal: null, error: error.message, ...(error.code !== undefined ? { errno: error.code } : {}) }));
   if (child.pid !== undefined) send({ t: 'pid', id: req.id, pid: child.pid });
   const forward = (s: 'stdout' | 'stderr') => (d: Buffer) => send({ t: 'out', id: req.id, s, d: d.toString('base64') });
   child.stdout?.on('data', forward('stdout'));

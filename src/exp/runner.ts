@@ -20,6 +20,7 @@ import path from 'node:path';
 import { LOCKFILE_NAME, cacheDirOf, type Project } from '../project.js';
 import type { Terminal } from '../report/terminal.js';
 import type { Reporter, RunSummary } from '../report/events.js';
+import type { ReproResult } from '../run/repro.js';
 import { PlainReporter } from '../report/reporters/plain.js';
 import { openWorkspace } from '../run/workspace.js';
 import { EXIT_INTERRUPTED } from '../exit-codes.js';
@@ -47,7 +48,7 @@ export interface RunnerContext {
   readonly repo: ExpRepo;
   readonly term: Terminal;
   /** Runs repro in the experiment's worktree project (the command wires it to `repro`, with the shared pool). */
-  readonly repro: (wt: Project, spec: ExpSpec, reporter: Reporter) => Promise<number>;
+  readonly repro: (wt: Project, spec: ExpSpec, reporter: Reporter) => Promise<ReproResult>;
   /** Replace an experiment of the same name. */
   readonly force: boolean;
   /** Set on SIGINT/SIGTERM: start no further experiment. */
@@ -138,18 +139,8 @@ export async function runExperiment(spec: ExpSpec, ctx: RunnerContext): Promise<
     const copied = await bringUntrackedInputs(ctx.project, wt, spec.overrides);
     const out = prefixed(term, `[${spec.name}] `);
     out.out(`running${spec.overrides.length > 0 ? ` with ${spec.overrides.join(' ')}` : ''}${copied.length > 0 ? ` (copied in, not in git: ${copied.join(', ')})` : ''}\n`);
-    let summary: RunSummary | undefined;
-    const inner = new PlainReporter(out, { explain: false });
-    const reporter: Reporter = {
-      on: (e) => inner.on(e),
-      diagnostics: (d) => inner.diagnostics(d),
-      finish: (s) => {
-        summary = s;
-        inner.finish(s);
-      },
-    };
     const started = performance.now();
-    const code = await ctx.repro(wt, spec, reporter);
+    const { code, summary } = await ctx.repro(wt, spec, new PlainReporter(out, { explain: false }));
     const durationS = Math.round(performance.now() - started) / 1000;
     if (code === EXIT_INTERRUPTED) {
       // Nothing is lost: an interrupted queued experiment goes back in the queue.

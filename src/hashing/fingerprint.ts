@@ -2,7 +2,8 @@
  * Fingerprint: the canonical, typed record of everything that determines a stage's outputs
  * (wireit fingerprint.ts, turborepo task hash): command, working directory, dep content hashes,
  * param values, declared outs with their flags, and the stage's env. Its xxh64 is the run-cache
- * key; `diffFingerprints` turns two records into reasons for `--explain`.
+ * key. Why a stage is stale comes from run/freshness.ts (lock entry against workspace), not from
+ * a diff of two fingerprints.
  *
  * Canonical means: fixed field order, every list sorted (deps/outs by path, params/env by key, in
  * JS string order), param values as canonical JSON (sorted keys, no whitespace), so the hash is
@@ -120,78 +121,5 @@ function write(v: unknown, seen: Set<object>): string {
     }
     default:
       throw new TypeError(`canonicalJson: cannot encode a ${typeof v}`);
-  }
-}
-
-/** One difference between two fingerprint records, for "why did it run?". */
-export type FingerprintChange =
-  | { readonly kind: 'schema' }
-  | { readonly kind: 'cmd' }
-  | { readonly kind: 'wdir' }
-  | { readonly kind: 'dep-added' | 'dep-removed' | 'dep-modified'; readonly path: string }
-  | { readonly kind: 'param-added' | 'param-removed' | 'param-modified'; readonly key: string }
-  | { readonly kind: 'out-added' | 'out-removed' | 'out-modified'; readonly path: string }
-  | { readonly kind: 'env'; readonly key: string };
-
-/** Differences from `prev` to `next`, in field order, each list in sorted order. */
-export function diffFingerprints(prev: FingerprintData, next: FingerprintData): FingerprintChange[] {
-  const out: FingerprintChange[] = [];
-  if (prev.schema !== next.schema) out.push({ kind: 'schema' });
-  if (prev.cmd.length !== next.cmd.length || prev.cmd.some((c, i) => c !== next.cmd[i])) out.push({ kind: 'cmd' });
-  if (prev.wdir !== next.wdir) out.push({ kind: 'wdir' });
-  for (const [k, kind] of diffPairs(prev.deps, next.deps)) out.push({ kind: `dep-${kind}`, path: k });
-  for (const [k, kind] of diffPairs(prev.params, next.params)) out.push({ kind: `param-${kind}`, key: k });
-  for (const [k, kind] of diffPairs(prev.outs, next.outs)) out.push({ kind: `out-${kind}`, path: k });
-  for (const [k] of diffPairs(prev.env, next.env)) out.push({ kind: 'env', key: k });
-  return out;
-}
-
-function diffPairs(
-  a: readonly (readonly [string, string])[],
-  b: readonly (readonly [string, string])[],
-): [string, 'added' | 'removed' | 'modified'][] {
-  const am = new Map(a.map(([k, v]) => [k, v]));
-  const bm = new Map(b.map(([k, v]) => [k, v]));
-  const keys = [...new Set([...am.keys(), ...bm.keys()])].sort();
-  const res: [string, 'added' | 'removed' | 'modified'][] = [];
-  for (const k of keys) {
-    const x = am.get(k);
-    const y = bm.get(k);
-    if (x === undefined) res.push([k, 'added']);
-    else if (y === undefined) res.push([k, 'removed']);
-    else if (x !== y) res.push([k, 'modified']);
-  }
-  return res;
-}
-
-/** Human text for a change, in the contract's `status` wording. */
-export function describeChange(c: FingerprintChange): string {
-  switch (c.kind) {
-    case 'schema':
-      return 'mlbuild fingerprint schema changed';
-    case 'cmd':
-      return 'changed cmd';
-    case 'wdir':
-      return 'changed wdir';
-    case 'dep-added':
-      return `added dep: ${c.path}`;
-    case 'dep-removed':
-      return `removed dep: ${c.path}`;
-    case 'dep-modified':
-      return `changed deps: ${c.path}`;
-    case 'param-added':
-      return `added param: ${c.key}`;
-    case 'param-removed':
-      return `removed param: ${c.key}`;
-    case 'param-modified':
-      return `changed params: ${c.key}`;
-    case 'out-added':
-      return `added out: ${c.path}`;
-    case 'out-removed':
-      return `removed out: ${c.path}`;
-    case 'out-modified':
-      return `changed out flags: ${c.path}`;
-    case 'env':
-      return `changed env: ${c.key}`;
   }
 }

@@ -21,7 +21,7 @@ import type { Diagnostic, SourceLocation } from '../report/diagnostic.js';
 import { rootContext, resolveNode, type LValue } from '../config/interpolate.js';
 import { keyRange, keyText, locAt, rangeOf, type YamlFile } from '../config/pipeline-file.js';
 import { Checker } from '../config/schema.js';
-import { suggest } from '../config/tree.js';
+import { suggest } from '../util/suggest.js';
 
 /** DVC's built-in templates (`bar` is accepted for `bar_horizontal`). */
 export const TEMPLATES = ['linear', 'simple', 'scatter', 'smooth', 'bar_horizontal', 'bar', 'confusion', 'confusion_normalized'] as const;

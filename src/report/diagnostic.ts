@@ -16,10 +16,70 @@ export interface SourceLocation {
   readonly sourceLine: string;
 }
 
+/** Every code a diagnostic may carry: `--json` consumers match on these, so each is listed here once. */
+export type DiagnosticCode =
+  | 'bad-artifact-name'
+  | 'bad-dvc-config'
+  | 'bad-foreach'
+  | 'bad-interpolation'
+  | 'bad-override'
+  | 'bad-params-file'
+  | 'bad-pointer'
+  | 'bad-registry-config'
+  | 'bad-remote-url'
+  | 'bad-stage-name'
+  | 'bad-value'
+  | 'corrupt-object'
+  | 'cycle'
+  | 'duplicate-out'
+  | 'duplicate-stage'
+  | 'empty-expansion'
+  | 'file-too-big'
+  | 'lock-invalid'
+  | 'lock-syntax'
+  | 'lock-version'
+  | 'missing-data'
+  | 'missing-dep'
+  | 'missing-file'
+  | 'missing-key'
+  | 'missing-param'
+  | 'no-default-remote'
+  | 'no-pipeline'
+  | 'no-remote'
+  | 'not-git'
+  | 'outside-project'
+  | 'overlapping-out'
+  | 'registry'
+  | 'remote-unavailable'
+  | 'resources'
+  | 'serve'
+  | 'sweep-too-big'
+  | 'symlink-loop'
+  | 'undefined-var'
+  | 'unknown-group'
+  | 'unknown-key'
+  | 'unknown-option'
+  | 'unknown-remote'
+  | 'unknown-target'
+  | 'unknown-template'
+  | 'unreadable-file'
+  | 'unsupported-key'
+  | 'unsupported-option'
+  | 'unsupported-params-file'
+  | 'unsupported-vars-file'
+  | 'usage'
+  | 'verify-git'
+  | 'verify-input'
+  | 'write-failed'
+  | 'wrong-type'
+  | 'yaml'
+  | 'yaml-alias-limit'
+  | 'yaml-syntax';
+
 export interface Diagnostic {
   readonly severity: 'error' | 'warning';
   /** Stable machine-readable code, e.g. `unknown-key`, `cycle`, `undefined-var`. */
-  readonly code: string;
+  readonly code: DiagnosticCode;
   readonly message: string;
   readonly location?: SourceLocation;
   /** One sentence telling the user how to fix it. */

@@ -4,6 +4,7 @@
  */
 import type { StageName } from '../util/brand.js';
 import type { Reason } from '../run/reason.js';
+import type { StageFailure } from '../run/failure.js';
 import type { Outcome } from '../schedule/scheduler.js';
 import type { Diagnostic } from './diagnostic.js';
 
@@ -59,6 +60,8 @@ export interface StageSummary {
   readonly reasons: readonly Reason[];
   readonly durationMs?: number;
   readonly message?: string;
+  /** Why a failed stage failed, typed (`--json` prints it as `failure: {reason, ...}`). */
+  readonly failure?: StageFailure;
   readonly expectedMs?: number;
   readonly restoredFrom?: RestoreSource;
 }

@@ -11,7 +11,7 @@ import type { Project } from '../project.js';
 import type { Workspace, RunState } from './workspace.js';
 import { makePlan, resolveTargets } from '../graph/plan.js';
 import type { Diagnostic } from '../report/diagnostic.js';
-import type { Reporter, StageSummary } from '../report/events.js';
+import type { Reporter, RunSummary, StageSummary } from '../report/events.js';
 import type { CacheStore, RemoteSource } from '../cache/store.js';
 import type { Executor } from '../execute/executor.js';
 import { ResourcePool, neverFits, type PoolCapacity } from '../schedule/resources.js';
@@ -63,7 +63,17 @@ async function writeParamsJson(project: Project, ws: Workspace, state: RunState)
   return file;
 }
 
-export async function repro(project: Project, ws: Workspace, state: RunState, opts: ReproOptions, svc: ReproServices): Promise<number> {
+/**
+ * What a repro returns: its exit code and, once it got as far as running (or assessing, for
+ * --dry), the summary the reporter was given. Callers (exp, verify) read the summary here rather
+ * than by intercepting the reporter.
+ */
+export interface ReproResult {
+  readonly code: number;
+  readonly summary?: RunSummary;
+}
+
+export async function repro(project: Project, ws: Workspace, state: RunState, opts: ReproOptions, svc: ReproServices): Promise<ReproResult> {
   const started = performance.now();
   const { pipeline } = ws;
   const history = RunHistory.load(project.mlcacheDir);
@@ -75,7 +85,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   });
   if (!planned.ok) {
     svc.reporter.diagnostics(planned.error);
-    return EXIT_USAGE;
+    return { code: EXIT_USAGE };
   }
   const plan = planned.value;
 
@@ -101,7 +111,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
         };
       });
       svc.reporter.diagnostics([...sources.diags, ...diags]);
-      return sources.diags.length > 0 || diags.some((d) => d.code === 'missing-dep') ? EXIT_USAGE : EXIT_FAILED;
+      return { code: sources.diags.length > 0 || diags.some((d) => d.code === 'missing-dep') ? EXIT_USAGE : EXIT_FAILED };
     }
   }
 
@@ -124,7 +134,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   }
   if (tooBig.length > 0) {
     svc.reporter.diagnostics(tooBig);
-    return EXIT_USAGE;
+    return { code: EXIT_USAGE };
   }
 
   const targetSet = new Set<StageName>();
@@ -193,8 +203,9 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
         ...(willRun && expectedMs !== undefined ? { expectedMs } : {}),
       });
     }
-    svc.reporter.finish({ ok: true, interrupted: false, elapsedMs: performance.now() - started, stages: summaries, dry: true, expectedMs: { total, unknown } });
-    return EXIT_OK;
+    const summary: RunSummary = { ok: true, interrupted: false, elapsedMs: performance.now() - started, stages: summaries, dry: true, expectedMs: { total, unknown } };
+    svc.reporter.finish(summary);
+    return { code: EXIT_OK, summary };
   }
 
   const runs = new Map<StageName, StageRun>();
@@ -227,6 +238,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   );
 
   let outcomes: Map<StageName, Outcome>;
+  let recordError: string | undefined;
   try {
     outcomes = await scheduler.run(runSignal);
   } finally {
@@ -237,14 +249,29 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
       // A whole-pipeline run also forgets stages that left the pipeline (e.g. a matrix that shrank).
       for (const name of state.lockfile.names()) if (!pipeline.stages.has(name)) state.lockfile.delete(name);
     }
-    await state.lockfile.save();
-    await state.journal.clear();
-    await state.statCache.save();
-    adopter?.saveIndex();
-    history.save();
+    try {
+      await state.lockfile.save();
+      await state.journal.clear();
+    } catch (e) {
+      // The journal still holds every finished stage; the next run folds it into the lockfile.
+      recordError = `could not write mlbuild.lock: ${(e as Error).message}; the finished stages are kept in the journal and the next run records them`;
+    }
+    try {
+      await state.statCache.save();
+      adopter?.saveIndex();
+      history.save();
+    } catch {
+      // Caches of what can be measured again.
+    }
   }
+  if (recordError) svc.reporter.on({ type: 'warning', message: recordError });
   const cachedOuts = plan.stages.flatMap((s) => pipeline.stages.get(s)!.outs.filter((o) => o.cache).map((o) => o.path));
-  await updateGitignore(project.root, cachedOuts);
+  try {
+    await updateGitignore(project.root, cachedOuts);
+  } catch (e) {
+    recordError ??= `could not update .gitignore: ${(e as Error).message}`;
+    svc.reporter.on({ type: 'warning', message: recordError });
+  }
 
   const summaries: StageSummary[] = plan.stages.map((name) => {
     const r = runs.get(name)!;
@@ -254,11 +281,13 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
       reasons: r.reasons,
       ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),
       ...(r.message ? { message: r.message } : {}),
+      ...(r.failure ? { failure: r.failure } : {}),
       ...(r.source ? { restoredFrom: r.source } : {}),
     };
   });
-  const failed = summaries.some((s) => s.outcome === 'failed');
+  const failed = summaries.some((s) => s.outcome === 'failed') || recordError !== undefined;
   const interrupted = svc.signal.aborted;
-  svc.reporter.finish({ ok: !failed && !interrupted, interrupted, elapsedMs: performance.now() - started, stages: summaries });
-  return interrupted ? EXIT_INTERRUPTED : failed ? EXIT_FAILED : EXIT_OK;
+  const summary: RunSummary = { ok: !failed && !interrupted, interrupted, elapsedMs: performance.now() - started, stages: summaries };
+  svc.reporter.finish(summary);
+  return { code: interrupted ? EXIT_INTERRUPTED : failed ? EXIT_FAILED : EXIT_OK, summary };
 }

@@ -7,7 +7,9 @@
  *
  * Each transition is asserted and emits exactly one event. Checking hashes inputs and outs without
  * holding a slot; only `running` holds a lease. Invalidate first (journal marker, outs removed),
- * record last (outs hashed and cached, then the lock entry). It does not choose what runs when.
+ * record last (outs hashed and cached, then the lock entry). It is the stage boundary: anything
+ * thrown while one stage is checked, run or recorded (a spawn error, ENOSPC, a cache error) becomes
+ * that stage's typed StageFailure, never a rejected run. It does not choose what runs when.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,7 +31,8 @@ import type { CheckOutcome } from '../schedule/scheduler.js';
 import type { Project } from '../project.js';
 import { type Reason, isOutsOnly, restorableOuts } from './reason.js';
 import { cmdText, inspectStage, type InspectContext, type Inspection } from './freshness.js';
-import { formatBytes, formatDuration } from '../report/terminal.js';
+import { formatBytes } from '../report/terminal.js';
+import { describeFailure, failureFromError, type StageFailure } from './failure.js';
 
 export type StageState =
   | 'pending'
@@ -89,6 +92,10 @@ export class StageRun {
   reasons: Reason[] = [];
   durationMs: number | undefined;
   message: string | undefined;
+  /** Why the stage failed, as a value (its `message` is this, described). */
+  failure: StageFailure | undefined;
+  /** What the run was doing, named in a failure that an exception caused. */
+  private phase: 'check' | 'restore' | 'spawn' | 'run' | 'save' | 'record' = 'check';
   /** Where a restored stage's outs came from. */
   source: RestoreSource | undefined;
   private deps: FileRecord[] = [];
@@ -125,6 +132,16 @@ export class StageRun {
   }
 
   async check(): Promise<CheckOutcome> {
+    try {
+      return await this.checkUnguarded();
+    } catch (e) {
+      // The stage boundary: an exception (ENOSPC while recording a restore, say) fails this stage.
+      if (this.state !== 'checking' && this.state !== 'restoring') throw e;
+      return this.fail(failureFromError(e, this.phase, this.svc.project.root));
+    }
+  }
+
+  private async checkUnguarded(): Promise<CheckOutcome> {
     const { stage, svc } = this;
     if (stage.frozen) {
       this.to('frozen');
@@ -137,14 +154,14 @@ export class StageRun {
       inspection = await this.inspect();
     } catch (e) {
       // An unhashable dep (a fifo, a symlink loop, no permission) fails this stage, not the run.
-      return this.fail(`cannot hash its inputs: ${e instanceof Error ? e.message : String(e)}`);
+      return this.fail({ reason: 'unhashable-inputs', detail: e instanceof Error ? e.message : String(e) });
     }
     const { reasons, missingDeps, entry } = inspection;
     this.reasons = reasons;
     if (missingDeps.length > 0) {
       const where = svc.whereToGet;
-      const why = where && !missingDeps.some((p) => svc.producedBy?.(p)) ? missingDeps.map((p) => `${p} (${where(p)})`).join('; ') : `${missingDeps.join(', ')} (an upstream stage did not create it, or it was deleted)`;
-      return this.fail(`missing deps: ${why}`);
+      const why = where && !missingDeps.some((p) => svc.producedBy?.(p)) ? missingDeps.map((p) => `${p} (${where(p)})`).join('; ') : undefined;
+      return this.fail({ reason: 'missing-deps', paths: missingDeps, ...(why !== undefined ? { detail: why } : {}) });
     }
     if (reasons.length === 0) {
       this.to('fresh');
@@ -200,6 +217,7 @@ export class StageRun {
   private async restore(outs: readonly FileRecord[], source: RestoreSource, entry: LockEntry | undefined, note?: string): Promise<CheckOutcome> {
     const { stage, svc } = this;
     this.to('restoring');
+    this.phase = 'restore';
     this.source = source;
     if (note) this.message = note;
     try {
@@ -210,14 +228,17 @@ export class StageRun {
       return { kind: 'run', demand: stage.resources };
     }
     for (const o of outs) svc.files.invalidate(o.path);
+    this.phase = 'record';
     if (!entry) await this.record([...outs]);
     this.to('restored');
     svc.reporter.on({ type: 'stage-restored', stage: stage.name, source, reasons: this.reasons, ...(note ? { note } : {}) });
     return { kind: 'done', outcome: 'restored' };
   }
 
-  private fail(message: string): CheckOutcome {
+  private fail(failure: StageFailure): CheckOutcome {
     this.to('failed');
+    this.failure = failure;
+    const message = describeFailure(failure);
     this.message = message;
     this.svc.reporter.on({ type: 'stage-failed', stage: this.stage.name, message });
     return { kind: 'failed' };
@@ -259,8 +280,28 @@ export class StageRun {
   }
 
   async run(lease: Lease, signal: AbortSignal): Promise<'succeeded' | 'failed'> {
-    const { stage, svc } = this;
     this.to('running');
+    try {
+      return await this.runUnguarded(lease, signal);
+    } catch (e) {
+      if (this.state !== 'running') throw e;
+      // The stage boundary: the executor has returned (its children are reaped) when anything here throws.
+      try {
+        await this.svc.journal.markDone(this.stage.name);
+      } catch {
+        // The journal marker stays: the next run treats the stage as interrupted, which it was.
+      }
+      return this.runFailed(failureFromError(e, this.phase, this.svc.project.root), this.relLog());
+    }
+  }
+
+  private relLog(): string {
+    return path.relative(this.svc.project.displayCwd, path.join(this.svc.project.mlcacheDir, 'logs', logFileName(this.stage.name)));
+  }
+
+  private async runUnguarded(lease: Lease, signal: AbortSignal): Promise<'succeeded' | 'failed'> {
+    const { stage, svc } = this;
+    this.phase = 'run';
     const expected = svc.history.expectedSeconds(stage.name);
     svc.reporter.on({
       type: 'stage-started',
@@ -276,6 +317,7 @@ export class StageRun {
     const maxAttempts = 1 + stage.retries;
     let result;
     for (let attempt = 1; ; attempt++) {
+      this.phase = 'spawn';
       result = await svc.executor.start(
         {
           stage: stage.name,
@@ -295,6 +337,7 @@ export class StageRun {
       svc.reporter.on({ type: 'warning', message: `stage '${stage.name}' failed (attempt ${attempt}/${maxAttempts}); retrying` });
       this.removeOuts();
     }
+    this.phase = 'run';
     this.durationMs = result.durationMs;
     svc.history.record({
       stage: stage.name,
@@ -312,15 +355,20 @@ export class StageRun {
     if (!succeeded(result)) {
       await svc.journal.markDone(stage.name);
       // A string abort reason says why the run cancelled this stage (e.g. another stage failed).
-      const why = result.cancelled
-        ? typeof signal.reason === 'string' ? `cancelled: ${signal.reason}` : 'interrupted'
-        : result.detail // a cluster scheduler's own words (state and reason)
-          ?? (result.timedOut
-            ? `timed out after ${formatDuration(stage.timeout! * 1000)}`
-            : result.signal
-              ? `killed by ${result.signal}`
-              : `exit code ${result.exitCode}`);
-      return this.runFailed(`${why}${stage.cmd.length > 1 && result.failedCmd ? ` in \`${result.failedCmd}\`` : ''}`, relLog);
+      const failure: StageFailure = result.error
+        ? result.error.phase === 'spawn'
+          ? { reason: 'spawn', errno: result.error.code, detail: result.error.message }
+          : failureFromError(Object.assign(new Error(result.error.message), { code: result.error.code, path: result.error.path }), 'run', svc.project.root)
+        : result.cancelled
+          ? typeof signal.reason === 'string' ? { reason: 'cancelled', why: signal.reason } : { reason: 'cancelled' }
+          : result.detail !== undefined // a cluster scheduler's own words (state and reason)
+            ? { reason: 'cluster', detail: result.detail }
+            : result.timedOut
+              ? { reason: 'timeout', afterMs: stage.timeout! * 1000 }
+              : result.signal
+                ? { reason: 'signal', signal: result.signal }
+                : { reason: 'exit-code', code: result.exitCode ?? -1 };
+      return this.runFailed(failure, relLog, stage.cmd.length > 1 && result.failedCmd ? ` in \`${result.failedCmd}\`` : '');
     }
 
     const outs: FileRecord[] = [];
@@ -333,13 +381,15 @@ export class StageRun {
     }
     if (missing.length > 0) {
       await svc.journal.markDone(stage.name);
-      return this.runFailed(`the command succeeded but did not create its outs: ${missing.join(', ')}`, relLog);
+      return this.runFailed({ reason: 'missing-outs', paths: missing }, relLog);
     }
     const stored = new Set(stage.outs.filter(isStored).map((o) => o.path));
+    this.phase = 'save';
     await svc.cache.save(outs.filter((r) => stored.has(r.path)));
     if (svc.useRunCache && this.runCacheEligible() && stage.outs.every(isStored)) {
       await svc.cache.recordRun(this.fingerprint(), outs);
     }
+    this.phase = 'record';
     await this.record(outs);
     await svc.journal.markDone(stage.name);
     this.to('succeeded');
@@ -347,8 +397,18 @@ export class StageRun {
     return 'succeeded';
   }
 
-  private runFailed(message: string, logPath: string): 'failed' {
+  private runFailed(failure: StageFailure, logPath: string, where = ''): 'failed' {
+    if (failure.reason === 'no-space') {
+      // Like snakemake's incomplete outputs: a stage that filled the disk leaves only partial outs,
+      // and removing them frees the space to record the stages that did finish.
+      for (const o of this.stage.outs) {
+        if (!o.persist) fs.rmSync(this.abs(o.path), { recursive: true, force: true, maxRetries: 0 });
+        this.svc.files.invalidate(o.path);
+      }
+    }
     this.to('failed');
+    this.failure = failure;
+    const message = describeFailure(failure) + where;
     this.message = message;
     this.svc.reporter.on({
       type: 'stage-failed',

@@ -1,7 +1,8 @@
 /**
  * Opening a workspace for a command: the validated pipeline (config + graph), then, for commands
  * that compare with the last run, the state (lockfile with any crashed run's journal replayed,
- * stat cache, file hasher). Shared by repro, status, dag and params so they agree on what they see.
+ * stat cache, file hasher), and the cache a run uses. Shared by repro, status, dag and params so
+ * they agree on what they see.
  */
 import fs from 'node:fs';
 import type { LoadedPipeline } from '../config/load.js';
@@ -9,7 +10,8 @@ import { buildPipeline, type Pipeline } from '../graph/pipeline.js';
 import { PipelineCache } from '../config/pipeline-cache.js';
 import { makePlan, type Plan } from '../graph/plan.js';
 import type { Diagnostic } from '../report/diagnostic.js';
-import type { Project } from '../project.js';
+import { cacheDirOf, type Project } from '../project.js';
+import { LocalStore, parseLinkTypes } from '../cache/local-store.js';
 import { type Result, ok } from '../util/result.js';
 import { Lockfile } from '../state/lockfile.js';
 import { Journal } from '../state/journal.js';
@@ -112,4 +114,22 @@ export async function openState(project: Project, persist: boolean): Promise<Res
 function hashWorkers(): number {
   const env = Number(process.env.MLBUILD_HASH_WORKERS);
   return Number.isInteger(env) && env >= 0 ? env : 1;
+}
+
+/**
+ * The cache a run of `pipeline` in `project` saves to and restores from (repro, exp, verify share
+ * this wiring): the project's cache folder (an experiment's is the user's), the link types of
+ * `MLBUILD_CACHE_TYPE`, and `persist` outs saved by copy, since their stage edits them in place.
+ */
+export function openRunStore(project: Project, state: RunState, pipeline: Pipeline, env: NodeJS.ProcessEnv = process.env): LocalStore {
+  const persistOuts = new Set([...pipeline.stages.values()].flatMap((s) => s.outs.filter((o) => o.persist).map((o) => o.path)));
+  const linkTypes = parseLinkTypes(env.MLBUILD_CACHE_TYPE);
+  return new LocalStore({
+    root: project.root,
+    mlcacheDir: cacheDirOf(project),
+    files: state.files,
+    hasher: state.hasher,
+    ...(linkTypes ? { linkTypes } : {}),
+    copyOnSave: (p) => persistOuts.has(p),
+  });
 }

@@ -70,6 +70,7 @@ export class Scheduler {
     let pending = 0; // checks and runs in flight
     let checking = 0; // checks in flight
     let stopped = false;
+    let crashed: Error | undefined;
 
     let unsubscribe = (): void => undefined;
     return new Promise((resolve, reject) => {
@@ -77,6 +78,8 @@ export class Scheduler {
         if (pending > 0) return;
         if (queue.length > 0 && !stopped) return;
         unsubscribe();
+        // A hook that threw broke an invariant; its siblings have finished (children reaped) by now.
+        if (crashed) return reject(crashed);
         for (const s of plan.stages) {
           if (!outcomes.has(s)) {
             outcomes.set(s, 'not-run');
@@ -113,7 +116,8 @@ export class Scheduler {
 
       const fail = (e: unknown): void => {
         stopped = true;
-        reject(e instanceof Error ? e : new Error(String(e)));
+        crashed ??= e instanceof Error ? e : new Error(String(e));
+        maybeDone();
       };
 
       const startCheck = (s: StageName): void => {
@@ -127,7 +131,11 @@ export class Scheduler {
           else if (c.kind === 'failed') settle(s, 'failed');
           else queue.push({ stage: s, demand: c.demand, priority: plan.priority.get(s) ?? 0, seq: seqOf.get(s)! });
           pump();
-        }, fail);
+        }, (e: unknown) => {
+          pending--;
+          checking--;
+          fail(e);
+        });
       };
 
       const pump = (): void => {
@@ -147,7 +155,11 @@ export class Scheduler {
             pending--;
             settle(chosen.stage, r);
             pump();
-          }, fail);
+          }, (e: unknown) => {
+            pool.release(held);
+            pending--;
+            fail(e);
+          });
         }
         maybeDone();
       };

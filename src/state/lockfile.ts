@@ -27,7 +27,7 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Range } from 'yaml';
 import { stageName, type ContentHash, type StageName } from '../util/brand.js';
 import { err, ok, type Result } from '../util/result.js';
-import { locate, type Diagnostic, type SourceLocation } from '../report/diagnostic.js';
+import { locate, type Diagnostic, type SourceLocation, type DiagnosticCode } from '../report/diagnostic.js';
 import { atomicWriteFile, atomicWriteFileSync } from '../util/atomic-write.js';
 import type { FileRecord } from '../hashing/file-hasher.js';
 import { FAIL, emitMapping, parseCanonicalYaml, readKey, setOwn, yamlScalar } from './canonical-yaml.js';
@@ -58,7 +58,7 @@ const ENTRY_KEYS = ['cmd', 'deps', 'params', 'outs'];
 const RECORD_KEYS = ['path', 'hash', 'size', 'nfiles'];
 
 type PathSeg = string | number;
-type Report = (where: readonly PathSeg[], on: 'key' | 'value', code: string, message: string, hint?: string) => void;
+type Report = (where: readonly PathSeg[], on: 'key' | 'value', code: DiagnosticCode, message: string, hint?: string) => void;
 
 export class Lockfile {
   readonly #abs: string;

@@ -17,8 +17,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { findProject, type Project } from '../project.js';
-import type { Diagnostic } from '../report/diagnostic.js';
-import type { Reporter, RunSummary, StageSummary } from '../report/events.js';
+import type { Diagnostic, DiagnosticCode } from '../report/diagnostic.js';
+import type { Reporter, StageSummary } from '../report/events.js';
 import type { Executor } from '../execute/executor.js';
 import type { PoolCapacity } from '../schedule/resources.js';
 import { Lockfile } from '../state/lockfile.js';
@@ -26,7 +26,7 @@ import { StatCache } from '../hashing/stat-cache.js';
 import { FileHasher, type ManifestEntry } from '../hashing/file-hasher.js';
 import { loadHasher } from '../hashing/xxhash.js';
 import { LocalStore } from '../cache/local-store.js';
-import { openState, openWorkspace } from '../run/workspace.js';
+import { openRunStore, openState, openWorkspace } from '../run/workspace.js';
 import { makePlan } from '../graph/plan.js';
 import { repro } from '../run/repro.js';
 import type { StageName } from '../util/brand.js';
@@ -80,7 +80,7 @@ export interface VerifyReport {
   readonly ok: boolean;
 }
 
-const problem = (code: string, message: string, hint: string): Diagnostic => ({ severity: 'error', code, message, hint });
+const problem = (code: DiagnosticCode, message: string, hint: string): Diagnostic => ({ severity: 'error', code, message, hint });
 
 /** Expected failures before any stage is judged: config errors (exit 2) and missing inputs (exit 1). */
 export type VerifyFailure = { readonly kind: 'usage' | 'inputs'; readonly diagnostics: readonly Diagnostic[] };
@@ -154,7 +154,13 @@ async function verifyIn(user: Project, wt: Project, opts: VerifyOptions, svc: Ve
     const entry = committed.get(name);
     if (!stage.frozen || !entry) continue;
     fresh.set(name, entry);
-    if (await userCache.has(entry.outs)) await userCache.restore(entry.outs);
+    if (!(await userCache.has(entry.outs))) continue;
+    try {
+      await userCache.restore(entry.outs);
+    } catch (e) {
+      // A corrupt object was quarantined and named: the frozen stage's outs are not there to verify against.
+      return err({ kind: 'inputs', diagnostics: [problem('corrupt-object', `frozen stage '${name}': ${(e as Error).message}`, 'rebuild or pull its outs (`mlbuild repro`, `mlbuild pull`), then run verify again')] });
+    }
   }
   fs.rmSync(wt.lockPath, { force: true });
   fresh.saveSync();
@@ -163,22 +169,13 @@ async function verifyIn(user: Project, wt: Project, opts: VerifyOptions, svc: Ve
   if (!state.ok) return err({ kind: 'usage', diagnostics: state.error });
   const ws = await openWorkspace(wt, [], false, (abs) => state.value.files.stat(abs) !== undefined);
   if (!ws.ok) return err({ kind: 'usage', diagnostics: ws.error });
-  const wtCache = new LocalStore({ root: wt.root, mlcacheDir: wt.mlcacheDir, files: state.value.files });
-  let summary: RunSummary | undefined;
-  const reporter: Reporter = {
-    on: (e) => svc.reporter.on(e),
-    diagnostics: (ds) => svc.reporter.diagnostics(ds),
-    finish: (s) => {
-      summary = s;
-      svc.reporter.finish(s);
-    },
-  };
-  await repro(
+  const wtCache = openRunStore(wt, state.value, ws.value.pipeline);
+  const { summary } = await repro(
     wt,
     ws.value,
     state.value,
     { targets: opts.targets, force: false, singleItem: false, downstream: false, dry: false, keepGoing: true, capacity: opts.capacity, gpusKnown: opts.gpusKnown, useRunCache: false },
-    { reporter, executor: svc.executor, cache: wtCache, signal: svc.signal },
+    { reporter: svc.reporter, executor: svc.executor, cache: wtCache, signal: svc.signal },
   );
   if (!summary) return err({ kind: 'usage', diagnostics: [] }); // repro printed its diagnostics
 

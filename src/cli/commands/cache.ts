@@ -1,32 +1,40 @@
 /**
  * `mlbuild gc` and `mlbuild checkout`: the cache commands that act on the workspace's lockfile
  * (and, for gc --all-commits, every commit's) and on the data `.dvc` pointers track. Both hold
- * the project lock.
+ * the project lock. `mlbuild cache verify` checks every object against its name (locally, or on a
+ * remote).
  */
-import { withContext, printDiagnostics, type GlobalOptions } from '../context.js';
+import { runCommand, type CommandResult, type GlobalOptions } from '../context.js';
+import { ok, err } from '../../util/result.js';
 import { openState } from '../../run/workspace.js';
 import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
 import { applyGc, planGc, referencedObjects } from '../../cache/gc.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
+import { removeLeftovers } from '../../state/leftovers.js';
 import type { Lockfile } from '../../state/lockfile.js';
 import { lockfilesOfAllCommits } from '../../state/lock-history.js';
 import { checkoutOuts } from '../../cache/checkout.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { EXIT_FAILED, EXIT_OK } from '../../exit-codes.js';
 import type { FileRecord } from '../../hashing/file-hasher.js';
-import { formatBytes } from '../../report/terminal.js';
+import { formatBytes, type Terminal } from '../../report/terminal.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadHasher, type Hasher } from '../../hashing/xxhash.js';
+import { findCorrupt, matches, objectContentHash, quarantine } from '../../cache/integrity.js';
+import { readProjectConfig } from '../../config/project-config.js';
+import { chooseRemote, openRemote, RemoteUnavailable } from '../../remote/remote.js';
+import { forEachLimit } from '../../util/parallel.js';
+import type { Project } from '../../project.js';
 import { DataSources } from '../../data/sources.js';
 import { Md5Index } from '../../data/md5-index.js';
 import { localRecord } from '../../data/tracked.js';
 
 export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits: boolean; dry: boolean }): Promise<number> {
-  return withContext(g, async ({ project, term }) => {
+  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
     const lock = await acquireProjectLock(project.mlcacheDir, (pid) => term.err(`waiting for another mlbuild (pid ${pid}) to finish\n`));
     try {
       const state = await openState(project, !a.dry);
-      if (!state.ok) {
-        printDiagnostics(term, state.error);
-        return EXIT_USAGE;
-      }
+      if (!state.ok) return state;
       const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: state.value.files });
       const records: FileRecord[] = [];
       const addLock = (l: Lockfile): void => {
@@ -43,10 +51,7 @@ export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits:
       let revisions = 0;
       if (a.allCommits) {
         const history = await lockfilesOfAllCommits(project);
-        if (!history.ok) {
-          printDiagnostics(term, history.error);
-          return EXIT_FAILED;
-        }
+        if (!history.ok) return history;
         for (const { lockfile } of history.value) addLock(lockfile);
         revisions = history.value.length;
       }
@@ -55,15 +60,17 @@ export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits:
       if (a.dry) {
         term.out(`Would remove ${plan.remove.length} object${plan.remove.length === 1 ? '' : 's'} (${formatBytes(plan.bytes)}) not used by ${scope}; keeping ${plan.keep.size}\n`);
         for (const h of plan.remove) term.out(`  ${h}\n`);
-        return EXIT_OK;
+        return ok(EXIT_OK);
       }
       const { runEntriesDropped } = applyGc(store, plan);
+      // Temp files of dead runs outside objects/ too (an interrupted lockfile write in the project root).
+      const leftovers = removeLeftovers(project.root, project.mlcacheDir).filter((f) => !plan.temps.includes(f));
       term.out(
         `Removed ${plan.remove.length} object${plan.remove.length === 1 ? '' : 's'} (${formatBytes(plan.bytes)}) not used by ${scope}` +
-          `${plan.temps.length ? `, ${plan.temps.length} temp file(s) of interrupted runs` : ''}` +
+          `${plan.temps.length + leftovers.length ? `, ${plan.temps.length + leftovers.length} temp file(s) of interrupted runs` : ''}` +
           `${runEntriesDropped ? `, ${runEntriesDropped} run-cache entr${runEntriesDropped === 1 ? 'y' : 'ies'}` : ''}\n`,
       );
-      return EXIT_OK;
+      return ok(EXIT_OK);
     } finally {
       lock.release();
     }
@@ -71,14 +78,11 @@ export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits:
 }
 
 export function checkoutCommand(g: GlobalOptions, a: { targets: string[] }): Promise<number> {
-  return withContext(g, async ({ project, term }) => {
+  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
     const lock = await acquireProjectLock(project.mlcacheDir, (pid) => term.err(`waiting for another mlbuild (pid ${pid}) to finish\n`));
     try {
       const state = await openState(project, true);
-      if (!state.ok) {
-        printDiagnostics(term, state.error);
-        return EXIT_USAGE;
-      }
+      if (!state.ok) return state;
       const { lockfile, files, statCache } = state.value;
       const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
       const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files, ...(linkTypes ? { linkTypes } : {}) });
@@ -92,18 +96,101 @@ export function checkoutCommand(g: GlobalOptions, a: { targets: string[] }): Pro
         if (rec) data.push({ stage: p.file, out: rec });
         else if (p.md5) notCached.push(`${p.path} (tracked by ${p.file}; get it with \`mlbuild pull ${p.file}\`)`);
       }
-      const { restored, missing } = await checkoutOuts(store, files, [...data, ...names.flatMap((name) => lockfile.get(name)!.outs.map((out) => ({ stage: name, out })))]);
+      const { restored, missing, failed } = await checkoutOuts(store, files, [...data, ...names.flatMap((name) => lockfile.get(name)!.outs.map((out) => ({ stage: name, out })))]);
       missing.unshift(...notCached);
       for (const p of restored) term.out(`restored ${p}\n`);
       await statCache.save();
       term.out(`${restored.length} out${restored.length === 1 ? '' : 's'} restored\n`);
-      if (missing.length > 0) {
-        term.err(`not in the cache (run \`mlbuild repro\` to build them):\n${missing.map((m) => `  ${m}\n`).join('')}`);
-        return EXIT_FAILED;
-      }
-      return EXIT_OK;
+      if (missing.length > 0) term.err(`not in the cache (run \`mlbuild repro\` to build them):\n${missing.map((m) => `  ${m}\n`).join('')}`);
+      if (failed.length > 0) term.err(`could not restore (run \`mlbuild repro\` to rebuild them):\n${failed.map((m) => `  ${m}\n`).join('')}`);
+      return ok(missing.length > 0 || failed.length > 0 ? EXIT_FAILED : EXIT_OK);
     } finally {
       lock.release();
     }
   });
+}
+
+export interface CacheVerifyArgs {
+  readonly repair: boolean;
+  /** Check this remote's objects instead of the local cache. */
+  readonly remote: string | undefined;
+  readonly jobs: number | undefined;
+}
+
+/**
+ * `mlbuild cache verify [--repair] [-r REMOTE]`: hashes every object and names those whose content
+ * does not match their name. --repair quarantines corrupt local objects (a later repro rebuilds or
+ * pulls them); with -r it uploads a verified local copy over a corrupt remote object.
+ */
+export function cacheVerifyCommand(g: GlobalOptions, a: CacheVerifyArgs): Promise<number> {
+  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
+    const hasher = await loadHasher();
+    const lock = a.repair ? await acquireProjectLock(project.mlcacheDir, (pid) => term.err(`waiting for another mlbuild (pid ${pid}) to finish\n`)) : undefined;
+    try {
+      const state = await openState(project, false);
+      if (!state.ok) return state;
+      const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: state.value.files, hasher });
+      if (a.remote !== undefined) return await verifyRemote(project, term, store, hasher, a);
+      const { hashes } = store.listObjects();
+      const { bad, bytes } = findCorrupt((h) => store.objectPath(h), hashes, hasher);
+      for (const b of bad) {
+        const where = a.repair ? `; quarantined to ${path.relative(project.displayCwd, quarantine(project.mlcacheDir, store.objectPath(b.hash), b.hash))}` : '';
+        term.out(`corrupt: ${b.hash} (content hashes to ${b.actual})${where}\n`);
+      }
+      term.out(`checked ${hashes.length} object${hashes.length === 1 ? '' : 's'} (${formatBytes(bytes)}): ${bad.length === 0 ? 'all match their hashes' : `${bad.length} corrupt${a.repair ? ', quarantined' : ''}`}\n`);
+      if (bad.length > 0 && !a.repair) term.err('hint: run `mlbuild cache verify --repair` to quarantine them; `mlbuild repro` then rebuilds what needs them\n');
+      return ok(bad.length > 0 && !a.repair ? EXIT_FAILED : EXIT_OK);
+    } finally {
+      lock?.release();
+    }
+  });
+}
+
+async function verifyRemote(project: Project, term: Terminal, store: LocalStore, hasher: Hasher, a: CacheVerifyArgs): Promise<CommandResult> {
+  const config = await readProjectConfig(project.root, project.displayCwd);
+  if (!config.ok) return config;
+  const chosen = chooseRemote(config.value, a.remote);
+  if (!chosen.ok) return chosen;
+  const opened = await openRemote(chosen.value, project.root);
+  if (!opened.ok) return opened;
+  const remote = opened.value;
+  const keys: string[] = [];
+  let checked = 0;
+  let bytes = 0;
+  const bad: { key: string; actual: string; repaired: boolean }[] = [];
+  try {
+    for await (const key of remote.list('objects/')) if (!key.includes('.tmp-')) keys.push(key);
+    await forEachLimit(keys, a.jobs ?? chosen.value.jobs ?? remote.defaultJobs, async (key) => {
+      const hash = key.slice('objects/'.length).replace('/', '');
+      const body = await remote.download(key);
+      if (!body) return; // removed meanwhile
+      const s = hasher.stream();
+      for await (const chunk of body) {
+        s.update(chunk);
+        bytes += chunk.byteLength;
+      }
+      checked++;
+      const actual = s.digest();
+      if (matches(hash, actual)) return;
+      let repaired = false;
+      const local = store.objectPath(hash);
+      if (a.repair && fs.existsSync(local) && matches(hash, objectContentHash(local, hash, hasher))) {
+        await remote.upload(key, local, fs.statSync(local).size, () => undefined);
+        repaired = true;
+      }
+      bad.push({ key, actual, repaired });
+    });
+  } catch (e) {
+    if (!(e instanceof RemoteUnavailable)) throw e;
+    return err([{ severity: 'error', code: 'remote-unavailable', message: e.message, hint: e.hint }]);
+  }
+  bad.sort((x, y) => x.key.localeCompare(y.key));
+  for (const b of bad) {
+    const fix = b.repaired ? '; replaced by the verified local copy' : a.repair ? '; no good local copy to replace it with' : '';
+    term.out(`corrupt on '${remote.name}': ${b.key} (content hashes to ${b.actual})${fix}\n`);
+  }
+  const left = bad.filter((b) => !b.repaired).length;
+  term.out(`checked ${checked} object${checked === 1 ? '' : 's'} (${formatBytes(bytes)}) on remote '${remote.name}': ${bad.length === 0 ? 'all match their hashes' : `${bad.length} corrupt, ${bad.length - left} repaired`}\n`);
+  if (left > 0 && !a.repair) term.err(`hint: \`mlbuild cache verify --repair -r ${remote.name}\` uploads good local copies over them\n`);
+  return ok(left > 0 ? EXIT_FAILED : EXIT_OK);
 }

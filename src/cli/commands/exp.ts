@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import fs from 'node:fs';
-import { withContext, printDiagnostics, type GlobalOptions, type CommandContext } from '../context.js';
+import { withContext, printDiagnostics, STOP_SIGNALS, type GlobalOptions, type CommandContext } from '../context.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import { openWorkspace } from '../../run/workspace.js';
@@ -27,6 +27,9 @@ import { diffSections, loadMetricsAt, loadParamsFlat, metricSources, type Metric
 import { toJson } from '../../metrics/lenient-json.js';
 import { RevisionFiles, WORKSPACE } from '../../metrics/revisions.js';
 import { reproLocked, resolveGpus } from './repro.js';
+import type { ReproResult } from '../../run/repro.js';
+import { acquireProjectLock } from '../../state/project-lock.js';
+import { removeLeftovers } from '../../state/leftovers.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
 import type { Project } from '../../project.js';
 import type { Reporter } from '../../report/events.js';
@@ -148,13 +151,16 @@ export function expRunCommand(g: GlobalOptions, a: ExpRunArgs): Promise<number> 
     }
     if (a.queue) return queueExperiments(ctx, repo, specs, a.force);
 
+    // Experiments share this project's cache: hold its lock so gc (or a repro) cannot pull objects
+    // from under them.
+    const lock = await acquireProjectLock(project.mlcacheDir, (pid) => term.err(`waiting for another mlbuild (pid ${pid}) to finish\n`));
+    if (lock.tookOver) removeLeftovers(project.root, project.mlcacheDir);
     const pool = new ResourcePool(localCapacity(undefined, gpus.value.ids, a.gpuSlots));
     let stopped = false;
     const stop = (): void => void (stopped = true);
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    for (const sig of STOP_SIGNALS) process.on(sig, stop);
     try {
-      const repro = (wt: Project, spec: ExpSpec, reporter: Reporter): Promise<number> =>
+      const repro = (wt: Project, spec: ExpSpec, reporter: Reporter): Promise<ReproResult> =>
         reproLocked(
           wt,
           {
@@ -185,8 +191,8 @@ export function expRunCommand(g: GlobalOptions, a: ExpRunArgs): Promise<number> 
       if (outcomes.some((o) => o.status === 'interrupted')) return EXIT_INTERRUPTED;
       return outcomes.some((o) => o.status === 'failed') ? EXIT_FAILED : EXIT_OK;
     } finally {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      for (const sig of STOP_SIGNALS) process.off(sig, stop);
+      lock.release();
     }
   });
 }

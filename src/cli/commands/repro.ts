@@ -3,14 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { withContext, printDiagnostics, makeReporter, whileInterruptible, type GlobalOptions, type CommandContext } from '../context.js';
-import { openWorkspace, openState, type RunState } from '../../run/workspace.js';
+import { openWorkspace, openState, openRunStore, type RunState } from '../../run/workspace.js';
 import type { RemoteSource } from '../../cache/store.js';
-import { repro } from '../../run/repro.js';
+import { repro, type ReproResult } from '../../run/repro.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
 import type { Executor } from '../../execute/executor.js';
 import { readProjectConfig } from '../../config/project-config.js';
-import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
+import { LocalStore } from '../../cache/local-store.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
+import { removeLeftovers } from '../../state/leftovers.js';
 import { cacheDirOf, type Project } from '../../project.js';
 import { localCapacity, type ResourcePool } from '../../schedule/resources.js';
 import type { Reporter } from '../../report/events.js';
@@ -137,8 +138,10 @@ async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise
     : await acquireProjectLock(project.mlcacheDir, (pid) =>
         reporter.on({ type: 'warning', message: `another mlbuild (pid ${pid}) is working on this project; waiting for it to finish` }),
       );
+  // A run that died (kill -9) left its temp files: the first run after it clears them.
+  if (lock?.tookOver) removeLeftovers(project.root, project.mlcacheDir, cacheDirOf(project));
   try {
-    return await reproLocked(project, a, gpus.value, chosen.value, reporter);
+    return (await reproLocked(project, a, gpus.value, chosen.value, reporter)).code;
   } finally {
     lock?.release();
   }
@@ -155,17 +158,17 @@ export async function reproLocked(
   run: { executor: Executor; queued: boolean; jobs: number | undefined },
   reporter: Reporter,
   pool?: ResourcePool,
-): Promise<number> {
+): Promise<ReproResult> {
   const state = await openState(project, !a.dry);
   if (!state.ok) {
     reporter.diagnostics(state.error);
-    return EXIT_USAGE;
+    return { code: EXIT_USAGE };
   }
   const files = state.value.files;
   let opened = await openWorkspace(project, a.overrides, !a.dry, (abs) => files.stat(abs) !== undefined);
   if (!opened.ok) {
     reporter.diagnostics(opened.error);
-    return EXIT_USAGE;
+    return { code: EXIT_USAGE };
   }
   // --pull first brings the tracked data a fresh clone lacks (.dvc pointers), then plans again.
   if (a.pull && !a.dry && opened.value.pipeline.missing.length > 0) {
@@ -176,32 +179,24 @@ export async function reproLocked(
     opened = await openWorkspace(project, a.overrides, false, (abs) => files.stat(abs) !== undefined);
     if (!opened.ok) {
       reporter.diagnostics(opened.error);
-      return EXIT_USAGE;
+      return { code: EXIT_USAGE };
     }
   }
   const ws = opened.value;
   for (const w of ws.loaded.warnings) reporter.diagnostics([w]);
-  const persistOuts = new Set([...ws.pipeline.stages.values()].flatMap((s) => s.outs.filter((o) => o.persist).map((o) => o.path)));
-  const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
-  const cache = new LocalStore({
-    root: project.root,
-    mlcacheDir: cacheDirOf(project),
-    files: state.value.files,
-    ...(linkTypes ? { linkTypes } : {}),
-    copyOnSave: (p) => persistOuts.has(p),
-  });
+  const cache = openRunStore(project, state.value, ws.pipeline);
 
   let remote: RemoteSource | undefined;
   if (a.pull && !a.dry) {
     const opened = await openPuller(project, state.value);
     if (!opened.ok) {
       reporter.diagnostics(opened.error);
-      return EXIT_USAGE;
+      return { code: EXIT_USAGE };
     }
     remote = opened.value;
   }
 
-  const code = await whileInterruptible(reporter, (signal) =>
+  const result = await whileInterruptible(reporter, (signal) =>
     repro(
       project,
       ws,
@@ -223,7 +218,7 @@ export async function reproLocked(
       { reporter, executor: run.executor, cache, signal, ...(pool ? { pool } : {}), ...(remote ? { remote } : {}) },
     ),
   );
-  if (!a.dry && code !== EXIT_USAGE) {
+  if (!a.dry && result.code !== EXIT_USAGE) {
     const config = await readProjectConfig(project.root, project.displayCwd);
     if (config.ok && config.value.core.writeDvcLock) {
       const { writeDvcLock } = await import('../../state/dvc-lock-write.js');
@@ -233,5 +228,5 @@ export async function reproLocked(
       if (skipped.length > 0) reporter.on({ type: 'warning', message: `dvc.lock: left out ${skipped.join(', ')} (the workspace differs from mlbuild.lock)` });
     }
   }
-  return code;
+  return result;
 }

@@ -267,9 +267,9 @@ export function pullCommand(g: GlobalOptions, a: TransferArgs): Promise<number> 
     }
     // Check out what the cache now holds; objects that failed were never added, so their outs stay as they were.
     const dataOut = await checkoutPointers(got, data);
-    const { restored, missing } = await checkoutOuts(o.store, o.state.files, [...absent, ...o.outs]);
+    const { restored, missing, failed } = await checkoutOuts(o.store, o.state.files, [...absent, ...o.outs]);
     await o.state.statCache.save();
-    return { restored: [...dataOut.restored, ...restored], notRestored: [...dataOut.missing, ...missing] };
+    return { restored: [...dataOut.restored, ...restored], notRestored: [...dataOut.missing, ...missing, ...failed] };
   });
 }
 

@@ -51,6 +51,7 @@ export class JsonReporter implements Reporter {
         reason_codes: st.reasons.map((r) => r.kind),
         ...(st.durationMs !== undefined ? { duration_ms: Math.round(st.durationMs) } : {}),
         ...(st.message ? { message: st.message } : {}),
+        ...(st.failure ? { failure: st.failure } : {}),
         ...(st.restoredFrom ? { restored_from: st.restoredFrom } : {}),
         ...(st.expectedMs !== undefined ? { expected_ms: Math.round(st.expectedMs) } : {}),
       })),

@@ -6,6 +6,7 @@ import type { ReproEvent, RunSummary } from '../events.js';
 import type { Diagnostic } from '../diagnostic.js';
 import { formatDuration, type Terminal } from '../terminal.js';
 import { PlainReporter, type PlainOptions } from './plain.js';
+import { StatusLine } from '../status-line.js';
 
 export class PrettyReporter extends PlainReporter {
   private total = 0;
@@ -13,16 +14,16 @@ export class PrettyReporter extends PlainReporter {
   /** Running stages with their start time and expected duration (from history). */
   private readonly running = new Map<string, { at: number; expectedMs: number | undefined }>();
   private readonly startedAt = performance.now();
-  private statusShown = false;
+  private readonly status: StatusLine;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(term: Terminal, opts: PlainOptions) {
     super(term, opts);
+    this.status = new StatusLine(term);
   }
 
   private clearStatus(): void {
-    if (this.statusShown) this.term.out('\r\x1b[K');
-    this.statusShown = false;
+    this.status.clear();
   }
 
   private drawStatus(): void {
@@ -34,10 +35,7 @@ export class PrettyReporter extends PlainReporter {
     const left = [...this.running.values()].map((r) => (r.expectedMs === undefined ? undefined : Math.max(0, r.at + r.expectedMs - now)));
     if (left.length > 0 && left.every((l) => l !== undefined)) text += ` ETA ~${formatDuration(Math.max(...(left as number[])))}`;
     if (names.length > 0) text += ` running: ${names.join(', ')}`;
-    const max = Math.max(20, this.term.columns - 1);
-    if (text.length > max) text = text.slice(0, max - 1) + '…';
-    this.term.out('\r\x1b[K' + text);
-    this.statusShown = true;
+    this.status.show(text);
   }
 
   protected override line(text: string): void {

@@ -3,6 +3,7 @@
  * start and end lines for pipes and CI, or one JSON document (`--json`). Errors name the object
  * and the out or run-cache entry that needed it.
  */
+import { StatusLine } from '../status-line.js';
 import type { TransferEvent, TransferListener, TransferResult } from '../../remote/transfer.js';
 import { formatDiagnostics, type Diagnostic } from '../diagnostic.js';
 import { formatBytes, formatDuration, type Terminal } from '../terminal.js';
@@ -86,7 +87,7 @@ export class PlainTransferReporter implements TransferReporter {
 
 /** The plain lines, plus a live progress line redrawn at most ten times a second. */
 export class PrettyTransferReporter extends PlainTransferReporter {
-  private shown = false;
+  private readonly status = new StatusLine(this.term);
   private lastDraw = 0;
 
   override on(e: TransferEvent): void {
@@ -100,13 +101,11 @@ export class PrettyTransferReporter extends PlainTransferReporter {
     this.lastDraw = now;
     const elapsed = now - this.started;
     const text = `[${this.command} ${this.remote}] ${e.files}/${this.plan.files} files  ${formatBytes(e.bytes)}/${formatBytes(this.plan.bytes)}  ${rate(e.bytes, elapsed)}`;
-    this.term.out('\r\x1b[K' + text.slice(0, Math.max(20, this.term.columns - 1)));
-    this.shown = true;
+    this.status.show(text);
   }
 
   private clear(): void {
-    if (this.shown) this.term.out('\r\x1b[K');
-    this.shown = false;
+    this.status.clear();
   }
 
   protected override line(text: string): void {

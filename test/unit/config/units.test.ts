@@ -4,7 +4,8 @@ import { parseDocument } from 'yaml';
 import { locAt } from '../../../src/config/pipeline-file.js';
 import { locate } from '../../../src/report/diagnostic.js';
 import { parseDuration, parseMemory } from '../../../src/config/schema.js';
-import { deepMerge, suggest } from '../../../src/config/tree.js';
+import { deepMerge } from '../../../src/config/tree.js';
+import { suggest } from '../../../src/util/suggest.js';
 
 describe('parseMemory (MiB)', () => {
   test.each([

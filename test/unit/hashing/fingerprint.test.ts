@@ -2,8 +2,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   canonicalJson,
   computeFingerprint,
-  describeChange,
-  diffFingerprints,
   fingerprintHash,
 } from '../../../src/hashing/fingerprint.js';
 import type { FileRecord } from '../../../src/hashing/file-hasher.js';
@@ -152,28 +150,5 @@ describe('computeFingerprint', () => {
     expect(
       fp({ ...STAGE, name: stageName('other'), desc: 'x', resources: { cpus: 4, gpus: 1, memoryMb: 9 }, retries: 3, timeout: 5 }).hash,
     ).toBe(base);
-  });
-});
-
-describe('diffFingerprints', () => {
-  it('explains what changed', () => {
-    const a = fp().data;
-    const b = fp(
-      { ...STAGE, cmd: ['x'], deps: [...STAGE.deps, { path: 'new.csv' }], env: {} },
-      [DEPS[0]!, { ...DEPS[1]!, hash: contentHash('ffffffffffffffff') }],
-      { seed: 1 },
-    ).data;
-    const changes = diffFingerprints(a, b);
-    expect(changes).toEqual([
-      { kind: 'cmd' },
-      { kind: 'dep-added', path: 'new.csv' },
-      { kind: 'dep-modified', path: 'stages/train.js' },
-      { kind: 'param-modified', key: 'model.logreg' },
-      { kind: 'param-modified', key: 'seed' },
-      { kind: 'env', key: 'A' },
-      { kind: 'env', key: 'OMP_NUM_THREADS' },
-    ]);
-    expect(changes.map(describeChange)).toContain('changed deps: stages/train.js');
-    expect(diffFingerprints(a, a)).toEqual([]);
   });
 });
