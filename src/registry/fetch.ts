@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { CorruptObjectError } from '../cache/integrity.js';
 import { LocalStore } from '../cache/local-store.js';
 import { readProjectConfig } from '../config/project-config.js';
 import type { FileRecord } from '../hashing/file-hasher.js';
@@ -42,7 +43,13 @@ export async function fetchModel(project: Project, loc: VersionLocation, out: st
   const tmp = `${out}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   try {
-    await store.restore([{ ...record, path: tmp }]);
+    try {
+      await store.restore([{ ...record, path: tmp }]);
+    } catch (e) {
+      // The restore hashes every object it places; a corrupt one is quarantined and named.
+      if (e instanceof CorruptObjectError) throw new RegistryError(`${neededBy}: ${e.message}`, `fetch it again from a remote: mlbuild model get ${neededBy} -r REMOTE`, 1);
+      throw e;
+    }
     const got = await state.value.files.hash(tmp);
     if (got?.hash !== loc.hash) throw new RegistryError(`${neededBy}: restored content hashes to ${got?.hash}, not the recorded ${loc.hash}`, 'the cache is corrupt: run `mlbuild cache` checks or fetch again from a remote', 1);
     const manifestPath = path.join(tmp, MANIFEST_FILE);

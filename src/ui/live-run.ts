@@ -1,6 +1,6 @@
 /**
  * Watching a `repro` that another process runs in this project, from what the engine already
- * writes, with no IPC: the project lock (`.mlcache/lock`, its owner's pid; see
+ * writes, with no IPC: the project lock (`.mlcache/lock`, its owner token; see
  * state/project-lock.ts) says a run is going on and since when; the journal's unresolved `run`
  * markers (state/journal.ts, read with its own reader) say which stages are running; the run
  * history (run-log.ts) says which finished, how long they took and whether they failed; each
@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Journal } from '../state/journal.js';
+import { ownerAlive, parseToken } from '../state/project-lock.js';
 import { RunHistory } from '../state/run-history.js';
 import { LogTail } from '../execute/log-tail.js';
 import { logFileName } from '../run/stage-run.js';
@@ -47,15 +48,6 @@ export interface LiveSnapshot {
 }
 
 export type LiveEvent = { type: 'live'; snapshot: LiveSnapshot } | { type: 'log'; stage: string; text: string; end: number };
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 export class LiveRun {
   readonly #mlcacheDir: string;
@@ -102,9 +94,10 @@ export class LiveRun {
   #owner(): { pid: number; started: string } | undefined {
     const file = path.join(this.#mlcacheDir, 'lock');
     try {
-      const pid = Number(fs.readFileSync(file, 'utf8'));
-      const started = fs.statSync(file).mtime.toISOString();
-      return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? { pid, started } : undefined;
+      // The lock's owner token (pid, start time, nonce), read by the module that writes it.
+      const token = parseToken(fs.readFileSync(file, 'utf8'));
+      const mtime = fs.statSync(file).mtime;
+      return token && ownerAlive(token, mtime.getTime()) ? { pid: token.pid, started: mtime.toISOString() } : undefined;
     } catch {
       return undefined;
     }

@@ -98,7 +98,7 @@ describe('the showcase on your own data', () => {
     // A path to nothing is refused before anything runs, at the pipeline's dep.
     const missing = await p.run(['repro', '-S', 'data.train=nope.tsv']);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/pipeline\.yaml:\d+:\d+: error: dep 'nope\.tsv' of stage 'data' does not exist/);
+    expect(missing.stderr).toMatch(/pipeline\.yaml:\d+:\d+: error: dep 'nope\.tsv' of stage 'data' is missing: it does not exist/);
   }, 300_000);
 
   it('reruns only bundle and evaluate when a helper only evaluate uses changes', async () => {

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Journal } from '../../../src/state/journal.js';
+import { processStartTime } from '../../../src/state/project-lock.js';
 import { stageName } from '../../../src/util/brand.js';
 import { LiveRun, type LiveEvent } from '../../../src/ui/live-run.js';
 import { RunLog } from '../../../src/ui/run-log.js';
@@ -44,8 +45,8 @@ describe('LiveRun', () => {
     live.subscribe((e) => events.push(e));
     expect(live.snapshot).toMatchObject({ active: false, running: [], finished: [] });
 
-    // repro takes the lock (its pid: ours, alive) and marks a stage running in the journal.
-    fs.writeFileSync(path.join(dir, 'lock'), String(process.pid));
+    // repro takes the lock (an owner token `pid start-time nonce`: ours, alive) and marks a stage running in the journal.
+    fs.writeFileSync(path.join(dir, 'lock'), `${process.pid} ${processStartTime('self') ?? '-'} 0123456789ab`);
     const journal = Journal.openSync(dir);
     journal.markRunningSync(stageName('train'));
     fs.mkdirSync(path.join(dir, 'logs'));
@@ -79,5 +80,11 @@ describe('LiveRun', () => {
     fs.writeFileSync(path.join(dir, 'lock'), '99999999');
     const live = new LiveRun(dir, new RunLog(dir));
     expect(live.snapshot).toMatchObject({ active: false, running: [], interrupted: ['prepare'] });
+  });
+
+  it('a lock whose pid now belongs to another process (another start time) is no run', () => {
+    fs.writeFileSync(path.join(dir, 'lock'), `${process.pid} 1 0123456789ab`);
+    const live = new LiveRun(dir, new RunLog(dir));
+    expect(live.snapshot).toMatchObject({ active: false });
   });
 });
