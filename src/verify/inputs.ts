@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FileHasher, FileRecord } from '../hashing/file-hasher.js';
 import type { CacheStore } from '../cache/store.js';
+import { CorruptObjectError } from '../cache/integrity.js';
 import type { Diagnostic } from '../report/diagnostic.js';
 import { type Result, ok, err } from '../util/result.js';
 
@@ -58,10 +59,17 @@ export async function placeSourceInputs(deps: readonly SourceDep[], at: InputPla
       continue;
     }
     if (locked && (await at.cache.has([locked]))) {
-      await at.cache.restore([locked]);
-      at.worktreeFiles.invalidate(rel);
-      placed.push({ ...base, source: 'cache' });
-      continue;
+      try {
+        await at.cache.restore([locked]);
+        at.worktreeFiles.invalidate(rel);
+        placed.push({ ...base, source: 'cache' });
+        continue;
+      } catch (e) {
+        // The restore checks what it places: a corrupt object is quarantined and named; the
+        // workspace copy below may still serve.
+        if (!(e instanceof CorruptObjectError)) throw e;
+        at.worktreeFiles.invalidate(rel);
+      }
     }
     const mine = await at.workspaceFiles.hash(rel);
     if (mine && (!locked || mine.hash === locked.hash)) {
