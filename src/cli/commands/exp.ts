@@ -26,7 +26,7 @@ import { buildExpTable, type ExpRow } from '../../exp/table.js';
 import { diffSections, loadMetricsAt, loadParamsFlat, metricSources, type MetricsSource } from './metrics.js';
 import { toJson } from '../../metrics/lenient-json.js';
 import { RevisionFiles, WORKSPACE } from '../../metrics/revisions.js';
-import { reproLocked, resolveGpus } from './repro.js';
+import { reproLocked, resolveGpus } from '../../run/session.js';
 import type { ReproResult } from '../../run/repro.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
 import { removeLeftovers } from '../../state/leftovers.js';
