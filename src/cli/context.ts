@@ -4,7 +4,7 @@
  */
 import { findProject, type Project } from '../project.js';
 import { processTerminal, type Terminal } from '../report/terminal.js';
-import { formatDiagnostics, type Diagnostic, type DiagnosticCode } from '../report/diagnostic.js';
+import { printDiagnostics, type Diagnostic, type DiagnosticCode } from '../report/diagnostic.js';
 import { EXIT_FAILED, EXIT_USAGE } from '../exit-codes.js';
 import type { Reporter } from '../report/events.js';
 import { PlainReporter } from '../report/reporters/plain.js';
@@ -28,11 +28,7 @@ export function openContext(g: GlobalOptions, term: Terminal = processTerminal()
   return ok({ project: project.value, term });
 }
 
-export function printDiagnostics(term: Terminal, ds: readonly Diagnostic[]): void {
-  const errors = ds.filter((d) => d.severity === 'error').length;
-  term.err(formatDiagnostics(ds) + '\n');
-  if (errors > 1) term.err(`\n${errors} errors\n`);
-}
+export { printDiagnostics };
 
 export function makeReporter(term: Terminal, mode: { json: boolean; explain: boolean }): Reporter {
   if (mode.json) return new JsonReporter(term);

@@ -20,13 +20,9 @@ export interface StatusArgs {
   check: boolean;
   /** Missing outs and data do not count (see AssessOptions.allowMissing). */
   allowMissing: boolean;
-  /** `-c/--cloud`: compare the local cache with a remote (commands/transfer.ts). */
-  cloud?: boolean;
-  remote?: string | undefined;
 }
 
 export async function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<number> {
-  if (a.cloud) return (await import('./transfer.js')).cloudStatusCommand(g, { targets: a.targets, json: a.json, check: a.check, remote: a.remote, jobs: undefined });
   return withContext(g, async ({ project, term }) => {
     const state = await openState(project, false);
     if (!state.ok) {
