@@ -1,19 +1,19 @@
 /** `mlbuild repro`: wires the workspace, cache, executor, pool and reporter, then runs the use case. */
-import { withContext, printDiagnostics, makeReporter, type GlobalOptions, type CommandContext } from '../context.js';
+import { runCommand, makeReporter, type CommandResult, type GlobalOptions, type CommandContext } from '../context.js';
+import { ok, err } from '../../util/result.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
 import { removeLeftovers } from '../../state/leftovers.js';
 import { cacheDirOf } from '../../project.js';
-import { EXIT_USAGE } from '../../exit-codes.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
 import { chooseExecutor, reproLocked, resolveGpus, type ReproArgs } from '../../run/session.js';
 
 const usage = (message: string, hint: string): Diagnostic => ({ severity: 'error', code: 'usage', message, hint });
 
 export function reproCommand(g: GlobalOptions, a: ReproArgs): Promise<number> {
-  return withContext(g, (ctx) => reproIn(ctx, a));
+  return runCommand(g, (ctx) => reproIn(ctx, a));
 }
 
-async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise<number> {
+async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise<CommandResult> {
   const problems: Diagnostic[] = [];
   if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) problems.push(usage(`--jobs must be a whole number >= 1 (got ${a.jobs})`, 'e.g. -j 4'));
   if (!Number.isInteger(a.gpuSlots) || a.gpuSlots < 1) problems.push(usage(`--gpu-slots must be a whole number >= 1 (got ${a.gpuSlots})`, 'e.g. --gpu-slots 2'));
@@ -21,10 +21,7 @@ async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise
   if (!gpus.ok) problems.push(...gpus.error);
   const chosen = await chooseExecutor(project, a);
   if (!chosen.ok) problems.push(...chosen.error);
-  if (problems.length > 0 || !gpus.ok || !chosen.ok) {
-    printDiagnostics(term, problems);
-    return EXIT_USAGE;
-  }
+  if (problems.length > 0 || !gpus.ok || !chosen.ok) return err(problems);
 
   const reporter = makeReporter(term, { json: a.json, explain: a.explain });
   const lock = a.dry
@@ -35,7 +32,7 @@ async function reproIn({ project, term }: CommandContext, a: ReproArgs): Promise
   // A run that died (kill -9) left its temp files: the first run after it clears them.
   if (lock?.tookOver) removeLeftovers(project.root, project.mlcacheDir, cacheDirOf(project));
   try {
-    return (await reproLocked(project, a, gpus.value, chosen.value, reporter)).code;
+    return ok((await reproLocked(project, a, gpus.value, chosen.value, reporter)).code);
   } finally {
     lock?.release();
   }
