@@ -4,7 +4,7 @@
  */
 import { findProject, type Project } from '../project.js';
 import { processTerminal, type Terminal } from '../report/terminal.js';
-import { formatDiagnostics, type Diagnostic, type DiagnosticCode } from '../report/diagnostic.js';
+import { printDiagnostics, type Diagnostic, type DiagnosticCode } from '../report/diagnostic.js';
 import { EXIT_FAILED, EXIT_USAGE } from '../exit-codes.js';
 import type { Reporter } from '../report/events.js';
 import { PlainReporter } from '../report/reporters/plain.js';
@@ -28,11 +28,7 @@ export function openContext(g: GlobalOptions, term: Terminal = processTerminal()
   return ok({ project: project.value, term });
 }
 
-export function printDiagnostics(term: Terminal, ds: readonly Diagnostic[]): void {
-  const errors = ds.filter((d) => d.severity === 'error').length;
-  term.err(formatDiagnostics(ds) + '\n');
-  if (errors > 1) term.err(`\n${errors} errors\n`);
-}
+export { printDiagnostics };
 
 export function makeReporter(term: Terminal, mode: { json: boolean; explain: boolean }): Reporter {
   if (mode.json) return new JsonReporter(term);
@@ -76,25 +72,4 @@ export function runCommand(g: GlobalOptions, body: (ctx: CommandContext) => Prom
   });
 }
 
-/**
- * Runs `body` with a signal that SIGINT/SIGTERM/SIGHUP abort (after telling the reporter), so running
- * stages are stopped and what completed stays recorded; the handlers are removed afterwards.
- * SIGHUP (the terminal closed) is a request to stop like any other: without a handler Node would
- * die at once and leave the stages running without anyone to record their outs.
- */
-/** The signals that stop a run gracefully (children killed, completed stages recorded). */
-export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-export async function whileInterruptible<T>(reporter: Reporter, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (!controller.signal.aborted) reporter.on({ type: 'interrupted', signal: sig });
-    controller.abort();
-  };
-  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
-  try {
-    return await body(controller.signal);
-  } finally {
-    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
-  }
-}
+export { STOP_SIGNALS, whileInterruptible } from '../run/interrupt.js';

@@ -6,7 +6,7 @@
  * tests run both paths.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { ReproArgs } from './commands/repro.js';
+import type { ReproArgs } from '../run/session.js';
 import type { StatusArgs } from './commands/status.js';
 
 const REPRO: NonNullable<ParseArgsConfig['options']> = {

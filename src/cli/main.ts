@@ -110,9 +110,9 @@ export async function main(argv: readonly string[]): Promise<number> {
           .option('remote', { alias: 'r', type: 'string', describe: 'with --cloud: the remote (default: core.remote)' }),
       (a) =>
         run(() =>
-          import('./commands/status.js').then((m) =>
-            m.statusCommand(globals, { targets: a.targets as string[], json: a.json, check: a.check, allowMissing: a.allowMissing, cloud: a.cloud, remote: a.remote }),
-          ),
+          a.cloud
+            ? import('./commands/transfer.js').then((m) => m.cloudStatusCommand(globals, { targets: a.targets as string[], json: a.json, check: a.check, remote: a.remote, jobs: undefined }))
+            : import('./commands/status.js').then((m) => m.statusCommand(globals, { targets: a.targets as string[], json: a.json, check: a.check, allowMissing: a.allowMissing })),
         ),
     )
     .command(

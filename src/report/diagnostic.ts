@@ -3,6 +3,7 @@
  * source line with a caret under the offending span, and says how to fix it. This module formats
  * them; it does not decide what is an error (config/ and graph/ do).
  */
+import type { Terminal } from './terminal.js';
 
 export interface SourceLocation {
   /** Path as shown to the user (relative to the cwd when possible). */
@@ -128,3 +129,10 @@ export function formatDiagnostics(ds: readonly Diagnostic[]): string {
 }
 
 export const errorCount = (ds: readonly Diagnostic[]): number => ds.filter((d) => d.severity === 'error').length;
+
+/** Prints `ds` on stderr, with a count when several are errors. */
+export function printDiagnostics(term: Terminal, ds: readonly Diagnostic[]): void {
+  const errors = ds.filter((d) => d.severity === 'error').length;
+  term.err(formatDiagnostics(ds) + '\n');
+  if (errors > 1) term.err(`\n${errors} errors\n`);
+}

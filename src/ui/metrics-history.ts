@@ -8,7 +8,7 @@
  */
 import type { Flat } from '../metrics/diff.js';
 import type { RevisionFiles } from '../metrics/revisions.js';
-import { loadEntryAt, type MetricsSource } from '../cli/commands/metrics.js';
+import { loadEntryAt, type MetricsSource } from '../metrics/sources.js';
 import { forEachLimit } from '../util/parallel.js';
 import type { CollectingTerminal } from './collect-terminal.js';
 
@@ -116,6 +116,6 @@ export async function metricsHistory(
   });
   const points = commits.flatMap((c) => byCommit.get(c.sha) ?? []);
   // A file missing at old commits is normal history, not a warning worth showing 500 times.
-  const warnings = [...new Set(term.warnings.filter((w) => !/: not in [0-9a-f]{7,}/.test(w)))];
+  const warnings = [...new Set(term.warnings.filter((w) => !/: not in [0-9a-f]{7 }/.test(w)))];
   return { version: 1, branch, commits, metrics: [...new Set(points.map((p) => p.metric))].sort(), points, warnings };
 }

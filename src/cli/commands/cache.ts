@@ -5,15 +5,15 @@
  * remote).
  */
 import { runCommand, type CommandResult, type GlobalOptions } from '../context.js';
+import { checkoutWorkspace } from '../../run/checkout.js';
 import { ok, err } from '../../util/result.js';
 import { openState } from '../../run/workspace.js';
-import { LocalStore, parseLinkTypes } from '../../cache/local-store.js';
+import { LocalStore } from '../../cache/local-store.js';
 import { applyGc, planGc, referencedObjects } from '../../cache/gc.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
 import { removeLeftovers } from '../../state/leftovers.js';
 import type { Lockfile } from '../../state/lockfile.js';
 import { lockfilesOfAllCommits } from '../../state/lock-history.js';
-import { checkoutOuts } from '../../cache/checkout.js';
 import { EXIT_FAILED, EXIT_OK } from '../../exit-codes.js';
 import type { FileRecord } from '../../hashing/file-hasher.js';
 import { formatBytes, type Terminal } from '../../report/terminal.js';
@@ -78,36 +78,7 @@ export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits:
 }
 
 export function checkoutCommand(g: GlobalOptions, a: { targets: string[] }): Promise<number> {
-  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
-    const lock = await acquireProjectLock(project.mlcacheDir, (pid) => term.err(`waiting for another mlbuild (pid ${pid}) to finish\n`));
-    try {
-      const state = await openState(project, true);
-      if (!state.ok) return state;
-      const { lockfile, files, statCache } = state.value;
-      const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
-      const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files, ...(linkTypes ? { linkTypes } : {}) });
-      const names = lockfile.names().filter((n) => a.targets.length === 0 || a.targets.some((t) => n === t || n.startsWith(`${t}@`)));
-      const index = Md5Index.load(project.mlcacheDir);
-      const pointers = new DataSources(project.root, project.displayCwd).all().filter((p) => a.targets.length === 0 || a.targets.some((t) => t === p.file || t === p.path));
-      const data: { stage: string; out: FileRecord }[] = [];
-      const notCached: string[] = [];
-      for (const p of pointers) {
-        const rec = await localRecord(p, store, index);
-        if (rec) data.push({ stage: p.file, out: rec });
-        else if (p.md5) notCached.push(`${p.path} (tracked by ${p.file}; get it with \`mlbuild pull ${p.file}\`)`);
-      }
-      const { restored, missing, failed } = await checkoutOuts(store, files, [...data, ...names.flatMap((name) => lockfile.get(name)!.outs.map((out) => ({ stage: name, out })))]);
-      missing.unshift(...notCached);
-      for (const p of restored) term.out(`restored ${p}\n`);
-      await statCache.save();
-      term.out(`${restored.length} out${restored.length === 1 ? '' : 's'} restored\n`);
-      if (missing.length > 0) term.err(`not in the cache (run \`mlbuild repro\` to build them):\n${missing.map((m) => `  ${m}\n`).join('')}`);
-      if (failed.length > 0) term.err(`could not restore (run \`mlbuild repro\` to rebuild them):\n${failed.map((m) => `  ${m}\n`).join('')}`);
-      return ok(missing.length > 0 || failed.length > 0 ? EXIT_FAILED : EXIT_OK);
-    } finally {
-      lock.release();
-    }
-  });
+  return runCommand(g, ({ project, term }) => checkoutWorkspace(project, term, a.targets));
 }
 
 export interface CacheVerifyArgs {

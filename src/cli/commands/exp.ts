@@ -6,35 +6,34 @@
  */
 import path from 'node:path';
 import fs from 'node:fs';
-import { withContext, printDiagnostics, STOP_SIGNALS, type GlobalOptions, type CommandContext } from '../context.js';
+import { withContext, printDiagnostics, exitCodeFor, STOP_SIGNALS, type GlobalOptions, type CommandContext } from '../context.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 import { openWorkspace } from '../../run/workspace.js';
 import { localCapacity, ResourcePool } from '../../schedule/resources.js';
 import { GitReader } from '../../metrics/git-reader.js';
-import { diffFlat, type Flat } from '../../metrics/diff.js';
+import { diffFlat } from '../../metrics/diff.js';
 import { renderMarkdown, renderMetricsDiff, renderParamsDiff, renderTable, type DiffSection, type Format } from '../../metrics/render.js';
 import { atomicWriteFile } from '../../util/atomic-write.js';
-import { forEachLimit } from '../../util/parallel.js';
 import { formatDuration } from '../../report/terminal.js';
 import { expandSweep } from '../../exp/sweep.js';
 import { checkExpName, decodeMessage, encodeMessage, expRef, generateExpName, namesFor, queueRef, type ExpMeta } from '../../exp/ref.js';
 import { isUnproduced } from '../../exp/produced-metrics.js';
 import { ExpRepo } from '../../exp/repo.js';
 import { runExperiments, type ExpSpec } from '../../exp/runner.js';
-import { buildExpTable, type ExpRow } from '../../exp/table.js';
-import { diffSections, loadMetricsAt, loadParamsFlat, metricSources, type MetricsSource } from './metrics.js';
+import { buildExpTable } from '../../exp/table.js';
+import { diffSections, loadMetricsAt, loadParamsFlat, metricSources } from '../../metrics/sources.js';
 import { toJson } from '../../metrics/lenient-json.js';
-import { RevisionFiles, WORKSPACE } from '../../metrics/revisions.js';
-import { reproLocked, resolveGpus } from './repro.js';
+import { RevisionFiles } from '../../metrics/revisions.js';
+import { reproLocked, resolveGpus } from '../../run/session.js';
 import type { ReproResult } from '../../run/repro.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
 import { removeLeftovers } from '../../state/leftovers.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
 import type { Project } from '../../project.js';
 import type { Reporter } from '../../report/events.js';
-import type { Terminal } from '../../report/terminal.js';
-import { checkoutCommand } from './cache.js';
+import { checkoutWorkspace } from '../../run/checkout.js';
+import { collectExpRows, expJson, type ExpReaders, type ShownRow } from '../../exp/rows.js';
 
 const usage = (message: string, hint?: string): Diagnostic => ({ severity: 'error', code: 'usage', message, ...(hint ? { hint } : {}) });
 
@@ -202,14 +201,6 @@ async function resolveExp(repo: ExpRepo, name: string, anyRev: boolean): Promise
   return (await repo.resolve(expRef(name))) ?? (anyRev ? await repo.resolve(name) : undefined);
 }
 
-/** What `exp show`/`exp diff` (and `mlbuild ui`) read with: the experiment refs, git at any revision, the metrics and params files. */
-export interface ExpReaders {
-  readonly repo: ExpRepo;
-  readonly git: GitReader;
-  readonly metrics: MetricsSource;
-  readonly files: RevisionFiles;
-}
-
 /** What show and diff read with: the experiment refs, git at any revision, the metrics files. */
 export async function openReaders(ctx: CommandContext): Promise<ExpReaders | undefined> {
   const repo = await openRepo(ctx);
@@ -230,91 +221,6 @@ export interface ExpShowArgs {
   readonly sortBy: string | undefined;
   readonly sortOrder: 'asc' | 'desc';
   readonly precision: number;
-}
-
-export type ShownRow = ExpRow & { rev?: string; meta?: ExpMeta };
-
-/**
- * The rows of `exp show`: the workspace, the HEAD branch, then every finished and queued
- * experiment with its params and metrics. Shared with `mlbuild ui` (ui/experiments.ts); problems
- * reading a file go to `term.err`. `memo` (experiment sha -> row) lets a long-lived reader skip
- * experiments it has read before: an experiment's commit never changes.
- */
-export async function collectExpRows(project: Project, term: Terminal, readers: ExpReaders, memo?: Map<string, ShownRow>): Promise<ShownRow[]> {
-  const { repo, git, metrics, files } = readers;
-  // An experiment's metrics that its run did not produce are the base's copies, not its results.
-  const metricsAt = (t: Terminal, rev: string, meta?: ExpMeta): Promise<Map<string, Flat>> => loadMetricsAt(t, files, rev, metrics, (f) => isUnproduced(meta, f));
-  const paramsAt = (t: Terminal, rev: string, overrides: readonly string[] = []) => loadParamsFlat(project, t, git, rev, overrides, metrics.paramFiles);
-  const head = await repo.resolve('HEAD');
-  const rows: ShownRow[] = [];
-  const none = { created: undefined, status: undefined, durationS: undefined, cpuS: undefined };
-  rows.push({ name: WORKSPACE, baseline: true, base: head, ...none, params: await paramsAt(term, WORKSPACE), metrics: await metricsAt(term, WORKSPACE) });
-  if (head) {
-    const branch = (await repo.raw(['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
-    rows.push({ name: branch, baseline: true, base: head, rev: head, ...none, params: await paramsAt(term, head), metrics: await metricsAt(term, head) });
-  }
-  const entries = [...(await repo.list(false)).map((e) => ({ e, queued: false })), ...(await repo.list(true)).map((e) => ({ e, queued: true }))];
-  // A row depends on the files the pipeline names too (an edited dvc.yaml changes the columns).
-  const sourceKey = JSON.stringify([metrics.entries, metrics.cachedOuts, metrics.paramFiles]);
-  const keyOf = (x: (typeof entries)[number]) => `${x.queued ? 'q' : 'e'}:${x.e.name}:${x.e.sha}:${sourceKey}`;
-  // Hundreds of experiments cost a process per git read: read the messages and the committed
-  // metrics files of every experiment not seen before in two batches.
-  const fresh = entries.filter((x) => !memo?.has(keyOf(x)));
-  const messages = await repo.messages(fresh.map((x) => x.e.sha));
-  await files.prefetch(
-    fresh.filter((x) => !x.queued).map((x) => x.e.sha),
-    metrics.entries,
-  );
-  // The params are resolved per experiment (a few git reads each): four at a time, each into its
-  // own buffer, whose warnings are replayed in list order so the output is as one at a time.
-  const read: { row: ShownRow | undefined; err: string }[] = [];
-  await forEachLimit([...entries.keys()], 4, async (i) => {
-    const x = entries[i]!;
-    const { e, queued } = x;
-    let err = '';
-    const t: Terminal = { out: (s) => void (err += s), err: (s) => void (err += s), isTTY: false, columns: term.columns };
-    let row = memo?.get(keyOf(x));
-    if (!row) {
-      const meta = decodeMessage(messages.get(e.sha) ?? (await repo.message(e.sha)));
-      row = meta && {
-        name: e.name,
-        baseline: false,
-        base: meta.base,
-        rev: e.sha,
-        meta,
-        created: meta.created,
-        status: meta.status,
-        durationS: meta.duration_s,
-        cpuS: meta.cost?.cpu_s,
-        params: await paramsAt(t, e.sha, queued ? meta.overrides : []),
-        metrics: queued ? new Map() : await metricsAt(t, e.sha, meta),
-      };
-      if (row) memo?.set(keyOf(x), row);
-    }
-    read[i] = { row, err };
-  });
-  for (const r of read) {
-    if (r.err !== '') term.err(r.err);
-    if (r.row) rows.push(r.row);
-  }
-  return rows;
-}
-
-/** One row of `exp show --json` (the documented, stable shape). */
-export function expJson(r: ShownRow) {
-  return {
-    name: r.name,
-    baseline: r.baseline,
-    rev: r.rev ?? null,
-    base: r.base ?? null,
-    created: r.created ?? null,
-    status: r.status ?? null,
-    duration_s: r.durationS ?? null,
-    cost: r.meta?.cost ?? null,
-    overrides: r.meta?.overrides ?? [],
-    params: Object.fromEntries(r.params ?? []),
-    metrics: Object.fromEntries([...r.metrics].map(([f, v]) => [f, Object.fromEntries(v)])),
-  };
 }
 
 export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number> {
@@ -411,7 +317,10 @@ export function expApplyCommand(g: GlobalOptions, a: { name: string; force: bool
     }
     term.out(`applied ${a.name}: ${files.length === 0 ? 'no file differs from its base' : files.join(', ')}\n`);
     // The lockfile now names the experiment's outs: put them in place from the cache, running nothing.
-    return checkoutCommand(g, { targets: [] });
+    const restored = await checkoutWorkspace(ctx.project, term, []);
+    if (restored.ok) return restored.value;
+    printDiagnostics(term, restored.error);
+    return exitCodeFor(restored.error);
   });
 }
 

@@ -2,12 +2,13 @@
  * `mlbuild status`: each stale stage and why, without running or writing anything. `--check` turns
  * staleness into exit 1 for CI; `--json` prints a stable document.
  */
-import { withContext, printDiagnostics, type GlobalOptions } from '../context.js';
+import { runCommand, type CommandResult, type GlobalOptions } from '../context.js';
+import { ok, err } from '../../util/result.js';
 import { openPlanned, openState } from '../../run/workspace.js';
 import { assess } from '../../run/assess.js';
 import { formatReason } from '../../run/reason.js';
 import { LocalStore } from '../../cache/local-store.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { EXIT_FAILED, EXIT_OK } from '../../exit-codes.js';
 import { DataSources } from '../../data/sources.js';
 import { whereToGet } from '../../data/missing.js';
 import { Md5Index } from '../../data/md5-index.js';
@@ -20,26 +21,16 @@ export interface StatusArgs {
   check: boolean;
   /** Missing outs and data do not count (see AssessOptions.allowMissing). */
   allowMissing: boolean;
-  /** `-c/--cloud`: compare the local cache with a remote (commands/transfer.ts). */
-  cloud?: boolean;
-  remote?: string | undefined;
 }
 
 export async function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<number> {
-  if (a.cloud) return (await import('./transfer.js')).cloudStatusCommand(g, { targets: a.targets, json: a.json, check: a.check, remote: a.remote, jobs: undefined });
-  return withContext(g, async ({ project, term }) => {
+  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
     const state = await openState(project, false);
-    if (!state.ok) {
-      printDiagnostics(term, state.error);
-      return EXIT_USAGE;
-    }
+    if (!state.ok) return err(state.error);
     const s = state.value;
     // With --allow-missing, data that is not there yet is no error either.
     const opened = await openPlanned(project, a.targets, (abs) => a.allowMissing || s.files.stat(abs) !== undefined);
-    if (!opened.ok) {
-      printDiagnostics(term, opened.error);
-      return EXIT_USAGE;
-    }
+    if (!opened.ok) return err(opened.error);
     const { ws, plan } = opened.value;
     const adopter = DvcLockAdopter.open(project.root, project.mlcacheDir, s.files);
     const ctx = { files: s.files, params: ws.loaded.params, fileParams: ws.loaded.fileParams, lockfile: s.lockfile, interrupted: s.interrupted, ...(adopter ? { adopter } : {}) };
@@ -61,10 +52,7 @@ export async function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<nu
     index.save();
     adopter?.saveIndex();
     const adopted = assessed.filter((x) => x.adopted && x.reasons.length === 0);
-    if (sources.diags.length > 0) {
-      printDiagnostics(term, sources.diags);
-      return EXIT_USAGE;
-    }
+    if (sources.diags.length > 0) return err(sources.diags);
     const dataStale = data.filter((d) => d.state !== 'ok');
     const upToDate = stale.length === 0 && dataStale.length === 0 && missing.length === 0;
     if (a.json) {
@@ -110,6 +98,6 @@ export async function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<nu
         for (const r of x.reasons) term.out(`\t${formatReason(r)}\n`);
       }
     }
-    return a.check && !upToDate ? EXIT_FAILED : EXIT_OK;
+    return ok(a.check && !upToDate ? EXIT_FAILED : EXIT_OK);
   });
 }

@@ -5,7 +5,7 @@
  * usage and config errors, 130 when interrupted.
  */
 import { withContext, printDiagnostics, makeReporter, whileInterruptible, type GlobalOptions } from '../context.js';
-import { resolveGpus } from './repro.js';
+import { resolveGpus } from '../../run/session.js';
 import { verify } from '../../verify/verify.js';
 import { renderVerifyText, verifyJson } from '../../verify/render.js';
 import { LocalExecutor } from '../../execute/local-executor.js';
