@@ -61,6 +61,17 @@ const subdirs = (dir: string): string[] => {
 };
 
 /**
+ * Removes the temp files of dead processes directly in `.mlcache/` (one readdir of a small folder):
+ * run by every acquisition of the project lock, since a run killed while creating the lock leaves
+ * `lock.<pid>.tmp` and no lock, so no later run takes a lock over from it.
+ */
+export function removeTopLeftovers(mlcacheDir: string): string[] {
+  const removed: string[] = [];
+  sweepDir(mlcacheDir, removed);
+  return removed;
+}
+
+/**
  * Removes the temp files of dead processes in the project root, its `.mlcache/` and the cache
  * `cacheDir` (the same folder unless experiments share the user's). Returns what it removed.
  */

@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { removeTopLeftovers } from './leftovers.js';
 
 export interface ProjectLock {
   release(): void;
@@ -143,6 +144,7 @@ export async function acquireProjectLock(mlcacheDir: string, onWait: (ownerPid: 
   let tookOver = false;
   for (;;) {
     if (tryCreate(file, token)) {
+      removeTopLeftovers(mlcacheDir);
       return {
         tookOver,
         release: () => {

@@ -169,8 +169,10 @@ describe.skipIf(noBrowser !== undefined && process.env.CI !== 'true')(`mlbuild u
     expect(await page.locator('figure[aria-label="drift over commits"] g.mark-symbol.role-mark path').count()).toBe(5);
     const before = await page.evaluate('document.documentElement.dataset.theme');
     await page.keyboard.press('t');
+    // The theme is applied by an effect after the re-render: wait for it rather than read at once.
+    await page.waitForFunction(`document.documentElement.dataset.theme !== ${JSON.stringify(before)}`, undefined, { timeout: 10_000 });
     const after = await page.evaluate('document.documentElement.dataset.theme');
-    expect(after).not.toBe(before);
+    expect(after).toBe(before === 'dark' ? 'light' : 'dark');
     await page.evaluate("document.documentElement.dataset.theme = 'dark'");
     await shot(page, 'models-dark');
     await page.keyboard.press('1');

@@ -79,6 +79,16 @@ describe('takeover', () => {
     again.release();
     expect(fs.readFileSync(path.join(dir, 'lock'), 'utf8')).toBe('someone else');
   });
+
+  it('a run killed while creating the lock leaves lock.<pid>.tmp and no lock: the next acquire removes it', async () => {
+    const dead = deadPid();
+    fs.writeFileSync(path.join(dir, `lock.${dead}.tmp`), `${dead} - 000000000000`);
+    fs.writeFileSync(path.join(dir, `lock.${process.pid}.tmp.keep`), 'not a temp name of ours');
+    const lock = await acquireProjectLock(dir, () => undefined);
+    expect(lock.tookOver).toBe(false);
+    expect(fs.readdirSync(dir).sort()).toEqual(['lock', `lock.${process.pid}.tmp.keep`]);
+    lock.release();
+  });
 });
 
 describe('leftovers', () => {
