@@ -139,6 +139,44 @@ describe('verify on restore', () => {
   });
 });
 
+describe('verify (the command) on a corrupt cached input', () => {
+  it('falls back to the workspace copy, or names the input, instead of crashing', async () => {
+    const p = projects.make({
+      'pipeline.yaml': 'stages:\n  up:\n    cmd: tr a-z A-Z < data/raw.txt > up.txt\n    deps: [data/raw.txt]\n    outs: [up.txt]\n',
+      '.gitignore': '/data/\n',
+      'data/raw.txt': 'raw data, not committed\n',
+    });
+    expect((await p.run(['repro'])).code).toBe(0);
+    p.commitAll('pipeline and lockfile');
+    const remoteDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-remote-'));
+    try {
+      expect((await p.run(['remote', 'add', '-d', 'store', remoteDir])).code).toBe(0);
+      // push carries the raw input the lockfile records; pull brings it back into an emptied cache.
+      expect((await p.run(['push'])).code).toBe(0);
+      fs.rmSync(p.path('.mlcache'), { recursive: true, force: true });
+      p.remove('data');
+      const pulled = await p.run(['pull']);
+      expect(pulled.code, pulled.stderr).toBe(0);
+      expect(p.read('data/raw.txt')).toBe('raw data, not committed\n');
+      corruptObjectHolding(p, 'raw data, not committed\n');
+      const kept = await p.run(['verify']);
+      expect(kept.code, kept.stderr).toBe(0);
+      expect(kept.stdout).toMatch(/input data\/raw\.txt: not in git, copied from the workspace/);
+      expect(quarantined(p)).toHaveLength(1);
+      // With no workspace copy either, verify names the input (exit 1), still without a crash.
+      p.remove('data');
+      expect((await p.run(['pull'])).code).toBe(0);
+      corruptObjectHolding(p, 'raw data, not committed\n');
+      p.remove('data');
+      const gone = await p.run(['verify']);
+      expect(gone.code, gone.stderr).toBe(1);
+      expect(gone.stderr).toMatch(/input 'data\/raw\.txt' is not committed to git, and neither the cache nor the workspace has the version/);
+    } finally {
+      fs.rmSync(remoteDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('cache verify', () => {
   it('names every corrupt object (exit 1); --repair quarantines them and a repro rebuilds', async () => {
     const p = await built();
