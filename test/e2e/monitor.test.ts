@@ -13,6 +13,7 @@ import { cliBuilt, Project, REPO_ROOT } from './rig.js';
 import { trainModel, uciRows, UCI_DIR, type Labelled } from '../serve-fixture.js';
 import { RequestLogWriter } from '../../src/serve/request-log.js';
 import { loadModel } from '../../src/serve/predictor.js';
+import { noBrowser, skipBrowser, withOfflinePage } from './offline-page.js';
 
 const tsv = (rows: readonly Labelled[]): string => rows.map((r) => `${r.text}\t${r.label}`).join('\n') + '\n';
 
@@ -210,23 +211,9 @@ describe('mlbuild monitor on real data', () => {
     expect(fs.existsSync(p.path('monitor/drift.json'))).toBe(true); // earlier reports untouched
   }, 60_000);
 
-  const CHROMIUM = '/usr/bin/chromium';
-  const noBrowser = fs.existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`;
-  it.skipIf(noBrowser !== undefined && process.env.CI !== 'true')(`renders every chart of the HTML report in headless Chromium, offline${noBrowser ? ` (skipped: ${noBrowser})` : ''}`, async () => {
+  it.skipIf(skipBrowser)(`renders every chart of the HTML report in headless Chromium, offline${noBrowser ? ` (skipped: ${noBrowser})` : ''}`, async () => {
     expect((await p.run([...MONITOR, '--current', 'traffic/slang.tsv', '-o', 'monitor/browser.json'])).code).toBe(1);
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      const requests: string[] = [];
-      page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
-      page.on('pageerror', (e) => void errors.push(e.message));
-      page.on('request', (req) => void requests.push(req.url()));
-      const url = `file://${p.path('monitor/browser.html')}`;
-      await page.goto(url);
-      // Browser code goes as strings: the project's TypeScript has no DOM types.
-      await page.waitForFunction('document.body.dataset.rendered || document.body.dataset.failed');
+    await withOfflinePage(p.path('monitor/browser.html'), async (page, { errors, requests, url }) => {
       expect(await page.evaluate('document.body.dataset.failed')).toBeUndefined();
       const charts = (await page.evaluate(`[...document.querySelectorAll('.chart')].map((el) => ({
         svg: el.querySelectorAll('svg').length,
@@ -240,8 +227,6 @@ describe('mlbuild monitor on real data', () => {
       expect(await page.locator('#checks tr').count()).toBe(9); // header + 8 checks
       expect(errors).toEqual([]);
       expect(requests).toEqual([url]);
-    } finally {
-      await browser.close();
-    }
+    });
   }, 120_000);
 });

@@ -3,9 +3,9 @@
  * data files at each commit, a revision where a file is missing, the HTML page, the errors; and
  * the page loaded in headless Chromium with no network.
  */
-import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type Project, useProjects } from './rig.js';
+import { noBrowser, skipBrowser, withOfflinePage } from './offline-page.js';
 
 const projects = useProjects();
 
@@ -219,30 +219,16 @@ describe('plots show', () => {
   });
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-const noBrowser = fs.existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`;
 
-describe.skipIf(noBrowser !== undefined && process.env.CI !== 'true')(`the plots page in headless Chromium${noBrowser ? ` (skipped: ${noBrowser})` : ''}`, () => {
+describe.skipIf(skipBrowser)(`the plots page in headless Chromium${noBrowser ? ` (skipped: ${noBrowser})` : ''}`, () => {
   it('renders every chart with marks per series, with no console error and no network request', { timeout: 90_000 }, async () => {
     const p = await history();
     p.write({ 'src/roc': json(ROC_1) });
     expect((await p.run(['repro'])).code).toBe(0);
     expect((await p.run(['plots', 'diff', 'HEAD~1', 'HEAD', 'workspace'])).code).toBe(0);
 
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      const requests: string[] = [];
-      page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
-      page.on('pageerror', (e) => void errors.push(e.message));
-      page.on('request', (req) => void requests.push(req.url()));
-      const url = `file://${p.path('mlbuild_plots/index.html')}`;
-      await page.goto(url);
-      // The page's runner sets data-rendered once every vegaEmbed call resolved (data-failed if one threw).
-      // Browser code goes as strings: the project's TypeScript has no DOM types.
-      await page.waitForFunction('document.body.dataset.rendered || document.body.dataset.failed');
+    // The page's runner sets data-rendered once every vegaEmbed call resolved (data-failed if one threw).
+    await withOfflinePage(p.path('mlbuild_plots/index.html'), async (page, { errors, requests, url }) => {
       expect(await page.evaluate('document.body.dataset.failed')).toBeUndefined();
       const charts = await page.evaluate(`[...document.querySelectorAll('.plot')].map((el) => ({
         id: el.dataset.plot,
@@ -263,8 +249,6 @@ describe.skipIf(noBrowser !== undefined && process.env.CI !== 'true')(`the plots
       expect(await page.locator('.problems li').allTextContents()).toEqual(['plots/loss.csv at HEAD~1: not in HEAD~1']);
       expect(errors).toEqual([]);
       expect(requests).toEqual([url]);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });
