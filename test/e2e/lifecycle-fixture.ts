@@ -5,10 +5,9 @@
  * mlbuild.lock; each version is a commit. Also the server handshake: start `mlbuild serve` and
  * wait for its "serving ... on http://..." line.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI, type Project } from './rig.js';
+import { startListening, type ListeningCli, type Project } from './rig.js';
 import { trainModel, uciRows } from '../serve-fixture.js';
 
 const PIPELINE = `stages:
@@ -31,30 +30,10 @@ export async function publishVersion(p: Project, opts: { rows: number; accuracy:
   p.commitAll(opts.message);
 }
 
-export interface Server {
-  readonly url: string;
-  readonly child: ChildProcess;
-  output(): { stdout: string; stderr: string };
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
-}
+export type Server = ListeningCli;
 
 /** Starts `mlbuild serve ARGS --port 0` in `cwd` and resolves once it prints its address. */
-export function startServer(cwd: string, args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args, '--port', '0'], { cwd, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const m = / on (http:\/\/[\d.]+:\d+)\n/.exec(stdout);
-      if (m) resolve({ url: m[1] as string, child, output: () => ({ stdout, stderr }), stop: () => (child.kill('SIGTERM'), closed) });
-    });
-    void closed.then((code) => reject(new Error(`serve exited (${code}) before listening:\n${stdout}\n${stderr}`)));
-  });
-}
+export const startServer = (cwd: string, args: string[]): Promise<Server> => startListening(cwd, ['serve', ...args, '--port', '0'], / on (http:\/\/[\d.]+:\d+)\n/);
 
 export const writeGate = (p: Project, maxDrop = 0): void => p.write({ '.mlbuild/registry.yaml': `gates:\n  prod:\n    - file: metrics/test.json\n      metric: logreg.accuracy\n      max_drop: ${maxDrop}\n` });
 

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll } from 'vitest';
 
@@ -111,6 +111,35 @@ export function startUntil(p: Project, args: string[], marker: string) {
     void closed.then(() => reject(new Error(`exited before '${marker}':\n${stdout}\n${stderr}`)));
   });
   return { child, reached, closed, output: () => ({ stdout, stderr }) };
+}
+
+/** A long-running CLI command (serve, ui) that listens on a port it printed. */
+export interface ListeningCli {
+  readonly url: string;
+  readonly child: ChildProcess;
+  output(): { stdout: string; stderr: string };
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts the CLI with `argv` in `cwd` and resolves once its stdout matches `address` (group 1 is
+ * the URL): a handshake on what the server prints, not a sleep. Rejects when it exits first.
+ */
+export function startListening(cwd: string, argv: string[], address: RegExp): Promise<ListeningCli> {
+  const child = spawn(process.execPath, [CLI, ...argv], { cwd, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const m = address.exec(stdout);
+      if (m) resolve({ url: m[1]!, child, output: () => ({ stdout, stderr }), stop: () => (child.kill('SIGTERM'), closed) });
+    });
+    void closed.then((code) => reject(new Error(`mlbuild ${argv.join(' ')} exited (${code}) before listening:\n${stdout}\n${stderr}`)));
+  });
 }
 
 export interface ReproDoc {

@@ -3,8 +3,7 @@
  * change, declared plots), two experiments, GTO model tags and a stale workspace; and the built
  * `mlbuild ui --port 0` started as a child process, resolved once it prints its URL (a handshake).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { CLI, Project } from './rig.js';
+import { Project, startListening, type ListeningCli } from './rig.js';
 
 export const PIPELINE = `stages:
   prepare:
@@ -80,38 +79,10 @@ export async function makeFixture(pipelineFile = 'pipeline.yaml'): Promise<Fixtu
   return { p, commits };
 }
 
-export interface UiServer {
-  readonly url: string;
-  readonly child: ChildProcess;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
-  output(): { stdout: string; stderr: string };
-}
+export type UiServer = ListeningCli;
 
-export function startUi(p: Project, args: string[] = []): Promise<UiServer> {
-  const child = spawn(process.execPath, [CLI, ...args, 'ui', '--port', '0'], { cwd: p.dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const m = /at (http:\/\/127\.0\.0\.1:\d+)\//.exec(stdout);
-      if (m)
-        resolve({
-          url: m[1]!,
-          child,
-          stop: () => {
-            child.kill('SIGTERM');
-            return closed;
-          },
-          output: () => ({ stdout, stderr }),
-        });
-    });
-    void closed.then((code) => reject(new Error(`mlbuild ui exited (${code}) before listening:\n${stdout}\n${stderr}`)));
-  });
-}
+/** Starts `mlbuild [ARGS] ui --port 0` in the project and resolves once it prints its address. */
+export const startUi = (p: Project, args: string[] = []): Promise<UiServer> => startListening(p.dir, [...args, 'ui', '--port', '0'], /at (http:\/\/127\.0\.0\.1:\d+)\//);
 
 export async function getJson<T = Record<string, unknown>>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const res = await fetch(url, init);
