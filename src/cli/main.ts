@@ -41,8 +41,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   const { file, rest } = splitGlobalFile(argv);
   const globals: GlobalOptions = { file, cwd: process.cwd() };
   const fast = parseFast(rest);
-  if (fast?.command === 'repro') return (await import('./commands/repro.js')).reproCommand(globals, fast.args);
-  if (fast?.command === 'status') return (await import('./commands/status.js')).statusCommand(globals, fast.args);
+  // A no-op is answered from the fresh snapshot before the run machinery is even loaded.
+  if (fast?.command === 'repro') {
+    const quick = await (await import('../run/up-to-date.js')).reproUpToDate(globals, fast.args);
+    return quick.answered ? quick.code : (await import('./commands/repro.js')).reproCommand(globals, fast.args, quick.primed);
+  }
+  if (fast?.command === 'status') {
+    const quick = await (await import('../run/up-to-date.js')).statusUpToDate(globals, fast.args);
+    return quick.answered ? quick.code : (await import('./commands/status.js')).statusCommand(globals, fast.args, quick.primed);
+  }
   const { default: yargs } = await import('yargs');
   let code = 0;
   let failed = false;

@@ -9,10 +9,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import fg from 'fast-glob';
 import type { Diagnostic } from '../report/diagnostic.js';
 import { readPointerFile, type DataPointer } from './pointer.js';
+import { gitPointerFiles } from './pointer-files.js';
 
 const IGNORED_DIRS = ['.git', '.mlcache', '.dvc', 'node_modules'];
 
@@ -61,13 +61,6 @@ export class DataSources {
 }
 
 function listPointerFiles(root: string): string[] {
-  const git = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '*.dvc', ':!:.dvc/**'], { cwd: root, encoding: 'utf8' });
-  let files: string[];
-  if (git.status === 0) {
-    // Relative to the cwd (the project root), as ls-files answers; a deleted pointer is not one.
-    files = git.stdout.split('\0').filter((f) => f.endsWith('.dvc') && fs.existsSync(path.join(root, f)));
-  } else {
-    files = fg.sync('**/*.dvc', { cwd: root, dot: true, onlyFiles: true, ignore: IGNORED_DIRS.map((d) => `**/${d}/**`) });
-  }
+  const files = gitPointerFiles(root) ?? fg.sync('**/*.dvc', { cwd: root, dot: true, onlyFiles: true, ignore: IGNORED_DIRS.map((d) => `**/${d}/**`) });
   return [...new Set(files)].sort();
 }

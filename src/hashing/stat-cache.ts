@@ -1,9 +1,10 @@
 /**
- * The hash-state database: (path, size, mtimeMs, ino) -> content hash, so an unchanged file is
- * never read twice across runs (lage's FileHasher, git's index, DVC's state db).
+ * The hash-state database: (path, size, mtimeMs, ino, ctimeMs) -> content hash, so an unchanged
+ * file is never read twice across runs (lage's FileHasher, git's index, DVC's state db). The ctime
+ * catches an in-place edit whose mtime was put back (`touch -d`, `cp -p`, tar): nobody can set it.
  *
  * Persisted at `<mlcache>/state/stat-cache.json` as one compact JSON object whose `entries` is a
- * flat array of 6-tuples `[relpath, size, mtimeMs, ino, hash, gen, ...]` (one JSON.parse, no
+ * flat array of 7-tuples `[relpath, size, mtimeMs, ino, hash, gen, ctimeMs, ...]` (one JSON.parse, no
  * per-entry objects in the file: ~3 ms for 10k entries). Paths under the project root are stored
  * relative to it, others absolute. Loaded once; `save()` writes atomically and only when something
  * was recorded or forgotten.
@@ -30,6 +31,8 @@ export interface StatLike {
   readonly size: number;
   readonly mtimeMs: number;
   readonly ino: number;
+  /** Compared (and checked against the racy window) when given; callers that stat always give it. */
+  readonly ctimeMs?: number;
 }
 
 export interface StatCacheOptions {
@@ -43,8 +46,8 @@ export interface StatCacheOptions {
   readonly maxIdleGenerations?: number;
 }
 
-const VERSION = 1;
-const TUPLE = 6;
+const VERSION = 2;
+const TUPLE = 7;
 export const STAT_CACHE_FILE = path.join('state', 'stat-cache.json');
 
 export class StatCache {
@@ -56,7 +59,7 @@ export class StatCache {
   readonly #loadedAt: number;
   /**
    * Key (path relative to the root, or absolute) -> offset of its row in #rows. Rows are the
-   * file's flat 6-tuples, kept as parsed: no per-entry objects and no path concatenation at load.
+   * file's flat 7-tuples, kept as parsed: no per-entry objects and no path concatenation at load.
    */
   readonly #index = new Map<string, number>();
   #rows: unknown[] = [];
@@ -142,7 +145,7 @@ export class StatCache {
     const i = this.#index.get(this.#key(absPath));
     if (i === undefined) return undefined;
     const rows = this.#rows;
-    if (rows[i + 1] !== st.size || rows[i + 2] !== st.mtimeMs || rows[i + 3] !== st.ino) return undefined;
+    if (rows[i + 1] !== st.size || rows[i + 2] !== st.mtimeMs || rows[i + 3] !== st.ino || rows[i + 6] !== (st.ctimeMs ?? null)) return undefined;
     rows[i + 5] = this.#gen;
     return rows[i + 4] as ContentHash;
   }
@@ -155,13 +158,14 @@ export class StatCache {
    */
   record(absPath: string, st: StatLike, hash: ContentHash, readStartMs: number = this.#loadedAt): boolean {
     const key = this.#key(absPath);
-    if (!(st.mtimeMs < readStartMs - this.#racyWindowMs)) {
+    if (!(st.mtimeMs < readStartMs - this.#racyWindowMs) || !((st.ctimeMs ?? 0) < readStartMs - this.#racyWindowMs)) {
       if (this.#index.delete(key)) this.#dirty = true;
       return false;
     }
     const rows = this.#rows;
     const i = this.#index.get(key);
-    if (i !== undefined && rows[i + 1] === st.size && rows[i + 2] === st.mtimeMs && rows[i + 3] === st.ino && rows[i + 4] === hash) {
+    const ctime = st.ctimeMs ?? null;
+    if (i !== undefined && rows[i + 1] === st.size && rows[i + 2] === st.mtimeMs && rows[i + 3] === st.ino && rows[i + 6] === ctime && rows[i + 4] === hash) {
       rows[i + 5] = this.#gen;
       return true;
     }
@@ -171,12 +175,22 @@ export class StatCache {
       rows[i + 3] = st.ino;
       rows[i + 4] = hash;
       rows[i + 5] = this.#gen;
+      rows[i + 6] = ctime;
     } else {
       this.#index.set(key, rows.length);
-      rows.push(key, st.size, st.mtimeMs, st.ino, hash, this.#gen);
+      rows.push(key, st.size, st.mtimeMs, st.ino, hash, this.#gen, ctime);
     }
     this.#dirty = true;
     return true;
+  }
+
+  /**
+   * Marks the entry for `absPath` as used in this session, so pruning keeps it: for files a run
+   * proved unchanged without looking them up (the fresh snapshot's tops).
+   */
+  keepAlive(absPath: string): void {
+    const i = this.#index.get(this.#key(absPath));
+    if (i !== undefined) this.#rows[i + 5] = this.#gen;
   }
 
   /** Drops the entry for one path. */
@@ -198,7 +212,7 @@ export class StatCache {
     for (const k of keys) {
       const i = this.#index.get(k)!;
       if ((rows[i + 5] as number) < minGen) continue;
-      flat.push(k, rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5]);
+      flat.push(k, rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5], rows[i + 6]);
     }
     return JSON.stringify({ version: VERSION, gen: this.#gen, entries: flat }) + '\n';
   }

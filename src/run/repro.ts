@@ -25,7 +25,11 @@ import type { StageName } from '../util/brand.js';
 import { atomicWriteFile } from '../util/atomic-write.js';
 import { updateGitignore } from '../state/gitignore.js';
 import { RunHistory } from '../state/run-history.js';
+import { recordFreshSnapshot, removeFreshSnapshot } from './snapshot-record.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+
+/** Outcomes after which a stage is up to date (the fresh snapshot is written only when all are). */
+const CLEAN: ReadonlySet<string> = new Set(['fresh', 'succeeded', 'restored', 'frozen']);
 
 /** What one queued cluster job takes from the pool: a submission slot, no local CPUs or GPUs. */
 const ONE_JOB = { cpus: 1, gpus: 0, memoryMb: 0 } as const;
@@ -208,6 +212,8 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     return { code: EXIT_OK, summary };
   }
 
+  // This run may change what the last one proved fresh; the end of the run records it again.
+  removeFreshSnapshot(project);
   const runs = new Map<StageName, StageRun>();
   for (const name of plan.stages) runs.set(name, new StageRun(pipeline.stages.get(name)!, stageSvc, targetSet.has(name)));
   const pool = svc.pool ?? new ResourcePool(opts.capacity);
@@ -287,6 +293,12 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   });
   const failed = summaries.some((s) => s.outcome === 'failed') || recordError !== undefined;
   const interrupted = svc.signal.aborted;
+  const clean = !failed && !interrupted && !queued && opts.targets.length === 0 && summaries.every((s) => CLEAN.has(s.outcome));
+  try {
+    await recordFreshSnapshot(project, ws, state, plan.stages, clean);
+  } catch {
+    // Only the next run's shortcut is lost.
+  }
   const summary: RunSummary = { ok: !failed && !interrupted, interrupted, elapsedMs: performance.now() - started, stages: summaries };
   svc.reporter.finish(summary);
   return { code: interrupted ? EXIT_INTERRUPTED : failed ? EXIT_FAILED : EXIT_OK, summary };
