@@ -159,7 +159,9 @@ export class StatCache {
   record(absPath: string, st: StatLike, hash: ContentHash, readStartMs: number = this.#loadedAt): boolean {
     const key = this.#key(absPath);
     if (!(st.mtimeMs < readStartMs - this.#racyWindowMs) || !((st.ctimeMs ?? 0) < readStartMs - this.#racyWindowMs)) {
-      if (this.#index.delete(key)) this.#dirty = true;
+      // The old entry no longer matches this stat, so lookups miss it anyway: forget it without
+      // making the cache dirty (a run that only edits young files need not rewrite the whole file).
+      this.#index.delete(key);
       return false;
     }
     const rows = this.#rows;

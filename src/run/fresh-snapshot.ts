@@ -270,11 +270,25 @@ export function buildSnapshot(input: SnapshotInput, io: SnapshotIo): BuildResult
   const racyFrom = BigInt(Math.floor(input.observedFrom - windowMs)) * 1_000_000n;
   const root = input.root;
   const paths: string[] = [];
-  const stats: bigint[] = [];
+  // Grown by doubling; entries carried over from the previous snapshot are copied as a block.
+  let stats = new BigInt64Array(F * 1024);
+  const room = (n: number): void => {
+    if ((paths.length + n) * F <= stats.length) return;
+    const bigger = new BigInt64Array(Math.max(stats.length * 2, (paths.length + n) * F));
+    bigger.set(stats);
+    stats = bigger;
+  };
   const push = (key: string, st: SnapStat): void => {
-    const racy = st.mtimeNs >= racyFrom || st.ctimeNs >= racyFrom;
+    room(1);
+    const i = paths.length * F;
     paths.push(key);
-    stats.push(st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, (st.isDirectory() ? FLAG_DIR : 0n) | (racy ? FLAG_RACY : 0n));
+    const racy = st.mtimeNs >= racyFrom || st.ctimeNs >= racyFrom;
+    stats[i] = st.dev;
+    stats[i + 1] = st.ino;
+    stats[i + 2] = st.size;
+    stats[i + 3] = st.mtimeNs;
+    stats[i + 4] = st.ctimeNs;
+    stats[i + 5] = (st.isDirectory() ? FLAG_DIR : 0n) | (racy ? FLAG_RACY : 0n);
   };
   const prevTops = new Map<string, number>();
   if (input.previous) for (const t of input.previous.trusted.keys()) prevTops.set(input.previous.snapshot.tops[t]!.path, t);
@@ -301,10 +315,9 @@ export function buildSnapshot(input: SnapshotInput, io: SnapshotIo): BuildResult
         if (prev !== undefined && prevSnap !== undefined && prevSnap.tops[prev]!.hash === rec.hash) {
           // Proved unchanged at the start of this run: its entries stand as they are.
           const pt = prevSnap.tops[prev]!;
-          for (let e = pt.first; e < pt.end; e++) {
-            paths.push(prevSnap.paths[e]!);
-            for (let k = 0; k < F; k++) stats.push(prevSnap.stats[e * F + k]!);
-          }
+          room(pt.end - pt.first);
+          stats.set(prevSnap.stats.subarray(pt.first * F, pt.end * F), paths.length * F);
+          for (let e = pt.first; e < pt.end; e++) paths.push(prevSnap.paths[e]!);
         } else {
           const abs = absOf(root, p);
           const st = io.stat(abs);
@@ -333,8 +346,9 @@ export function buildSnapshot(input: SnapshotInput, io: SnapshotIo): BuildResult
     meta.push([abs, hash]);
     if (st) push(abs, st);
     else {
+      room(1);
+      stats[paths.length * F + 5] = FLAG_RACY;
       paths.push(abs);
-      stats.push(0n, 0n, 0n, 0n, 0n, FLAG_RACY);
     }
   }
   const header = {
@@ -352,7 +366,7 @@ export function buildSnapshot(input: SnapshotInput, io: SnapshotIo): BuildResult
     absent: [...input.absent],
     paths,
   };
-  return { ok: true, bytes: encodeSnapshot(header, BigInt64Array.from(stats)) };
+  return { ok: true, bytes: encodeSnapshot(header, stats.subarray(0, paths.length * F)) };
 }
 
 /** Every file and folder below `dir`, as FileHasher's walk sees them; a message on a symlink cycle. */
@@ -406,6 +420,15 @@ export function readSnapshot(mlcacheDir: string): Snapshot | undefined {
     return undefined;
   }
   return decodeSnapshot(bytes);
+}
+
+/**
+ * The racy window in ms: `MLBUILD_RACY_WINDOW_MS` (raise it where file servers' clocks drift more
+ * than 2 s from this machine's; 0 where timestamps are exact, e.g. in tests), else 2000.
+ */
+export function racyWindowMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.MLBUILD_RACY_WINDOW_MS);
+  return env.MLBUILD_RACY_WINDOW_MS !== undefined && env.MLBUILD_RACY_WINDOW_MS !== '' && Number.isFinite(v) && v >= 0 ? v : 2000;
 }
 
 /** Milliseconds since the epoch of a nanosecond timestamp, as Node's `mtimeMs` computes it. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Project } from '../project.js';
 import type { Workspace, RunState } from './workspace.js';
 import type { StageName } from '../util/brand.js';
-import { buildSnapshot, nodeSnapshotIo, SNAPSHOT_FILE, type TopRecord } from './fresh-snapshot.js';
+import { buildSnapshot, nodeSnapshotIo, racyWindowMs, SNAPSHOT_FILE, type TopRecord } from './fresh-snapshot.js';
 import { atomicWriteFileSync } from '../util/atomic-write.js';
 import { buildId } from '../util/build-id.js';
 import { JOURNAL_FILE } from '../state/journal.js';
@@ -89,6 +89,7 @@ async function write(project: Project, ws: Workspace, state: RunState, planned: 
       meta,
       absent: [],
       observedFrom: state.observedFrom,
+      windowMs: racyWindowMs(),
       ...(state.primed ? { previous: state.primed } : {}),
     },
     io,

@@ -20,7 +20,7 @@ import { FileHasher } from '../hashing/file-hasher.js';
 import { HashPool } from '../hashing/hash-pool.js';
 import { loadHasher, type Hasher } from '../hashing/xxhash.js';
 import type { StageName } from '../util/brand.js';
-import { primeFiles, type Primed } from './fresh-snapshot.js';
+import { primeFiles, racyWindowMs, type Primed } from './fresh-snapshot.js';
 
 export interface Workspace {
   readonly loaded: LoadedPipeline;
@@ -105,7 +105,7 @@ export async function openState(project: Project, persist: boolean, primed?: Pri
     await lockfile.save();
     await journal.clear();
   }
-  const [statCache, hasher] = await Promise.all([StatCache.load(project.mlcacheDir), loadHasher()]);
+  const [statCache, hasher] = await Promise.all([StatCache.load(project.mlcacheDir, { racyWindowMs: racyWindowMs() }), loadHasher()]);
   const bigFileHasher = hashWorkers() > 1 ? new HashPool(hashWorkers()).hashFile : undefined;
   const files = new FileHasher({ root: project.root, hasher, statCache, ...(bigFileHasher ? { bigFileHasher } : {}) });
   // Paths the up-to-date check already proved unchanged are not stat'ed or hashed again.
