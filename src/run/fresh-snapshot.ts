@@ -39,9 +39,13 @@ export const SNAPSHOT_FILE = path.join('state', 'fresh-snapshot.bin');
 /** The project lock in `.mlcache/` (state/project-lock.ts): while it exists a run is changing things. */
 export const PROJECT_LOCK_FILE = 'lock';
 const MAGIC = 0x53424c4d; // 'MLBS' little-endian
-const VERSION = 1;
-/** Fields per entry in the stats array. */
-const F = 6;
+const VERSION = 2;
+/**
+ * Fields per entry in the stats array: dev, ino, size, mtime s, mtime ns, ctime s, ctime ns, flags
+ * (the kernel's own split of the times, so a check compares raw words and allocates nothing).
+ */
+const F = 8;
+const FLAGS = 7;
 const FLAG_DIR = 1n;
 const FLAG_RACY = 2n;
 /** Names a directory walk skips (FileHasher's defaults): their content is not part of any hash. */
@@ -62,6 +66,11 @@ export interface SnapStat {
 export interface SnapshotIo {
   /** stat (symlinks followed, bigint); undefined when the path does not exist. */
   stat(abs: string): SnapStat | undefined;
+  /**
+   * The same stat written into `out` as one entry's first F-1 fields, plus FLAG_DIR in the last;
+   * false when the path does not exist. Optional: the hot loop of a check, defaults to `stat`.
+   */
+  statInto?(abs: string, out: BigInt64Array): boolean;
   readdir(abs: string): string[];
   /** The file's bytes, undefined when it does not exist. */
   readFile(abs: string): Uint8Array | undefined;
@@ -115,7 +124,7 @@ interface Header extends SnapshotKey {
 }
 
 export interface Snapshot extends Header {
-  /** F bigints per entry: dev, ino, size, mtimeNs, ctimeNs, flags. */
+  /** F bigints per entry: dev, ino, size, mtime s, mtime ns, ctime s, ctime ns, flags. */
   readonly stats: BigInt64Array;
 }
 
@@ -170,8 +179,27 @@ export type SnapshotVerdict =
    */
   | { readonly kind: 'checked'; readonly dirty: ReadonlySet<string>; readonly trusted: ReadonlyMap<number, SnapStat>; readonly snapshot: Snapshot };
 
-const sameStat = (s: BigInt64Array, i: number, st: SnapStat): boolean =>
-  s[i] === st.dev && s[i + 1] === st.ino && s[i + 2] === st.size && s[i + 3] === st.mtimeNs && s[i + 4] === st.ctimeNs && ((s[i + 5]! & FLAG_DIR) !== 0n) === st.isDirectory();
+/** Writes `st` as an entry's fields (flags: FLAG_DIR only) at `out[i..]`. */
+function putStat(out: BigInt64Array, i: number, st: SnapStat): void {
+  out[i] = st.dev;
+  out[i + 1] = st.ino;
+  out[i + 2] = st.size;
+  splitNs(out, i + 3, st.mtimeNs);
+  splitNs(out, i + 5, st.ctimeNs);
+  out[i + FLAGS] = st.isDirectory() ? FLAG_DIR : 0n;
+}
+
+/** Seconds and nanoseconds (0..1e9-1) of a nanosecond time, as the kernel splits it. */
+function splitNs(out: BigInt64Array, i: number, ns: bigint): void {
+  let sec = ns / 1_000_000_000n;
+  let nsec = ns - sec * 1_000_000_000n;
+  if (nsec < 0n) {
+    sec -= 1n;
+    nsec += 1_000_000_000n;
+  }
+  out[i] = sec;
+  out[i + 1] = nsec;
+}
 
 /**
  * Checks `snap` against the file system. Meta files, the must-be-absent files and the key make it
@@ -182,18 +210,34 @@ export function checkSnapshot(snap: Snapshot, key: SnapshotKey, io: SnapshotIo):
   if (snap.root !== key.root || snap.pipelineFile !== key.pipelineFile || snap.displayCwd !== key.displayCwd) return { kind: 'unusable', why: 'another pipeline file or folder' };
   for (const abs of snap.absent) if (io.stat(abs) !== undefined) return { kind: 'unusable', why: `${path.basename(abs)} exists` };
   const s = snap.stats;
+  // Compared as 32-bit words: no BigInt is created per entry.
+  const s32 = new Int32Array(s.buffer, s.byteOffset, s.length * 2);
+  const cur = new BigInt64Array(F);
+  const c32 = new Int32Array(cur.buffer);
+  const statInto = io.statInto
+    ? io.statInto.bind(io)
+    : (abs: string, out: BigInt64Array): boolean => {
+        const st = io.stat(abs);
+        if (st !== undefined) putStat(out, 0, st);
+        return st !== undefined;
+      };
+  /** Whether entry `e` is trusted (not racy) and the path's stat now equals it. */
+  const unchanged = (e: number, abs: string): boolean => {
+    const w = e * F * 2;
+    if ((s32[w + FLAGS * 2]! & RACY_BIT) !== 0) return false;
+    if (!statInto(abs, cur)) return false;
+    for (let k = 0; k < FLAGS * 2; k++) if (c32[k] !== s32[w + k]) return false;
+    return (c32[FLAGS * 2]! & DIR_BIT) === (s32[w + FLAGS * 2]! & DIR_BIT);
+  };
   const metaStart = snap.paths.length - snap.meta.length;
   for (let m = 0; m < snap.meta.length; m++) {
     const [abs, hash] = snap.meta[m]!;
-    const st = io.stat(abs);
     if (hash === 'absent') {
-      if (st !== undefined) return { kind: 'unusable', why: `${abs} appeared` };
+      if (io.stat(abs) !== undefined) return { kind: 'unusable', why: `${abs} appeared` };
       continue;
     }
-    if (st === undefined) return { kind: 'unusable', why: `${abs} is gone` };
-    const i = (metaStart + m) * F;
-    if ((s[i + 5]! & FLAG_RACY) === 0n && sameStat(s, i, st)) continue;
-    // Changed or racy by stat: the content decides.
+    if (unchanged(metaStart + m, abs)) continue;
+    // Changed, racy or gone by stat: the content decides.
     const bytes = io.readFile(abs);
     if (bytes === undefined || io.hashBytes(bytes) !== hash) return { kind: 'unusable', why: `${abs} changed` };
   }
@@ -202,27 +246,37 @@ export function checkSnapshot(snap: Snapshot, key: SnapshotKey, io: SnapshotIo):
   const changedTop = new Uint8Array(snap.tops.length);
   for (let t = 0; t < snap.tops.length; t++) {
     const top = snap.tops[t]!;
-    let topStat: SnapStat | undefined;
     let changed = false;
     for (let e = top.first; e < top.end; e++) {
-      const i = e * F;
-      if ((s[i + 5]! & FLAG_RACY) !== 0n) {
+      if (!unchanged(e, absOf(root, snap.paths[e]!))) {
         changed = true;
         break;
       }
-      const st = io.stat(absOf(root, snap.paths[e]!));
-      if (st === undefined || !sameStat(s, i, st)) {
-        changed = true;
-        break;
-      }
-      if (e === top.first) topStat = st;
     }
     if (changed) changedTop[t] = 1;
-    else trusted.set(t, topStat!);
+    else trusted.set(t, statOf(s, top.first));
   }
   const dirty = new Set<string>();
   for (const st of snap.stages) if (!st.frozen && st.tops.some((t) => changedTop[t] === 1)) dirty.add(st.name);
   return { kind: 'checked', dirty, trusted, snapshot: snap };
+}
+
+const RACY_BIT = Number(FLAG_RACY);
+const DIR_BIT = Number(FLAG_DIR);
+
+/** The SnapStat an entry records. */
+function statOf(s: BigInt64Array, e: number): SnapStat {
+  const i = e * F;
+  const dir = (s[i + FLAGS]! & FLAG_DIR) !== 0n;
+  return {
+    dev: s[i]!,
+    ino: s[i + 1]!,
+    size: s[i + 2]!,
+    mtimeNs: s[i + 3]! * 1_000_000_000n + s[i + 4]!,
+    ctimeNs: s[i + 5]! * 1_000_000_000n + s[i + 6]!,
+    isDirectory: () => dir,
+    isFile: () => !dir,
+  };
 }
 
 export function absOf(root: string, key: string): string {
@@ -282,13 +336,8 @@ export function buildSnapshot(input: SnapshotInput, io: SnapshotIo): BuildResult
     room(1);
     const i = paths.length * F;
     paths.push(key);
-    const racy = st.mtimeNs >= racyFrom || st.ctimeNs >= racyFrom;
-    stats[i] = st.dev;
-    stats[i + 1] = st.ino;
-    stats[i + 2] = st.size;
-    stats[i + 3] = st.mtimeNs;
-    stats[i + 4] = st.ctimeNs;
-    stats[i + 5] = (st.isDirectory() ? FLAG_DIR : 0n) | (racy ? FLAG_RACY : 0n);
+    putStat(stats, i, st);
+    if (st.mtimeNs >= racyFrom || st.ctimeNs >= racyFrom) stats[i + FLAGS] = stats[i + FLAGS]! | FLAG_RACY;
   };
   const prevTops = new Map<string, number>();
   if (input.previous) for (const t of input.previous.trusted.keys()) prevTops.set(input.previous.snapshot.tops[t]!.path, t);
@@ -347,7 +396,7 @@ export function buildSnapshot(input: SnapshotInput, io: SnapshotIo): BuildResult
     if (st) push(abs, st);
     else {
       room(1);
-      stats[paths.length * F + 5] = FLAG_RACY;
+      stats[paths.length * F + FLAGS] = FLAG_RACY;
       paths.push(abs);
     }
   }
@@ -389,9 +438,78 @@ function walk(dir: string, st: SnapStat, io: SnapshotIo, root: string, push: (ke
   return undefined;
 }
 
+/** Node's stat binding, as Node 20 exposes it: the kernel's fields in a shared BigInt64Array. */
+interface StatBinding {
+  stat(path: string, useBigint: true, req: undefined, throwIfNoEntry: false): BigInt64Array | undefined;
+}
+
+/**
+ * `statInto` without the cost of a BigIntStats object per path (its 18 BigInts and 4 Dates are
+ * half of a no-op's stat time): Node's own binding, which fs.statSync calls, read as 32-bit words.
+ * Used only after it gave the same answer as fs.statSync for a known path; otherwise, or on
+ * another Node, undefined and the public API is used.
+ */
+function bindingStatInto(): ((abs: string, out: BigInt64Array) => boolean) | undefined {
+  if (os.endianness() !== 'LE') return undefined;
+  let binding: StatBinding;
+  try {
+    const b = (process as unknown as { binding(name: string): unknown }).binding('fs') as Partial<StatBinding>;
+    if (typeof b?.stat !== 'function') return undefined;
+    binding = b as StatBinding;
+  } catch {
+    return undefined;
+  }
+  // The binding answers in one shared array: its word view is made once, as is the caller's.
+  let lastRaw: BigInt64Array | undefined;
+  let r: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  let lastOut: BigInt64Array | undefined;
+  let o: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  const into = (abs: string, out: BigInt64Array): boolean => {
+    let raw: BigInt64Array | undefined;
+    try {
+      raw = binding.stat(abs, true, undefined, false);
+    } catch {
+      return false; // ENOTDIR, ELOOP, EACCES: nothing proved
+    }
+    if (raw === undefined) return false;
+    // [dev, mode, nlink, uid, gid, rdev, blksize, ino, size, blocks, atime s, ns, mtime s, ns, ctime s, ns, ...]
+    if (raw !== lastRaw) {
+      lastRaw = raw;
+      r = new Int32Array(raw.buffer, raw.byteOffset, 32);
+    }
+    if (out !== lastOut) {
+      lastOut = out;
+      o = new Int32Array(out.buffer, out.byteOffset, F * 2);
+    }
+    o[0] = r[0]!;
+    o[1] = r[1]!;
+    o[2] = r[14]!;
+    o[3] = r[15]!;
+    o[4] = r[16]!;
+    o[5] = r[17]!;
+    for (let k = 0; k < 8; k++) o[6 + k] = r[24 + k]!;
+    o[FLAGS * 2] = (r[2]! & 0o170000) === 0o040000 ? DIR_BIT : 0;
+    o[FLAGS * 2 + 1] = 0;
+    return true;
+  };
+  // Self-test against the public API before trusting the layout.
+  try {
+    const probe = process.execPath;
+    const want = new BigInt64Array(F);
+    putStat(want, 0, fs.statSync(probe, { bigint: true }));
+    const got = new BigInt64Array(F);
+    if (!into(probe, got) || got.some((v, k) => v !== want[k]) || into(probe + '.no-such-file', got)) return undefined;
+  } catch {
+    return undefined;
+  }
+  return into;
+}
+
 /** The real file system. */
 export function nodeSnapshotIo(hashBytes: (b: Uint8Array) => string): SnapshotIo {
+  const statInto = bindingStatInto();
   return {
+    ...(statInto ? { statInto } : {}),
     stat(abs) {
       try {
         return fs.statSync(abs, { bigint: true, throwIfNoEntry: false });
@@ -458,6 +576,6 @@ export function primeFiles(primed: Primed, files: FileHasher, statCache: StatCac
       { hash: contentHash(top.hash), size: top.size, ...(top.nfiles >= 0 ? { nfiles: top.nfiles } : {}) },
     );
     const s = snap.stats;
-    if (isDir) for (let e = top.first + 1; e < top.end; e++) if ((s[e * F + 5]! & FLAG_DIR) === 0n) statCache.keepAlive(absOf(snap.root, snap.paths[e]!));
+    if (isDir) for (let e = top.first + 1; e < top.end; e++) if ((s[e * F + FLAGS]! & FLAG_DIR) === 0n) statCache.keepAlive(absOf(snap.root, snap.paths[e]!));
   }
 }

@@ -1,5 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  nodeSnapshotIo,
   buildSnapshot,
   checkSnapshot,
   decodeSnapshot,
@@ -259,5 +263,47 @@ describe('fresh snapshot', () => {
     expect(racyWindowMs({ MLBUILD_RACY_WINDOW_MS: '5000' })).toBe(5000);
     expect(racyWindowMs({ MLBUILD_RACY_WINDOW_MS: '-1' })).toBe(2000);
     expect(racyWindowMs({ MLBUILD_RACY_WINDOW_MS: 'x' })).toBe(2000);
+  });
+
+  it('on the real file system, the fast stat reads exactly what fs.statSync does (files, folders, missing paths)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-snap-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'f'), 'x'.repeat(5000));
+      fs.mkdirSync(path.join(dir, 'd'));
+      const io = nodeSnapshotIo(() => '');
+      expect(io.statInto).toBeDefined(); // Node 20's binding passed its self-test here
+      const viaApi = { ...io, statInto: undefined };
+      for (const p of [dir, path.join(dir, 'f'), path.join(dir, 'd')]) {
+        const a = new BigInt64Array(8);
+        const b = new BigInt64Array(8);
+        expect(io.statInto!(p, a)).toBe(true);
+        const st = fs.statSync(p, { bigint: true });
+        b[0] = st.dev;
+        b[1] = st.ino;
+        b[2] = st.size;
+        b[3] = st.mtimeNs / 1_000_000_000n;
+        b[4] = st.mtimeNs % 1_000_000_000n;
+        b[5] = st.ctimeNs / 1_000_000_000n;
+        b[6] = st.ctimeNs % 1_000_000_000n;
+        b[7] = st.isDirectory() ? 1n : 0n;
+        expect(Array.from(a)).toEqual(Array.from(b));
+      }
+      expect(io.statInto!(path.join(dir, 'missing'), new BigInt64Array(8))).toBe(false);
+      expect(io.statInto!(path.join(dir, 'f', 'below-a-file'), new BigInt64Array(8))).toBe(false);
+      // A snapshot built on the real file system checks clean with both stat paths.
+      fs.utimesSync(path.join(dir, 'f'), 1, 1);
+      const key = { build: 'b', root: dir, pipelineFile: path.join(dir, 'p.yaml'), displayCwd: dir };
+      const built = buildSnapshot(
+        { ...key, stages: [{ name: 's', frozen: false, paths: ['f', 'd'], gpus: 0, memoryMb: 0 }], record: (p) => ({ path: p, hash: 'h', size: 1 }), recorded: () => 'h', meta: [], absent: [], observedFrom: Date.now() + 10_000 },
+        io,
+      );
+      if (!built.ok) throw new Error(built.why);
+      const snap = decodeSnapshot(built.bytes)!;
+      for (const x of [io, viaApi]) expect(checkSnapshot(snap, key, x)).toMatchObject({ kind: 'checked', dirty: new Set() });
+      fs.writeFileSync(path.join(dir, 'd', 'new'), '');
+      expect(checkSnapshot(snap, key, io)).toMatchObject({ kind: 'checked', dirty: new Set(['s']) });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
