@@ -71,7 +71,7 @@ export class PipelineCache {
     this.inputs = files;
     const json = JSON.stringify({ format: FORMAT, build: buildId(), displayCwd, pipelineFile, files, value }, (key, v: unknown) => (key === 'loc' ? undefined : v));
     try {
-      atomicWriteFileSync(this.file, json);
+      atomicWriteFileSync(this.file, json, { fsync: false }); // a torn file does not parse: a miss
     } catch {
       // A cache that cannot be written only costs speed next time.
     }

@@ -66,6 +66,10 @@ export class StatCache {
   /** Generation of this process's session (one more than the last saved). */
   #gen = 1;
   #dirty = false;
+  /** The file to read on first use (a run whose paths were all proved by the fresh snapshot never reads it). */
+  #unread: string | undefined;
+  /** Paths to keep alive, resolved only when a save prunes (see keepAliveLater). */
+  readonly #keepers: (() => Iterable<string>)[] = [];
 
   private constructor(file: string | undefined, opts: StatCacheOptions, root: string) {
     this.#file = file;
@@ -86,14 +90,22 @@ export class StatCache {
     const abs = path.resolve(mlcacheDir);
     const file = path.join(abs, STAT_CACHE_FILE);
     const cache = new StatCache(file, opts, path.resolve(opts.root ?? path.dirname(abs)));
+    cache.#unread = file;
+    return cache;
+  }
+
+  /** Reads and parses the file on first use. */
+  #ready(): void {
+    const file = this.#unread;
+    if (file === undefined) return;
+    this.#unread = undefined;
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch {
-      return cache; // missing or unreadable: start empty
+      return; // missing or unreadable: start empty
     }
-    cache.#ingest(text);
-    return cache;
+    this.#ingest(text);
   }
 
   /** A cache that is never persisted (save() is a no-op); for tests and one-shot tools. */
@@ -133,15 +145,18 @@ export class StatCache {
   }
 
   get size(): number {
+    this.#ready();
     return this.#index.size;
   }
 
   get dirty(): boolean {
+    this.#ready();
     return this.#dirty;
   }
 
   /** The hash recorded for exactly this (path, size, mtimeMs, ino), if any. Never reads the file. */
   lookup(absPath: string, st: StatLike): ContentHash | undefined {
+    this.#ready();
     const i = this.#index.get(this.#key(absPath));
     if (i === undefined) return undefined;
     const rows = this.#rows;
@@ -157,6 +172,7 @@ export class StatCache {
    * path is forgotten. Returns whether the entry was recorded.
    */
   record(absPath: string, st: StatLike, hash: ContentHash, readStartMs: number = this.#loadedAt): boolean {
+    this.#ready();
     const key = this.#key(absPath);
     if (!(st.mtimeMs < readStartMs - this.#racyWindowMs) || !((st.ctimeMs ?? 0) < readStartMs - this.#racyWindowMs)) {
       // The old entry no longer matches this stat, so lookups miss it anyway: forget it without
@@ -191,12 +207,22 @@ export class StatCache {
    * proved unchanged without looking them up (the fresh snapshot's tops).
    */
   keepAlive(absPath: string): void {
+    this.#ready();
     const i = this.#index.get(this.#key(absPath));
     if (i !== undefined) this.#rows[i + 5] = this.#gen;
   }
 
+  /**
+   * {@link keepAlive} for many paths, resolved only if and when a save prunes: a run that saves
+   * nothing (a no-op, a leaf change) pays nothing for the thousands of paths it proved unchanged.
+   */
+  keepAliveLater(absPaths: () => Iterable<string>): void {
+    this.#keepers.push(absPaths);
+  }
+
   /** Drops the entry for one path. */
   forget(absPath: string): void {
+    this.#ready();
     if (this.#index.delete(this.#key(absPath))) this.#dirty = true;
   }
 
@@ -207,6 +233,8 @@ export class StatCache {
 
   /** The file text `save()` would write (entries sorted by path, idle ones pruned). */
   serialize(): string {
+    this.#ready();
+    for (const paths of this.#keepers.splice(0)) for (const p of paths()) this.keepAlive(p);
     const minGen = this.#gen - this.#maxIdle;
     const rows = this.#rows;
     const keys = [...this.#index.keys()].sort();
@@ -221,16 +249,19 @@ export class StatCache {
 
   /** Writes the cache atomically if anything changed since load; returns whether it wrote. */
   async save(): Promise<boolean> {
+    this.#ready();
     if (!this.#dirty || this.#file === undefined) return false;
-    await atomicWriteFile(this.#file, this.serialize());
+    // No fsync: a torn file after a crash does not parse, and is then an empty cache.
+    await atomicWriteFile(this.#file, this.serialize(), { fsync: false });
     this.#dirty = false;
     return true;
   }
 
   /** Synchronous {@link save}, e.g. for a signal handler on the way out. */
   saveSync(): boolean {
+    this.#ready();
     if (!this.#dirty || this.#file === undefined) return false;
-    atomicWriteFileSync(this.#file, this.serialize());
+    atomicWriteFileSync(this.#file, this.serialize(), { fsync: false });
     this.#dirty = false;
     return true;
   }

@@ -575,7 +575,13 @@ export function primeFiles(primed: Primed, files: FileHasher, statCache: StatCac
       { isFile: st.isFile(), isDirectory: isDir, size: Number(st.size), mtimeMs: nsToMs(st.mtimeNs), ino: Number(st.ino), dev: Number(st.dev), ctimeMs: nsToMs(st.ctimeNs) },
       { hash: contentHash(top.hash), size: top.size, ...(top.nfiles >= 0 ? { nfiles: top.nfiles } : {}) },
     );
-    const s = snap.stats;
-    if (isDir) for (let e = top.first + 1; e < top.end; e++) if ((s[e * F + FLAGS]! & FLAG_DIR) === 0n) statCache.keepAlive(absOf(snap.root, snap.paths[e]!));
   }
+  // Files below proved folders are not looked up: keep their stat-cache entries from being pruned.
+  statCache.keepAliveLater(function* () {
+    const s = snap.stats;
+    for (const t of trusted.keys()) {
+      const top = snap.tops[t]!;
+      for (let e = top.first + 1; e < top.end; e++) if ((s[e * F + FLAGS]! & FLAG_DIR) === 0n) yield absOf(snap.root, snap.paths[e]!);
+    }
+  });
 }

@@ -95,6 +95,8 @@ async function write(project: Project, ws: Workspace, state: RunState, planned: 
     io,
   );
   if (!built.ok) return built.why;
-  atomicWriteFileSync(path.join(project.mlcacheDir, SNAPSHOT_FILE), built.bytes);
+  // No fsync: after a crash a torn file fails to decode and an old one disagrees with the
+  // (fsynced) lockfile, so either way the next run takes the full check.
+  atomicWriteFileSync(path.join(project.mlcacheDir, SNAPSHOT_FILE), built.bytes, { fsync: false });
   return undefined;
 }
