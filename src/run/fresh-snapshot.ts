@@ -559,6 +559,12 @@ export interface Primed {
   readonly trusted: ReadonlyMap<number, SnapStat>;
   /** When the check began observing (ms since epoch): the run's racy threshold comes from it. */
   readonly observedFrom: number;
+  /**
+   * The stages with a changed dep or out. Given only when every other stage may be taken as fresh
+   * without inspecting it (no stage demands GPUs or more memory than this machine has, which a
+   * run checks for every stage): the run then schedules just these and what is downstream of them.
+   */
+  readonly dirty?: ReadonlySet<string>;
 }
 
 /**

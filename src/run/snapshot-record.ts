@@ -10,6 +10,8 @@ import path from 'node:path';
 import type { Project } from '../project.js';
 import type { Workspace, RunState } from './workspace.js';
 import type { StageName } from '../util/brand.js';
+import { makePlan, type Plan, type PlanOptions } from '../graph/plan.js';
+import type { Pipeline } from '../graph/pipeline.js';
 import { buildSnapshot, nodeSnapshotIo, racyWindowMs, SNAPSHOT_FILE, type TopRecord } from './fresh-snapshot.js';
 import { atomicWriteFileSync } from '../util/atomic-write.js';
 import { buildId } from '../util/build-id.js';
@@ -99,4 +101,20 @@ async function write(project: Project, ws: Workspace, state: RunState, planned: 
   // (fsynced) lockfile, so either way the next run takes the full check.
   atomicWriteFileSync(path.join(project.mlcacheDir, SNAPSHOT_FILE), built.bytes, { fsync: false });
   return undefined;
+}
+
+/**
+ * The part of a whole-pipeline `plan` a run has to schedule when the fresh snapshot's check found
+ * only `primed.dirty` changed: those stages and everything downstream of them. Every other stage
+ * is `proved` fresh: its deps and outs are unchanged since a run after which it was fresh, the
+ * lockfile and pipeline are the same, and nothing upstream of it will run. Undefined when the run
+ * must look at everything.
+ */
+export function changedPart(pipeline: Pipeline, plan: Plan, primed: RunState['primed'], expectedSeconds: PlanOptions['expectedSeconds']): { plan: Plan; proved: ReadonlySet<StageName> } | undefined {
+  const dirty = primed?.dirty;
+  if (dirty === undefined || dirty.size === 0 || plan.stages.length !== pipeline.order.length) return undefined;
+  const part = makePlan(pipeline, { targets: [...dirty], singleItem: false, downstream: true, ...(expectedSeconds ? { expectedSeconds } : {}) });
+  if (!part.ok) return undefined;
+  const inPart = new Set(part.value.stages);
+  return { plan: part.value, proved: new Set(plan.stages.filter((s) => !inPart.has(s))) };
 }

@@ -48,9 +48,10 @@ async function prove(g: GlobalOptions): Promise<Proved | Shortcut> {
   const hasher = await loadHasher();
   const verdict = checkSnapshot(snap, { build: buildId(), root: project.root, pipelineFile: project.pipelineFile, displayCwd: project.displayCwd }, nodeSnapshotIo((b) => hasher.hashBytes(b)));
   if (verdict.kind === 'unusable') return NO;
-  const primed: Primed = { snapshot: snap, trusted: verdict.trusted, observedFrom };
   // A stage that can never fit here is a usage error even when fresh: the full command says so.
-  if (verdict.dirty.size > 0 || snap.maxGpus > 0 || snap.maxMemoryMb > Math.floor(os.totalmem() / 2 ** 20)) return { answered: false, primed };
+  const fits = snap.maxGpus === 0 && snap.maxMemoryMb <= Math.floor(os.totalmem() / 2 ** 20);
+  const primed: Primed = { snapshot: snap, trusted: verdict.trusted, observedFrom, ...(fits ? { dirty: verdict.dirty } : {}) };
+  if (verdict.dirty.size > 0 || !fits) return { answered: false, primed };
   return { project, primed, stages: snap.stages };
 }
 

@@ -117,4 +117,42 @@ describe('fresh snapshot (no-op shortcut)', () => {
     expect((await p.repro([], { env })).code).toBe(1);
     expect(p.exists(SNAP)).toBe(false);
   });
+
+  it('after a leaf change only the changed stage and its downstream are scheduled; the others are reported as before', async () => {
+    const p = projects.make({
+      'pipeline.yaml': `stages:
+  a:
+    cmd: cp in/a.txt a.out
+    deps: [in/a.txt]
+    outs: [a.out]
+  b:
+    cmd: cp in/b.txt b.out
+    deps: [in/b.txt]
+    outs: [b.out]
+  c:
+    cmd: cat a.out b.out > c.out
+    deps: [a.out, b.out]
+    outs: [c.out]
+  f:
+    cmd: cp in/b.txt f.out
+    deps: [in/b.txt]
+    outs: [f.out]
+    frozen: true
+`,
+      'in/a.txt': 'a1\n',
+      'in/b.txt': 'b1\n',
+    });
+    await p.repro([], { env });
+    await p.repro([], { env });
+    p.write({ 'in/a.txt': 'a2\n' });
+    const r = await p.repro([], { env });
+    expect(r.doc.stages.map((s) => [s.name, s.outcome])).toEqual([['a', 'succeeded'], ['b', 'fresh'], ['f', 'frozen'], ['c', 'succeeded']]);
+    expect(p.read('c.out')).toBe('a2\nb1\n');
+    const plain = await p.run(['repro'], { env });
+    expect(plain.stdout).toMatch(/^Done: 0 ran, 0 restored, 4 unchanged in \d+ms\n$/);
+    // The other input changes next: the snapshot the leaf run wrote covers the whole pipeline.
+    p.write({ 'in/b.txt': 'b2\n' });
+    expect((await p.repro([], { env })).outcomes).toEqual({ a: 'fresh', b: 'succeeded', f: 'frozen', c: 'succeeded' });
+    expect(p.read('c.out')).toBe('a2\nb2\n');
+  });
 });
