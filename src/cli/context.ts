@@ -88,14 +88,4 @@ export function runCommand(g: GlobalOptions, body: (ctx: CommandContext) => Prom
   });
 }
 
-/** Deprecated: the commands not yet on runCommand. */
-export function withContext(g: GlobalOptions, body: (ctx: CommandContext) => Promise<number>): Promise<number> {
-  const ctx = openContext(g);
-  if (!ctx.ok) {
-    printDiagnostics(processTerminal(), ctx.error);
-    return Promise.resolve(2);
-  }
-  return body(ctx.value);
-}
-
 export { STOP_SIGNALS, whileInterruptible } from '../run/interrupt.js';
