@@ -81,11 +81,11 @@ export async function runTerminalCommand(body: (term: Terminal) => Promise<Comma
  * The one error path of a project command: opens the context (no pipeline file: exit 2 with its
  * diagnostic), runs the body and ends it through `finishCommand`.
  */
-export function runCommand(g: GlobalOptions, body: (ctx: CommandContext) => Promise<CommandResult>): Promise<number> {
-  return runTerminalCommand(async (term) => {
-    const ctx = openContext(g, term);
+export function runCommand(g: GlobalOptions, body: (ctx: CommandContext) => Promise<CommandResult>, term: Terminal = processTerminal()): Promise<number> {
+  return runTerminalCommand(async (t) => {
+    const ctx = openContext(g, t);
     return ctx.ok ? body(ctx.value) : ctx;
-  });
+  }, term);
 }
 
 export { STOP_SIGNALS, whileInterruptible } from '../run/interrupt.js';

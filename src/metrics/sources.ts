@@ -114,7 +114,9 @@ export function parseMetricsFile(text: string, file: string, rev: string): Resul
   try {
     return ok(parseMetricsText(text, file));
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    const full = e instanceof Error ? e.message : String(e);
+    // The location says where: drop V8's quoted excerpt and YAML's own "at line L, column C:".
+    const msg = (/^(.*?), (?:\.\.\.)?".*" is not valid JSON$/s.exec(full)?.[1] ?? full.split('\n')[0]!).replace(/ at line \d+, column \d+:?$/, '');
     const offset = errorOffset(text, e);
     return err([
       {
