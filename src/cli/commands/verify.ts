@@ -60,7 +60,7 @@ export function verifyCommand(g: GlobalOptions, a: VerifyArgs): Promise<number> 
           onStart: ({ head, worktree }) => (a.json ? errOnly : term).out(`Verifying HEAD ${head.slice(0, 7)}: rebuilding every stage from scratch in ${worktree}\n`),
         },
       );
-      if (!result.ok) return fail(result.error.diagnostics);
+      if (!result.ok) return fail(result.error);
       const report = result.value;
       if (a.json) {
         term.out(JSON.stringify(verifyJson(report), null, 2) + '\n');
