@@ -123,3 +123,24 @@ describe('remote, ui and merge-driver refusals', () => {
     expect(r.stderr).toContain('\n3 errors\n');
   });
 });
+
+describe('monitor with a bad setting in a params file', () => {
+  it('locates the value (file:line:col) in the file that sets it; the same value given with -S points at the override', async () => {
+    const p = projects.make({
+      'pipeline.yaml': 'stages: {}\n',
+      'params/base.yaml': 'defaults:\n  - monitor: strict\nseed: 1\n',
+      'params/monitor/strict.yaml': 'score:\n  psi: -1\n',
+    });
+    const r = await p.run(['monitor', '--reference', 'ref.tsv', '--current', 'cur.tsv']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'params/monitor/strict.yaml:2:8: error: params monitor.score.psi: must be a number >= 0 and <= 100, got -1\n' +
+        '  2 |   psi: -1\n' +
+        '    |        ^^\n' +
+        '  hint: fix it there; docs/lifecycle.md lists the monitor: settings\n',
+    );
+    const cli = await p.run(['monitor', '--reference', 'ref.tsv', '--current', 'cur.tsv', '-S', 'monitor.score.psi=-2']);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toBe('error: params monitor.score.psi: must be a number >= 0 and <= 100, got -2\n  hint: fix the -S override; docs/lifecycle.md lists the monitor: settings\n');
+  });
+});

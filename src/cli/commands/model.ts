@@ -57,6 +57,9 @@ async function open(g: GlobalOptions): Promise<Result<Opened, Diagnostic[]>> {
   return ok({ root, ...(project.ok ? { project: project.value } : {}), registry: new Registry(new GitTagStore(root), lookup, readAt), git });
 }
 
+/** What the command itself refuses (bad usage, exit 2); the registry's own refusals arrive as RegistryError. */
+const refused = (code: 'usage' | 'registry', message: string, hint: string): CommandResult => err([{ severity: 'error', code, message, hint }]);
+
 /** The registry throws RegistryError for what it refuses: here, at the command's edge, it becomes a diagnostic. */
 function run(g: GlobalOptions, body: (o: Opened, term: Terminal) => Promise<CommandResult>): Promise<number> {
   return runTerminalCommand(async (term) => {
@@ -83,7 +86,7 @@ async function artifactPath(project: Project | undefined, name: string): Promise
 
 export function modelRegisterCommand(g: GlobalOptions, a: { name: string; version?: string; bump?: string; path?: string; rev?: string; json: boolean }): Promise<number> {
   return run(g, async ({ registry, project }, term) => {
-    if (a.bump !== undefined && !['major', 'minor', 'patch'].includes(a.bump)) throw new RegistryError(`--bump must be major, minor or patch (got '${a.bump}')`);
+    if (a.bump !== undefined && !['major', 'minor', 'patch'].includes(a.bump)) return refused('usage', `--bump must be major, minor or patch (got '${a.bump}')`, 'e.g. --bump minor');
     // Without --path, a model declared under the pipeline's artifacts: is registered at its path.
     const modelPath = a.path ?? (await artifactPath(project, a.name));
     const r = await registry.register(a.name, {
@@ -143,7 +146,7 @@ export function modelShowCommand(g: GlobalOptions, a: { name: string; json: bool
   return run(g, async ({ registry, git }, term) => {
     const state = await registry.state();
     const art = state.get(a.name);
-    if (!art) throw new RegistryError(`no model '${a.name}' in the registry (known: ${[...state.keys()].join(', ') || 'none'})`, 'see `mlbuild model list`');
+    if (!art) return refused('registry', `no model '${a.name}' in the registry (known: ${[...state.keys()].join(', ') || 'none'})`, 'see `mlbuild model list`');
     const versions = [];
     for (const v of art.versions) {
       const loc: VersionLocation | undefined = v.registered ? await registry.locationOf(a.name, v, state).catch(() => undefined) : undefined;
@@ -188,11 +191,11 @@ export function modelShowCommand(g: GlobalOptions, a: { name: string; json: bool
 
 export function modelGetCommand(g: GlobalOptions, a: { ref: string; out?: string; remote?: string; force: boolean; json: boolean }): Promise<number> {
   return run(g, async ({ registry, project }, term) => {
-    if (!project) throw new RegistryError('model get needs an mlbuild project (its cache and remotes)', 'run it inside the project that registered the model');
+    if (!project) return refused('registry', 'model get needs an mlbuild project (its cache and remotes)', 'run it inside the project that registered the model');
     const loc = await registry.locate(parseModelRef(a.ref));
-    if (!loc.hash) throw new RegistryError(`${loc.artifact}@${loc.version}: ${loc.path} is not recorded in mlbuild.lock at ${loc.commit.slice(0, 7)}, so there is nothing to fetch by hash`, 'register models whose directory is a pipeline out');
+    if (!loc.hash) return refused('registry', `${loc.artifact}@${loc.version}: ${loc.path} is not recorded in mlbuild.lock at ${loc.commit.slice(0, 7)}, so there is nothing to fetch by hash`, 'register models whose directory is a pipeline out');
     const out = path.resolve(g.cwd, a.out ?? `${loc.artifact.replace(/[/:]/g, '_')}-${loc.version}`);
-    if (existsSync(out) && readdirSync(out).length > 0 && !a.force) throw new RegistryError(`${out} exists and is not empty`, 'choose another -o DIR, or --force to replace it');
+    if (existsSync(out) && readdirSync(out).length > 0 && !a.force) return refused('usage', `${out} exists and is not empty`, 'choose another -o DIR, or --force to replace it');
     const { fetchModel } = await import('../../registry/fetch.js');
     const r = await fetchModel(project, loc, out, a.remote);
     if (a.json) term.out(`${JSON.stringify({ name: loc.artifact, version: loc.version, commit: loc.commit, hash: loc.hash, out, from: r.from })}\n`);

@@ -12,6 +12,7 @@ import { runCommand, type CommandResult, type GlobalOptions } from '../context.j
 import type { Diagnostic } from '../../report/diagnostic.js';
 import { ok, err } from '../../util/result.js';
 import { loadParams } from '../../config/params.js';
+import { locateParam } from '../../config/param-location.js';
 import { EXIT_FAILED, EXIT_OK } from '../../exit-codes.js';
 import { atomicWriteFile } from '../../util/atomic-write.js';
 import { loadVendorScripts } from '../../plots/html.js';
@@ -103,7 +104,18 @@ export function monitorCommand(g: GlobalOptions, a: MonitorArgs): Promise<number
     if (!params.ok) return params;
     const { settings, problems } = monitorSettings(params.value.tree);
     if (problems.length > 0) {
-      return err(problems.map((p): Diagnostic => ({ severity: 'error', code: 'bad-value', message: `params ${p}`, hint: 'fix the monitor: settings in the params files, or override them with -S (docs/lifecycle.md lists them)' })));
+      return err(
+        problems.map((p): Diagnostic => {
+          // A value given with -S is in no file: the override is what to fix.
+          const overridden = a.overrides.some((o) => {
+            const eq = o.indexOf('=');
+            const k = eq === -1 ? o : o.slice(0, eq);
+            return p.key === k || p.key.startsWith(`${k}.`) || k.startsWith(`${p.key}.`);
+          });
+          const location = overridden ? undefined : locateParam(project.root, project.displayCwd, params.value.files, p.key.split('.'));
+          return { severity: 'error', code: 'bad-value', message: `params ${p.message}`, ...(location ? { location } : {}), hint: `fix ${location ? 'it there' : 'the -S override'}; docs/lifecycle.md lists the monitor: settings` };
+        }),
+      );
     }
     const filter = recordFilter(a);
     if (typeof filter === 'string') return err([{ severity: 'error', code: 'usage', message: filter, hint: 'give an ISO-8601 time, e.g. --since 2026-12-01T00:00:00Z' }]);
