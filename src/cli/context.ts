@@ -29,8 +29,6 @@ export function openContext(g: GlobalOptions, term: Terminal = processTerminal()
   return ok({ project: project.value, term });
 }
 
-export { printDiagnostics };
-
 export function makeReporter(term: Terminal, mode: { json: boolean; explain: boolean }): Reporter {
   if (mode.json) return new JsonReporter(term);
   if (term.isTTY) return new PrettyReporter(term, { explain: mode.explain });
