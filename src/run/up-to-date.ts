@@ -15,7 +15,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { findProject, type Project } from '../project.js';
 import { checkSnapshot, nodeSnapshotIo, readSnapshot, PROJECT_LOCK_FILE, type Primed } from './fresh-snapshot.js';
-import { loadHasher } from '../hashing/xxhash.js';
 import { buildId } from '../util/build-id.js';
 import { gitPointerFiles } from '../data/pointer-files.js';
 import type { ReproArgs } from './session.js';
@@ -28,6 +27,10 @@ import { EXIT_OK } from '../exit-codes.js';
 export type Shortcut = { readonly answered: true; readonly code: number } | { readonly answered: false; readonly primed?: Primed };
 
 const NO: Shortcut = { answered: false };
+const NEED_HASHER = Symbol('need-hasher');
+const needHasher = (): never => {
+  throw NEED_HASHER;
+};
 
 interface Proved {
   readonly project: Project;
@@ -45,8 +48,17 @@ async function prove(g: GlobalOptions): Promise<Proved | Shortcut> {
   if (snap === undefined) return NO;
   // A run in progress (or killed) holds the lock: its changes are not settled.
   if (fs.existsSync(path.join(project.mlcacheDir, PROJECT_LOCK_FILE))) return NO;
-  const hasher = await loadHasher();
-  const verdict = checkSnapshot(snap, { build: buildId(), root: project.root, pipelineFile: project.pipelineFile, displayCwd: project.displayCwd }, nodeSnapshotIo((b) => hasher.hashBytes(b)));
+  const key = { build: buildId(), root: project.root, pipelineFile: project.pipelineFile, displayCwd: project.displayCwd };
+  // The hasher (a wasm module) is loaded only when a meta file must be checked by content, which a
+  // repeated no-op never needs: the first attempt stops at the first such file.
+  let verdict;
+  try {
+    verdict = checkSnapshot(snap, key, nodeSnapshotIo(needHasher));
+  } catch (e) {
+    if (e !== NEED_HASHER) throw e;
+    const hasher = await (await import('../hashing/xxhash.js')).loadHasher();
+    verdict = checkSnapshot(snap, key, nodeSnapshotIo((b) => hasher.hashBytes(b)));
+  }
   if (verdict.kind === 'unusable') return NO;
   // A stage that can never fit here is a usage error even when fresh: the full command says so.
   const fits = snap.maxGpus === 0 && snap.maxMemoryMb <= Math.floor(os.totalmem() / 2 ** 20);
