@@ -50,7 +50,7 @@ export async function withContext(g: GlobalOptions, body: (ctx: CommandContext) 
  * Codes of failures found while doing the work (the remote, the cache, git), not in what the user
  * wrote: they exit 1. Every other diagnostic is bad input (a file, a flag) and exits 2.
  */
-const RUNTIME_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>(['remote-unavailable', 'corrupt-object', 'verify-input', 'verify-git', 'write-failed', 'symlink-loop']);
+const RUNTIME_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>(['remote-unavailable', 'corrupt-object', 'verify-input', 'verify-git', 'write-failed', 'symlink-loop', 'git-failed', 'git-missing']);
 
 /** The exit code for a command that stopped on `ds`: 1 when any is a runtime failure, else 2. */
 export const exitCodeFor = (ds: readonly Diagnostic[]): number => (ds.some((d) => d.severity === 'error' && RUNTIME_CODES.has(d.code)) ? EXIT_FAILED : EXIT_USAGE);
