@@ -29,7 +29,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SimpleGit, SimpleGitOptions } from 'simple-git';
+import type { SimpleGit, SimpleGitFactory, SimpleGitOptions } from 'simple-git';
 import type { Diagnostic } from '../report/diagnostic.js';
 import { type Result, ok, err } from '../util/result.js';
 
@@ -110,7 +110,7 @@ function refusal(cwd: string, args: readonly string[], code: number | undefined,
   };
 }
 
-let loaded: Promise<typeof import('simple-git')> | undefined;
+let loaded: Promise<SimpleGitFactory> | undefined;
 
 /**
  * A simple-git instance for one command in `cwd`, or why there can be none. `exited` receives a
@@ -118,7 +118,7 @@ let loaded: Promise<typeof import('simple-git')> | undefined;
  */
 async function instance(cwd: string, o: GitOptions, exited: (e: GitExit) => void): Promise<Result<SimpleGit, Diagnostic[]>> {
   if (!fs.existsSync(cwd)) return err([{ severity: 'error', code: 'git-failed', message: `cannot run git in ${cwd}: the folder does not exist` }]);
-  const { simpleGit } = await (loaded ??= import('simple-git'));
+  const simpleGit = await (loaded ??= import('simple-git').then((m) => m.simpleGit));
   const allow = [...(o.allow ?? []), ...(o.env ? ENV_CHECKS : [])];
   const options: Partial<SimpleGitOptions> = {
     baseDir: cwd,
