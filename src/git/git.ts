@@ -305,3 +305,22 @@ export class GitRepo {
     return ok(answers);
   }
 }
+
+/**
+ * A git failure in the middle of an operation whose earlier git calls succeeded (a `write-tree`
+ * refused after `open`): the repository or the machine broke under us, not bad input. Callers that
+ * cannot go on without the answer throw it through `must`; the CLI prints its diagnostics and
+ * exits 1, as for a full disk. Expected failures never travel this way.
+ */
+export class GitFailed extends Error {
+  constructor(readonly diagnostics: readonly Diagnostic[]) {
+    super(diagnostics.map((d) => d.message).join('; '));
+    this.name = 'GitFailed';
+  }
+}
+
+/** The value of `r`, or a thrown GitFailed (see there). */
+export function must<T>(r: Result<T, Diagnostic[]>): T {
+  if (r.ok) return r.value;
+  throw new GitFailed(r.error);
+}

@@ -40,8 +40,8 @@ const usage = (message: string, hint?: string): Diagnostic => ({ severity: 'erro
 /** Opens the repository, or says why experiments are not possible here. */
 async function openRepo({ project, term }: CommandContext): Promise<ExpRepo | undefined> {
   const repo = await ExpRepo.open(project.root);
-  if (repo instanceof ExpRepo) return repo;
-  term.err(`error: ${repo.failed}\n`);
+  if (repo.ok) return repo.value;
+  printDiagnostics(term, repo.error);
   return undefined;
 }
 
@@ -79,10 +79,11 @@ async function plannedExperiments(ctx: CommandContext, repo: ExpRepo, a: ExpRunA
     if (!ws.ok) return ws.error;
   }
   const snap = await repo.snapshot('mlbuild exp: workspace snapshot');
-  if ('failed' in snap) return [usage(snap.failed)];
-  const names = namesFor(a.name, combos.value.length, (i) => generateExpName(snap.tree, combos.value[i]!));
+  if (!snap.ok) return snap.error;
+  const { tree, sha, base } = snap.value;
+  const names = namesFor(a.name, combos.value.length, (i) => generateExpName(tree, combos.value[i]!));
   const created = new Date().toISOString();
-  return combos.value.map((overrides, i) => ({ name: names[i]!, snapshot: snap.sha, base: snap.base, overrides, targets: a.targets, created }));
+  return combos.value.map((overrides, i) => ({ name: names[i]!, snapshot: sha, base, overrides, targets: a.targets, created }));
 }
 
 /** Queued experiments, oldest first. */
@@ -206,8 +207,8 @@ export async function openReaders(ctx: CommandContext): Promise<ExpReaders | und
   const repo = await openRepo(ctx);
   if (!repo) return undefined;
   const git = await GitReader.open(ctx.project.root);
-  const metrics = git instanceof GitReader ? await metricSources(ctx.project, ctx.term) : undefined;
-  return git instanceof GitReader && metrics ? { repo, git, metrics, files: new RevisionFiles(ctx.project, git, metrics.cachedOuts) } : undefined;
+  const metrics = git.ok ? await metricSources(ctx.project, ctx.term) : undefined;
+  return git.ok && metrics ? { repo, git: git.value, metrics, files: new RevisionFiles(ctx.project, git.value, metrics.cachedOuts) } : undefined;
 }
 
 const unknownExp = (term: CommandContext['term'], name: string): number => {

@@ -4,7 +4,7 @@
  * out; metrics that are cached outs are found through that revision's lockfile and the cache.
  * A file that cannot be read on one side is named on stderr with the reason.
  */
-import { withContext, type GlobalOptions } from '../context.js';
+import { printDiagnostics, withContext, type GlobalOptions } from '../context.js';
 import type { Terminal } from '../../report/terminal.js';
 import type { Project } from '../../project.js';
 import { EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
@@ -30,7 +30,7 @@ export interface DiffArgs {
 async function openRevisions(project: Project, term: Terminal, revs: readonly string[]): Promise<{ git: GitReader | undefined } | undefined> {
   const opened = await openRevisionsAt(project, revs);
   if (opened.ok) return opened.value;
-  term.err(`error: ${opened.error}\n`);
+  printDiagnostics(term, opened.error);
   return undefined;
 }
 

@@ -10,7 +10,7 @@
  * Like `metrics diff`, the plots are those the workspace's pipeline declares, read at each revision.
  */
 import path from 'node:path';
-import { withContext, type GlobalOptions } from '../context.js';
+import { exitCodeFor, printDiagnostics, withContext, type GlobalOptions } from '../context.js';
 import type { Project } from '../../project.js';
 import type { Terminal } from '../../report/terminal.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
@@ -48,8 +48,8 @@ async function plots(g: GlobalOptions, a: PlotsArgs, revisions: readonly string[
   return withContext(g, async ({ project, term }) => {
     const opened = await openRevisions(project, revisions);
     if (!opened.ok) {
-      term.err(`error: ${opened.error}\n`);
-      return EXIT_USAGE;
+      printDiagnostics(term, opened.error);
+      return exitCodeFor(opened.error);
     }
     const selected = await selectPlots(project, term, g.cwd, a.targets);
     if (!selected) return EXIT_USAGE;
