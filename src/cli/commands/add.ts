@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { git, topLevel } from '../../git/git.js';
 import { printDiagnostics, type GlobalOptions } from '../context.js';
 import { findProject, type Project } from '../../project.js';
 import { processTerminal, formatBytes } from '../../report/terminal.js';
@@ -26,12 +26,12 @@ import { atomicWriteFile } from '../../util/atomic-write.js';
 import { EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
 
 /** The project, or (no pipeline yet: data comes first) the git work tree holding the cwd. */
-function projectFor(g: GlobalOptions): Project | undefined {
+async function projectFor(g: GlobalOptions): Promise<Project | undefined> {
   const found = findProject(g.cwd, g.file);
   if (found.ok) return found.value;
   if (g.file) return undefined;
-  const top = spawnSync('git', ['rev-parse', '--show-toplevel'], { cwd: g.cwd, encoding: 'utf8' });
-  const root = top.status === 0 ? top.stdout.trim() : g.cwd;
+  const top = await topLevel(g.cwd);
+  const root = top.ok ? top.value : g.cwd;
   return { root, pipelineFile: path.join(root, 'pipeline.yaml'), lockPath: path.join(root, 'mlbuild.lock'), mlcacheDir: path.join(root, '.mlcache'), displayCwd: g.cwd };
 }
 
@@ -39,7 +39,7 @@ const usage = (message: string, hint: string): Diagnostic => ({ severity: 'error
 
 export async function addCommand(g: GlobalOptions, a: { paths: string[] }): Promise<number> {
   const term = processTerminal();
-  const project = projectFor(g);
+  const project = await projectFor(g);
   if (!project) {
     const found = findProject(g.cwd, g.file);
     if (!found.ok) printDiagnostics(term, found.error);
@@ -80,8 +80,8 @@ export async function addCommand(g: GlobalOptions, a: { paths: string[] }): Prom
         problems.push(usage(`'${given}' is (inside) an out of stage '${producers[0]}'`, 'outs are tracked by mlbuild.lock already; add raw inputs only'));
         continue;
       }
-      const tracked = spawnSync('git', ['ls-files', '--', rel], { cwd: project.root, encoding: 'utf8' });
-      if (tracked.status === 0 && tracked.stdout.trim() !== '') {
+      const tracked = await git(project.root, ['ls-files', '--', rel]);
+      if (tracked.ok && tracked.value.trim() !== '') {
         problems.push(usage(`'${given}' is tracked by git`, `stop tracking it first: git rm -r --cached ${rel}`));
         continue;
       }
