@@ -7,7 +7,8 @@
  *
  * How git runs, and why:
  * - One-shot commands go through simple-git, the project's git dependency: its queue bounds the git
- *   processes in flight (the ui and `exp show` ask for many at once), and its argument checks refuse
+ *   processes one repository runs at once (a GitRepo keeps one instance; the ui and `exp show` ask
+ *   for many answers together), and its argument checks refuse
  *   option injection through values we did not write (a `.dvc` file's `repo.url`, a revision typed
  *   on the command line). We configure it so that any non-zero exit is a failure (by default a
  *   failure with an empty stderr, e.g. `rev-parse --verify --quiet`, passes as success), and each
@@ -29,7 +30,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SimpleGit, SimpleGitFactory, SimpleGitOptions } from 'simple-git';
+import type { GitError, SimpleGit, SimpleGitFactory, SimpleGitOptions } from 'simple-git';
 import type { Diagnostic } from '../report/diagnostic.js';
 import { type Result, ok, err } from '../util/result.js';
 
@@ -110,28 +111,29 @@ function refusal(cwd: string, args: readonly string[], code: number | undefined,
   };
 }
 
-let loaded: Promise<SimpleGitFactory> | undefined;
+let loaded: Promise<{ simpleGit: SimpleGitFactory; GitError: typeof GitError }> | undefined;
 
-/**
- * A simple-git instance for one command in `cwd`, or why there can be none. `exited` receives a
- * non-zero exit: simple-git rewraps the errors its plugins return, so the code travels beside it.
- */
-async function instance(cwd: string, o: GitOptions, exited: (e: GitExit) => void): Promise<Result<SimpleGit, Diagnostic[]>> {
+/** The exit a GitError carries when our error plugin made it. */
+const EXIT = Symbol('mlbuild git exit');
+type WithExit = Error & { [EXIT]?: GitExit };
+
+/** A simple-git instance running in `cwd` with `o`, or why there can be none. Commands through one instance share its queue. */
+async function instance(cwd: string, o: GitOptions): Promise<Result<SimpleGit, Diagnostic[]>> {
   if (!fs.existsSync(cwd)) return err([{ severity: 'error', code: 'git-failed', message: `cannot run git in ${cwd}: the folder does not exist` }]);
-  const simpleGit = await (loaded ??= import('simple-git').then((m) => m.simpleGit));
+  const { simpleGit, GitError } = await (loaded ??= import('simple-git').then((m) => ({ simpleGit: m.simpleGit, GitError: m.GitError })));
   const allow = [...(o.allow ?? []), ...(o.env ? ENV_CHECKS : [])];
   const options: Partial<SimpleGitOptions> = {
     baseDir: cwd,
     config: [...(o.config ?? [])],
     unsafe: Object.fromEntries(allow.map((a) => [a, true])),
-    // Any non-zero exit is a failure, with its code: simple-git alone passes one with an empty stderr.
+    // Any non-zero exit is a failure carrying its code (simple-git alone passes one with an empty
+    // stderr); a GitError, because simple-git rewraps any other error into a bare message.
     errors: (error, result) => {
-      if (typeof result.exitCode === 'number' && result.exitCode > 0) {
-        const stderr = Buffer.concat(result.stdErr).toString('utf8');
-        exited({ code: result.exitCode, stdout: Buffer.concat(result.stdOut).toString('utf8'), stderr });
-        return error ?? new Error(stderr || `exit ${result.exitCode}`);
-      }
-      return error;
+      if (typeof result.exitCode !== 'number' || result.exitCode <= 0) return error;
+      const stderr = Buffer.concat(result.stdErr).toString('utf8');
+      const e: WithExit = new GitError(undefined, stderr || `exit ${result.exitCode}`);
+      e[EXIT] = { code: result.exitCode, stdout: Buffer.concat(result.stdOut).toString('utf8'), stderr };
+      return e;
     },
     ...(o.timeoutMs !== undefined ? { timeout: { block: o.timeoutMs } } : {}),
   };
@@ -147,28 +149,27 @@ function failure(e: unknown, cwd: string, args: readonly string[]): Diagnostic {
   return refusal(cwd, args, undefined, msg);
 }
 
-async function exec(cwd: string, args: readonly string[], o: GitOptions): Promise<Result<GitExit, Diagnostic[]>> {
-  let exit: GitExit | undefined;
-  const git = await instance(cwd, o, (e) => (exit = e));
+async function exec(git: Result<SimpleGit, Diagnostic[]>, cwd: string, args: readonly string[]): Promise<Result<GitExit, Diagnostic[]>> {
   if (!git.ok) return git;
   try {
     return ok({ code: 0, stdout: await git.value.raw([...args]), stderr: '' });
   } catch (e) {
-    if (exit) return ok(exit);
-    return err([failure(e, cwd, args)]);
+    const exit = (e as WithExit)[EXIT];
+    return exit ? ok(exit) : err([failure(e, cwd, args)]);
   }
 }
 
+const orRefusal = (r: Result<GitExit, Diagnostic[]>, cwd: string, args: readonly string[]): Result<string, Diagnostic[]> =>
+  !r.ok ? r : r.value.code === 0 ? ok(r.value.stdout) : err([refusal(cwd, args, r.value.code, r.value.stderr)]);
+
 /** Runs `git ARGS` in `cwd`: its stdout, or a diagnostic when it fails or exits non-zero. */
 export async function git(cwd: string, args: readonly string[], o: GitOptions = {}): Promise<Result<string, Diagnostic[]>> {
-  const r = await exec(cwd, args, o);
-  if (!r.ok) return r;
-  return r.value.code === 0 ? ok(r.value.stdout) : err([refusal(cwd, args, r.value.code, r.value.stderr)]);
+  return orRefusal(await exec(await instance(cwd, o), cwd, args), cwd, args);
 }
 
 /** Runs `git ARGS` in `cwd` and returns its exit code as a value; only a git that cannot start is an error. */
 export async function gitExit(cwd: string, args: readonly string[], o: GitOptions = {}): Promise<Result<GitExit, Diagnostic[]>> {
-  return exec(cwd, args, o);
+  return exec(await instance(cwd, o), cwd, args);
 }
 
 /**
@@ -227,18 +228,19 @@ export class GitRepo {
     return this.prefix === '' ? rel : `${this.prefix}/${rel}`;
   }
 
-  private opts(o: GitOptions): GitOptions {
-    return this.config.length === 0 ? o : { ...o, config: [...this.config, ...(o.config ?? [])] };
-  }
+  /** The instance plain commands at the top-level share, so simple-git's queue bounds them. */
+  private shared: Promise<Result<SimpleGit, Diagnostic[]>> | undefined;
 
-  /** `git ARGS` at the top-level (or in `o.cwd`, another work tree of this repository). */
-  run(args: readonly string[], o: GitOptions & { cwd?: string } = {}): Promise<Result<string, Diagnostic[]>> {
-    return git(o.cwd ?? this.top, args, this.opts(o));
+  /** `git ARGS` at the top-level (or in `cwd`, another work tree of this repository). */
+  async run(args: readonly string[], o: { cwd?: string } = {}): Promise<Result<string, Diagnostic[]>> {
+    if (o.cwd !== undefined) return git(o.cwd, args, { config: this.config });
+    return orRefusal(await this.exit(args), this.top, args);
   }
 
   /** `git ARGS` at the top-level, its exit code a value. */
-  exit(args: readonly string[], o: GitOptions = {}): Promise<Result<GitExit, Diagnostic[]>> {
-    return gitExit(this.top, args, this.opts(o));
+  async exit(args: readonly string[]): Promise<Result<GitExit, Diagnostic[]>> {
+    this.shared ??= instance(this.top, { config: this.config });
+    return exec(await this.shared, this.top, args);
   }
 
   /** The full sha of the commit `rev` names; `unknown-revision` when it names none. */

@@ -331,11 +331,9 @@ export function expBranchCommand(g: GlobalOptions, a: { name: string; branch: st
     if (!repo) return EXIT_USAGE;
     const sha = await resolveExp(repo, a.name, false);
     if (!sha) return unknownExp(ctx.term, a.name);
-    try {
-      await repo.raw(['branch', '--', a.branch, sha]);
-    } catch (e) {
-      const msg = (e instanceof Error ? e.message : String(e)).trim().split('\n')[0];
-      ctx.term.err(`error: cannot create branch '${a.branch}': ${msg}\n`);
+    const made = await repo.run(['branch', '--', a.branch, sha]);
+    if (!made.ok) {
+      printDiagnostics(ctx.term, made.error.map((d) => ({ ...d, message: `cannot create branch '${a.branch}': ${d.message}` })));
       return EXIT_USAGE;
     }
     ctx.term.out(`branch ${a.branch} created from experiment ${a.name} (${sha.slice(0, 7)})\n`);
