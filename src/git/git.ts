@@ -8,13 +8,13 @@
  * How git runs, and why:
  * - One-shot commands go through simple-git, the project's git dependency: its queue bounds the git
  *   processes one repository runs at once (a GitRepo keeps one instance; the ui and `exp show` ask
- *   for many answers together), and its argument checks refuse
- *   option injection through values we did not write (a `.dvc` file's `repo.url`, a revision typed
- *   on the command line). We configure it so that any non-zero exit is a failure (by default a
- *   failure with an empty stderr, e.g. `rev-parse --verify --quiet`, passes as success), and each
- *   call that needs one of its "unsafe" settings for arguments we wrote (`-c core.hooksPath`, a
- *   merge driver) names it. It is imported on first use, so commands that never call git never
- *   load it.
+ *   for many answers together), and its argument checks refuse the options that run programs
+ *   (`--upload-pack`, `-c core.sshCommand`, ...) should one arrive inside a value we did not write
+ *   (a `.dvc` file's `repo.url`; callers also put `--` or `--end-of-options` before such values).
+ *   We configure it so that any non-zero exit is a failure (by default a failure with an empty
+ *   stderr, e.g. `rev-parse --verify --quiet`, passes as success), and each call that needs one of
+ *   its "unsafe" settings for arguments we wrote (`-c core.hooksPath`, a merge driver) names it. It
+ *   is imported on first use, so commands that never call git never load it.
  * - Bulk blob reads (`GitRepo.blobs`) keep one `git cat-file --batch` per call, fed on stdin:
  *   `metrics diff`, `exp show`, the ui and `gc --all-commits` read hundreds of files across
  *   revisions, where a process per file dominates. simple-git cannot feed stdin, so this is a
@@ -22,6 +22,10 @@
  * - `gitSync` exists for one caller that must stay synchronous: the pointer listing behind
  *   `DataSources.pointerFor`, which a stage run calls from a synchronous callback when a dep is
  *   missing. It is never on the `repro` no-op path.
+ *
+ * A step refused after earlier steps of the same operation succeeded (a `write-tree` after `open`)
+ * is no user error: callers that cannot go on throw it as `GitFailed` (`must`), which the CLI prints
+ * as diagnostics with exit 1.
  *
  * It knows nothing of mlbuild's files (metrics/git-reader.ts, exp/repo.ts, registry/git-tags.ts and
  * util/git-worktree.ts give git calls their meaning), and it never touches the user's working
@@ -75,6 +79,12 @@ const INSTALL_HINT = 'install git (e.g. `apt-get install git`) or put the folder
 
 const describe = (args: readonly string[]): string => `git ${args.find((a) => !a.startsWith('-') && !a.includes('=')) ?? args[0] ?? ''}`.trim();
 
+/** The command as the user may retype it; a long argument list (paths, shas) is cut. */
+const shown = (args: readonly string[]): string => {
+  const full = `git ${args.join(' ')}`;
+  return full.length <= 200 ? full : `${full.slice(0, 200)}…`;
+};
+
 const firstLine = (text: string): string => text.split('\n').map((l) => l.replace(/^(fatal|error): /, '').trim()).find((l) => l !== '') ?? '';
 
 export function gitMissing(args: readonly string[]): Diagnostic {
@@ -107,7 +117,7 @@ function refusal(cwd: string, args: readonly string[], code: number | undefined,
     severity: 'error',
     code: 'git-failed',
     message: `\`${describe(args)}\` failed in ${cwd}${code !== undefined ? ` (exit ${code})` : ''}${line ? `: ${line}` : ''}`,
-    hint: `run \`git ${args.join(' ')}\` in ${cwd} to see git's whole message`,
+    hint: `run \`${shown(args)}\` in ${cwd} to see git's whole message`,
   };
 }
 

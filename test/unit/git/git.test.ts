@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GitRepo, git, gitExit, gitSync, topLevel } from '../../../src/git/git.js';
+import { GitFailed, GitRepo, git, gitExit, gitSync, must, topLevel } from '../../../src/git/git.js';
 
 let top: string;
 let outside: string;
@@ -146,6 +146,27 @@ describe('GitRepo', () => {
     expect(await repo.blobs([])).toEqual({ ok: true, value: [] });
     expect(await repo.blob(`HEAD:${repo.path('data/bin.dat')}`)).toEqual({ ok: true, value: BINARY });
     expect(await repo.blob(`HEAD:${repo.path('nothing')}`)).toEqual({ ok: true, value: undefined });
+  });
+
+  it('answers many concurrent commands through its one queued instance', async () => {
+    const repo = ((await GitRepo.open(top)) as { ok: true; value: GitRepo }).value;
+    const head = sh('rev-parse', 'HEAD');
+    const got = await Promise.all(Array.from({ length: 30 }, (_, i) => repo.commit(i % 2 === 0 ? 'HEAD' : 'v1')));
+    expect(got).toEqual(Array.from({ length: 30 }, () => ({ ok: true, value: head })));
+  });
+
+  it('must gives the value, or throws GitFailed carrying the diagnostics for the CLI to print', async () => {
+    expect(must(await git(top, ['rev-parse', '--is-inside-work-tree']))).toBe('true\n');
+    const refused = await git(top, ['checkout', 'no-such-branch']);
+    let thrown: unknown;
+    try {
+      must(refused);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(GitFailed);
+    expect((thrown as GitFailed).name).toBe('GitFailed');
+    expect((thrown as GitFailed).diagnostics).toEqual(refused.ok ? [] : refused.error);
   });
 
   it('reads a blob larger than one pipe buffer intact', async () => {
