@@ -12,14 +12,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { git, gitExit, topLevel, type GitUnsafe } from '../../git/git.js';
-import { printDiagnostics, type Diagnostic } from '../../report/diagnostic.js';
-import { type Result, ok } from '../../util/result.js';
+import type { Diagnostic } from '../../report/diagnostic.js';
 import { processTerminal, type Terminal } from '../../report/terminal.js';
 import { ensureLockAttribute, LOCK_ATTRIBUTE_LINE, MERGE_DRIVER_NAME } from '../../state/gitattributes.js';
 import { updateGitignore } from '../../state/gitignore.js';
 import { DEFAULT_PIPELINE, DVC_PIPELINE } from '../../project.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
-import type { GlobalOptions } from '../context.js';
+import { EXIT_OK } from '../../exit-codes.js';
+import { runTerminalCommand, type CommandResult, type GlobalOptions } from '../context.js';
+import { type Result, ok, err } from '../../util/result.js';
 
 export interface InitArgs {
   scaffold: boolean;
@@ -74,13 +74,16 @@ function createIfMissing(file: string, text: string): boolean {
   }
 }
 
-export async function initCommand(g: GlobalOptions, a: InitArgs, term: Terminal = processTerminal(), git: GitConfig = gitIn(g.cwd)): Promise<number> {
+export function initCommand(g: GlobalOptions, a: InitArgs, term: Terminal = processTerminal(), git: GitConfig = gitIn(g.cwd)): Promise<number> {
+  return runTerminalCommand((t) => initIn(g, a, t, git), term);
+}
+
+async function initIn(g: GlobalOptions, a: InitArgs, term: Terminal, git: GitConfig): Promise<CommandResult> {
   const pipelineFile = path.resolve(g.cwd, g.file ?? DEFAULT_PIPELINE);
   const root = path.dirname(pipelineFile);
   const top = await git.topLevel();
   if (!top.ok) {
-    printDiagnostics(term, top.error.map((d) => (d.code === 'not-git' ? { ...d, message: `${root} is not inside a git repository`, hint: 'run `git init` first (mlbuild records results in git), then `mlbuild init`' } : d)));
-    return EXIT_USAGE;
+    return err(top.error.map((d) => (d.code === 'not-git' ? { ...d, message: `${root} is not inside a git repository`, hint: 'run `git init` first (mlbuild records results in git), then `mlbuild init`' } : d)));
   }
   const lines: string[] = [];
   const say = (what: string, changed: boolean, did: string, already: string): void => void lines.push(`  ${what}: ${changed ? did : already}`);
@@ -96,10 +99,7 @@ export async function initCommand(g: GlobalOptions, a: InitArgs, term: Terminal 
     const now = await git.get(key);
     if (now.ok && now.value === value) continue;
     const set = now.ok ? await git.set(key, value) : now;
-    if (!set.ok) {
-      printDiagnostics(term, set.error);
-      return EXIT_FAILED;
-    }
+    if (!set.ok) return set;
     configChanged = true;
   }
   say(`git config merge.${MERGE_DRIVER_NAME}.driver`, configChanged, `set to ${driver}`, 'already set');
@@ -127,5 +127,5 @@ export async function initCommand(g: GlobalOptions, a: InitArgs, term: Terminal 
       `  git config merge.${MERGE_DRIVER_NAME}.driver "mlbuild merge-driver %O %A %B %P"\n` +
       `Commit .gitattributes and .gitignore so every clone routes mlbuild.lock to the driver.\n`,
   );
-  return EXIT_OK;
+  return ok(EXIT_OK);
 }
