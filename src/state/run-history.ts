@@ -4,9 +4,10 @@
  * `.mlcache/state/durations.json` (last successful wall time per stage) that planning reads to
  * prioritise the critical path and that `--dry` and the ETA use.
  *
- * Lines are appended in batches (one write per second of a run, or per 256 runs, and at `save()`),
- * not one open + write + close per stage: a crash loses at most the last second of history lines,
- * which nothing needs for correctness (the journal and the lockfile record what ran).
+ * Lines are appended in batches (at most a second after the first of them, or per 256 runs, and at
+ * `save()`), not one open + write + close per stage: a crash loses at most the last second of
+ * history lines, which nothing needs for correctness (the journal and the lockfile record what
+ * ran), and the ui, which tails the file, sees a finished run within a second.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,6 +35,7 @@ export class RunHistory {
   private lines: string[] = [];
   private firstBuffered = 0;
   private dirMade = false;
+  private timer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly mlcacheDir: string,
@@ -56,7 +58,18 @@ export class RunHistory {
   }
 
   record(r: RunRecord, now = performance.now()): void {
-    if (this.lines.length === 0) this.firstBuffered = now;
+    if (this.lines.length === 0) {
+      this.firstBuffered = now;
+      // A long stage may run next: the batch still reaches the file within a second.
+      this.timer = setTimeout(() => {
+        try {
+          this.flush();
+        } catch {
+          // Kept for the next flush (save() at the end of the run reports nothing either: history only).
+        }
+      }, FLUSH_MS);
+      this.timer.unref();
+    }
     this.lines.push(JSON.stringify(r) + '\n');
     if (r.ok) {
       this.durations[r.stage] = Math.round(r.wall_s * 1000) / 1000;
@@ -67,6 +80,8 @@ export class RunHistory {
 
   /** Appends the buffered lines to `runs.jsonl` (one write). */
   flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.lines.length === 0) return;
     if (!this.dirMade) fs.mkdirSync(this.mlcacheDir, { recursive: true });
     this.dirMade = true;

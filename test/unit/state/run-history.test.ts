@@ -42,6 +42,22 @@ describe('RunHistory', () => {
     expect([again.expectedSeconds('a'), again.expectedSeconds('b'), again.expectedSeconds('c')]).toEqual([1.234, undefined, 0.5]);
   });
 
+  it('writes a batch a second after its first line even when no other stage finishes (a long stage runs next)', () => {
+    vi.useFakeTimers();
+    try {
+      const h = RunHistory.load(mlcache);
+      h.record(rec('a', 1), 0);
+      vi.advanceTimersByTime(999);
+      expect(lines()).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(lines().map((r) => r.stage)).toEqual(['a']);
+      h.save();
+      expect(lines()).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('flushes a batch once its first line is a second old, or once it holds 256 lines', () => {
     const h = RunHistory.load(mlcache);
     h.record(rec('a', 1), 0);
