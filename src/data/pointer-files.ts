@@ -5,13 +5,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { gitSync } from '../git/git.js';
 
 /** Sorted, deduplicated project-relative paths; undefined when git cannot answer (not a repository, no git). */
 export function gitPointerFiles(root: string): string[] | undefined {
-  const git = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '*.dvc', ':!:.dvc/**'], { cwd: root, encoding: 'utf8' });
-  if (git.status !== 0) return undefined;
+  // Synchronous: pointerFor is called from a stage run's synchronous missing-dep callback (git/git.ts says why).
+  const git = gitSync(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '*.dvc', ':!:.dvc/**']);
+  if (!git.ok) return undefined;
   // Relative to the cwd (the project root), as ls-files answers; a deleted pointer is not one.
-  const files = git.stdout.split('\0').filter((f) => f.endsWith('.dvc') && fs.existsSync(path.join(root, f)));
+  const files = git.value.split('\0').filter((f) => f.endsWith('.dvc') && fs.existsSync(path.join(root, f)));
   return [...new Set(files)].sort();
 }
