@@ -75,6 +75,7 @@ need ninja "Install it with: apt-get install -y ninja-build"
 need node "Node.js 20 is required."
 need git "Install it with: apt-get install -y git"
 need cksum "cksum is part of coreutils."
+if [ "$BIG" = 1 ] || [[ "$ONLY" == *",big,"* ]]; then need xxhsum "Install it with: apt-get install -y xxhash (the big scenario's yardstick)"; fi
 if [ "$SNAKE" = 1 ]; then need snakemake "Install it with: apt-get install -y snakemake (or drop --snakemake)"; fi
 
 # Build the CLI if dist/ is missing or older than a source file.
@@ -192,6 +193,11 @@ scenario() {
     cmd=$(tool_cmd "$tool")
     log "-- $tool"
 
+    if [ "$name" = big ] && [ "$tool" = mlbuild ]; then
+      # The big target's yardstick, just before mlbuild's full builds: xxhsum -H1 (XXH64, the hash
+      # mlbuild records) over the same inputs, page cache warm as for the builds.
+      bench "$name.hash.xxhsum" "$dir" "xxhsum -H1 $(cd "$dir" && find inputs -name '*.bin' | sort | tr '\n' ' ')" "" "$RUNS"
+    fi
     bench "$name.clean.$tool" "$dir" "$cmd" "$prep clean $tool" "$RUNS" "$HEAVY_WARMUP"
     # Same outputs as the first tool (make) for the same, untouched inputs: keep a copy of its
     # outs now, since the leaf/root cases below rewrite its inputs.

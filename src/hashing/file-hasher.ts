@@ -3,12 +3,11 @@
  * StatIfNecessary): stat first, hash only on change, each path stat'ed and hashed at most once per
  * FileHasher instance (one instance per process run).
  *
- * - File: xxh64 of the content. Small files are read with one `readSync` into a reused buffer;
- *   large ones are streamed in 1 MiB chunks (measured faster than 8 MiB: the chunk stays in cache
- *   for the copy into wasm memory). In `hash()`, files of 16 MiB or more are read asynchronously
- *   with double buffering (the next 4 MiB read overlaps the hashing of the current chunk): about
- *   6 GB/s on a warm 1 GiB file against 4 GB/s synchronously (xxhsum: 5 GB/s), and the event
- *   loop stays responsive while a model checkpoint is hashed.
+ * - File: xxh64 of the content. Files under 1 MiB are read with one `readSync` into a reused
+ *   buffer; larger ones are read straight into wasm memory and hashed there (xxhash.ts inPlace,
+ *   no copy per chunk). In `hash()`, files of 16 MiB or more are read asynchronously with double
+ *   buffering (the next 4 MiB read, on libuv's pool, overlaps the hashing of the current one on
+ *   this thread), so the event loop stays responsive while a model checkpoint is hashed.
  * - Directory: the canonical manifest of every regular file below it (symlinks followed), one line
  *   `relpath\thash\tsize\n` per file, sorted by relpath (JS string order); hash = xxh64(manifest)
  *   + `.dir`, size = sum of sizes, nfiles = count (DVC's `.dir` objects, with xxh64 for md5).
@@ -75,6 +74,8 @@ const CHUNK = 1 << 20;
 /** In `hash()`, uncached files at least this big are read asynchronously. */
 const ASYNC_MIN_SIZE = 16 << 20;
 const ASYNC_CHUNK = 4 << 20;
+/** Synchronous reads of large files, straight into wasm memory. */
+const SYNC_CHUNK = 4 << 20;
 /** Files this big go to `bigFileHasher` when there is one: a worker's start is small beside the read. */
 export const POOL_MIN_SIZE = 64 << 20;
 let sharedBuf: Buffer | undefined;
@@ -295,6 +296,7 @@ export class FileHasher {
 
   #readHashSync(abs: string, st: PathStat): Content {
     const readStart = this.#cache.now();
+    if (st.size >= CHUNK) return this.#readHashSyncLarge(abs, st, readStart);
     const buf = (sharedBuf ??= Buffer.allocUnsafe(CHUNK));
     const fd = fs.openSync(abs, 'r');
     let total = 0;
@@ -305,6 +307,7 @@ export class FileHasher {
       if (n < CHUNK && n === st.size) {
         hash = this.#hasher.hashBytes(buf.subarray(0, n));
       } else {
+        // It grew since the stat: stream the rest (the size mismatch keeps it out of the stat cache).
         const s = this.#hasher.stream();
         while (n > 0) {
           s.update(n === CHUNK ? buf : buf.subarray(0, n));
@@ -317,6 +320,24 @@ export class FileHasher {
       fs.closeSync(fd);
     }
     return this.#finishFile(abs, st, hash, total, readStart);
+  }
+
+  /** Read straight into wasm memory and hashed there (no copy per chunk). */
+  #readHashSyncLarge(abs: string, st: PathStat, readStart: number): Content {
+    const s = this.#hasher.inPlace(SYNC_CHUNK, 1);
+    const region = s.regions[0]!;
+    let total = 0;
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(abs, 'r');
+      for (let n; (n = fs.readSync(fd, region, 0, SYNC_CHUNK, null)) > 0; total += n) s.update(0, n);
+    } catch (e) {
+      s.release();
+      throw e;
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+    return this.#finishFile(abs, st, s.digest(), total, readStart);
   }
 
   #hashBigAsync(abs: string, st: PathStat): Promise<Content> {
@@ -340,27 +361,33 @@ export class FileHasher {
       }
     }
     const fh = await fsp.open(abs, 'r');
-    const s = this.#hasher.stream();
+    // Two regions of wasm memory: the next read lands in one while the other is hashed in place.
+    const s = this.#hasher.inPlace(ASYNC_CHUNK, 2);
     let total = 0;
+    let pending: Promise<{ bytesRead: number }> | undefined;
+    let hex: string;
     try {
-      let cur = Buffer.allocUnsafe(ASYNC_CHUNK);
-      let next = Buffer.allocUnsafe(ASYNC_CHUNK);
-      let pending = fh.read(cur, 0, ASYNC_CHUNK, 0);
-      pending.catch(ignore); // awaited below; this only prevents an unhandled rejection if we bail early
+      let cur = 0;
+      pending = fh.read(s.regions[0]!, 0, ASYNC_CHUNK, 0);
       for (;;) {
         const { bytesRead } = await pending;
+        pending = undefined;
         if (bytesRead === 0) break;
         total += bytesRead;
-        pending = fh.read(next, 0, ASYNC_CHUNK, total);
-        pending.catch(ignore);
-        // Feed 1 MiB slices: the copy into wasm memory is faster while it stays in cache.
-        for (let off = 0; off < bytesRead; off += CHUNK) s.update(cur.subarray(off, Math.min(off + CHUNK, bytesRead)));
-        [cur, next] = [next, cur];
+        pending = fh.read(s.regions[1 - cur]!, 0, ASYNC_CHUNK, total);
+        s.update(cur, bytesRead);
+        cur = 1 - cur;
       }
+      hex = s.digest();
+    } catch (e) {
+      // A read still in flight writes into the regions: let it finish before they are reused.
+      await pending?.catch(ignore);
+      s.release();
+      throw e;
     } finally {
       await fh.close();
     }
-    const c = this.#finishFile(abs, st, s.digest(), total, readStart);
+    const c = this.#finishFile(abs, st, hex, total, readStart);
     this.#contents.set(abs, c);
     return c;
   }

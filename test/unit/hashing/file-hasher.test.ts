@@ -70,6 +70,27 @@ describe('FileHasher files', () => {
     expect(fresh().manifestSync('dir')).toEqual(viaDir);
   });
 
+  it('hashes files at the read-size edges (1 MiB small/large switch, 4 MiB reads) on every path', async () => {
+    const MiB = 1 << 20;
+    const sizes = [MiB - 1, MiB, MiB + 1, 4 * MiB, 8 * MiB, 16 * MiB, 16 * MiB + 1];
+    const files: Record<string, Buffer> = {};
+    sizes.forEach((n, i) => {
+      const b = Buffer.alloc(n);
+      for (let j = 0; j + 4 <= n; j += 512) b.writeUInt32LE(((j + i) * 2654435761) >>> 0, j);
+      b[n - 1] = i + 1; // the last byte matters: a short final read must be hashed too
+      files[`f${n}`] = b;
+    });
+    writeTree(root, files);
+    // Several at once: the async readers share nothing but the module, so interleaving is harmless.
+    const fh = fresh();
+    const got = await Promise.all(sizes.map((n) => fh.hash(`f${n}`)));
+    sizes.forEach((n, i) => {
+      const want = hasher.hashBytes(files[`f${n}`]!);
+      expect(got[i], `async ${n}`).toEqual({ path: `f${n}`, hash: want, size: n });
+      expect(fresh().hashSync(`f${n}`)!.hash, `sync ${n}`).toBe(want);
+    });
+  });
+
   it('follows symlinks to files', async () => {
     writeTree(root, TREE);
     fs.symlinkSync('data/a.txt', path.join(root, 'link'));

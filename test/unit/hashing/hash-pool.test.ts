@@ -9,9 +9,10 @@ import { age, makeTmp, rmTmp } from './tmp.js';
 
 let hasher: Hasher;
 let root: string;
-const pool = new HashPool(2);
+let pool: HashPool;
 beforeAll(async () => {
   hasher = await loadHasher();
+  pool = new HashPool(2, hasher);
 });
 afterAll(() => pool.close());
 beforeEach(() => {
