@@ -145,6 +145,11 @@ export class FileHasher {
     this.#bigFileHasher = opts.bigFileHasher;
   }
 
+  /** The xxh64 hasher this one reads files with (cache writes verify objects with it too). */
+  get hasher(): Hasher {
+    return this.#hasher;
+  }
+
   /** The content hash of `bytes` (what `hash` records for a file holding exactly them). */
   hashBytes(bytes: Uint8Array): string {
     return this.#hasher.hashBytes(bytes);
