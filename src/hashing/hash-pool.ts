@@ -105,10 +105,16 @@ export class HashPool {
   #workerData: { xxhash: string; module: WasmModule | null } | undefined;
   readonly #oneShot: (b: Uint8Array) => string;
 
-  /** `size`: most workers at once (>= 1); `hasher` checks the in-place module before workers get it. */
-  constructor(size: number, hasher: Pick<Hasher, 'hashBytes'>) {
+  readonly #module: WasmModule | null | undefined;
+
+  /**
+   * `size`: most workers at once (>= 1); `hasher` checks the in-place module before workers get it.
+   * `module`: null makes workers hash through the package's copying stream (the fallback, for tests).
+   */
+  constructor(size: number, hasher: Pick<Hasher, 'hashBytes'>, module?: WasmModule | null) {
     this.#size = Math.max(1, Math.floor(size));
     this.#oneShot = (b) => hasher.hashBytes(b);
+    this.#module = module;
   }
 
   readonly hashFile: BigFileHasher = (path) =>
@@ -137,7 +143,7 @@ export class HashPool {
   }
 
   #spawn(): Slot {
-    this.#workerData ??= { xxhash: createRequire(import.meta.url).resolve('xxhash-wasm'), module: inPlaceModule(this.#oneShot) };
+    this.#workerData ??= { xxhash: createRequire(import.meta.url).resolve('xxhash-wasm'), module: this.#module === undefined ? inPlaceModule(this.#oneShot) : this.#module };
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.#workerData });
     const slot: Slot = { worker, job: undefined };
     worker.on('message', (m: Reply) => {

@@ -49,6 +49,20 @@ describe('HashPool', () => {
     });
   });
 
+  it('gives the same digests through the copying fallback (workers without the in-place module)', async () => {
+    const copying = new HashPool(1, hasher, null);
+    try {
+      const sizes = [0, 7, (4 << 20) + 9];
+      for (const [i, n] of sizes.entries()) {
+        const p = path.join(root, `c${i}`);
+        fs.writeFileSync(p, bytes(n, 40 + i));
+        expect(await copying.hashFile(p)).toEqual({ hex: hasher.hashBytes(fs.readFileSync(p)), bytes: n });
+      }
+    } finally {
+      await copying.close();
+    }
+  });
+
   it('rejects a missing file with its fs error code, and keeps working afterwards', async () => {
     await expect(pool.hashFile(path.join(root, 'nope'))).rejects.toMatchObject({ code: 'ENOENT' });
     fs.writeFileSync(path.join(root, 'ok'), 'alpha\n');
