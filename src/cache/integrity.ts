@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Hasher } from '../hashing/xxhash.js';
 
-/** Read size of copies and verifications: 4 MiB reads into wasm memory measured best. */
-const CHUNK = 4 << 20;
+/** Read size of copies and verifications (into wasm memory): 1 MiB measured cheapest, the bytes stay in cache. */
+const CHUNK = 1 << 20;
 
 /** A cache object whose content does not hash to its name; it has been moved to `quarantinedAt`. */
 export class CorruptObjectError extends Error {

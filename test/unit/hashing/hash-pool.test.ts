@@ -50,14 +50,18 @@ describe('HashPool', () => {
   });
 
   it('gives the same digests through the copying fallback (workers without the in-place module)', async () => {
+    // One worker, three jobs at once: the first and the last run alone (read-ahead on libuv's pool),
+    // the second while one waits (plain reads), so both of the worker's loops are exercised.
     const copying = new HashPool(1, hasher, null);
     try {
-      const sizes = [0, 7, (4 << 20) + 9];
-      for (const [i, n] of sizes.entries()) {
+      const sizes = [(4 << 20) + 9, 7, (8 << 20) - 1];
+      const files = sizes.map((n, i) => {
         const p = path.join(root, `c${i}`);
         fs.writeFileSync(p, bytes(n, 40 + i));
-        expect(await copying.hashFile(p)).toEqual({ hex: hasher.hashBytes(fs.readFileSync(p)), bytes: n });
-      }
+        return p;
+      });
+      const got = await Promise.all(files.map((f) => copying.hashFile(f)));
+      got.forEach((d, i) => expect(d).toEqual({ hex: hasher.hashBytes(fs.readFileSync(files[i]!)), bytes: sizes[i] }));
     } finally {
       await copying.close();
     }
