@@ -241,6 +241,17 @@ scenario() {
       # written from a re-hashed read, not copied), read-only, no temp file left.
       local msg
       if msg=$(node "$HERE/check-cache.mjs" "$dir"); then check OK "$name/mlbuild: $msg"; else check FAIL "$name/mlbuild: cache check: $msg"; fi
+      # An out edited in place (same size) must never reach its cache object (no shared inode):
+      # the cache still checks clean, and repro puts the recorded content back without running.
+      local victim; victim=$(cd "$dir/out" && ls | head -1)
+      cp "$dir/out/$victim" "$OUT/$name/victim.orig"
+      printf 'X' | dd of="$dir/out/$victim" bs=1 count=1 conv=notrunc status=none
+      if ! msg=$(node "$HERE/check-cache.mjs" "$dir"); then check FAIL "$name/mlbuild: an in-place edit of out/$victim changed the cache: $msg"
+      else
+        ran=$(build_counting mlbuild "$dir") || ran="? (the build failed)"
+        if [ "$ran" = 0 ] && cmp -s "$OUT/$name/victim.orig" "$dir/out/$victim"; then check OK "$name/mlbuild: an in-place edit of out/$victim left its cache object intact; repro restored it, running 0 stages"
+        else check FAIL "$name/mlbuild: after an in-place edit of out/$victim, repro ran $ran stages (expected 0, a restore) or did not restore it"; fi
+      fi
       # Logs are opened on first output, and these stages print nothing.
       local logs=0; [ -d "$dir/.mlcache/logs" ] && logs=$(find "$dir/.mlcache/logs" -type f | wc -l)
       [ "$logs" = 0 ] && check OK "$name/mlbuild: no log files for stages that printed nothing" || check FAIL "$name/mlbuild: $logs log files for stages that printed nothing"
