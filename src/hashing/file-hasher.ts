@@ -22,6 +22,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import { contentHash, type ContentHash } from '../util/brand.js';
 import type { Hasher } from './xxhash.js';
 import type { BigFileHasher } from './hash-pool.js';
@@ -81,6 +82,8 @@ const ASYNC_CHUNK = 1 << 20;
 const SYNC_CHUNK = 1 << 20;
 /** Files this big go to `bigFileHasher` when there is one: a worker's start is small beside the read. */
 export const POOL_MIN_SIZE = 64 << 20;
+/** Uncached big files read at the same time (see #bigLimit). */
+const BIG_AT_ONCE = 4;
 let sharedBuf: Buffer | undefined;
 
 interface Content {
@@ -131,6 +134,12 @@ export class FileHasher {
   readonly #scans = new Map<string, DirScan>();
   readonly #dirs = new Map<string, DirResult>();
   readonly #bigInFlight = new Map<string, Promise<Content>>();
+  /**
+   * Big files read at once, first come first served: a directory of a thousand checkpoints would
+   * otherwise hold a thousand read buffers. More than the cores gains nothing (reads and hashing
+   * already keep two busy per file).
+   */
+  readonly #bigLimit = pLimit(BIG_AT_ONCE);
   /**
    * Directory -> the memoised paths directly inside it, so `invalidate` (several times per executed
    * stage) is proportional to the subtree it forgets, not to everything memoised. Built on the
@@ -351,7 +360,7 @@ export class FileHasher {
   #hashBigAsync(abs: string, st: PathStat): Promise<Content> {
     let p = this.#bigInFlight.get(abs);
     if (p === undefined) {
-      p = this.#readHashAsync(abs, st).finally(() => this.#bigInFlight.delete(abs));
+      p = this.#bigLimit(() => this.#readHashAsync(abs, st)).finally(() => this.#bigInFlight.delete(abs));
       this.#bigInFlight.set(abs, p);
     }
     return p;

@@ -109,6 +109,31 @@ describe('FileHasher with a big-file hasher', () => {
     expect(cache.lookup(b, fs.statSync(b))).toBeDefined();
   });
 
+  it('reads at most 4 uncached big files at once, and every one of them', async () => {
+    // Sparse files: the fake hasher never reads them, so they cost no disk.
+    const names = Array.from({ length: 7 }, (_, i) => `s${i}.bin`);
+    for (const n of names) {
+      fs.writeFileSync(path.join(root, n), '');
+      fs.truncateSync(path.join(root, n), POOL_MIN_SIZE);
+    }
+    age(root, names);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const seen: string[] = [];
+    const fake: BigFileHasher = async (abs) => {
+      seen.push(path.basename(abs));
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((r) => setImmediate(r));
+      inFlight--;
+      return { hex: '0123456789abcdef', bytes: POOL_MIN_SIZE };
+    };
+    const fh = new FileHasher({ root, hasher, statCache: StatCache.inMemory({ root }), bigFileHasher: fake });
+    const dir = (await fh.hash('.'))!;
+    expect(seen.sort()).toEqual(names);
+    expect(maxInFlight).toBe(4);
+    expect(dir.nfiles).toBe(7);
+  });
+
   it('falls back to the main thread when the big-file hasher fails', async () => {
     const a = big('a.bin', 7);
     const failing: BigFileHasher = () => Promise.reject(new Error('worker died'));
