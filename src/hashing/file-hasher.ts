@@ -82,8 +82,8 @@ const ASYNC_CHUNK = 1 << 20;
 const SYNC_CHUNK = 1 << 20;
 /** Files this big go to `bigFileHasher` when there is one: a worker's start is small beside the read. */
 export const POOL_MIN_SIZE = 64 << 20;
-/** Uncached big files read at the same time (see #bigLimit). */
-const BIG_AT_ONCE = 4;
+/** Uncached big files read on the main thread at the same time (see #bigLimit). */
+const BIG_AT_ONCE = 2;
 let sharedBuf: Buffer | undefined;
 
 interface Content {
@@ -135,9 +135,9 @@ export class FileHasher {
   readonly #dirs = new Map<string, DirResult>();
   readonly #bigInFlight = new Map<string, Promise<Content>>();
   /**
-   * Big files read at once, first come first served: a directory of a thousand checkpoints would
-   * otherwise hold a thousand read buffers. More than the cores gains nothing (reads and hashing
-   * already keep two busy per file).
+   * Big files read on this thread at once, first come first served: a directory of a thousand
+   * checkpoints would otherwise hold a thousand read buffers, and the first files' stages would
+   * wait for the last file. Two measured best on 2 cores (this thread hashes all of them).
    */
   readonly #bigLimit = pLimit(BIG_AT_ONCE);
   /**
@@ -360,16 +360,17 @@ export class FileHasher {
   #hashBigAsync(abs: string, st: PathStat): Promise<Content> {
     let p = this.#bigInFlight.get(abs);
     if (p === undefined) {
-      p = this.#bigLimit(() => this.#readHashAsync(abs, st)).finally(() => this.#bigInFlight.delete(abs));
+      p = this.#readHashAsync(abs, st).finally(() => this.#bigInFlight.delete(abs));
       this.#bigInFlight.set(abs, p);
     }
     return p;
   }
 
   async #readHashAsync(abs: string, st: PathStat): Promise<Content> {
-    const readStart = this.#cache.now();
     if (this.#bigFileHasher !== undefined && st.size >= POOL_MIN_SIZE) {
-      // A failed worker (or a file error, which the main thread then reports itself) falls back below.
+      // The pool queues its own jobs. A failed worker (or a file error, which the main thread then
+      // reports itself) falls back below.
+      const readStart = this.#cache.now();
       const d = await this.#bigFileHasher(abs).catch(() => undefined);
       if (d !== undefined) {
         const c = this.#finishFile(abs, st, d.hex, d.bytes, readStart);
@@ -377,6 +378,12 @@ export class FileHasher {
         return c;
       }
     }
+    return this.#bigLimit(() => this.#readHashHere(abs, st));
+  }
+
+  /** Double-buffered: the next read runs on libuv's pool while this thread hashes the last one. */
+  async #readHashHere(abs: string, st: PathStat): Promise<Content> {
+    const readStart = this.#cache.now();
     const fh = await fsp.open(abs, 'r');
     // Two regions of wasm memory: the next read lands in one while the other is hashed in place.
     const s = this.#hasher.inPlace(ASYNC_CHUNK, 2);
