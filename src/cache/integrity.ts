@@ -57,6 +57,9 @@ export function copyHashing(src: string, dest: string, hasher: Hasher): string {
       fs.closeSync(to);
       to = undefined;
       fs.rmSync(dest, { force: true });
+      // write(2) errors carry no path; the report names the file that could not be written.
+      const err = e as NodeJS.ErrnoException;
+      if (err.code !== undefined && err.path === undefined) err.path = dest;
     }
     throw e;
   } finally {
