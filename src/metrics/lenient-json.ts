@@ -15,8 +15,10 @@ export function parseLenientJson(text: string): unknown {
   } catch (strict) {
     try {
       return JSON5.parse(text) as unknown;
-    } catch {
-      throw strict; // the strict parser's message names the position in familiar terms
+    } catch (loose) {
+      // The strict parser's message is the familiar one; JSON5's line and column say where (Node 20's do not).
+      const at = loose as { lineNumber?: number; columnNumber?: number };
+      throw Object.assign(strict as Error, { lineNumber: at.lineNumber, columnNumber: at.columnNumber });
     }
   }
 }

@@ -16,6 +16,7 @@ import { Lockfile } from '../state/lockfile.js';
 import { objectPathIn, parseManifest } from '../cache/local-store.js';
 import type { ManifestEntry } from '../hashing/file-hasher.js';
 import { type Result, err, ok } from '../util/result.js';
+import type { Diagnostic } from '../report/diagnostic.js';
 import { GitReader, type ReadBytes, type ReadResult } from './git-reader.js';
 
 /** The revision name of the files on disk. */
@@ -32,14 +33,18 @@ function readWorkspaceFile(project: Project, rel: string): ReadResult {
 
 /**
  * Opens git (when a revision other than the workspace is named) and checks every revision names a
- * commit; the error is the message for the user (exit 2).
+ * commit: not a git repository or an unknown revision is bad usage (exit 2).
  */
-export async function openRevisions(project: Project, revs: readonly string[]): Promise<Result<{ git: GitReader | undefined }, string>> {
+export async function openRevisions(project: Project, revs: readonly string[]): Promise<Result<{ git: GitReader | undefined }, Diagnostic[]>> {
   if (revs.every((r) => r === WORKSPACE)) return ok({ git: undefined });
   const git = await GitReader.open(project.root);
-  if (!(git instanceof GitReader)) return err(`${git.failed}; revisions are read from git`);
+  if (!(git instanceof GitReader)) {
+    return err([{ severity: 'error', code: 'not-git', message: `${git.failed}; revisions are read from git`, hint: `run \`git init\` and commit, or compare nothing but the ${WORKSPACE}` }]);
+  }
   for (const rev of revs) {
-    if (rev !== WORKSPACE && !(await git.verify(rev))) return err(`unknown revision '${rev}': not a commit, branch or tag in this repository`);
+    if (rev !== WORKSPACE && !(await git.verify(rev))) {
+      return err([{ severity: 'error', code: 'unknown-revision', message: `unknown revision '${rev}': not a commit, branch or tag in this repository`, hint: 'name a commit, branch or tag (`git log --oneline`, `git branch`, `git tag`)' }]);
+    }
   }
   return ok({ git });
 }

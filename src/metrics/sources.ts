@@ -1,12 +1,15 @@
 /**
  * Loading metrics and params for show/diff/exp and the ui: which metrics files the pipeline declares,
  * their values at a revision (through git objects and the cache) and the flattened params at a revision.
- * A file that cannot be read is named on stderr with the reason. Not the rendering (render.ts).
+ * A file that cannot be read is named on stderr with the reason; one that does not parse, with a
+ * located warning (file:line:col and the fix): both leave that file out and let the others show, as
+ * DVC does. Not the rendering (render.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { printDiagnostics } from '../report/diagnostic.js';
+import { locate, printDiagnostics, type Diagnostic } from '../report/diagnostic.js';
+import { type Result, err, ok } from '../util/result.js';
 import type { Terminal } from '../report/terminal.js';
 import type { Project } from '../project.js';
 import { openWorkspace } from '../run/workspace.js';
@@ -29,12 +32,9 @@ export interface MetricsSource {
   readonly paramFiles: readonly string[];
 }
 
-export async function metricSources(project: Project, term: Terminal): Promise<MetricsSource | undefined> {
+export async function metricSources(project: Project): Promise<Result<MetricsSource, Diagnostic[]>> {
   const ws = await openWorkspace(project, [], false);
-  if (!ws.ok) {
-    printDiagnostics(term, ws.error);
-    return undefined;
-  }
+  if (!ws.ok) return ws;
   const entries: string[] = [];
   const add = (p: string): void => {
     if (!entries.includes(p)) entries.push(p);
@@ -46,7 +46,7 @@ export async function metricSources(project: Project, term: Terminal): Promise<M
   }
   for (const m of ws.value.loaded.topLevel.metrics) add(m.path);
   const paramFiles = [...new Set([...Object.keys(ws.value.loaded.fileParams), ...ws.value.loaded.topLevel.params.map((p) => p.path)])];
-  return { entries, cachedOuts, paramFiles };
+  return ok({ entries, cachedOuts, paramFiles });
 }
 
 /**
@@ -84,12 +84,49 @@ export function metricFromRead(term: Terminal, rev: string, file: string, r: Rea
     term.err(`${file}: ${r.reason}\n`);
     return undefined;
   }
+  const parsed = parseMetricsFile(r.text, file, rev);
+  if (parsed.ok) return flatten(parsed.value);
+  printDiagnostics(term, parsed.error);
+  return undefined;
+}
+
+/** Where a JSON5, YAML or TOML parse error points in `text`, as an offset (each parser says it its own way). */
+function errorOffset(text: string, e: unknown): number | undefined {
+  const x = e as { pos?: [number, number]; lineNumber?: number; columnNumber?: number; line?: number; column?: number };
+  if (Array.isArray(x.pos)) return x.pos[0];
+  const line = x.lineNumber ?? x.line;
+  const col = x.columnNumber ?? x.column;
+  if (typeof line !== 'number' || typeof col !== 'number') return undefined;
+  let offset = 0;
+  for (let l = 1; l < line; l++) {
+    const nl = text.indexOf('\n', offset);
+    if (nl === -1) return undefined;
+    offset = nl + 1;
+  }
+  return offset + Math.max(0, col - 1);
+}
+
+/**
+ * The parsed tree of a metrics file's `text` at `rev`, or a located warning (the file is left out,
+ * the command goes on): where the parser stopped and how to fix it.
+ */
+export function parseMetricsFile(text: string, file: string, rev: string): Result<unknown, Diagnostic[]> {
   try {
-    return flatten(parseMetricsText(r.text, file));
+    return ok(parseMetricsText(text, file));
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    term.err(`${file}: cannot parse at ${rev}: ${msg}\n`);
-    return undefined;
+    const full = e instanceof Error ? e.message : String(e);
+    // The location says where: drop V8's quoted excerpt and YAML's own "at line L, column C:".
+    const msg = (/^(.*?), (?:\.\.\.)?".*" is not valid JSON$/s.exec(full)?.[1] ?? full.split('\n')[0]!).replace(/ at line \d+, column \d+:?$/, '');
+    const offset = errorOffset(text, e);
+    return err([
+      {
+        severity: 'warning',
+        code: 'bad-metrics-file',
+        message: `cannot parse ${file} at ${rev}: ${msg}`,
+        ...(offset !== undefined ? { location: locate(file, text, offset) } : {}),
+        hint: `${rev === WORKSPACE ? `fix ${file}` : `the file as committed at ${rev} is not valid: fix it in a later commit`} (a metrics file is JSON, YAML or TOML: a map of numbers, nested maps or lists); it is left out until then`,
+      },
+    ]);
   }
 }
 

@@ -84,41 +84,48 @@ const RULES: Record<string, Record<string, Rule>> = {
 
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/** A bad `monitor:` setting: its dotted key (for locating it in the params files) and the message, which starts with the key. */
+export interface SettingProblem {
+  readonly key: string;
+  readonly message: string;
+}
+
 /** The settings from a resolved params tree, or the problems (each names a `monitor.` key). */
-export function monitorSettings(tree: ParamTree): { settings: MonitorSettings; problems: string[] } {
-  const problems: string[] = [];
+export function monitorSettings(tree: ParamTree): { settings: MonitorSettings; problems: SettingProblem[] } {
+  const problems: SettingProblem[] = [];
+  const bad = (key: string, why: string): void => void problems.push({ key, message: `${key}: ${why}` });
   const root = (tree as Record<string, unknown>).monitor;
   const topSeed = (tree as Record<string, unknown>).seed;
   const out = structuredClone(DEFAULT_SETTINGS) as { -readonly [K in keyof MonitorSettings]: MonitorSettings[K] } & Record<string, unknown>;
   if (typeof topSeed === 'number' && Number.isInteger(topSeed)) out.seed = topSeed;
   if (root === undefined || root === null) return { settings: out, problems };
-  if (!isMap(root)) return { settings: out, problems: ['monitor: must be a map of settings (see docs/lifecycle.md)'] };
+  if (!isMap(root)) return { settings: out, problems: [{ key: 'monitor', message: 'monitor: must be a map of settings (see docs/lifecycle.md)' }] };
   for (const [key, value] of Object.entries(root)) {
     if (key === 'seed') {
       if (typeof value === 'number' && Number.isInteger(value) && value >= 0) out.seed = value;
-      else problems.push(`monitor.seed: must be a whole number >= 0, got ${JSON.stringify(value)}`);
+      else bad('monitor.seed', `must be a whole number >= 0, got ${JSON.stringify(value)}`);
       continue;
     }
     const rules = RULES[key];
     if (!rules) {
-      problems.push(`monitor.${key}: unknown setting (known: seed, ${Object.keys(RULES).join(', ')})`);
+      bad(`monitor.${key}`, `unknown setting (known: seed, ${Object.keys(RULES).join(', ')})`);
       continue;
     }
     if (!isMap(value)) {
-      problems.push(`monitor.${key}: must be a map (keys: ${Object.keys(rules).join(', ')})`);
+      bad(`monitor.${key}`, `must be a map (keys: ${Object.keys(rules).join(', ')})`);
       continue;
     }
     const group = out[key] as Record<string, number>;
     for (const [k, v] of Object.entries(value)) {
       const rule = rules[k];
       if (!rule) {
-        problems.push(`monitor.${key}.${k}: unknown setting (known: ${Object.keys(rules).join(', ')})`);
+        bad(`monitor.${key}.${k}`, `unknown setting (known: ${Object.keys(rules).join(', ')})`);
         continue;
       }
       const okNum = typeof v === 'number' && Number.isFinite(v) && (rule.minExclusive ? v > rule.min : v >= rule.min) && v <= rule.max && (!rule.int || Number.isInteger(v));
       if (!okNum) {
         const range = `${rule.minExclusive ? '>' : '>='} ${rule.min} and <= ${rule.max}`;
-        problems.push(`monitor.${key}.${k}: must be ${rule.int ? 'a whole number' : 'a number'} ${range}, got ${JSON.stringify(v)}`);
+        bad(`monitor.${key}.${k}`, `must be ${rule.int ? 'a whole number' : 'a number'} ${range}, got ${JSON.stringify(v)}`);
         continue;
       }
       group[k] = v;

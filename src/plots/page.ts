@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import type { Project } from '../project.js';
-import type { Terminal } from '../report/terminal.js';
-import { printDiagnostics, type Diagnostic } from '../report/diagnostic.js';
+import type { Diagnostic } from '../report/diagnostic.js';
+import { type Result, err, ok } from '../util/result.js';
 import { openWorkspace } from '../run/workspace.js';
 import { readYamlFile } from '../config/pipeline-file.js';
 import { RevisionFiles, WORKSPACE } from '../metrics/revisions.js';
@@ -21,27 +21,29 @@ export function diffRevisions(revs: readonly string[]): string[] {
   return [...new Set(list)];
 }
 
+/** What `selectPlots` chose: the plots, every out path of the pipeline and its cached outs. */
+export interface SelectedPlots {
+  readonly defs: PlotDef[];
+  readonly outs: string[];
+  readonly cachedOuts: string[];
+}
+
 /**
  * The declared plots, narrowed to `targets` (a plot id, any of its files, or a file inside a plot
- * folder), every out path of the pipeline and its cached outs; undefined after reporting an error.
+ * folder), every out path of the pipeline and its cached outs; or why not (the pipeline's or a plot
+ * definition's errors, a target that names nothing).
  */
-export async function selectPlots(project: Project, term: Terminal, cwd: string, targets: readonly string[]): Promise<{ defs: PlotDef[]; outs: string[]; cachedOuts: string[] } | undefined> {
+export async function selectPlots(project: Project, cwd: string, targets: readonly string[]): Promise<Result<SelectedPlots, Diagnostic[]>> {
   const ws = await openWorkspace(project, [], false);
-  if (!ws.ok) {
-    printDiagnostics(term, ws.error);
-    return undefined;
-  }
+  if (!ws.ok) return ws;
   const file = await readYamlFile(project.pipelineFile, project.displayCwd, { interpolated: true, what: 'pipeline file' });
   const diags: Diagnostic[] = file.ok ? [] : file.error;
   const defs = declaredPlots(ws.value.pipeline.stages.values(), file.ok ? file.value : undefined, diags);
-  if (diags.some((d) => d.severity === 'error')) {
-    printDiagnostics(term, diags);
-    return undefined;
-  }
+  if (diags.some((d) => d.severity === 'error')) return err(diags);
   const stageOuts = [...ws.value.pipeline.stages.values()].flatMap((st) => st.outs);
   const outs = stageOuts.map((o) => o.path);
   const cachedOuts = stageOuts.filter((o) => o.cache).map((o) => o.path);
-  if (targets.length === 0) return { defs, outs, cachedOuts };
+  if (targets.length === 0) return ok({ defs, outs, cachedOuts });
   const chosen: PlotDef[] = [];
   for (const t of targets) {
     const rel = path.relative(project.root, path.resolve(cwd, t)).split(path.sep).join('/');
@@ -54,11 +56,17 @@ export async function selectPlots(project: Project, term: Terminal, cwd: string,
     else if ((dataFormat(rel) !== undefined || imageType(rel) !== undefined) && !rel.startsWith('../')) chosen.push({ id: rel, template: 'linear', sources: [{ file: rel, cache: false, y: [] }] });
     else {
       const known = defs.map((d) => d.id);
-      term.err(`error: '${t}' is not a declared plot${known.length > 0 ? ` (declared: ${known.join(', ')})` : ''} nor a data file (.json, .yaml, .csv, .tsv) or image (.png, .jpg, .svg)\n`);
-      return undefined;
+      return err([
+        {
+          severity: 'error',
+          code: 'unknown-target',
+          message: `'${t}' is not a declared plot${known.length > 0 ? ` (declared: ${known.join(', ')})` : ''} nor a data file (.json, .yaml, .csv, .tsv) or image (.png, .jpg, .svg)`,
+          hint: `name a declared plot or one of its files, or declare it under plots: in ${path.basename(project.pipelineFile)}`,
+        },
+      ]);
     }
   }
-  return { defs: chosen, outs, cachedOuts };
+  return ok({ defs: chosen, outs, cachedOuts });
 }
 
 /**

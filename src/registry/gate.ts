@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { isMap, isSeq, parseDocument, type Node } from 'yaml';
 import { flatten, parseMetricsText } from '../metrics/diff.js';
 import { locate, type Diagnostic } from '../report/diagnostic.js';
+import { type Result, err, ok } from '../util/result.js';
 
 export const REGISTRY_CONFIG = join('.mlbuild', 'registry.yaml');
 
@@ -33,13 +34,13 @@ export type Gates = ReadonlyMap<string, readonly GateRule[]>;
 const RULE_KEYS = ['file', 'metric', 'max_drop', 'lower_is_better'];
 
 /** The gates of `.mlbuild/registry.yaml` (none when the file is absent), or located diagnostics. */
-export async function readGates(root: string): Promise<{ ok: true; gates: Gates } | { ok: false; diagnostics: Diagnostic[] }> {
+export async function readGates(root: string): Promise<Result<Gates, Diagnostic[]>> {
   const file = join(root, REGISTRY_CONFIG);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    return { ok: true, gates: new Map() };
+    return ok(new Map());
   }
   const doc = parseDocument(text);
   const diags: Diagnostic[] = [];
@@ -81,7 +82,7 @@ export async function readGates(root: string): Promise<{ ok: true; gates: Gates 
       }
     }
   }
-  return diags.length > 0 ? { ok: false, diagnostics: diags } : { ok: true, gates };
+  return diags.length > 0 ? err(diags) : ok(gates);
 }
 
 export interface GateCheck {

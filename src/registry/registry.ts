@@ -14,6 +14,7 @@
  * defaults to models/selected and the hash comes from the lockfile alone.
  * Side effects go through the TagStore and a ReadAt (git show) passed in.
  */
+import type { Diagnostic } from '../report/diagnostic.js';
 import { checkGate, type GateCheck, type Gates, type ReadAt } from './gate.js';
 import type { TagStore } from './git-tags.js';
 import { registryState, resolveRef, type ArtifactState, type ModelRef, type VersionState } from './state.js';
@@ -29,6 +30,11 @@ export class RegistryError extends Error {
     readonly exitCode: 1 | 2 = 2,
   ) {
     super(message);
+  }
+
+  /** This refusal as the command reports it: code `registry` (exit 2) or `registry-refused` (exit 1). */
+  diagnostic(hint: string | undefined = this.hint): Diagnostic {
+    return { severity: 'error', code: this.exitCode === 1 ? 'registry-refused' : 'registry', message: this.message, ...(hint ? { hint } : {}) };
   }
 }
 

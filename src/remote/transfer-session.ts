@@ -13,6 +13,7 @@ import { isStored } from '../model/stage.js';
 import type { Project } from '../project.js';
 import type { Diagnostic } from '../report/diagnostic.js';
 import { type Result, ok, err } from '../util/result.js';
+import { suggest } from '../util/suggest.js';
 import { readDvcConfig, withDvcRemotes } from './dvc-config.js';
 import { DvcObjects } from './dvc-objects.js';
 import { DataSources } from '../data/sources.js';
@@ -82,6 +83,17 @@ export interface Opened {
 const pointerMatches = (targets: readonly string[], p: DataPointer): boolean =>
   targets.length === 0 || targets.some((t) => t === p.file || t === p.path || p.path.startsWith(`${t.replace(/\/+$/, '')}/`));
 
+/** A target that names no stage, stage group or tracked data: without this, a typo transferred nothing and exited 0. */
+function unknownTarget(target: string, stages: readonly string[]): Diagnostic {
+  const guess = suggest(target, [...stages, ...new Set(stages.map((n) => n.split('@')[0]!))]);
+  return {
+    severity: 'error',
+    code: 'unknown-target',
+    message: `'${target}' names no stage, stage group or data tracked by a .dvc file`,
+    hint: `${guess ? `did you mean '${guess}'? ` : ''}name a stage (\`mlbuild dag\` lists them), a .dvc file or the data it tracks`,
+  };
+}
+
 /** Everything a transfer command needs, or the diagnostics that stop it (exit 2). */
 export async function openTransfer(project: Project, a: { readonly remote: string | undefined; readonly jobs: number | undefined; readonly targets: readonly string[] }): Promise<Result<Opened, Diagnostic[]>> {
   if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) {
@@ -103,8 +115,12 @@ export async function openTransfer(project: Project, a: { readonly remote: strin
   const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
   const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: state.value.files, ...(linkTypes ? { linkTypes } : {}) });
   const sources = new DataSources(project.root, project.displayCwd);
-  const pointers = sources.all().filter((p) => pointerMatches(a.targets, p));
+  const all = sources.all();
+  const pointers = all.filter((p) => pointerMatches(a.targets, p));
   if (sources.diags.length > 0) return err(sources.diags);
+  const stages = [...new Set([...ws.value.pipeline.stages.keys(), ...state.value.lockfile.names()])];
+  const unknown = a.targets.filter((t) => !stages.some((n) => matches([t], n)) && !all.some((p) => pointerMatches([t], p)));
+  if (unknown.length > 0) return err(unknown.map((t) => unknownTarget(t, stages)));
   return ok({
     inputs: lockInputs(project.root, state.value.lockfile, ws.value.pipeline, sources, a.targets),
     pointers,

@@ -119,9 +119,8 @@ export class Dashboard {
 
   /** The metrics and params files the workspace pipeline names (metricSources). */
   async #sources(): Promise<Answer<MetricsSource>> {
-    const term = collectingTerminal();
-    const src = await metricSources(this.project, term);
-    return src ? yes(src) : no(409, term.warnings.join('\n'));
+    const src = await metricSources(this.project);
+    return src.ok ? yes(src.value) : diagnostics(src.error);
   }
 
   /** `status --json` plus the DAG, run history and live state. Concurrent callers share one assessment. */
@@ -268,12 +267,11 @@ export class Dashboard {
   async plots(revs: readonly string[]): Promise<Answer<{ version: 1; revisions: readonly string[]; plots: unknown[]; images: unknown[]; problems: unknown[] }>> {
     const revisions = revs.length === 0 ? ['HEAD', WORKSPACE] : [...new Set(revs)];
     const opened = await openRevisions(this.project, revisions);
-    if (!opened.ok) return no(404, opened.error);
-    const term = collectingTerminal();
-    const selected = await selectPlots(this.project, term, this.project.root, []);
-    if (!selected) return no(409, term.warnings.join('\n'));
-    const files = new RevisionFiles(this.project, opened.value.git, selected.cachedOuts);
-    const page = await buildPage(files, await expandFolders(files, selected.defs, revisions), revisions);
+    if (!opened.ok) return no(404, formatDiagnostics(opened.error));
+    const selected = await selectPlots(this.project, this.project.root, []);
+    if (!selected.ok) return diagnostics(selected.error);
+    const files = new RevisionFiles(this.project, opened.value.git, selected.value.cachedOuts);
+    const page = await buildPage(files, await expandFolders(files, selected.value.defs, revisions), revisions);
     return yes({ version: 1, revisions: page.revisions, plots: [...page.plots], images: [...page.images], problems: [...page.problems] });
   }
 

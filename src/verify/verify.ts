@@ -82,19 +82,23 @@ export interface VerifyReport {
 
 const problem = (code: DiagnosticCode, message: string, hint: string): Diagnostic => ({ severity: 'error', code, message, hint });
 
-/** Expected failures before any stage is judged: config errors (exit 2) and missing inputs (exit 1). */
-export type VerifyFailure = { readonly kind: 'usage' | 'inputs'; readonly diagnostics: readonly Diagnostic[] };
+/**
+ * Expected failures before any stage is judged: config errors and verify outside git history
+ * (exit 2), input data missing or corrupt (`verify-input`, `corrupt-object`: exit 1). The codes
+ * decide the exit code (cli/context.ts exitCodeFor).
+ */
+export type VerifyFailure = Diagnostic[];
 
 export async function verify(project: Project, opts: VerifyOptions, svc: VerifyServices): Promise<Result<VerifyReport, VerifyFailure>> {
   const head = readHead(project.root);
-  if (!head.ok) return err({ kind: 'usage', diagnostics: [problem('verify-git', head.error, 'verify rebuilds the committed HEAD: run it in a git repository with at least one commit')] });
+  if (!head.ok) return err([problem('verify-git', head.error, 'verify rebuilds the committed HEAD: run it in a git repository with at least one commit')]);
   const wt = await addWorktree(head.value.top, head.value.sha, 'verify');
-  if (!wt.ok) return err({ kind: 'usage', diagnostics: [problem('verify-git', wt.error, 'check `git worktree list`; `git worktree prune` removes stale entries')] });
+  if (!wt.ok) return err([problem('verify-git', wt.error, 'check `git worktree list`; `git worktree prune` removes stale entries')]);
   try {
     svc.onStart?.({ head: head.value.sha, worktree: wt.value.dir, uncommitted: head.value.uncommitted });
     const root = path.join(wt.value.dir, head.value.prefix);
     const inner = findProject(root, path.relative(project.root, project.pipelineFile));
-    if (!inner.ok) return err({ kind: 'usage', diagnostics: inner.error });
+    if (!inner.ok) return err(inner.error);
     const result = await verifyIn(project, inner.value, opts, svc);
     if (!result.ok) return result;
     return ok({
@@ -113,16 +117,16 @@ type InnerReport = Omit<VerifyReport, 'head' | 'uncommitted' | 'worktree'>;
 async function verifyIn(user: Project, wt: Project, opts: VerifyOptions, svc: VerifyServices): Promise<Result<InnerReport, VerifyFailure>> {
   // HEAD's lockfile, read before the rebuild replaces it (no parsed-lockfile cache: nothing is written).
   const locked = Lockfile.loadSync(wt.lockPath, user.displayCwd, { cacheDir: null });
-  if (!locked.ok) return err({ kind: 'usage', diagnostics: locked.error });
+  if (!locked.ok) return err(locked.error);
   const committed = locked.value;
   const lockCommitted = fs.existsSync(wt.lockPath);
 
   // The pipeline as HEAD defines it; deps are not required to exist yet (data is placed below).
   const shape = await openWorkspace(wt, [], false, () => true);
-  if (!shape.ok) return err({ kind: 'usage', diagnostics: shape.error });
+  if (!shape.ok) return err(shape.error);
   const { pipeline } = shape.value;
   const plan = makePlan(pipeline, { targets: opts.targets, singleItem: false, downstream: false });
-  if (!plan.ok) return err({ kind: 'usage', diagnostics: plan.error });
+  if (!plan.ok) return err(plan.error);
 
   const hasher = await loadHasher();
   const wtFiles = new FileHasher({ root: wt.root, hasher, statCache: StatCache.inMemory({ root: wt.root }) });
@@ -145,7 +149,7 @@ async function verifyIn(user: Project, wt: Project, opts: VerifyOptions, svc: Ve
     workspaceFiles: userFiles,
     cache: userCache,
   });
-  if (!placed.ok) return err({ kind: 'inputs', diagnostics: placed.error });
+  if (!placed.ok) return err(placed.error);
 
   // From scratch: no lockfile, so every stage is new; frozen ones keep HEAD's entry and outs.
   const fresh = Lockfile.empty(wt.lockPath, user.displayCwd, { cacheDir: null });
@@ -159,16 +163,16 @@ async function verifyIn(user: Project, wt: Project, opts: VerifyOptions, svc: Ve
       await userCache.restore(entry.outs);
     } catch (e) {
       // A corrupt object was quarantined and named: the frozen stage's outs are not there to verify against.
-      return err({ kind: 'inputs', diagnostics: [problem('corrupt-object', `frozen stage '${name}': ${(e as Error).message}`, 'rebuild or pull its outs (`mlbuild repro`, `mlbuild pull`), then run verify again')] });
+      return err([problem('corrupt-object', `frozen stage '${name}': ${(e as Error).message}`, 'rebuild or pull its outs (`mlbuild repro`, `mlbuild pull`), then run verify again')]);
     }
   }
   fs.rmSync(wt.lockPath, { force: true });
   fresh.saveSync();
 
   const state = await openState(wt, true);
-  if (!state.ok) return err({ kind: 'usage', diagnostics: state.error });
+  if (!state.ok) return err(state.error);
   const ws = await openWorkspace(wt, [], false, (abs) => state.value.files.stat(abs) !== undefined);
-  if (!ws.ok) return err({ kind: 'usage', diagnostics: ws.error });
+  if (!ws.ok) return err(ws.error);
   const wtCache = openRunStore(wt, state.value, ws.value.pipeline);
   const { summary } = await repro(
     wt,
@@ -177,10 +181,10 @@ async function verifyIn(user: Project, wt: Project, opts: VerifyOptions, svc: Ve
     { targets: opts.targets, force: false, singleItem: false, downstream: false, dry: false, keepGoing: true, capacity: opts.capacity, gpusKnown: opts.gpusKnown, useRunCache: false },
     { reporter: svc.reporter, executor: svc.executor, cache: wtCache, signal: svc.signal },
   );
-  if (!summary) return err({ kind: 'usage', diagnostics: [] }); // repro printed its diagnostics
+  if (!summary) return err([]); // repro printed its diagnostics
 
   const rebuilt = Lockfile.loadSync(wt.lockPath, user.displayCwd, { cacheDir: null });
-  if (!rebuilt.ok) return err({ kind: 'usage', diagnostics: rebuilt.error });
+  if (!rebuilt.ok) return err(rebuilt.error);
   const outcomes = new Map<StageName, StageSummary>(summary.stages.map((s) => [s.name, s]));
   const notReproduced = new Set<StageName>();
   const stages: StageVerdict[] = [];

@@ -187,6 +187,7 @@ describe('cache verify', () => {
     expect(r.stdout).toContain(`corrupt: ${h1} `);
     expect(r.stdout).toContain(`corrupt: ${h2} `);
     expect(r.stdout).toMatch(/checked \d+ objects .*: 2 corrupt/);
+    expect(r.stderr).toBe('error: 2 cache objects do not match their hashes (listed above)\n  hint: run `mlbuild cache verify --repair` to quarantine them; `mlbuild repro` then rebuilds what needs them\n');
     r = await p.run(['cache', 'verify', '--repair']);
     expect(r.code).toBe(0);
     expect(quarantined(p).sort()).toEqual([h1, h2].sort());
@@ -208,6 +209,7 @@ describe('cache verify', () => {
       let r = await p.run(['cache', 'verify', '-r', 'store']);
       expect(r.code).toBe(1);
       expect(r.stdout).toContain("corrupt on 'store': objects/");
+      expect(r.stderr).toBe("error: 1 object on remote 'store' does not match its hash (listed above)\n  hint: `mlbuild cache verify --repair -r store` uploads good local copies over them\n");
       r = await p.run(['cache', 'verify', '-r', 'store', '--repair']);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('replaced by the verified local copy');

@@ -162,7 +162,7 @@ describe('plots diff', () => {
     const p = await history();
     const r = await p.run(['plots', 'diff', 'nope']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("error: unknown revision 'nope': not a commit, branch or tag in this repository\n");
+    expect(r.stderr).toBe("error: unknown revision 'nope': not a commit, branch or tag in this repository\n  hint: name a commit, branch or tag (`git log --oneline`, `git branch`, `git tag`)\n");
     expect(p.exists('mlbuild_plots')).toBe(false);
   });
 });
@@ -198,9 +198,10 @@ describe('plots show', () => {
     const target = await p.run(['plots', 'show', 'nothing']);
     expect(target.code).toBe(2);
     expect(target.stderr).toContain("error: 'nothing' is not a declared plot (declared: plots/roc.json, plots/confusion.json, plots/loss.csv, plots/cached.json)");
+    expect(target.stderr).toContain('  hint: name a declared plot or one of its files, or declare it under plots: in pipeline.yaml\n');
     const out = await p.run(['plots', 'show', '-o', 'plots/roc.json/x']);
     expect(out.code).toBe(2);
-    expect(out.stderr).toBe("error: the plots folder 'plots/roc.json/x' overlaps the declared out 'plots/roc.json'; choose another folder with -o\n");
+    expect(out.stderr).toBe("error: the plots folder 'plots/roc.json/x' overlaps the declared out 'plots/roc.json'\n  hint: choose another folder with -o\n");
     p.write({ 'pipeline.yaml': PIPE.replace('template: confusion', 'template: heatmap') });
     const tpl = await p.run(['plots', 'show']);
     expect(tpl.code).toBe(2);
@@ -214,7 +215,7 @@ describe('plots show', () => {
     const r = await p.run(['plots', 'show']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('plots/roc.json at workspace: not in workspace\n');
-    expect(r.stderr).toContain('nothing written');
+    expect(r.stderr).toContain('error: no plot data could be read at any revision; nothing written\n  hint: the reasons are above');
     expect(p.exists('mlbuild_plots')).toBe(false);
   });
 });

@@ -12,9 +12,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { printDiagnostics, type GlobalOptions } from '../context.js';
+import { runTerminalCommand, type CommandResult, type GlobalOptions } from '../context.js';
+import { type Result, ok, err } from '../../util/result.js';
 import { findProject, type Project } from '../../project.js';
-import { processTerminal, formatBytes } from '../../report/terminal.js';
+import { formatBytes, type Terminal } from '../../report/terminal.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
 import { openState, openWorkspace } from '../../run/workspace.js';
 import { LocalStore } from '../../cache/local-store.js';
@@ -23,45 +24,35 @@ import { pointerText } from '../../data/pointer.js';
 import { updateGitignore } from '../../state/gitignore.js';
 import { acquireProjectLock } from '../../state/project-lock.js';
 import { atomicWriteFile } from '../../util/atomic-write.js';
-import { EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { EXIT_OK } from '../../exit-codes.js';
 
 /** The project, or (no pipeline yet: data comes first) the git work tree holding the cwd. */
-function projectFor(g: GlobalOptions): Project | undefined {
+function projectFor(g: GlobalOptions): Result<Project, Diagnostic[]> {
   const found = findProject(g.cwd, g.file);
-  if (found.ok) return found.value;
-  if (g.file) return undefined;
+  if (found.ok || g.file) return found;
   const top = spawnSync('git', ['rev-parse', '--show-toplevel'], { cwd: g.cwd, encoding: 'utf8' });
   const root = top.status === 0 ? top.stdout.trim() : g.cwd;
-  return { root, pipelineFile: path.join(root, 'pipeline.yaml'), lockPath: path.join(root, 'mlbuild.lock'), mlcacheDir: path.join(root, '.mlcache'), displayCwd: g.cwd };
+  return ok({ root, pipelineFile: path.join(root, 'pipeline.yaml'), lockPath: path.join(root, 'mlbuild.lock'), mlcacheDir: path.join(root, '.mlcache'), displayCwd: g.cwd });
 }
 
 const usage = (message: string, hint: string): Diagnostic => ({ severity: 'error', code: 'usage', message, hint });
 
-export async function addCommand(g: GlobalOptions, a: { paths: string[] }): Promise<number> {
-  const term = processTerminal();
-  const project = projectFor(g);
-  if (!project) {
-    const found = findProject(g.cwd, g.file);
-    if (!found.ok) printDiagnostics(term, found.error);
-    return EXIT_USAGE;
-  }
-  if (a.paths.length === 0) {
-    printDiagnostics(term, [usage('mlbuild add needs at least one PATH', 'e.g. mlbuild add data/raw')]);
-    return EXIT_USAGE;
-  }
+export function addCommand(g: GlobalOptions, a: { paths: string[] }): Promise<number> {
+  return runTerminalCommand((term) => addIn(g, a, term));
+}
+
+async function addIn(g: GlobalOptions, a: { paths: string[] }, term: Terminal): Promise<CommandResult> {
+  const found = projectFor(g);
+  if (!found.ok) return found;
+  const project = found.value;
+  if (a.paths.length === 0) return err([usage('mlbuild add needs at least one PATH', 'e.g. mlbuild add data/raw')]);
   fs.mkdirSync(project.mlcacheDir, { recursive: true });
   const lock = await acquireProjectLock(project.mlcacheDir, (pid) => term.err(`waiting for another mlbuild (pid ${pid}) to finish\n`));
   try {
     const state = await openState(project, true);
-    if (!state.ok) {
-      printDiagnostics(term, state.error);
-      return EXIT_USAGE;
-    }
+    if (!state.ok) return state;
     const ws = fs.existsSync(project.pipelineFile) ? await openWorkspace(project, [], false) : undefined;
-    if (ws && !ws.ok) {
-      printDiagnostics(term, ws.error);
-      return EXIT_USAGE;
-    }
+    if (ws && !ws.ok) return ws;
     const rels: string[] = [];
     const problems: Diagnostic[] = [];
     for (const given of a.paths) {
@@ -87,10 +78,7 @@ export async function addCommand(g: GlobalOptions, a: { paths: string[] }): Prom
       }
       rels.push(rel);
     }
-    if (problems.length > 0) {
-      printDiagnostics(term, problems);
-      return EXIT_USAGE;
-    }
+    if (problems.length > 0) return err(problems);
     const { files, statCache } = state.value;
     const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files });
     const index = Md5Index.load(project.mlcacheDir);
@@ -110,7 +98,7 @@ export async function addCommand(g: GlobalOptions, a: { paths: string[] }): Prom
     index.save();
     await statCache.save();
     if (rels.length > 0) term.out(`Commit the pointers: git add ${rels.map((r) => `${r}.dvc`).join(' ')} .gitignore\n`);
-    return EXIT_OK;
+    return ok(EXIT_OK);
   } finally {
     lock.release();
   }

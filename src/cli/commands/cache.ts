@@ -14,7 +14,7 @@ import { acquireProjectLock } from '../../state/project-lock.js';
 import { removeLeftovers } from '../../state/leftovers.js';
 import type { Lockfile } from '../../state/lockfile.js';
 import { lockfilesOfAllCommits } from '../../state/lock-history.js';
-import { EXIT_FAILED, EXIT_OK } from '../../exit-codes.js';
+import { EXIT_OK } from '../../exit-codes.js';
 import type { FileRecord } from '../../hashing/file-hasher.js';
 import { formatBytes, type Terminal } from '../../report/terminal.js';
 import fs from 'node:fs';
@@ -109,8 +109,17 @@ export function cacheVerifyCommand(g: GlobalOptions, a: CacheVerifyArgs): Promis
         term.out(`corrupt: ${b.hash} (content hashes to ${b.actual})${where}\n`);
       }
       term.out(`checked ${hashes.length} object${hashes.length === 1 ? '' : 's'} (${formatBytes(bytes)}): ${bad.length === 0 ? 'all match their hashes' : `${bad.length} corrupt${a.repair ? ', quarantined' : ''}`}\n`);
-      if (bad.length > 0 && !a.repair) term.err('hint: run `mlbuild cache verify --repair` to quarantine them; `mlbuild repro` then rebuilds what needs them\n');
-      return ok(bad.length > 0 && !a.repair ? EXIT_FAILED : EXIT_OK);
+      if (bad.length > 0 && !a.repair) {
+        return err([
+          {
+            severity: 'error',
+            code: 'corrupt-object',
+            message: `${bad.length} cache object${bad.length === 1 ? ' does' : 's do'} not match ${bad.length === 1 ? 'its hash' : 'their hashes'} (listed above)`,
+            hint: 'run `mlbuild cache verify --repair` to quarantine them; `mlbuild repro` then rebuilds what needs them',
+          },
+        ]);
+      }
+      return ok(EXIT_OK);
     } finally {
       lock?.release();
     }
@@ -162,6 +171,11 @@ async function verifyRemote(project: Project, term: Terminal, store: LocalStore,
   }
   const left = bad.filter((b) => !b.repaired).length;
   term.out(`checked ${checked} object${checked === 1 ? '' : 's'} (${formatBytes(bytes)}) on remote '${remote.name}': ${bad.length === 0 ? 'all match their hashes' : `${bad.length} corrupt, ${bad.length - left} repaired`}\n`);
-  if (left > 0 && !a.repair) term.err(`hint: \`mlbuild cache verify --repair -r ${remote.name}\` uploads good local copies over them\n`);
-  return ok(left > 0 ? EXIT_FAILED : EXIT_OK);
+  if (left === 0) return ok(EXIT_OK);
+  const objects = `${left} object${left === 1 ? '' : 's'} on remote '${remote.name}'`;
+  return err([
+    a.repair
+      ? { severity: 'error', code: 'corrupt-object', message: `${objects} stay${left === 1 ? 's' : ''} corrupt: no good local copy to replace ${left === 1 ? 'it' : 'them'} with`, hint: `rebuild the outs that need ${left === 1 ? 'it' : 'them'} (\`mlbuild repro\`), then \`mlbuild cache verify --repair -r ${remote.name}\` again` }
+      : { severity: 'error', code: 'corrupt-object', message: `${objects} do${left === 1 ? 'es' : ''} not match ${left === 1 ? 'its hash' : 'their hashes'} (listed above)`, hint: `\`mlbuild cache verify --repair -r ${remote.name}\` uploads good local copies over them` },
+  ]);
 }

@@ -1,14 +1,16 @@
 /**
  * `mlbuild exp run|show|diff|apply|branch|remove`: experiments as git refs (see exp/ref.ts for the
- * layout, exp/runner.ts for how one runs). This module wires them to the terminal and exit codes:
- * 2 for bad usage (a bad -S, an unknown experiment, a name that exists), 1 for an experiment that
- * failed or an apply that would overwrite uncommitted work.
+ * layout, exp/runner.ts for how one runs). This module wires them to the terminal; its refusals are
+ * diagnostics (context.ts picks the exit code): 2 for bad usage (a bad -S, an unknown experiment, a
+ * name that exists), 1 for an apply that would overwrite uncommitted work; 1 for an experiment that
+ * failed.
  */
 import path from 'node:path';
 import fs from 'node:fs';
-import { withContext, printDiagnostics, exitCodeFor, STOP_SIGNALS, type GlobalOptions, type CommandContext } from '../context.js';
+import { runCommand, STOP_SIGNALS, type CommandResult, type GlobalOptions, type CommandContext } from '../context.js';
+import { type Result, ok, err } from '../../util/result.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
-import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from '../../exit-codes.js';
 import { openWorkspace } from '../../run/workspace.js';
 import { localCapacity, ResourcePool } from '../../schedule/resources.js';
 import { GitReader } from '../../metrics/git-reader.js';
@@ -38,11 +40,10 @@ import { collectExpRows, expJson, type ExpReaders, type ShownRow } from '../../e
 const usage = (message: string, hint?: string): Diagnostic => ({ severity: 'error', code: 'usage', message, ...(hint ? { hint } : {}) });
 
 /** Opens the repository, or says why experiments are not possible here. */
-async function openRepo({ project, term }: CommandContext): Promise<ExpRepo | undefined> {
+async function openRepo({ project }: CommandContext): Promise<Result<ExpRepo, Diagnostic[]>> {
   const repo = await ExpRepo.open(project.root);
-  if (repo instanceof ExpRepo) return repo;
-  term.err(`error: ${repo.failed}\n`);
-  return undefined;
+  if (repo instanceof ExpRepo) return ok(repo);
+  return err([{ severity: 'error', code: 'not-git', message: repo.failed, hint: 'run `git init` and commit the pipeline first' }]);
 }
 
 export interface ExpRunArgs {
@@ -70,19 +71,19 @@ function checkRunArgs(a: ExpRunArgs): Diagnostic[] {
 }
 
 /** The experiments of `exp run` (one per sweep combination), or diagnostics. Writes nothing but git objects. */
-async function plannedExperiments(ctx: CommandContext, repo: ExpRepo, a: ExpRunArgs): Promise<ExpSpec[] | Diagnostic[]> {
+async function plannedExperiments(ctx: CommandContext, repo: ExpRepo, a: ExpRunArgs): Promise<Result<ExpSpec[], Diagnostic[]>> {
   const combos = expandSweep(a.overrides);
-  if (!combos.ok) return combos.error;
+  if (!combos.ok) return combos;
   // Every combination must resolve (params keys, options, the pipeline) before anything runs.
   for (const combo of combos.value) {
     const ws = await openWorkspace(ctx.project, combo, false, () => true);
-    if (!ws.ok) return ws.error;
+    if (!ws.ok) return ws;
   }
   const snap = await repo.snapshot('mlbuild exp: workspace snapshot');
-  if ('failed' in snap) return [usage(snap.failed)];
+  if ('failed' in snap) return err([usage(snap.failed)]);
   const names = namesFor(a.name, combos.value.length, (i) => generateExpName(snap.tree, combos.value[i]!));
   const created = new Date().toISOString();
-  return combos.value.map((overrides, i) => ({ name: names[i]!, snapshot: snap.sha, base: snap.base, overrides, targets: a.targets, created }));
+  return ok(combos.value.map((overrides, i) => ({ name: names[i]!, snapshot: snap.sha, base: snap.base, overrides, targets: a.targets, created })));
 }
 
 /** Queued experiments, oldest first. */
@@ -106,48 +107,38 @@ async function takenNames(repo: ExpRepo, specs: readonly ExpSpec[], runAll: bool
   return problems;
 }
 
-async function queueExperiments(ctx: CommandContext, repo: ExpRepo, specs: readonly ExpSpec[], force: boolean): Promise<number> {
+async function queueExperiments(ctx: CommandContext, repo: ExpRepo, specs: readonly ExpSpec[], force: boolean): Promise<CommandResult> {
   for (const s of specs) {
     const meta: ExpMeta = { version: 1, name: s.name, base: s.base, overrides: s.overrides, targets: s.targets, status: 'queued', created: s.created };
     const tree = (await repo.raw(['rev-parse', `${s.snapshot}^{tree}`])).trim();
     const sha = await repo.commitTree(tree, s.base, encodeMessage(meta));
-    if (!(await repo.setRef(queueRef(s.name), sha, !force))) {
-      ctx.term.err(`error: ${queueRef(s.name)} already exists\n`);
-      return EXIT_USAGE;
-    }
+    // Another runner queued the same name since takenNames looked.
+    if (!(await repo.setRef(queueRef(s.name), sha, !force))) return err([usage(`${queueRef(s.name)} already exists`, 'pick another --name, or pass --force to replace it')]);
     ctx.term.out(`queued ${s.name}${s.overrides.length > 0 ? `: ${s.overrides.join(' ')}` : ''}\n`);
   }
   ctx.term.out(`run them with \`mlbuild exp run --run-all -j N\`\n`);
-  return EXIT_OK;
+  return ok(EXIT_OK);
 }
 
 export function expRunCommand(g: GlobalOptions, a: ExpRunArgs): Promise<number> {
-  return withContext(g, async (ctx) => {
+  return runCommand(g, async (ctx): Promise<CommandResult> => {
     const { project, term } = ctx;
     const problems = checkRunArgs(a);
     const gpus = resolveGpus(a.gpus, process.env);
     if (!gpus.ok) problems.push(...gpus.error);
-    if (problems.length > 0 || !gpus.ok) {
-      printDiagnostics(term, problems);
-      return EXIT_USAGE;
-    }
-    const repo = await openRepo(ctx);
-    if (!repo) return EXIT_USAGE;
-    const planned = a.runAll ? await queuedExperiments(repo) : await plannedExperiments(ctx, repo, a);
-    if (planned.length > 0 && 'severity' in planned[0]!) {
-      printDiagnostics(term, planned as Diagnostic[]);
-      return EXIT_USAGE;
-    }
-    const specs = planned as ExpSpec[];
+    if (problems.length > 0 || !gpus.ok) return err(problems);
+    const opened = await openRepo(ctx);
+    if (!opened.ok) return opened;
+    const repo = opened.value;
+    const planned = a.runAll ? ok(await queuedExperiments(repo)) : await plannedExperiments(ctx, repo, a);
+    if (!planned.ok) return planned;
+    const specs = planned.value;
     if (specs.length === 0) {
       term.out('the queue is empty\n');
-      return EXIT_OK;
+      return ok(EXIT_OK);
     }
     const taken = a.force ? [] : await takenNames(repo, specs, a.runAll);
-    if (taken.length > 0) {
-      printDiagnostics(term, taken);
-      return EXIT_USAGE;
-    }
+    if (taken.length > 0) return err(taken);
     if (a.queue) return queueExperiments(ctx, repo, specs, a.force);
 
     // Experiments share this project's cache: hold its lock so gc (or a repro) cannot pull objects
@@ -187,8 +178,8 @@ export function expRunCommand(g: GlobalOptions, a: ExpRunArgs): Promise<number> 
       const outcomes = await runExperiments(specs, { project, repo, term, repro, force: a.force, stopped: () => stopped }, a.jobs ?? 1);
       const rows = outcomes.map((o) => [o.name, o.status, o.durationS === undefined ? '-' : formatDuration(o.durationS * 1000), o.status === 'succeeded' || o.status === 'failed' ? expRef(o.name) : (o.message ?? '-')]);
       term.out('\n' + renderTable(['Experiment', 'Status', 'Duration', 'Ref'], rows));
-      if (outcomes.some((o) => o.status === 'interrupted')) return EXIT_INTERRUPTED;
-      return outcomes.some((o) => o.status === 'failed') ? EXIT_FAILED : EXIT_OK;
+      if (outcomes.some((o) => o.status === 'interrupted')) return ok(EXIT_INTERRUPTED);
+      return ok(outcomes.some((o) => o.status === 'failed') ? EXIT_FAILED : EXIT_OK);
     } finally {
       for (const sig of STOP_SIGNALS) process.off(sig, stop);
       lock.release();
@@ -202,18 +193,17 @@ async function resolveExp(repo: ExpRepo, name: string, anyRev: boolean): Promise
 }
 
 /** What show and diff read with: the experiment refs, git at any revision, the metrics files. */
-export async function openReaders(ctx: CommandContext): Promise<ExpReaders | undefined> {
+export async function openReaders(ctx: CommandContext): Promise<Result<ExpReaders, Diagnostic[]>> {
   const repo = await openRepo(ctx);
-  if (!repo) return undefined;
+  if (!repo.ok) return repo;
   const git = await GitReader.open(ctx.project.root);
-  const metrics = git instanceof GitReader ? await metricSources(ctx.project, ctx.term) : undefined;
-  return git instanceof GitReader && metrics ? { repo, git, metrics, files: new RevisionFiles(ctx.project, git, metrics.cachedOuts) } : undefined;
+  if (!(git instanceof GitReader)) return err([{ severity: 'error', code: 'not-git', message: git.failed, hint: 'run `git init` and commit the pipeline first' }]);
+  const metrics = await metricSources(ctx.project);
+  if (!metrics.ok) return metrics;
+  return ok({ repo: repo.value, git, metrics: metrics.value, files: new RevisionFiles(ctx.project, git, metrics.value.cachedOuts) });
 }
 
-const unknownExp = (term: CommandContext['term'], name: string): number => {
-  term.err(`error: unknown experiment '${name}'\n  hint: \`mlbuild exp show\` lists the experiments\n`);
-  return EXIT_USAGE;
-};
+const unknownExp = (name: string): CommandResult => err([{ severity: 'error', code: 'unknown-experiment', message: `unknown experiment '${name}'`, hint: '`mlbuild exp show` lists the experiments' }]);
 
 export interface ExpShowArgs {
   readonly format: Format;
@@ -224,23 +214,20 @@ export interface ExpShowArgs {
 }
 
 export function expShowCommand(g: GlobalOptions, a: ExpShowArgs): Promise<number> {
-  return withContext(g, async (ctx) => {
+  return runCommand(g, async (ctx): Promise<CommandResult> => {
     const { project, term } = ctx;
     const opened = await openReaders(ctx);
-    if (!opened) return EXIT_USAGE;
-    const rows = await collectExpRows(project, term, opened);
+    if (!opened.ok) return opened;
+    const rows = await collectExpRows(project, term, opened.value);
     const table = buildExpTable(rows, { all: a.all, sortBy: a.sortBy, sortOrder: a.sortOrder, precision: a.precision });
-    if (!table.ok) {
-      term.err(`error: ${table.error}\n`);
-      return EXIT_USAGE;
-    }
+    if (!table.ok) return err([usage(table.error, '`mlbuild exp show --all` lists every param and metric column')]);
     if (a.format === 'json') {
       const experiments = (table.value.rows as ShownRow[]).map(expJson);
       term.out(toJson({ version: 1, experiments }) + '\n');
     } else {
       term.out((a.format === 'md' ? renderMarkdown : renderTable)(table.value.header, table.value.cells));
     }
-    return EXIT_OK;
+    return ok(EXIT_OK);
   });
 }
 
@@ -253,15 +240,15 @@ export interface ExpDiffArgs {
 }
 
 export function expDiffCommand(g: GlobalOptions, a: ExpDiffArgs): Promise<number> {
-  return withContext(g, async (ctx) => {
+  return runCommand(g, async (ctx): Promise<CommandResult> => {
     const { project, term } = ctx;
     const opened = await openReaders(ctx);
-    if (!opened) return EXIT_USAGE;
-    const { repo, git, metrics, files } = opened;
+    if (!opened.ok) return opened;
+    const { repo, git, metrics, files } = opened.value;
     const shaA = await resolveExp(repo, a.a, true);
-    if (!shaA) return unknownExp(term, a.a);
+    if (!shaA) return unknownExp(a.a);
     const shaB = await resolveExp(repo, a.b, true);
-    if (!shaB) return unknownExp(term, a.b);
+    if (!shaB) return unknownExp(a.b);
     const params = diffFlat(await loadParamsFlat(project, term, git, shaA, [], metrics.paramFiles), await loadParamsFlat(project, term, git, shaB, [], metrics.paramFiles), a.all);
     // An experiment's metrics that its run did not produce (the base's copies) count as absent.
     const metaA = decodeMessage(await repo.message(shaA));
@@ -280,17 +267,18 @@ export function expDiffCommand(g: GlobalOptions, a: ExpDiffArgs): Promise<number
       const m = renderMetricsDiff(sections, names, a.format, a.precision);
       term.out([p, m].filter((s) => s !== '').join('\n'));
     }
-    return EXIT_OK;
+    return ok(EXIT_OK);
   });
 }
 
 export function expApplyCommand(g: GlobalOptions, a: { name: string; force: boolean }): Promise<number> {
-  return withContext(g, async (ctx) => {
+  return runCommand(g, async (ctx): Promise<CommandResult> => {
     const { term } = ctx;
-    const repo = await openRepo(ctx);
-    if (!repo) return EXIT_USAGE;
+    const opened = await openRepo(ctx);
+    if (!opened.ok) return opened;
+    const repo = opened.value;
     const sha = await resolveExp(repo, a.name, false);
-    if (!sha) return unknownExp(term, a.name);
+    if (!sha) return unknownExp(a.name);
     const base = decodeMessage(await repo.message(sha))?.base ?? `${sha}^`;
     const files = await repo.changedFiles(base, sha);
     // Refuse to overwrite work the user has not committed, unless it already equals the experiment's.
@@ -306,8 +294,14 @@ export function expApplyCommand(g: GlobalOptions, a: { name: string; force: bool
       if (!(theirs && mine && theirs.equals(mine))) conflicts.push(f);
     }
     if (conflicts.length > 0 && !a.force) {
-      term.err(`error: applying '${a.name}' would overwrite uncommitted changes to:\n${conflicts.map((f) => `  ${f}\n`).join('')}  hint: commit or stash them first, or pass --force to overwrite them\n`);
-      return EXIT_FAILED;
+      return err([
+        {
+          severity: 'error',
+          code: 'uncommitted-changes',
+          message: `applying '${a.name}' would overwrite uncommitted changes to:\n${conflicts.map((f) => `  ${f}`).join('\n')}`,
+          hint: 'commit or stash them first, or pass --force to overwrite them',
+        },
+      ]);
     }
     for (const f of files) {
       const abs = path.join(repo.top, f);
@@ -317,47 +311,42 @@ export function expApplyCommand(g: GlobalOptions, a: { name: string; force: bool
     }
     term.out(`applied ${a.name}: ${files.length === 0 ? 'no file differs from its base' : files.join(', ')}\n`);
     // The lockfile now names the experiment's outs: put them in place from the cache, running nothing.
-    const restored = await checkoutWorkspace(ctx.project, term, []);
-    if (restored.ok) return restored.value;
-    printDiagnostics(term, restored.error);
-    return exitCodeFor(restored.error);
+    return checkoutWorkspace(ctx.project, term, []);
   });
 }
 
 export function expBranchCommand(g: GlobalOptions, a: { name: string; branch: string }): Promise<number> {
-  return withContext(g, async (ctx) => {
-    const repo = await openRepo(ctx);
-    if (!repo) return EXIT_USAGE;
+  return runCommand(g, async (ctx): Promise<CommandResult> => {
+    const opened = await openRepo(ctx);
+    if (!opened.ok) return opened;
+    const repo = opened.value;
     const sha = await resolveExp(repo, a.name, false);
-    if (!sha) return unknownExp(ctx.term, a.name);
+    if (!sha) return unknownExp(a.name);
     try {
       await repo.raw(['branch', '--', a.branch, sha]);
     } catch (e) {
       const msg = (e instanceof Error ? e.message : String(e)).trim().split('\n')[0];
-      ctx.term.err(`error: cannot create branch '${a.branch}': ${msg}\n`);
-      return EXIT_USAGE;
+      return err([usage(`cannot create branch '${a.branch}': ${msg}`, 'choose another branch name (`git branch` lists those taken)')]);
     }
     ctx.term.out(`branch ${a.branch} created from experiment ${a.name} (${sha.slice(0, 7)})\n`);
-    return EXIT_OK;
+    return ok(EXIT_OK);
   });
 }
 
 export function expRemoveCommand(g: GlobalOptions, a: { names: string[]; all: boolean; queue: boolean }): Promise<number> {
-  return withContext(g, async (ctx) => {
+  return runCommand(g, async (ctx): Promise<CommandResult> => {
     const { term } = ctx;
-    if (a.names.length === 0 && !a.all && !a.queue) {
-      printDiagnostics(term, [usage('name the experiments to remove, or pass --all or --queue', 'e.g. mlbuild exp remove exp-1a2b3c4')]);
-      return EXIT_USAGE;
-    }
-    const repo = await openRepo(ctx);
-    if (!repo) return EXIT_USAGE;
+    if (a.names.length === 0 && !a.all && !a.queue) return err([usage('name the experiments to remove, or pass --all or --queue', 'e.g. mlbuild exp remove exp-1a2b3c4')]);
+    const opened = await openRepo(ctx);
+    if (!opened.ok) return opened;
+    const repo = opened.value;
     const refs: string[] = [];
     if (a.all) refs.push(...(await repo.list(false)).map((e) => e.ref));
     if (a.queue) refs.push(...(await repo.list(true)).map((e) => e.ref));
     for (const name of a.names) {
       const ref = (await repo.resolve(expRef(name))) ? expRef(name) : (await repo.resolve(queueRef(name))) ? queueRef(name) : undefined;
       // Nothing is removed when one name is wrong.
-      if (!ref) return unknownExp(term, name);
+      if (!ref) return unknownExp(name);
       refs.push(ref);
     }
     for (const ref of new Set(refs)) {
@@ -365,6 +354,6 @@ export function expRemoveCommand(g: GlobalOptions, a: { names: string[]; all: bo
       term.out(`removed ${ref}\n`);
     }
     if (refs.length === 0) term.out('nothing to remove\n');
-    return EXIT_OK;
+    return ok(EXIT_OK);
   });
 }

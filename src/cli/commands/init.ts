@@ -16,8 +16,9 @@ import { processTerminal, type Terminal } from '../../report/terminal.js';
 import { ensureLockAttribute, LOCK_ATTRIBUTE_LINE, MERGE_DRIVER_NAME } from '../../state/gitattributes.js';
 import { updateGitignore } from '../../state/gitignore.js';
 import { DEFAULT_PIPELINE, DVC_PIPELINE } from '../../project.js';
-import { EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
-import type { GlobalOptions } from '../context.js';
+import { EXIT_OK } from '../../exit-codes.js';
+import { runTerminalCommand, type CommandResult, type GlobalOptions } from '../context.js';
+import { ok, err } from '../../util/result.js';
 
 export interface InitArgs {
   scaffold: boolean;
@@ -69,12 +70,15 @@ function createIfMissing(file: string, text: string): boolean {
   }
 }
 
-export async function initCommand(g: GlobalOptions, a: InitArgs, term: Terminal = processTerminal(), git: GitConfig = gitIn(g.cwd)): Promise<number> {
+export function initCommand(g: GlobalOptions, a: InitArgs, term: Terminal = processTerminal(), git: GitConfig = gitIn(g.cwd)): Promise<number> {
+  return runTerminalCommand((t) => initIn(g, a, t, git), term);
+}
+
+async function initIn(g: GlobalOptions, a: InitArgs, term: Terminal, git: GitConfig): Promise<CommandResult> {
   const pipelineFile = path.resolve(g.cwd, g.file ?? DEFAULT_PIPELINE);
   const root = path.dirname(pipelineFile);
   if (!git.isRepo()) {
-    term.err(`error: ${root} is not inside a git repository\n  hint: run \`git init\` first (mlbuild records results in git), then \`mlbuild init\`\n`);
-    return EXIT_USAGE;
+    return err([{ severity: 'error', code: 'not-git', message: `${root} is not inside a git repository`, hint: 'run `git init` first (mlbuild records results in git), then `mlbuild init`' }]);
   }
   const lines: string[] = [];
   const say = (what: string, changed: boolean, did: string, already: string): void => void lines.push(`  ${what}: ${changed ? did : already}`);
@@ -116,5 +120,5 @@ export async function initCommand(g: GlobalOptions, a: InitArgs, term: Terminal 
       `  git config merge.${MERGE_DRIVER_NAME}.driver "mlbuild merge-driver %O %A %B %P"\n` +
       `Commit .gitattributes and .gitignore so every clone routes mlbuild.lock to the driver.\n`,
   );
-  return EXIT_OK;
+  return ok(EXIT_OK);
 }

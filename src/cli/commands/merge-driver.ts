@@ -12,11 +12,13 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { Lockfile } from '../../state/lockfile.js';
 import { mergeLockfiles } from '../../state/lock-merge.js';
-import { formatDiagnostics } from '../../report/diagnostic.js';
+import { formatDiagnostics, type Diagnostic } from '../../report/diagnostic.js';
 import { processTerminal, type Terminal } from '../../report/terminal.js';
 import { atomicWriteFile } from '../../util/atomic-write.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { EXIT_FAILED, EXIT_OK } from '../../exit-codes.js';
 import { LOCKFILE_NAME } from '../../project.js';
+import { runTerminalCommand, type CommandResult } from '../context.js';
+import { type Result, ok, err } from '../../util/result.js';
 
 export interface MergeDriverArgs {
   base: string;
@@ -27,19 +29,28 @@ export interface MergeDriverArgs {
   markerSize: number | undefined;
 }
 
-function readSide(file: string, term: Terminal): string | undefined {
+function readSide(file: string): Result<string, Diagnostic> {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return ok(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    term.err(`error: cannot read '${file}': ${(e as Error).message}\n`);
-    return undefined;
+    return err({ severity: 'error', code: 'unreadable-file', message: `cannot read '${file}': ${(e as Error).message}`, hint: 'git runs the driver as `mlbuild merge-driver %O %A %B %P`: pass the three files git names' });
   }
 }
 
-export async function mergeDriverCommand(a: MergeDriverArgs, term: Terminal = processTerminal()): Promise<number> {
+/**
+ * A conflict is not an error: git expects a non-zero exit and the marked file, and the driver says
+ * which entries to resolve. Only unreadable inputs are diagnostics (exit 2).
+ */
+export function mergeDriverCommand(a: MergeDriverArgs, term: Terminal = processTerminal()): Promise<number> {
+  return runTerminalCommand((t) => mergeIn(a, t), term);
+}
+
+async function mergeIn(a: MergeDriverArgs, term: Terminal): Promise<CommandResult> {
   const name = a.pathname ?? LOCKFILE_NAME;
-  const texts = [a.base, a.ours, a.theirs].map((f) => readSide(f, term));
-  if (texts.some((t) => t === undefined)) return EXIT_USAGE;
+  const read = [a.base, a.ours, a.theirs].map((f) => readSide(f));
+  const unreadable = read.flatMap((r) => (r.ok ? [] : [r.error]));
+  if (unreadable.length > 0) return err(unreadable);
+  const texts = read.map((r) => (r.ok ? r.value : ''));
   const [base, ours, theirs] = ([a.base, a.ours, a.theirs] as const).map((f, i) => Lockfile.parse(texts[i]!, f, process.cwd()));
   if (!base!.ok || !ours!.ok || !theirs!.ok) {
     for (const side of [base!, ours!, theirs!]) if (!side.ok) term.err(formatDiagnostics(side.error) + '\n');
@@ -47,7 +58,7 @@ export async function mergeDriverCommand(a: MergeDriverArgs, term: Terminal = pr
     const r = spawnSync('git', ['merge-file', '-L', 'ours', '-L', 'base', '-L', 'theirs', ...(a.markerSize ? [`--marker-size=${a.markerSize}`] : []), a.ours, a.base, a.theirs], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    return r.status === 0 ? EXIT_OK : EXIT_FAILED;
+    return ok(r.status === 0 ? EXIT_OK : EXIT_FAILED);
   }
   const merged = mergeLockfiles(base!.value, ours!.value, theirs!.value, {
     ours: 'ours',
@@ -55,11 +66,11 @@ export async function mergeDriverCommand(a: MergeDriverArgs, term: Terminal = pr
     ...(a.markerSize ? { markerSize: a.markerSize } : {}),
   });
   await atomicWriteFile(a.ours, merged.text);
-  if (merged.conflicts.length === 0) return EXIT_OK;
+  if (merged.conflicts.length === 0) return ok(EXIT_OK);
   for (const stage of merged.conflicts) term.err(`${name}: stage '${stage}' was changed differently on both sides\n`);
   term.err(
     `${name}: ${merged.conflicts.length} conflicting ${merged.conflicts.length === 1 ? 'entry' : 'entries'} marked in the file; keep one side of each ` +
       `(or delete the entry and run \`mlbuild repro\` to record it afresh), then \`git add ${name}\`\n`,
   );
-  return EXIT_FAILED;
+  return ok(EXIT_FAILED);
 }

@@ -6,9 +6,10 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { printDiagnostics, type GlobalOptions } from '../context.js';
+import { runTerminalCommand, type CommandResult, type GlobalOptions } from '../context.js';
+import { type Result, ok, err } from '../../util/result.js';
 import { findProject, type Project } from '../../project.js';
-import { processTerminal, type Terminal } from '../../report/terminal.js';
+import type { Terminal } from '../../report/terminal.js';
 import { GitReader } from '../../metrics/git-reader.js';
 import { Lockfile } from '../../state/lockfile.js';
 import { flatten, parseMetricsText } from '../../metrics/diff.js';
@@ -16,7 +17,7 @@ import { GitTagStore } from '../../registry/git-tags.js';
 import { readGates } from '../../registry/gate.js';
 import { Registry, RegistryError, type LockLookup, type VersionLocation } from '../../registry/registry.js';
 import { parseModelRef, stageHistory, type ArtifactState } from '../../registry/state.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { EXIT_OK } from '../../exit-codes.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
 
 interface Opened {
@@ -27,11 +28,11 @@ interface Opened {
 }
 
 /** The registry of the repository around cwd; a pipeline project is optional (list/show). */
-async function open(g: GlobalOptions): Promise<Opened | Diagnostic[]> {
+async function open(g: GlobalOptions): Promise<Result<Opened, Diagnostic[]>> {
   const project = findProject(g.cwd, g.file);
   const root = project.ok ? project.value.root : g.cwd;
   const git = await GitReader.open(root);
-  if ('failed' in git) return [{ severity: 'error', code: 'not-git', message: `${git.failed}: the model registry lives in git tags`, hint: 'run `git init` and commit the project first' }];
+  if ('failed' in git) return err([{ severity: 'error', code: 'not-git', message: `${git.failed}: the model registry lives in git tags`, hint: 'run `git init` and commit the project first' }]);
   const lockCache = new Map<string, Lockfile | undefined>();
   const lockAt = async (commit: string): Promise<Lockfile | undefined> => {
     if (!lockCache.has(commit)) {
@@ -53,23 +54,24 @@ async function open(g: GlobalOptions): Promise<Opened | Diagnostic[]> {
     const r = await git.read(commit, file);
     return r.ok ? r.text : undefined;
   };
-  return { root, ...(project.ok ? { project: project.value } : {}), registry: new Registry(new GitTagStore(root), lookup, readAt), git };
+  return ok({ root, ...(project.ok ? { project: project.value } : {}), registry: new Registry(new GitTagStore(root), lookup, readAt), git });
 }
 
-async function run(g: GlobalOptions, body: (o: Opened, term: Terminal) => Promise<number>): Promise<number> {
-  const term = processTerminal();
-  const o = await open(g);
-  if (Array.isArray(o)) {
-    printDiagnostics(term, o);
-    return EXIT_USAGE;
-  }
-  try {
-    return await body(o, term);
-  } catch (e) {
-    if (!(e instanceof RegistryError)) throw e;
-    printDiagnostics(term, [{ severity: 'error', code: 'registry', message: e.message, ...(e.hint ? { hint: e.hint } : {}) }]);
-    return e.exitCode === 1 ? EXIT_FAILED : EXIT_USAGE;
-  }
+/** What the command itself refuses (bad usage, exit 2); the registry's own refusals arrive as RegistryError. */
+const refused = (code: 'usage' | 'registry', message: string, hint: string): CommandResult => err([{ severity: 'error', code, message, hint }]);
+
+/** The registry throws RegistryError for what it refuses: here, at the command's edge, it becomes a diagnostic. */
+function run(g: GlobalOptions, body: (o: Opened, term: Terminal) => Promise<CommandResult>): Promise<number> {
+  return runTerminalCommand(async (term) => {
+    const o = await open(g);
+    if (!o.ok) return o;
+    try {
+      return await body(o.value, term);
+    } catch (e) {
+      if (!(e instanceof RegistryError)) throw e;
+      return err([e.diagnostic()]);
+    }
+  });
 }
 
 const pushHint = (tags: readonly string[]): string => `To share it: git push origin ${tags.map((t) => `'${t}'`).join(' ')}\n`;
@@ -84,7 +86,7 @@ async function artifactPath(project: Project | undefined, name: string): Promise
 
 export function modelRegisterCommand(g: GlobalOptions, a: { name: string; version?: string; bump?: string; path?: string; rev?: string; json: boolean }): Promise<number> {
   return run(g, async ({ registry, project }, term) => {
-    if (a.bump !== undefined && !['major', 'minor', 'patch'].includes(a.bump)) throw new RegistryError(`--bump must be major, minor or patch (got '${a.bump}')`);
+    if (a.bump !== undefined && !['major', 'minor', 'patch'].includes(a.bump)) return refused('usage', `--bump must be major, minor or patch (got '${a.bump}')`, 'e.g. --bump minor');
     // Without --path, a model declared under the pipeline's artifacts: is registered at its path.
     const modelPath = a.path ?? (await artifactPath(project, a.name));
     const r = await registry.register(a.name, {
@@ -95,26 +97,23 @@ export function modelRegisterCommand(g: GlobalOptions, a: { name: string; versio
     });
     if (a.json) term.out(`${JSON.stringify(r)}\n`);
     else term.out(`Registered ${a.name}@${r.version}: ${r.path} (${r.hash}) at ${r.commit.slice(0, 7)}, tag '${r.tag}'\n${pushHint([r.tag])}`);
-    return EXIT_OK;
+    return ok(EXIT_OK);
   });
 }
 
 export function modelAssignCommand(g: GlobalOptions, a: { name: string; version: string; stage: string; force: boolean; json: boolean }): Promise<number> {
   return run(g, async ({ registry, root }, term) => {
     const gates = await readGates(root);
-    if (!gates.ok) {
-      printDiagnostics(term, gates.diagnostics);
-      return EXIT_USAGE;
-    }
+    if (!gates.ok) return gates;
     const version = a.version.startsWith('v') ? a.version : `v${a.version}`;
-    const r = await registry.assign(a.name, version, a.stage, gates.gates, { force: a.force });
+    const r = await registry.assign(a.name, version, a.stage, gates.value, { force: a.force });
     if (a.json) {
       term.out(`${JSON.stringify({ name: a.name, version, stage: a.stage, previous: r.previous ?? null, tags: r.tags, gate: r.checks.map((c) => ({ file: c.rule.file, metric: c.rule.metric, candidate: c.candidate ?? null, current: c.current ?? null, passed: c.passed, reason: c.reason ?? null })) })}\n`);
-      return EXIT_OK;
+      return ok(EXIT_OK);
     }
     for (const c of r.checks) term.out(`gate ${a.stage}: ${c.rule.metric} ${c.candidate}${c.current !== undefined ? ` vs ${c.current}` : ''} ${c.passed ? 'ok' : `overridden by --force: ${c.reason}`}\n`);
     term.out(`${a.name}#${a.stage} -> ${version}${r.previous ? ` (was ${r.previous})` : ''}; tags ${r.tags.map((t) => `'${t}'`).join(', ')}\n${pushHint(r.tags)}`);
-    return EXIT_OK;
+    return ok(EXIT_OK);
   });
 }
 
@@ -130,16 +129,16 @@ export function modelListCommand(g: GlobalOptions, a: { json: boolean }): Promis
     const state = await registry.state();
     if (a.json) {
       term.out(`${JSON.stringify([...state.values()].map(artifactJson))}\n`);
-      return EXIT_OK;
+      return ok(EXIT_OK);
     }
     if (state.size === 0) {
       term.out('No models registered (no GTO tags). Register one: mlbuild model register NAME\n');
-      return EXIT_OK;
+      return ok(EXIT_OK);
     }
     const rows = [['name', 'latest', 'stages'], ...[...state.values()].map((s) => [s.name + (s.deprecated ? ' (deprecated)' : ''), s.versions.find((v) => v.active && v.registered)?.version ?? '-', [...s.stages].map(([st, v]) => `${st}=${v}`).join(' ') || '-'])];
     const w = [0, 1].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)));
     for (const r of rows) term.out(`${(r[0] as string).padEnd(w[0] as number)}  ${(r[1] as string).padEnd(w[1] as number)}  ${r[2]}\n`);
-    return EXIT_OK;
+    return ok(EXIT_OK);
   });
 }
 
@@ -147,7 +146,7 @@ export function modelShowCommand(g: GlobalOptions, a: { name: string; json: bool
   return run(g, async ({ registry, git }, term) => {
     const state = await registry.state();
     const art = state.get(a.name);
-    if (!art) throw new RegistryError(`no model '${a.name}' in the registry (known: ${[...state.keys()].join(', ') || 'none'})`, 'see `mlbuild model list`');
+    if (!art) return refused('registry', `no model '${a.name}' in the registry (known: ${[...state.keys()].join(', ') || 'none'})`, 'see `mlbuild model list`');
     const versions = [];
     for (const v of art.versions) {
       const loc: VersionLocation | undefined = v.registered ? await registry.locationOf(a.name, v, state).catch(() => undefined) : undefined;
@@ -172,7 +171,7 @@ export function modelShowCommand(g: GlobalOptions, a: { name: string; json: bool
     const history = Object.fromEntries([...stageHistory(art)].map(([s, evs]) => [s, evs.map((e) => ({ action: e.action, version: e.version, tag: e.tag, time: new Date(e.time * 1000).toISOString(), by: e.tagger }))]));
     if (a.json) {
       term.out(`${JSON.stringify({ ...artifactJson(art), versions, history })}\n`);
-      return EXIT_OK;
+      return ok(EXIT_OK);
     }
     term.out(`${art.name}${art.deprecated ? ' (deprecated)' : ''}\n`);
     term.out(`stages: ${[...art.stages].map(([s, v]) => `${s}=${v}`).join(' ') || 'none'}\n\nversions:\n`);
@@ -186,21 +185,21 @@ export function modelShowCommand(g: GlobalOptions, a: { name: string; json: bool
     }
     term.out('\nhistory:\n');
     for (const [s, evs] of Object.entries(history)) for (const e of evs) term.out(`  ${e.time}  ${s.padEnd(8)} ${e.action.padEnd(8)} ${e.version}  ${e.tag}  ${e.by}\n`);
-    return EXIT_OK;
+    return ok(EXIT_OK);
   });
 }
 
 export function modelGetCommand(g: GlobalOptions, a: { ref: string; out?: string; remote?: string; force: boolean; json: boolean }): Promise<number> {
   return run(g, async ({ registry, project }, term) => {
-    if (!project) throw new RegistryError('model get needs an mlbuild project (its cache and remotes)', 'run it inside the project that registered the model');
+    if (!project) return refused('registry', 'model get needs an mlbuild project (its cache and remotes)', 'run it inside the project that registered the model');
     const loc = await registry.locate(parseModelRef(a.ref));
-    if (!loc.hash) throw new RegistryError(`${loc.artifact}@${loc.version}: ${loc.path} is not recorded in mlbuild.lock at ${loc.commit.slice(0, 7)}, so there is nothing to fetch by hash`, 'register models whose directory is a pipeline out');
+    if (!loc.hash) return refused('registry', `${loc.artifact}@${loc.version}: ${loc.path} is not recorded in mlbuild.lock at ${loc.commit.slice(0, 7)}, so there is nothing to fetch by hash`, 'register models whose directory is a pipeline out');
     const out = path.resolve(g.cwd, a.out ?? `${loc.artifact.replace(/[/:]/g, '_')}-${loc.version}`);
-    if (existsSync(out) && readdirSync(out).length > 0 && !a.force) throw new RegistryError(`${out} exists and is not empty`, 'choose another -o DIR, or --force to replace it');
+    if (existsSync(out) && readdirSync(out).length > 0 && !a.force) return refused('usage', `${out} exists and is not empty`, 'choose another -o DIR, or --force to replace it');
     const { fetchModel } = await import('../../registry/fetch.js');
     const r = await fetchModel(project, loc, out, a.remote);
     if (a.json) term.out(`${JSON.stringify({ name: loc.artifact, version: loc.version, commit: loc.commit, hash: loc.hash, out, from: r.from })}\n`);
     else term.out(`${loc.artifact}@${loc.version} (${loc.hash}) -> ${path.relative(g.cwd, out) || '.'} from ${r.from}, hash checked\n`);
-    return EXIT_OK;
+    return ok(EXIT_OK);
   });
 }

@@ -8,9 +8,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { withContext, printDiagnostics, type GlobalOptions } from '../context.js';
+import { runCommand, type CommandResult, type GlobalOptions } from '../context.js';
+import type { Diagnostic } from '../../report/diagnostic.js';
+import { ok, err } from '../../util/result.js';
 import { loadParams } from '../../config/params.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { locateParam } from '../../config/param-location.js';
+import { EXIT_FAILED, EXIT_OK } from '../../exit-codes.js';
 import { atomicWriteFile } from '../../util/atomic-write.js';
 import { loadVendorScripts } from '../../plots/html.js';
 import { DEFAULT_LOG_DIR } from '../../serve/request-log.js';
@@ -96,22 +99,26 @@ function checkLine(name: string, c: Check): string {
 }
 
 export function monitorCommand(g: GlobalOptions, a: MonitorArgs): Promise<number> {
-  return withContext(g, async ({ project, term }) => {
+  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
     const params = await loadParams(project.root, a.overrides, { writeBack: false, displayCwd: project.displayCwd });
-    if (!params.ok) {
-      printDiagnostics(term, params.error);
-      return EXIT_USAGE;
-    }
+    if (!params.ok) return params;
     const { settings, problems } = monitorSettings(params.value.tree);
     if (problems.length > 0) {
-      for (const p of problems) term.err(`error: params ${p}\n`);
-      return EXIT_USAGE;
+      return err(
+        problems.map((p): Diagnostic => {
+          // A value given with -S is in no file: the override is what to fix.
+          const overridden = a.overrides.some((o) => {
+            const eq = o.indexOf('=');
+            const k = eq === -1 ? o : o.slice(0, eq);
+            return p.key === k || p.key.startsWith(`${k}.`) || k.startsWith(`${p.key}.`);
+          });
+          const location = overridden ? undefined : locateParam(project.root, project.displayCwd, params.value.files, p.key.split('.'));
+          return { severity: 'error', code: 'bad-value', message: `params ${p.message}`, ...(location ? { location } : {}), hint: `fix ${location ? 'it there' : 'the -S override'}; docs/lifecycle.md lists the monitor: settings` };
+        }),
+      );
     }
     const filter = recordFilter(a);
-    if (typeof filter === 'string') {
-      term.err(`error: ${filter}\n`);
-      return EXIT_USAGE;
-    }
+    if (typeof filter === 'string') return err([{ severity: 'error', code: 'usage', message: filter, hint: 'give an ISO-8601 time, e.g. --since 2026-12-01T00:00:00Z' }]);
     const abs = (p: string): string => path.resolve(g.cwd, p);
     const currentGiven = a.current ?? path.relative(g.cwd, path.join(project.root, DEFAULT_LOG_DIR));
     const out = a.out === undefined ? path.join(project.root, DEFAULT_REPORT) : abs(a.out);
@@ -146,15 +153,20 @@ export function monitorCommand(g: GlobalOptions, a: MonitorArgs): Promise<number
         term.err(`labels: ${joined.matched} of ${cur.rows.length} logged texts labelled from ${a.labels}${joined.unmatched > 0 ? ` (${joined.unmatched} labels match no logged text)` : ''}\n`);
       }
       if (cur.rows.length === 0) {
-        term.err(`error: ${currentGiven}: no records${filter ? ' match --since/--until/--served' : ''}; nothing to monitor\n`);
-        return EXIT_USAGE;
+        return err([
+          {
+            severity: 'error',
+            code: 'bad-sample',
+            message: `${currentGiven}: no records${filter ? ' match --since/--until/--served' : ''}; nothing to monitor`,
+            hint: filter ? 'widen --since/--until or drop --served' : 'serve some requests with `mlbuild serve --log` first, or pass a TSV as --current',
+          },
+        ]);
       }
       analysis = analyze(ref, cur, settings, held);
     } catch (e) {
-      if (e instanceof SampleError || e instanceof ModelLoadError) {
-        term.err(`error: ${e.message}\n`);
-        return EXIT_USAGE;
-      }
+      // The sample readers and the model loader throw these for bad input (a file, a flag).
+      if (e instanceof SampleError) return err([{ severity: 'error', code: 'bad-sample', message: e.message }]);
+      if (e instanceof ModelLoadError) return err([{ severity: 'error', code: 'bad-model', message: e.message, hint: 'pass --model the model directory the select stage writes (models/selected)' }]);
       throw e;
     } finally {
       model?.dispose();
@@ -171,6 +183,6 @@ export function monitorCommand(g: GlobalOptions, a: MonitorArgs): Promise<number
       for (const [name, why] of Object.entries(r.skipped)) term.out(`  skipped ${name}: ${why}\n`);
       term.out(`${path.relative(g.cwd, out) || out}\nfile://${html}\n`);
     }
-    return analysis.drift ? EXIT_FAILED : EXIT_OK;
+    return ok(analysis.drift ? EXIT_FAILED : EXIT_OK);
   });
 }

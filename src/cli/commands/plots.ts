@@ -10,10 +10,11 @@
  * Like `metrics diff`, the plots are those the workspace's pipeline declares, read at each revision.
  */
 import path from 'node:path';
-import { withContext, type GlobalOptions } from '../context.js';
+import { runCommand, type CommandResult, type GlobalOptions } from '../context.js';
 import type { Project } from '../../project.js';
-import type { Terminal } from '../../report/terminal.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import type { Diagnostic } from '../../report/diagnostic.js';
+import { type Result, ok, err } from '../../util/result.js';
+import { EXIT_FAILED, EXIT_OK } from '../../exit-codes.js';
 import { RevisionFiles, WORKSPACE, openRevisions } from '../../metrics/revisions.js';
 import { toJson } from '../../metrics/lenient-json.js';
 import { loadVendorScripts, problemText, renderPage } from '../../plots/html.js';
@@ -31,33 +32,30 @@ export interface PlotsArgs {
 }
 
 /** The page's folder, refused when it overlaps a declared out (mlbuild writes outs only by running their stage). */
-function outDir(project: Project, term: Terminal, cwd: string, out: string | undefined, outs: readonly string[]): string | undefined {
+function outDir(project: Project, cwd: string, out: string | undefined, outs: readonly string[]): Result<string, Diagnostic[]> {
   const dir = out === undefined ? path.join(project.root, DEFAULT_OUT_DIR) : path.resolve(cwd, out);
   const rel = path.relative(project.root, dir).split(path.sep).join('/');
   const page = rel === '' ? 'index.html' : `${rel}/index.html`;
   // The page may not be an out or lie inside one, nor sit in a folder that holds outs.
   const clash = outs.find((o) => page === o || page.startsWith(o + '/') || (rel !== '' && o.startsWith(rel + '/')));
   if (clash !== undefined) {
-    term.err(`error: the plots folder '${out ?? DEFAULT_OUT_DIR}' overlaps the declared out '${clash}'; choose another folder with -o\n`);
-    return undefined;
+    return err([{ severity: 'error', code: 'plots-dir-overlaps-out', message: `the plots folder '${out ?? DEFAULT_OUT_DIR}' overlaps the declared out '${clash}'`, hint: 'choose another folder with -o' }]);
   }
-  return dir;
+  return ok(dir);
 }
 
 async function plots(g: GlobalOptions, a: PlotsArgs, revisions: readonly string[]): Promise<number> {
-  return withContext(g, async ({ project, term }) => {
+  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
     const opened = await openRevisions(project, revisions);
-    if (!opened.ok) {
-      term.err(`error: ${opened.error}\n`);
-      return EXIT_USAGE;
-    }
-    const selected = await selectPlots(project, term, g.cwd, a.targets);
-    if (!selected) return EXIT_USAGE;
-    const { outs, cachedOuts } = selected;
+    if (!opened.ok) return opened;
+    const selected = await selectPlots(project, g.cwd, a.targets);
+    if (!selected.ok) return selected;
+    const { outs, cachedOuts } = selected.value;
     const files = new RevisionFiles(project, opened.value.git, cachedOuts);
-    const defs = await expandFolders(files, selected.defs, revisions);
-    const dir = a.json ? undefined : outDir(project, term, g.cwd, a.out, outs);
-    if (!a.json && !dir) return EXIT_USAGE;
+    const defs = await expandFolders(files, selected.value.defs, revisions);
+    const chosenDir = a.json ? undefined : outDir(project, g.cwd, a.out, outs);
+    if (chosenDir && !chosenDir.ok) return chosenDir;
+    const dir = chosenDir?.value;
     if (defs.length === 0) {
       term.err(`no plots declared: add plots: [file.json: {x: ..., y: ...}] to a stage of ${path.basename(project.pipelineFile)}\n`);
     }
@@ -67,17 +65,16 @@ async function plots(g: GlobalOptions, a: PlotsArgs, revisions: readonly string[
     const failed = defs.length > 0 && !page.plots.some((p) => p.datapoints.length > 0) && !page.images.some((im) => im.revisions.length > 0);
     if (a.json) {
       term.out(toJson({ version: JSON_VERSION, revisions: page.revisions, plots: page.plots, images: page.images, problems: page.problems }) + '\n');
-      return failed ? EXIT_FAILED : EXIT_OK;
+      return ok(failed ? EXIT_FAILED : EXIT_OK);
     }
-    if (defs.length === 0) return EXIT_OK;
+    if (defs.length === 0) return ok(EXIT_OK);
     if (failed || !dir) {
-      term.err('no plot data could be read at any revision; nothing written\n');
-      return EXIT_FAILED;
+      return err([{ severity: 'error', code: 'no-plot-data', message: 'no plot data could be read at any revision; nothing written', hint: 'the reasons are above: build the plots (`mlbuild repro`), fetch them (`mlbuild pull`) or name other revisions' }]);
     }
     const file = path.join(dir, 'index.html');
     await atomicWriteFile(file, renderPage(page, loadVendorScripts()));
     term.out(`file://${file}\n`);
-    return EXIT_OK;
+    return ok(EXIT_OK);
   });
 }
 

@@ -5,34 +5,28 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { withContext, printDiagnostics, type GlobalOptions } from '../context.js';
+import { runCommand, type CommandResult, type GlobalOptions } from '../context.js';
+import { ok, err } from '../../util/result.js';
 import { CONFIG_DIR, CONFIG_FILE, LOCAL_CONFIG_FILE, readProjectConfig, setConfigValue, type ProjectConfig } from '../../config/project-config.js';
 import { parseRemoteUrl } from '../../remote/remote-url.js';
 import { chooseRemote } from '../../remote/remote.js';
 import type { Project } from '../../project.js';
 import type { Terminal } from '../../report/terminal.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
-import { EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { EXIT_OK } from '../../exit-codes.js';
 
 const KEYS = ['url', 'endpoint_url', 'region', 'profile', 'jobs'] as const;
 type Key = (typeof KEYS)[number];
 
 const usage = (message: string, hint: string): Diagnostic => ({ severity: 'error', code: 'usage', message, hint });
 
-/** Runs `body` with the validated config; an invalid config file is reported, located, and exits 2. */
+/** Runs `body` with the validated config; an invalid config file, or what `body` refuses, are its diagnostics (located, exit 2). */
 function withConfig(g: GlobalOptions, body: (project: Project, config: ProjectConfig, term: Terminal) => Promise<Diagnostic[] | undefined>): Promise<number> {
-  return withContext(g, async ({ project, term }) => {
+  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
     const config = await readProjectConfig(project.root, project.displayCwd);
-    if (!config.ok) {
-      printDiagnostics(term, config.error);
-      return EXIT_USAGE;
-    }
+    if (!config.ok) return config;
     const problems = await body(project, config.value, term);
-    if (problems && problems.length > 0) {
-      printDiagnostics(term, problems);
-      return EXIT_USAGE;
-    }
-    return EXIT_OK;
+    return problems && problems.length > 0 ? err(problems) : ok(EXIT_OK);
   });
 }
 

@@ -9,11 +9,11 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { GlobalOptions } from '../context.js';
-import { printDiagnostics } from '../context.js';
+import { runTerminalCommand, type CommandResult, type GlobalOptions } from '../context.js';
+import { ok, err } from '../../util/result.js';
 import { findProject, cacheDirOf, type Project } from '../../project.js';
-import { processTerminal } from '../../report/terminal.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import type { Terminal } from '../../report/terminal.js';
+import { EXIT_OK } from '../../exit-codes.js';
 import { GitTagStore } from '../../registry/git-tags.js';
 import { Registry, RegistryError, type VersionLocation } from '../../registry/registry.js';
 import { parseModelRef, registryState, resolveRef, type ModelRef } from '../../registry/state.js';
@@ -124,12 +124,12 @@ function source(cwd: string, project: Project | undefined): Source {
   };
 }
 
-export async function serveCommand(g: GlobalOptions, a: ServeArgs): Promise<number> {
-  const term = processTerminal();
-  const usage = (message: string, hint: string): number => {
-    printDiagnostics(term, [{ severity: 'error', code: 'usage', message, hint }]);
-    return EXIT_USAGE;
-  };
+export function serveCommand(g: GlobalOptions, a: ServeArgs): Promise<number> {
+  return runTerminalCommand((term) => serveIn(g, a, term));
+}
+
+async function serveIn(g: GlobalOptions, a: ServeArgs, term: Terminal): Promise<CommandResult> {
+  const usage = (message: string, hint: string): CommandResult => err([{ severity: 'error', code: 'usage', message, hint }]);
   if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) return usage(`--port ${a.port} is not a TCP port`, 'give 0..65535 (0: any free port)');
   for (const [k, v] of [['max-batch', a.maxBatch], ['max-body-bytes', a.maxBodyBytes], ['max-queue', a.maxQueue], ['log-max-bytes', a.logMaxBytes]] as const) {
     if (!Number.isInteger(v) || v < 1) return usage(`--${k} must be a whole number >= 1 (got ${v})`, `e.g. --${k} ${k === 'max-batch' ? 256 : 1024}`);
@@ -146,8 +146,9 @@ export async function serveCommand(g: GlobalOptions, a: ServeArgs): Promise<numb
     router = new Router(primary, canarySlot && canary ? { slot: canarySlot, share: canary.share } : undefined);
   } catch (e) {
     if (e instanceof RegistryError || e instanceof ModelLoadError) {
-      printDiagnostics(term, [{ severity: 'error', code: 'serve', message: e.message, hint: `${e instanceof RegistryError && e.hint ? `${e.hint}; or ` : ''}serve a model directory written by the select stage, or a registered version (mlbuild model list)` }]);
-      return e instanceof RegistryError && e.exitCode === 2 ? EXIT_USAGE : EXIT_FAILED;
+      const hint = `${e instanceof RegistryError && e.hint ? `${e.hint}; or ` : ''}serve a model directory written by the select stage, or a registered version (mlbuild model list)`;
+      // A model that is there but cannot be loaded, or a refused registry lookup, is a failure (1); a bad name is usage (2).
+      return err([e instanceof RegistryError ? e.diagnostic(hint) : { severity: 'error', code: 'model-load', message: e.message, hint }]);
     }
     throw e;
   }
@@ -184,7 +185,7 @@ export async function serveCommand(g: GlobalOptions, a: ServeArgs): Promise<numb
     address = await app.listen({ port: a.port, host: a.host });
   } catch (e) {
     stopWatch();
-    return usage(`cannot listen on ${a.host}:${a.port}: ${(e as Error).message}`, 'choose another --port (0 picks a free one)');
+    return err([{ severity: 'error', code: 'cannot-listen', message: `cannot listen on ${a.host}:${a.port}: ${(e as Error).message}`, hint: 'choose another --port (0 picks a free one)' }]);
   }
   const c = router.canary;
   term.out(`serving ${router.primary.name}@${router.primary.version} (${router.primary.model.manifest.flavour})${c ? `, canary ${c.slot.name}@${c.slot.version} at ${Math.round(c.share * 1000) / 10}%` : ''}${followed.length ? ` following ${followed.join(', ')}` : ''} on ${address}\n`);
@@ -203,5 +204,5 @@ export async function serveCommand(g: GlobalOptions, a: ServeArgs): Promise<numb
     process.on('SIGTERM', stop);
   });
   term.out('server stopped\n');
-  return EXIT_OK;
+  return ok(EXIT_OK);
 }

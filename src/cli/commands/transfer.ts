@@ -4,7 +4,8 @@
  * while they read or change the cache; `status --cloud` only looks.
  */
 import path from 'node:path';
-import { withContext, type GlobalOptions } from '../context.js';
+import { runCommand, type CommandResult, type GlobalOptions } from '../context.js';
+import { ok, err } from '../../util/result.js';
 import { lockOuts, openTransfer, type Opened } from '../../remote/transfer-session.js';
 import { objectKey } from '../../cache/local-store.js';
 import { checkoutOuts, type RecordedOut } from '../../cache/checkout.js';
@@ -15,9 +16,8 @@ import { acquireProjectLock } from '../../state/project-lock.js';
 import { lockfilesOfAllCommits } from '../../state/lock-history.js';
 import { forEachLimit } from '../../util/parallel.js';
 import type { Project } from '../../project.js';
-import type { Terminal } from '../../report/terminal.js';
 import type { Diagnostic } from '../../report/diagnostic.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { EXIT_FAILED, EXIT_OK } from '../../exit-codes.js';
 import { DvcObjects, dvcKeys, xxhNoteKey } from '../../remote/dvc-objects.js';
 import { checkoutPointers, fetchPointers, localRecord, pushPointers, type DataMove } from '../../data/tracked.js';
 
@@ -37,13 +37,13 @@ const unavailable = (e: RemoteUnavailable): Diagnostic => ({ severity: 'error', 
 type Body = (ctx: { project: Project; o: Opened; t: Transfer; reporter: TransferReporter; result: TransferResult; data: DataMove }) => Promise<{ restored?: string[]; notRestored?: string[] }>;
 
 async function runTransfer(g: GlobalOptions, command: TransferCommand, a: TransferArgs, body: Body): Promise<number> {
-  return withContext(g, async ({ project, term }) => {
+  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
     const lock = await acquireProjectLock(project.mlcacheDir, (pid) => term.err(`waiting for another mlbuild (pid ${pid}) to finish\n`));
     try {
       const opened = await openTransfer(project, a);
       if (!opened.ok) {
-        makeTransferReporter(term, command, a.remote ?? '', a.json).diagnostics(opened.error);
-        return EXIT_USAGE;
+        makeTransferReporter(term, command, a.remote ?? '', a.json).stopped(opened.error);
+        return opened;
       }
       const o = opened.value;
       const reporter = makeTransferReporter(term, command, o.remote.name, a.json);
@@ -57,13 +57,13 @@ async function runTransfer(g: GlobalOptions, command: TransferCommand, a: Transf
         extra = await body({ project, o, t: transfer, reporter, result, data });
       } catch (e) {
         if (!(e instanceof RemoteUnavailable)) throw e;
-        reporter.diagnostics([unavailable(e)]);
-        return EXIT_FAILED;
+        reporter.stopped([unavailable(e)]);
+        return err([unavailable(e)]);
       }
       o.index.save();
       const summary = { command, remote: o.remote.name, url: o.remote.description, result, elapsedMs: performance.now() - started, ...extra };
       reporter.finish(summary);
-      return transferOk(summary) ? EXIT_OK : EXIT_FAILED;
+      return ok(transferOk(summary) ? EXIT_OK : EXIT_FAILED);
     } finally {
       lock.release();
     }
@@ -169,12 +169,9 @@ type CloudState = 'ok' | 'not-pushed' | 'not-fetched' | 'missing';
 
 /** `status --cloud`: for each stored out of the lockfile, is it in the local cache, on the remote, both, neither? */
 export function cloudStatusCommand(g: GlobalOptions, a: { targets: string[]; json: boolean; check: boolean; remote: string | undefined; jobs: number | undefined }): Promise<number> {
-  return withContext(g, async ({ project, term }) => {
+  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
     const opened = await openTransfer(project, a);
-    if (!opened.ok) {
-      printStatusDiagnostics(term, opened.error);
-      return EXIT_USAGE;
-    }
+    if (!opened.ok) return opened;
     const o = opened.value;
     const rows: { stage: string; path: string; hash: string; local: boolean; remote: boolean; state: CloudState }[] = [];
     try {
@@ -196,8 +193,7 @@ export function cloudStatusCommand(g: GlobalOptions, a: { targets: string[]; jso
       });
     } catch (e) {
       if (!(e instanceof RemoteUnavailable)) throw e;
-      printStatusDiagnostics(term, [unavailable(e)]);
-      return EXIT_FAILED;
+      return err([unavailable(e)]);
     }
     rows.sort((x, y) => (x.stage === y.stage ? x.path.localeCompare(y.path) : x.stage.localeCompare(y.stage)));
     const outOfSync = rows.filter((r) => r.state !== 'ok');
@@ -210,10 +206,6 @@ export function cloudStatusCommand(g: GlobalOptions, a: { targets: string[]; jso
       term.out(`Compared with remote '${o.remote.name}' (${o.remote.description}):\n`);
       for (const r of outOfSync) term.out(`\t${label[r.state]}: ${r.path} (stage '${r.stage}')\n`);
     }
-    return a.check && outOfSync.length > 0 ? EXIT_FAILED : EXIT_OK;
+    return ok(a.check && outOfSync.length > 0 ? EXIT_FAILED : EXIT_OK);
   });
-}
-
-function printStatusDiagnostics(term: Terminal, ds: readonly Diagnostic[]): void {
-  makeTransferReporter(term, 'fetch', '', false).diagnostics(ds);
 }

@@ -5,8 +5,9 @@
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { withContext, type GlobalOptions } from '../context.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../exit-codes.js';
+import { runCommand, type CommandResult, type GlobalOptions } from '../context.js';
+import { ok, err } from '../../util/result.js';
+import { EXIT_OK } from '../../exit-codes.js';
 
 export interface UiArgs {
   readonly port: number;
@@ -23,15 +24,13 @@ function staticDir(): string | undefined {
 }
 
 export function uiCommand(g: GlobalOptions, a: UiArgs): Promise<number> {
-  return withContext(g, async ({ project, term }) => {
+  return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
     if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) {
-      term.err(`error: --port must be a whole number from 0 to 65535 (got ${a.port})\n`);
-      return EXIT_USAGE;
+      return err([{ severity: 'error', code: 'usage', message: `--port must be a whole number from 0 to 65535 (got ${a.port})`, hint: 'e.g. --port 8080, or --port 0 for any free port' }]);
     }
     const dir = staticDir();
     if (!dir) {
-      term.err('error: the dashboard page is not built (dist/ui/index.html is missing)\n  hint: run `npm run build` in the mlbuild checkout\n');
-      return EXIT_FAILED;
+      return err([{ severity: 'error', code: 'not-built', message: 'the dashboard page is not built (dist/ui/index.html is missing)', hint: 'run `npm run build` in the mlbuild checkout' }]);
     }
     const { Dashboard } = await import('../../ui/dashboard.js');
     const { buildUiServer } = await import('../../ui/server.js');
@@ -42,13 +41,12 @@ export function uiCommand(g: GlobalOptions, a: UiArgs): Promise<number> {
       address = await app.listen({ port: a.port, host: a.host });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      term.err(
-        code === 'EADDRINUSE'
-          ? `error: port ${a.port} on ${a.host} is in use\n  hint: choose another with --port (or --port 0 for any free port)\n`
-          : `error: cannot listen on ${a.host}:${a.port}: ${e instanceof Error ? e.message : String(e)}\n`,
-      );
       await app.close();
-      return EXIT_USAGE;
+      return err([
+        code === 'EADDRINUSE'
+          ? { severity: 'error', code: 'cannot-listen', message: `port ${a.port} on ${a.host} is in use`, hint: 'choose another with --port (or --port 0 for any free port)' }
+          : { severity: 'error', code: 'cannot-listen', message: `cannot listen on ${a.host}:${a.port}: ${e instanceof Error ? e.message : String(e)}`, hint: 'check --host names an address of this machine, or choose another --port (0 picks a free one)' },
+      ]);
     }
     if (!loopback) term.err(`warning: serving on ${a.host}: anyone who can reach this address can read the project's pipeline, metrics and experiments\n`);
     term.out(`mlbuild ui: serving ${project.pipelineFile} at ${address.replace('://[::1]', '://localhost')}/ (Ctrl-C to stop)\n`);
@@ -57,6 +55,6 @@ export function uiCommand(g: GlobalOptions, a: UiArgs): Promise<number> {
       process.once('SIGTERM', () => resolve());
     });
     await app.close();
-    return EXIT_OK;
+    return ok(EXIT_OK);
   });
 }

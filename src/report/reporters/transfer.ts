@@ -24,7 +24,13 @@ export interface TransferSummary {
 
 export interface TransferReporter extends TransferListener {
   warning(message: string): void;
+  /** Problems met on the way that do not stop the transfer (printed on stderr). */
   diagnostics(ds: readonly Diagnostic[]): void;
+  /**
+   * The command stopped on `ds` before transferring: stderr gets them from the command's one error
+   * path (cli/context.ts); the JSON reporter still owes stdout its document.
+   */
+  stopped(ds: readonly Diagnostic[]): void;
   finish(s: TransferSummary): void;
 }
 
@@ -65,6 +71,10 @@ export class PlainTransferReporter implements TransferReporter {
 
   diagnostics(ds: readonly Diagnostic[]): void {
     if (ds.length > 0) this.term.err(formatDiagnostics(ds) + '\n');
+  }
+
+  stopped(): void {
+    // Nothing on stdout: the diagnostics are the whole story.
   }
 
   finish(s: TransferSummary): void {
@@ -137,7 +147,10 @@ export class JsonTransferReporter implements TransferReporter {
   diagnostics(ds: readonly Diagnostic[]): void {
     this.diags.push(...ds);
     if (ds.length > 0) this.term.err(formatDiagnostics(ds) + '\n');
-    if (ds.some((d) => d.severity === 'error')) this.term.out(JSON.stringify({ version: 1, command: this.command, ok: false, diagnostics: ds }, null, 2) + '\n');
+  }
+
+  stopped(ds: readonly Diagnostic[]): void {
+    this.term.out(JSON.stringify({ version: 1, command: this.command, ok: false, diagnostics: [...this.diags, ...ds] }, null, 2) + '\n');
   }
 
   finish(s: TransferSummary): void {

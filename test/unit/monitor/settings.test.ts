@@ -17,7 +17,7 @@ describe('monitorSettings', () => {
   });
   it('names every bad key with what it accepts', () => {
     const { problems } = monitorSettings({ monitor: { score: { psi: -1, bins: 2.5, colour: 1 }, domain: { auc: '0.6' }, oops: {}, oov: 3 } });
-    expect(problems).toEqual([
+    expect(problems.map((p) => p.message)).toEqual([
       'monitor.score.psi: must be a number >= 0 and <= 100, got -1',
       'monitor.score.bins: must be a whole number >= 2 and <= 100, got 2.5',
       'monitor.score.colour: unknown setting (known: bins, psi, js, class_alpha, permutations)',
@@ -25,5 +25,6 @@ describe('monitorSettings', () => {
       'monitor.oops: unknown setting (known: seed, domain, score, oov, length, performance)',
       'monitor.oov: must be a map (keys: max_increase, top)',
     ]);
+    expect(problems.map((p) => p.key)).toEqual(['monitor.score.psi', 'monitor.score.bins', 'monitor.score.colour', 'monitor.domain.auc', 'monitor.oops', 'monitor.oov']);
   });
 });

@@ -40,13 +40,13 @@ describe('readGates', () => {
     mkdirSync(join(root, '.mlbuild'));
     writeFileSync(join(root, '.mlbuild/registry.yaml'), 'gates:\n  prod:\n    - file: metrics/test.json\n      metric: logreg.accuracy\n      max_drop: 0.01\n');
     const ok = await readGates(root);
-    expect(ok).toEqual({ ok: true, gates: new Map([['prod', [{ file: 'metrics/test.json', metric: 'logreg.accuracy', maxDrop: 0.01, lowerIsBetter: false }]]]) });
+    expect(ok).toEqual({ ok: true, value: new Map([['prod', [{ file: 'metrics/test.json', metric: 'logreg.accuracy', maxDrop: 0.01, lowerIsBetter: false }]]]) });
     writeFileSync(join(root, '.mlbuild/registry.yaml'), 'gates:\n  prod:\n    - file: metrics/test.json\n      metrc: logreg.accuracy\n');
     const bad = await readGates(root);
     expect(bad.ok).toBe(false);
     if (!bad.ok) {
-      expect(bad.diagnostics[0]!.message).toMatch(/unknown key metrc/);
-      expect(bad.diagnostics[0]!.location!.line).toBe(3);
+      expect(bad.error[0]!.message).toMatch(/unknown key metrc/);
+      expect(bad.error[0]!.location!.line).toBe(3);
     }
   });
 });
