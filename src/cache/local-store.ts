@@ -12,13 +12,15 @@
  * Restores are verified: every object is hashed as it is placed (integrity.ts), and one whose
  * content does not match its name is quarantined and reported, never put in the workspace.
  *
+ * Outs are placed in the workspace by reflink, else copy; `MLBUILD_CACHE_TYPE=hardlink,copy` (DVC's
+ * `cache.type`) links instead, for instant restores of big outs. Objects are read-only, so a
+ * hardlinked out is not edited in place by accident; stages rewrite outs after they are removed,
+ * and `persist` outs are saved by copy and unprotected before their stage runs.
+ *
  * Big outs are saved by reflink, else by a copy hashed as it is written, a link read back once: a
- * same-size edit since hashing is refused, never stored under the old name. Outs are placed in the
- * workspace by reflink, else copy; `MLBUILD_CACHE_TYPE=hardlink,copy` (DVC's `cache.type`) links
- * instead, for instant restores of big outs. Objects are read-only, so a hardlinked out is not
- * edited in place by accident (root can, which is why hardlinks are opt-in: the restore that
- * verifies the object then quarantines it); stages rewrite outs after they are removed, and
- * `persist` outs are saved by copy and unprotected before their stage runs.
+ * same-size edit since hashing is refused, never stored under the old name. Root can still edit a
+ * hardlinked out in place, which is why hardlinks are opt-in (the restore that verifies the object
+ * then quarantines it).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -131,6 +133,26 @@ export class LocalStore implements CacheStore {
     return Promise.resolve(true);
   }
 
+  /** Clones `src` to `tmp` when reflinks are wanted and work here; false: copy instead. */
+  private reflink(src: string, tmp: string): boolean {
+    if (this.broken.has('reflink') || !this.linkTypes.includes('reflink')) return false;
+    try {
+      fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE_FORCE);
+      return true;
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EIO' || code === 'EDQUOT' || code === 'ENOENT') throw e;
+      this.broken.add('reflink'); // ext4 and tmpfs say ENOTSUP or EXDEV: copy from now on
+      return false;
+    }
+  }
+
+  /** The hasher that verifies saved objects (the workspace hasher's unless one is injected). */
+  private hasher(): Hasher {
+    return this.opts.hasher ?? this.opts.files.hasher;
+  }
+
   /**
    * Adds one file's content under `hash`, linking when allowed, else copying. Idempotent.
    * Synchronous on purpose: on Node 20, fs/promises costs several times the CPU of the sync calls
@@ -182,26 +204,6 @@ export class LocalStore implements CacheStore {
       fs.chmodSync(tmp, 0o444);
     }
     fs.renameSync(tmp, dest);
-  }
-
-  /** Clones `src` to `tmp` when reflinks are wanted and work here; false: copy instead. */
-  private reflink(src: string, tmp: string): boolean {
-    if (this.broken.has('reflink') || !this.linkTypes.includes('reflink')) return false;
-    try {
-      fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE_FORCE);
-      return true;
-    } catch (e) {
-      fs.rmSync(tmp, { force: true });
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EIO' || code === 'EDQUOT' || code === 'ENOENT') throw e;
-      this.broken.add('reflink'); // ext4 and tmpfs say ENOTSUP or EXDEV: copy from now on
-      return false;
-    }
-  }
-
-  /** The hasher that verifies saved objects (the workspace hasher's unless one is injected). */
-  private hasher(): Hasher {
-    return this.opts.hasher ?? this.opts.files.hasher;
   }
 
   save(records: readonly FileRecord[]): Promise<void> {
