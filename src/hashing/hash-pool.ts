@@ -14,7 +14,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { inPlaceModule, type WasmModule } from './in-place.js';
-import type { Hasher } from './xxhash.js';
+import { loadHasher, type Hasher } from './xxhash.js';
 
 export interface FileDigest {
   /** xxh64 of the bytes read, 16 lowercase hex chars. */
@@ -117,25 +117,32 @@ export class HashPool {
   readonly #queue: Job[] = [];
   #nextId = 0;
   #workerData: { xxhash: string; module: WasmModule | null } | undefined;
-  readonly #oneShot: (b: Uint8Array) => string;
+  readonly #hasher: Pick<Hasher, 'hashBytes'> | undefined;
 
   readonly #module: WasmModule | null | undefined;
 
   /**
-   * `size`: most workers at once (>= 1); `hasher` checks the in-place module before workers get it.
-   * `module`: null makes workers hash through the package's copying stream (the fallback, for tests).
+   * `size`: most workers at once (>= 1). `hasher` checks the in-place module before workers get it
+   * (default: the process-wide one). `module`: null makes workers hash through the package's
+   * copying stream (the fallback, for tests).
    */
-  constructor(size: number, hasher: Pick<Hasher, 'hashBytes'>, module?: WasmModule | null) {
+  constructor(size: number, hasher?: Pick<Hasher, 'hashBytes'>, module?: WasmModule | null) {
     this.#size = Math.max(1, Math.floor(size));
-    this.#oneShot = (b) => hasher.hashBytes(b);
+    this.#hasher = hasher;
     this.#module = module;
   }
 
-  readonly hashFile: BigFileHasher = (path) =>
-    new Promise<FileDigest>((resolve, reject) => {
+  readonly hashFile: BigFileHasher = async (path) => {
+    if (this.#workerData === undefined) {
+      const hasher = this.#hasher ?? (await loadHasher());
+      const module = this.#module === undefined ? inPlaceModule((b) => hasher.hashBytes(b)) : this.#module;
+      this.#workerData ??= { xxhash: createRequire(import.meta.url).resolve('xxhash-wasm'), module };
+    }
+    return new Promise<FileDigest>((resolve, reject) => {
       this.#queue.push({ id: this.#nextId++, path, resolve, reject });
       this.#pump();
     });
+  };
 
   /** Stops every worker; pending jobs are rejected. */
   async close(): Promise<void> {
@@ -159,7 +166,6 @@ export class HashPool {
   }
 
   #spawn(): Slot {
-    this.#workerData ??= { xxhash: createRequire(import.meta.url).resolve('xxhash-wasm'), module: this.#module === undefined ? inPlaceModule(this.#oneShot) : this.#module };
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.#workerData });
     const slot: Slot = { worker, job: undefined };
     worker.on('message', (m: Reply) => {

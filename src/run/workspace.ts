@@ -98,7 +98,7 @@ export async function openState(project: Project, persist: boolean): Promise<Res
     await journal.clear();
   }
   const [statCache, hasher] = await Promise.all([StatCache.load(project.mlcacheDir), loadHasher()]);
-  const bigFileHasher = hashWorkers() > 1 ? new HashPool(hashWorkers(), hasher).hashFile : undefined;
+  const bigFileHasher = hashWorkers() > 1 ? new HashPool(hashWorkers()).hashFile : undefined;
   const files = new FileHasher({ root: project.root, hasher, statCache, ...(bigFileHasher ? { bigFileHasher } : {}) });
   return ok({ lockfile, journal, statCache, files, hasher, interrupted });
 }
