@@ -42,6 +42,8 @@ export function makeReporter(term: Terminal, mode: { json: boolean; explain: boo
  */
 const RUNTIME_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>([
   'corrupt-object',
+  'git-failed',
+  'git-missing',
   'model-load',
   'no-plot-data',
   'not-built',

@@ -7,6 +7,7 @@ import type { Argv } from 'yargs';
 import { parseFast, splitGlobalFile } from './fast-args.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import type { GlobalOptions } from './context.js';
+import type { Diagnostic } from '../report/diagnostic.js';
 import { modelCommand, serveCommand } from './lifecycle-args.js';
 
 function packageVersion(): string {
@@ -564,6 +565,14 @@ main(process.argv.slice(2)).then(
     if (code === 'ENOSPC' || code === 'EDQUOT') {
       const where = (e as NodeJS.ErrnoException).path;
       process.stderr.write(`error: no space left on the device${where ? ` writing '${where}'` : ''}\n  hint: free some space (\`mlbuild gc\` removes unused cache objects) and run again; finished stages are kept\n`);
+      process.exitCode = 1;
+      return;
+    }
+    // git refusing a step after earlier steps succeeded (git/git.ts GitFailed): the repository's state, said as diagnostics.
+    // Matched by name: importing git/ here would load it on every command's start-up path.
+    if (e instanceof Error && e.name === 'GitFailed' && 'diagnostics' in e) {
+      const { diagnostics } = e as Error & { diagnostics: readonly Diagnostic[] };
+      void import('../report/diagnostic.js').then(({ formatDiagnostics }) => process.stderr.write(formatDiagnostics(diagnostics) + '\n'));
       process.exitCode = 1;
       return;
     }

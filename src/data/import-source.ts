@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { git, gitExit } from '../git/git.js';
 import { parseDvcConfigText } from '../remote/dvc-config.js';
 import { openRemote, type Remote } from '../remote/remote.js';
 import type { Diagnostic } from '../report/diagnostic.js';
@@ -22,13 +22,16 @@ export async function openImportRemote(src: ImportSource): Promise<{ remote: Rem
   const where = `${src.url}@${rev.slice(0, 12)}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-import-'));
   try {
-    const clone = spawnSync('git', ['clone', '-q', '--bare', '--filter=blob:none', '--no-tags', src.url, tmp], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-    if (clone.status !== 0) return { problem: `cannot clone ${src.url}: ${(clone.stderr || clone.error?.message || '').trim().split('\n').pop()}` };
+    // `--` keeps a url from a pointer file from being read as an option; no prompt for a password.
+    const clone = await git(process.cwd(), ['clone', '-q', '--bare', '--filter=blob:none', '--no-tags', '--', src.url, tmp], { env: { GIT_TERMINAL_PROMPT: '0' }, timeoutMs: 120_000 });
+    if (!clone.ok) return { problem: `cannot clone ${src.url}: ${clone.error[0]!.message}` };
     const sections = new Map<string, Map<string, string>>();
     const diags: Diagnostic[] = [];
-    const show = spawnSync('git', ['show', `${rev}:.dvc/config`], { cwd: tmp, encoding: 'utf8' });
-    if (show.status !== 0) return { problem: `${where} has no .dvc/config, so no remote to fetch from` };
-    parseDvcConfigText(show.stdout, `${where}:.dvc/config`, sections, diags);
+    // A bare clone has no work tree, so a plain `git show` rather than a GitRepo.
+    const config = await gitExit(tmp, ['show', '--end-of-options', `${rev}:.dvc/config`]);
+    if (!config.ok) return { problem: `cannot read ${where}: ${config.error[0]!.message}` };
+    if (config.value.code !== 0) return { problem: `${where} has no .dvc/config, so no remote to fetch from` };
+    parseDvcConfigText(config.value.stdout, `${where}:.dvc/config`, sections, diags);
     if (diags.length > 0) return { problem: diags[0]!.message };
     const name = sections.get('core')?.get('remote');
     const url = name ? sections.get(`remote "${name}"`)?.get('url') : undefined;

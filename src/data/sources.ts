@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { gitSync } from '../git/git.js';
 import fg from 'fast-glob';
 import type { Diagnostic } from '../report/diagnostic.js';
 import { readPointerFile, type DataPointer } from './pointer.js';
@@ -61,11 +61,12 @@ export class DataSources {
 }
 
 function listPointerFiles(root: string): string[] {
-  const git = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '*.dvc', ':!:.dvc/**'], { cwd: root, encoding: 'utf8' });
+  // Synchronous: pointerFor is called from a stage run's synchronous missing-dep callback (git/git.ts says why).
+  const git = gitSync(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '*.dvc', ':!:.dvc/**']);
   let files: string[];
-  if (git.status === 0) {
+  if (git.ok) {
     // Relative to the cwd (the project root), as ls-files answers; a deleted pointer is not one.
-    files = git.stdout.split('\0').filter((f) => f.endsWith('.dvc') && fs.existsSync(path.join(root, f)));
+    files = git.value.split('\0').filter((f) => f.endsWith('.dvc') && fs.existsSync(path.join(root, f)));
   } else {
     files = fg.sync('**/*.dvc', { cwd: root, dot: true, onlyFiles: true, ignore: IGNORED_DIRS.map((d) => `**/${d}/**`) });
   }

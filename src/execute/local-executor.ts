@@ -22,10 +22,15 @@ const KILL_GRACE_MS = 3000;
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
+  // Usually the group is gone (ESRCH, after every stage): the thrown error needs no stack trace.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     process.kill(-pid, signal);
   } catch {
     // The group is already gone.
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 

@@ -1,13 +1,14 @@
 /**
- * The git side of experiments, through simple-git: snapshotting the workspace as a commit, writing
+ * The git side of experiments (git runs through git/git.ts): snapshotting the workspace as a commit, writing
  * the result commit from the worktree an experiment ran in (util/git-worktree.ts), and the refs under
  * refs/exps/. It never touches the user's working tree, index or branches: the snapshot comes from
  * `git stash create` (which writes objects only), results are built with write-tree/commit-tree,
  * and refs are moved with compare-and-swap `update-ref`, so two runners never claim one entry.
  */
-import type { SimpleGit } from 'simple-git';
 import { EXP_REFS, QUEUE_REFS } from './ref.js';
-import { GitReader } from '../metrics/git-reader.js';
+import { GitRepo, must } from '../git/git.js';
+import type { Diagnostic } from '../report/diagnostic.js';
+import { type Result, ok } from '../util/result.js';
 
 const ZERO = '0000000000000000000000000000000000000000';
 
@@ -19,81 +20,72 @@ export interface RefEntry {
 }
 
 export class ExpRepo {
-  private constructor(
-    private readonly git: SimpleGit,
-    /** The git top-level folder. */
-    readonly top: string,
-    private readonly make: (dir: string) => SimpleGit,
-  ) {}
+  private constructor(private readonly git: GitRepo) {}
 
-  /** The repository holding `root`, or why there is none. */
-  static async open(root: string): Promise<ExpRepo | { failed: string }> {
-    const reader = await GitReader.open(root);
-    if (!(reader instanceof GitReader)) return { failed: `${reader.failed}; experiments are stored as git refs` };
-    const { simpleGit } = await import('simple-git');
-    const top = reader.top;
-    // Result commits need an identity; a repository without one still gets its experiments.
-    const named = (await simpleGit(top).raw(['config', '--get', 'user.email']).catch(() => '')).trim() !== '';
-    const config = named ? [] : ['user.name=mlbuild', 'user.email=mlbuild@localhost'];
-    const make = (dir: string): SimpleGit => simpleGit({ baseDir: dir, config });
-    return new ExpRepo(make(top), top, make);
+  /** The git top-level folder. */
+  get top(): string {
+    return this.git.top;
   }
 
-  async raw(args: string[]): Promise<string> {
-    return this.git.raw(args);
+  /** The repository holding `root`, or why there is none. */
+  static async open(root: string): Promise<Result<ExpRepo, Diagnostic[]>> {
+    const repo = await GitRepo.open(root, 'experiments are stored as git refs');
+    if (!repo.ok) return repo;
+    // Result commits need an identity; a repository without one still gets its experiments.
+    const email = await repo.value.exit(['config', '--get', 'user.email']);
+    const named = email.ok && email.value.code === 0 && email.value.stdout.trim() !== '';
+    return ok(new ExpRepo(named ? repo.value : repo.value.withConfig(['user.name=mlbuild', 'user.email=mlbuild@localhost'])));
+  }
+
+  /** `git ARGS` at the top-level; a refusal is a diagnostic. */
+  run(args: readonly string[]): Promise<Result<string, Diagnostic[]>> {
+    return this.git.run(args);
+  }
+
+  /** `git ARGS` whose failure means the repository broke under us (git/git.ts GitFailed). */
+  async raw(args: readonly string[]): Promise<string> {
+    return must(await this.git.run(args));
   }
 
   /** The sha of `rev` as a commit, or undefined. */
   async resolve(rev: string): Promise<string | undefined> {
-    try {
-      const sha = (await this.git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim();
-      return /^[0-9a-f]{40,64}$/.test(sha) ? sha : undefined;
-    } catch {
-      return undefined;
-    }
+    const sha = await this.git.commit(rev);
+    return sha.ok ? sha.value : undefined;
   }
 
   /**
    * A commit of HEAD plus the uncommitted changes to tracked files (staged or not), parented on
    * HEAD; the working tree and index are left as they are. Untracked files are not in it.
    */
-  async snapshot(message: string): Promise<{ sha: string; base: string; tree: string } | { failed: string }> {
+  async snapshot(message: string): Promise<Result<{ sha: string; base: string; tree: string }, Diagnostic[]>> {
     const base = await this.resolve('HEAD');
-    if (!base) return { failed: 'the repository has no commit yet: commit the pipeline first (experiments start from a commit)' };
-    const stash = (await this.git.raw(['stash', 'create'])).trim();
-    const tree = (await this.git.raw(['rev-parse', `${stash || base}^{tree}`])).trim();
-    const sha = (await this.git.raw(['commit-tree', tree, '-p', base, '-m', message])).trim();
-    return { sha, base, tree };
+    if (!base) return { ok: false, error: [{ severity: 'error', code: 'unknown-revision', message: 'the repository has no commit yet', hint: 'commit the pipeline first: experiments start from a commit' }] };
+    const stash = (await this.raw(['stash', 'create'])).trim();
+    const tree = (await this.raw(['rev-parse', `${stash || base}^{tree}`])).trim();
+    const sha = (await this.raw(['commit-tree', tree, '-p', base, '-m', message])).trim();
+    return ok({ sha, base, tree });
   }
 
   async commitTree(tree: string, parent: string, message: string): Promise<string> {
-    return (await this.git.raw(['commit-tree', tree, '-p', parent, '-m', message])).trim();
+    return (await this.raw(['commit-tree', tree, '-p', parent, '-m', message])).trim();
   }
 
   /** Points `ref` at `sha`; with `create`, only if the ref does not exist yet (false when it does). */
   async setRef(ref: string, sha: string, create: boolean): Promise<boolean> {
-    try {
-      await this.git.raw(['update-ref', ref, sha, ...(create ? [ZERO] : [])]);
-      return true;
-    } catch {
-      return false;
-    }
+    const r = await this.git.exit(['update-ref', ref, sha, ...(create ? [ZERO] : [])]);
+    return must(r).code === 0;
   }
 
   /** Deletes `ref`, only if it still points at `sha` when given; false if it did not. */
   async deleteRef(ref: string, sha?: string): Promise<boolean> {
-    try {
-      await this.git.raw(['update-ref', '-d', ref, ...(sha ? [sha] : [])]);
-      return true;
-    } catch {
-      return false;
-    }
+    const r = await this.git.exit(['update-ref', '-d', ref, ...(sha ? [sha] : [])]);
+    return must(r).code === 0;
   }
 
   /** Finished experiments (`queue: false`) or queued ones, oldest first. */
   async list(queue: boolean): Promise<RefEntry[]> {
     const prefix = queue ? QUEUE_REFS : EXP_REFS;
-    const out = await this.git.raw(['for-each-ref', '--sort=committerdate', '--format=%(refname) %(objectname)', prefix]);
+    const out = await this.raw(['for-each-ref', '--sort=committerdate', '--format=%(refname) %(objectname)', prefix]);
     return out
       .split('\n')
       .filter((l) => l !== '')
@@ -105,7 +97,7 @@ export class ExpRepo {
   }
 
   async message(sha: string): Promise<string> {
-    return this.git.raw(['log', '-1', '--format=%B', sha]);
+    return this.raw(['log', '-1', '--format=%B', sha]);
   }
 
   /** The messages of many commits through one `git log --no-walk` (sha -> message, as `message` gives it). */
@@ -113,7 +105,7 @@ export class ExpRepo {
     const out = new Map<string, string>();
     // Batches keep the command line well under the OS's argument limit.
     for (let i = 0; i < shas.length; i += 500) {
-      const text = await this.git.raw(['log', '--no-walk=unsorted', '--format=%H%x00%B%x1e', ...shas.slice(i, i + 500)]);
+      const text = await this.raw(['log', '--no-walk=unsorted', '--format=%H%x00%B%x1e', ...shas.slice(i, i + 500)]);
       for (const rec of text.split('\x1e')) {
         const r = rec.replace(/^\n/, '');
         const nul = r.indexOf('\0');
@@ -125,27 +117,21 @@ export class ExpRepo {
 
   /** Paths (relative to the top-level) that differ between two commits. */
   async changedFiles(a: string, b: string): Promise<string[]> {
-    const out = await this.git.raw(['diff', '--name-only', '--no-renames', '-z', a, b]);
+    const out = await this.raw(['diff', '--name-only', '--no-renames', '-z', a, b]);
     return out.split('\0').filter((p) => p !== '');
   }
 
   /** Of `paths`, those whose workspace content differs from HEAD (modified, or untracked and present). */
   async uncommitted(paths: readonly string[]): Promise<string[]> {
     if (paths.length === 0) return [];
-    const tracked = await this.git.raw(['diff', '--name-only', '-z', 'HEAD', '--', ...paths]);
-    const untracked = await this.git.raw(['ls-files', '--others', '--exclude-standard', '-z', '--', ...paths]);
+    const tracked = await this.raw(['diff', '--name-only', '-z', 'HEAD', '--', ...paths]);
+    const untracked = await this.raw(['ls-files', '--others', '--exclude-standard', '-z', '--', ...paths]);
     return [...new Set([...tracked.split('\0'), ...untracked.split('\0')].filter((p) => p !== ''))];
   }
 
   /** A file's bytes at `sha`, or undefined if it is not there. */
   async blob(sha: string, file: string): Promise<Buffer | undefined> {
-    const { execFile } = await import('node:child_process');
-    // simple-git returns text; params and lockfiles are text, but metrics files need not be UTF-8.
-    return new Promise((resolve) => {
-      execFile('git', ['cat-file', 'blob', `${sha}:${file}`], { cwd: this.top, encoding: 'buffer', maxBuffer: 1 << 30 }, (e, stdout) =>
-        resolve(e ? undefined : stdout),
-      );
-    });
+    return must(await this.git.blob(`${sha}:${file}`));
   }
 
   /**
@@ -154,13 +140,13 @@ export class ExpRepo {
    * `exclude` (inputs copied in from the workspace) and `.mlcache/`.
    */
   async commitWorktree(dir: string, parent: string, message: string, exclude: readonly string[]): Promise<string> {
-    const wt = this.make(dir);
-    await wt.raw(['add', '-u']);
-    const fresh = (await wt.raw(['ls-files', '--others', '--exclude-standard', '-z']))
+    const wt = (args: readonly string[]): Promise<string> => this.git.run(args, { cwd: dir }).then(must);
+    await wt(['add', '-u']);
+    const fresh = (await wt(['ls-files', '--others', '--exclude-standard', '-z']))
       .split('\0')
       .filter((p) => p !== '' && !exclude.some((x) => p === x || p.startsWith(`${x}/`)) && !/(^|\/)\.mlcache\//.test(p));
-    if (fresh.length > 0) await wt.raw(['add', '--', ...fresh]);
-    const tree = (await wt.raw(['write-tree'])).trim();
-    return (await wt.raw(['commit-tree', tree, '-p', parent, '-m', message])).trim();
+    if (fresh.length > 0) await wt(['add', '--', ...fresh]);
+    const tree = (await wt(['write-tree'])).trim();
+    return (await wt(['commit-tree', tree, '-p', parent, '-m', message])).trim();
   }
 }

@@ -25,6 +25,7 @@ import { PlainReporter } from '../report/reporters/plain.js';
 import { openWorkspace } from '../run/workspace.js';
 import { EXIT_INTERRUPTED } from '../exit-codes.js';
 import { addWorktree } from '../util/git-worktree.js';
+import { formatDiagnostics } from '../report/diagnostic.js';
 import type { ExpRepo } from './repo.js';
 import { encodeMessage, expRef, type ExpMeta } from './ref.js';
 import { unproducedMetricsIn } from './produced-metrics.js';
@@ -132,7 +133,7 @@ export async function runExperiment(spec: ExpSpec, ctx: RunnerContext): Promise<
     return { name: spec.name, status: 'skipped', message: 'another runner took it from the queue' };
   }
   const added = await addWorktree(repo.top, spec.snapshot, `exp-${spec.name}`);
-  if (!added.ok) throw new Error(added.error);
+  if (!added.ok) return { name: spec.name, status: 'failed', message: formatDiagnostics(added.error) };
   const wtDir = added.value.dir;
   try {
     const wt = worktreeProject(ctx, wtDir);

@@ -1,120 +1,80 @@
 /**
- * Reading files as they were at a git revision, through git objects (`git show REV:path`), without
- * checking anything out. simple-git is imported lazily: only `metrics diff` / `params diff` need it.
+ * Reading project files as they were at a git revision, through git objects, without checking
+ * anything out: the reads `metrics`, `params`, `plots`, `exp show`, `model` and the ui make. Git
+ * itself runs through git/git.ts; this module turns its answers into per-file reasons ("not in
+ * REV"), which the diff tables keep beside the values.
  */
-import path from 'node:path';
-import type { SimpleGit } from 'simple-git';
+import type { Diagnostic } from '../report/diagnostic.js';
+import { GitRepo, type BlobAnswer } from '../git/git.js';
+import { type Result, ok } from '../util/result.js';
 
 export type ReadResult = { ok: true; text: string } | { ok: false; reason: string };
 export type ReadBytes = { ok: true; bytes: Buffer } | { ok: false; reason: string };
 
-export class GitReader {
-  private constructor(
-    private readonly git: SimpleGit,
-    /** The git top-level folder. */
-    readonly top: string,
-    /** The project root relative to the top-level, POSIX, '' when they are the same. */
-    private readonly prefix: string,
-  ) {}
+const reasonOf = (a: Exclude<BlobAnswer, { kind: 'blob' }>, rev: string): string => (a.kind === 'missing' ? `not in ${rev}` : `is a ${a.type} in ${rev}, not a file`);
 
-  /** A reader for the repository holding `root`, or the reason there is none. */
-  static async open(root: string): Promise<GitReader | { failed: string }> {
-    const { simpleGit } = await import('simple-git');
-    let top: string;
-    try {
-      top = (await simpleGit(root).revparse(['--show-toplevel'])).trim();
-    } catch {
-      return { failed: `${root} is not inside a git repository` };
-    }
-    const prefix = path.relative(top, root).split(path.sep).join('/');
-    return new GitReader(simpleGit(top), top, prefix);
+export class GitReader {
+  private constructor(readonly repo: GitRepo) {}
+
+  /** The git top-level folder. */
+  get top(): string {
+    return this.repo.top;
+  }
+
+  /** A reader for the repository holding `root`; `why` ends the not-a-repository message. */
+  static async open(root: string, why?: string): Promise<Result<GitReader, Diagnostic[]>> {
+    const repo = await GitRepo.open(root, why);
+    return repo.ok ? ok(new GitReader(repo.value)) : repo;
   }
 
   /** The path of a project-relative file relative to the git top-level. */
   gitPath(rel: string): string {
-    return this.prefix === '' ? rel : `${this.prefix}/${rel}`;
+    return this.repo.path(rel);
   }
 
-  /** Whether `rev` names a commit. */
-  async verify(rev: string): Promise<boolean> {
-    try {
-      // With --quiet git prints nothing on failure, and simple-git only throws when stderr is not empty.
-      const sha = await this.git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]);
-      return /^[0-9a-f]{40,64}$/.test(sha.trim());
-    } catch {
-      return false;
-    }
+  /** The commit `rev` names, or the `unknown-revision` diagnostic. */
+  verify(rev: string): Promise<Result<string, Diagnostic[]>> {
+    return this.repo.commit(rev);
   }
 
   /** A project-relative file's text at `rev`; a missing file gives `not in REV`. */
   async read(rev: string, rel: string): Promise<ReadResult> {
-    try {
-      return { ok: true, text: await this.git.show([`${rev}:${this.gitPath(rel)}`]) };
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      if (/does not exist|exists on disk, but not in/.test(msg)) return { ok: false, reason: `not in ${rev}` };
-      return { ok: false, reason: msg.trim().split('\n')[0] ?? msg };
-    }
+    const [r] = await this.readAll([{ rev, rel }]);
+    return r!;
   }
 
   /**
-   * Many project-relative files at many revisions through one `git cat-file --batch` process, in
-   * the order asked: for the ui's metrics over hundreds of commits, where a `git show` per file
-   * costs a process each. Same results as `read` (a missing file gives `not in REV`).
+   * Many project-relative files at many revisions through one `git cat-file --batch`, in the order
+   * asked: for the ui's metrics over hundreds of commits, where a process per file would dominate.
    */
-  async readMany(reqs: readonly { rev: string; rel: string }[]): Promise<ReadResult[]> {
-    if (reqs.length === 0) return [];
-    const { spawn } = await import('node:child_process');
-    const child = spawn('git', ['cat-file', '--batch'], { cwd: this.top, stdio: ['pipe', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => chunks.push(d));
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const closed = new Promise<number | null>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', resolve);
-    });
-    child.stdin.end(reqs.map((r) => `${r.rev}:${this.gitPath(r.rel)}\n`).join(''));
-    const code = await closed;
-    if (code !== 0) throw new Error(`git cat-file --batch failed (${code}): ${stderr.trim()}`);
-    const out = Buffer.concat(chunks);
-    const results: ReadResult[] = [];
-    let pos = 0;
-    for (const r of reqs) {
-      const nl = out.indexOf(10, pos);
-      const header = out.subarray(pos, nl).toString('utf8');
-      pos = nl + 1;
-      const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-      if (!m) {
-        results.push({ ok: false, reason: header.endsWith(' missing') ? `not in ${r.rev}` : header });
-        continue;
-      }
-      const size = Number(m[2]);
-      const body = out.subarray(pos, pos + size);
-      pos += size + 1;
-      results.push(m[1] === 'blob' ? { ok: true, text: body.toString('utf8') } : { ok: false, reason: `is a ${m[1]} in ${r.rev}, not a file` });
-    }
-    return results;
+  readMany(reqs: readonly { rev: string; rel: string }[]): Promise<ReadResult[]> {
+    return this.readAll(reqs);
+  }
+
+  private async readAll(reqs: readonly { rev: string; rel: string }[]): Promise<ReadResult[]> {
+    const got = await this.repo.blobs(reqs.map((r) => `${r.rev}:${this.gitPath(r.rel)}`));
+    if (!got.ok) return reqs.map(() => ({ ok: false, reason: got.error[0]!.message }));
+    return got.value.map((a, i) => (a.kind === 'blob' ? { ok: true, text: a.bytes.toString('utf8') } : { ok: false, reason: reasonOf(a, reqs[i]!.rev) }));
   }
 
   /** A project-relative file's bytes at `rev` (images); a missing file gives `not in REV`. */
   async readBytes(rev: string, rel: string): Promise<ReadBytes> {
-    try {
-      return { ok: true, bytes: await this.git.showBuffer([`${rev}:${this.gitPath(rel)}`]) };
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      if (/does not exist|exists on disk, but not in/.test(msg)) return { ok: false, reason: `not in ${rev}` };
-      return { ok: false, reason: msg.trim().split('\n')[0] ?? msg };
-    }
+    const got = await this.repo.blobs([`${rev}:${this.gitPath(rel)}`]);
+    if (!got.ok) return { ok: false, reason: got.error[0]!.message };
+    const a = got.value[0]!;
+    return a.kind === 'blob' ? { ok: true, bytes: a.bytes } : { ok: false, reason: reasonOf(a, rev) };
   }
 
   /** Project-relative paths of the files under `rels` (files or folders) at `rev`. */
-  async list(rev: string, rels: readonly string[]): Promise<string[]> {
-    const out = await this.git.raw(['ls-tree', '-r', '--name-only', '--full-tree', rev, '--', ...rels.map((r) => this.gitPath(r))]);
-    const cut = this.prefix === '' ? 0 : this.prefix.length + 1;
-    return out
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => l.slice(cut));
+  async list(rev: string, rels: readonly string[]): Promise<Result<string[], Diagnostic[]>> {
+    const out = await this.repo.run(['ls-tree', '-r', '--name-only', '--full-tree', '-z', rev, '--', ...rels.map((r) => this.gitPath(r))]);
+    if (!out.ok) return out;
+    const cut = this.repo.prefix === '' ? 0 : this.repo.prefix.length + 1;
+    return ok(
+      out.value
+        .split('\0')
+        .filter((l) => l !== '')
+        .map((l) => l.slice(cut)),
+    );
   }
 }

@@ -15,7 +15,7 @@ import { LOCKFILE_NAME } from '../project.js';
 import { Lockfile } from '../state/lockfile.js';
 import { objectPathIn, parseManifest } from '../cache/local-store.js';
 import type { ManifestEntry } from '../hashing/file-hasher.js';
-import { type Result, err, ok } from '../util/result.js';
+import { type Result, ok } from '../util/result.js';
 import type { Diagnostic } from '../report/diagnostic.js';
 import { GitReader, type ReadBytes, type ReadResult } from './git-reader.js';
 
@@ -33,20 +33,18 @@ function readWorkspaceFile(project: Project, rel: string): ReadResult {
 
 /**
  * Opens git (when a revision other than the workspace is named) and checks every revision names a
- * commit: not a git repository or an unknown revision is bad usage (exit 2).
+ * commit; the diagnostics say why not (not a repository, an unknown revision: exit 2).
  */
 export async function openRevisions(project: Project, revs: readonly string[]): Promise<Result<{ git: GitReader | undefined }, Diagnostic[]>> {
   if (revs.every((r) => r === WORKSPACE)) return ok({ git: undefined });
-  const git = await GitReader.open(project.root);
-  if (!(git instanceof GitReader)) {
-    return err([{ severity: 'error', code: 'not-git', message: `${git.failed}; revisions are read from git`, hint: `run \`git init\` and commit, or compare nothing but the ${WORKSPACE}` }]);
-  }
+  const git = await GitReader.open(project.root, 'revisions are read from git');
+  if (!git.ok) return git;
   for (const rev of revs) {
-    if (rev !== WORKSPACE && !(await git.verify(rev))) {
-      return err([{ severity: 'error', code: 'unknown-revision', message: `unknown revision '${rev}': not a commit, branch or tag in this repository`, hint: 'name a commit, branch or tag (`git log --oneline`, `git branch`, `git tag`)' }]);
-    }
+    if (rev === WORKSPACE) continue;
+    const sha = await git.value.verify(rev);
+    if (!sha.ok) return sha;
   }
-  return ok({ git });
+  return ok({ git: git.value });
 }
 
 const inside = (p: string, dir: string): boolean => p === dir || p.startsWith(dir + '/');
@@ -207,7 +205,8 @@ export class RevisionFiles {
       // Read ahead as a file, or found missing: no folder to list (unless cached outs sit below it).
       const pre = this.prefetched(rev, rel);
       if (pre && below.length === 0) return pre.ok ? [rel] : [];
-      const files = new Set(await this.git.list(rev, [rel]).catch(() => [] as string[]));
+      const listed = await this.git.list(rev, [rel]);
+      const files = new Set(listed.ok ? listed.value : []);
       for (const o of below) for (const f of await this.list(rev, o)) files.add(f);
       return [...files].sort();
     }

@@ -139,7 +139,8 @@ export function diffSections(oldM: ReadonlyMap<string, Flat>, newM: ReadonlyMap<
 /** The params files of the project (params.yaml and the params/ folder) at `rev`, copied into a temp dir. */
 async function paramsAtRev(git: GitReader, rev: string, tmp: string): Promise<ReadResult | undefined> {
   const files = await git.list(rev, ['params.yaml', 'params']);
-  for (const rel of files) {
+  if (!files.ok) return { ok: false, reason: files.error[0]!.message };
+  for (const rel of files.value) {
     const r = await git.read(rev, rel);
     if (!r.ok) return r;
     const dest = path.join(tmp, ...rel.split('/'));

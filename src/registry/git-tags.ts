@@ -1,21 +1,20 @@
 /**
  * The registry's only side effects: listing and creating git tags, and noticing when tags change
- * (so a server follows promotions and rollbacks). Plain `git` subprocesses: one `for-each-ref`
- * lists every tag with its peeled commit, tagger time and message.
+ * (so a server follows promotions and rollbacks), through git/git.ts: one `for-each-ref` lists
+ * every tag with its peeled commit, tagger time and message.
  * It does not interpret tag names (tags.ts, state.ts do).
  */
-import { execFile } from 'node:child_process';
 import { watch, type FSWatcher } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { git, must } from '../git/git.js';
+import type { Diagnostic } from '../report/diagnostic.js';
+import type { Result } from '../util/result.js';
 import type { RawTag } from './state.js';
-
-const run = promisify(execFile);
 
 export interface TagStore {
   list(): Promise<RawTag[]>;
-  /** Creates an annotated tag; fails if it exists. */
-  create(name: string, commit: string, message: string): Promise<void>;
+  /** Creates an annotated tag; a diagnostic when git refuses (the tag exists). */
+  create(name: string, commit: string, message: string): Promise<Result<void, Diagnostic[]>>;
   /** The full commit id `rev` names, or undefined. */
   resolve(rev: string): Promise<string | undefined>;
   /** Calls `onChange` (debounced) whenever tags may have changed; returns a stop function. */
@@ -29,13 +28,13 @@ const FORMAT = ['%(refname:strip=2)', '%(objecttype)', '%(objectname)', '%(*obje
 export class GitTagStore implements TagStore {
   constructor(private readonly cwd: string) {}
 
-  private async git(args: readonly string[]): Promise<string> {
-    const { stdout } = await run('git', args as string[], { cwd: this.cwd, maxBuffer: 256 << 20, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-    return stdout;
+  private git(args: readonly string[]): Promise<Result<string, Diagnostic[]>> {
+    return git(this.cwd, args);
   }
 
+  /** Every tag; git refusing to list refs means the repository broke (GitFailed). */
   async list(): Promise<RawTag[]> {
-    const out = await this.git(['for-each-ref', `--format=${FORMAT}`, 'refs/tags']);
+    const out = must(await this.git(['for-each-ref', `--format=${FORMAT}`, 'refs/tags']));
     const tags: RawTag[] = [];
     for (const rec of out.split(RS)) {
       const r = rec.replace(/^\n/, '');
@@ -47,16 +46,14 @@ export class GitTagStore implements TagStore {
     return tags;
   }
 
-  async create(name: string, commit: string, message: string): Promise<void> {
-    await this.git(['tag', '-a', name, '-m', message, commit]);
+  async create(name: string, commit: string, message: string): Promise<Result<void, Diagnostic[]>> {
+    const r = await this.git(['tag', '-a', name, '-m', message, commit]);
+    return r.ok ? { ok: true, value: undefined } : r;
   }
 
   async resolve(rev: string): Promise<string | undefined> {
-    try {
-      return (await this.git(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim() || undefined;
-    } catch {
-      return undefined;
-    }
+    const r = await this.git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]);
+    return r.ok ? r.value.trim() || undefined : undefined;
   }
 
   /**
@@ -75,7 +72,8 @@ export class GitTagStore implements TagStore {
     const watchers: FSWatcher[] = [];
     void this.git(['rev-parse', '--git-common-dir']).then(
       (dir) => {
-        const gitDir = resolve(this.cwd, dir.trim());
+        if (!dir.ok) return;
+        const gitDir = resolve(this.cwd, dir.value.trim());
         for (const [p, recursive] of [
           [join(gitDir, 'refs', 'tags'), true],
           [gitDir, false],

@@ -83,11 +83,12 @@ export class Registry {
       list: () => store.list(),
       resolve: (rev) => store.resolve(rev),
       watch: (f, ms) => store.watch(f, ms),
-      create: (name, commit, message) =>
-        store.create(name, commit, message).catch((e: unknown) => {
-          const detail = String((e as { stderr?: string }).stderr ?? (e as Error).message).trim();
-          throw new RegistryError(`cannot create tag '${name}': ${detail}`, 'another registration or assignment may have raced this one: run `mlbuild model list` and try again', 1);
-        }),
+      create: async (name, commit, message) => {
+        const made = await store.create(name, commit, message);
+        if (made.ok) return made;
+        const detail = made.error.map((d) => d.message).join('; ');
+        throw new RegistryError(`cannot create tag '${name}': ${detail}`, 'another registration or assignment may have raced this one: run `mlbuild model list` and try again', 1);
+      },
     };
   }
 

@@ -1,6 +1,6 @@
 /** Opens what a transfer needs (remote, local store, state, the recorded outs and tracked data) and `repro --pull`'s fetch of missing data. Not the commands' output. */
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { git } from '../git/git.js';
 import { openState, openWorkspace, type RunState } from '../run/workspace.js';
 import { LocalStore, parseLinkTypes } from '../cache/local-store.js';
 import type { RecordedOut } from '../cache/checkout.js';
@@ -44,7 +44,7 @@ export function lockOuts(lockfile: Lockfile, pipeline: Pipeline | undefined, tar
  * pull brings them where they are missing, so a fresh clone of an mlbuild-built project gets its
  * data the way it gets its outs.
  */
-export function lockInputs(root: string, lockfile: Lockfile, pipeline: Pipeline, sources: DataSources, targets: readonly string[]): RecordedOut[] {
+export async function lockInputs(root: string, lockfile: Lockfile, pipeline: Pipeline, sources: DataSources, targets: readonly string[]): Promise<RecordedOut[]> {
   const seen = new Set<string>();
   const inputs: RecordedOut[] = [];
   for (const name of lockfile.names()) {
@@ -57,9 +57,9 @@ export function lockInputs(root: string, lockfile: Lockfile, pipeline: Pipeline,
   }
   if (inputs.length === 0) return inputs;
   // What git holds travels with git: only inputs outside it need the remote.
-  const git = spawnSync('git', ['ls-files', '-z', '--', ...inputs.map((i) => i.out.path)], { cwd: root, encoding: 'utf8' });
-  if (git.status !== 0) return inputs;
-  const inGit = git.stdout.split('\0').filter(Boolean);
+  const listed = await git(root, ['ls-files', '-z', '--', ...inputs.map((i) => i.out.path)]);
+  if (!listed.ok) return inputs;
+  const inGit = listed.value.split('\0').filter(Boolean);
   return inputs.filter((i) => !inGit.some((f) => f === i.out.path || f.startsWith(`${i.out.path}/`)));
 }
 
@@ -122,7 +122,7 @@ export async function openTransfer(project: Project, a: { readonly remote: strin
   const unknown = a.targets.filter((t) => !stages.some((n) => matches([t], n)) && !all.some((p) => pointerMatches([t], p)));
   if (unknown.length > 0) return err(unknown.map((t) => unknownTarget(t, stages)));
   return ok({
-    inputs: lockInputs(project.root, state.value.lockfile, ws.value.pipeline, sources, a.targets),
+    inputs: await lockInputs(project.root, state.value.lockfile, ws.value.pipeline, sources, a.targets),
     pointers,
     index: Md5Index.load(project.mlcacheDir),
     dvcLayout: chosen.value.layout === 'dvc',

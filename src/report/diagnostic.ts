@@ -40,6 +40,8 @@ export type DiagnosticCode =
   | 'duplicate-stage'
   | 'empty-expansion'
   | 'file-too-big'
+  | 'git-failed'
+  | 'git-missing'
   | 'lock-invalid'
   | 'lock-syntax'
   | 'lock-version'

@@ -224,8 +224,8 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     pool,
     {
       check: (s) => runs.get(s)!.check().then((c) => (queued && c.kind === 'run' ? { kind: 'run', demand: ONE_JOB } : c)),
-      run: async (s, lease, signal) => {
-        const r = await runs.get(s)!.run(lease, signal);
+      run: async (s, lease, signal, release) => {
+        const r = await runs.get(s)!.run(lease, signal, release);
         if (r === 'failed' && queued && !opts.keepGoing && !runController.signal.aborted) runController.abort(`stage '${s}' failed`);
         return r;
       },
@@ -250,6 +250,13 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
       for (const name of state.lockfile.names()) if (!pipeline.stages.has(name)) state.lockfile.delete(name);
     }
     try {
+      // The journal's deferred `ok` lines first: if the lockfile cannot be written, they are what
+      // the next run recovers the finished stages from (and if they cannot, the lockfile may be).
+      try {
+        state.journal.flush();
+      } catch {
+        // The lockfile below records the same entries.
+      }
       await state.lockfile.save();
       await state.journal.clear();
     } catch (e) {

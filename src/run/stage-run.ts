@@ -279,10 +279,11 @@ export class StageRun {
     }
   }
 
-  async run(lease: Lease, signal: AbortSignal): Promise<'succeeded' | 'failed'> {
+  /** `release` gives the lease back once the stage's processes have ended (before its outs are saved). */
+  async run(lease: Lease, signal: AbortSignal, release: () => void = () => undefined): Promise<'succeeded' | 'failed'> {
     this.to('running');
     try {
-      return await this.runUnguarded(lease, signal);
+      return await this.runUnguarded(lease, signal, release);
     } catch (e) {
       if (this.state !== 'running') throw e;
       // The stage boundary: the executor has returned (its children are reaped) when anything here throws.
@@ -299,7 +300,7 @@ export class StageRun {
     return path.relative(this.svc.project.displayCwd, path.join(this.svc.project.mlcacheDir, 'logs', logFileName(this.stage.name)));
   }
 
-  private async runUnguarded(lease: Lease, signal: AbortSignal): Promise<'succeeded' | 'failed'> {
+  private async runUnguarded(lease: Lease, signal: AbortSignal, release: () => void): Promise<'succeeded' | 'failed'> {
     const { stage, svc } = this;
     this.phase = 'run';
     const expected = svc.history.expectedSeconds(stage.name);
@@ -337,6 +338,9 @@ export class StageRun {
       svc.reporter.on({ type: 'warning', message: `stage '${stage.name}' failed (attempt ${attempt}/${maxAttempts}); retrying` });
       this.removeOuts();
     }
+    // Its processes are gone (the executor reaped them): the slot can run the next stage while
+    // this one hashes, saves and records its outs.
+    release();
     this.phase = 'run';
     this.durationMs = result.durationMs;
     svc.history.record({
@@ -390,8 +394,8 @@ export class StageRun {
       await svc.cache.recordRun(this.fingerprint(), outs);
     }
     this.phase = 'record';
+    // The `ok` line also ends the stage's `run` marker: no `done` line is needed after it.
     await this.record(outs);
-    await svc.journal.markDone(stage.name);
     this.to('succeeded');
     svc.reporter.on({ type: 'stage-succeeded', stage: stage.name, durationMs: result.durationMs });
     return 'succeeded';

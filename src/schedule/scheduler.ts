@@ -19,7 +19,12 @@ export type Outcome = 'fresh' | 'restored' | 'frozen' | 'succeeded' | 'failed' |
 
 export interface StageHooks {
   check(stage: StageName): Promise<CheckOutcome>;
-  run(stage: StageName, lease: Lease, signal: AbortSignal): Promise<'succeeded' | 'failed'>;
+  /**
+   * Runs a stage under `lease`. `release` gives the lease back before the promise settles (once the
+   * stage's processes have ended, while its outs are still being saved and recorded), so the next
+   * stage can start; calling it more than once, or never, is fine.
+   */
+  run(stage: StageName, lease: Lease, signal: AbortSignal, release: () => void): Promise<'succeeded' | 'failed'>;
   /** A stage will not be looked at: an upstream failed (`blockedBy`) or the run stopped. */
   skipped(stage: StageName, blockedBy: StageName | undefined): void;
 }
@@ -163,13 +168,21 @@ export class Scheduler {
           const held: Lease | undefined = pool.tryAcquire(chosen.demand);
           if (!held) throw new Error('Internal error: a demand that fits could not be leased');
           pending++;
-          hooks.run(chosen.stage, held, signal).then((r) => {
+          // Released once: early by the hook (the slot's next stage starts while this one records:
+          // the pool's onRelease pumps), else when the run settles.
+          let released = false;
+          const release = (): void => {
+            if (released) return;
+            released = true;
             pool.release(held);
+          };
+          hooks.run(chosen.stage, held, signal, release).then((r) => {
+            release();
             pending--;
             settle(chosen.stage, r);
             pump();
           }, (e: unknown) => {
-            pool.release(held);
+            release();
             pending--;
             fail(e);
           });

@@ -21,6 +21,14 @@
  * fsynced by default (that would cost a disk flush per stage); pass `{ fsync: true }` to survive
  * power loss too. Non-finite numbers in param values are tagged so they round-trip through JSON.
  *
+ * Batching (one write per event-loop turn, not one per line): `run` and `done` lines are written at
+ * once, because a `run` marker must be on disk before the stage touches its outs. `ok` lines are
+ * deferred to the end of the current turn (setImmediate) or to the next `run`/`done`/`flush()`,
+ * whichever comes first, and go out with it in one write. A crash before a deferred `ok` reached
+ * the file leaves that stage's `run` marker unresolved, so the next run treats it as interrupted
+ * and reruns it: never a recorded entry for outs that are not there, at worst one stage's work
+ * redone. The caller `flush()`es before it saves the lockfile at the end of a run.
+ *
  * It does not write the lockfile, and does not guard against two mlbuild processes sharing a
  * project (the caller holds the project lock).
  */
@@ -62,6 +70,9 @@ export class Journal {
   readonly #running = new Set<StageName>();
   /** The subset of #running inherited from the previous run. */
   readonly #interrupted = new Set<StageName>();
+  /** `ok` lines not yet written (see Batching above). */
+  #deferred = '';
+  #flushSoon: NodeJS.Immediate | undefined;
 
   private constructor(file: string, fsync: boolean) {
     this.#file = file;
@@ -141,10 +152,26 @@ export class Journal {
     return bytes;
   }
 
-  #append(line: Line): void {
+  /** Writes the deferred lines and `line` (if any) in one write. */
+  #write(text: string): void {
     const fd = this.#fdForWrite();
-    fs.writeSync(fd, stringifyTagged(line) + '\n');
+    const all = this.#deferred + text;
+    if (all === '') return;
+    fs.writeSync(fd, all);
+    // Cleared only once written: after a failed write (ENOSPC) the lines are tried again with the next one.
+    this.#deferred = '';
     if (this.#fsync) fs.fsyncSync(fd);
+  }
+
+  #append(line: Line): void {
+    this.#write(stringifyTagged(line) + '\n');
+  }
+
+  /** Writes the deferred `ok` lines now (before the lockfile is saved, or the process exits). */
+  flush(): void {
+    if (this.#flushSoon !== undefined) clearImmediate(this.#flushSoon);
+    this.#flushSoon = undefined;
+    if (this.#deferred !== '') this.#write('');
   }
 
   /** Records that a stage finished successfully with this lock entry (and is no longer running). */
@@ -153,10 +180,20 @@ export class Journal {
     return Promise.resolve();
   }
 
+  /** Deferred to the end of this event-loop turn (see Batching above); `flush()` writes it at once. */
   appendSuccessSync(name: StageName, e: LockEntry): void {
-    this.#append({ op: 'ok', stage: name, entry: e });
+    if (this.#closed) throw new Error('Internal error: journal used after close()');
+    this.#deferred += stringifyTagged({ op: 'ok', stage: name, entry: e }) + '\n';
     this.#running.delete(name);
     this.#interrupted.delete(name);
+    this.#flushSoon ??= setImmediate(() => {
+      this.#flushSoon = undefined;
+      try {
+        this.flush();
+      } catch {
+        // Kept: the next `run`/`done` line or the caller's flush() writes them, or reports why not.
+      }
+    });
   }
 
   /** Records that a stage is about to run (before its outs are removed). */
@@ -203,6 +240,10 @@ export class Journal {
 
   clearSync(): void {
     if (this.#closed) throw new Error('Internal error: journal used after close()');
+    // Deferred `ok` lines are in the lockfile by now (the caller's contract): the new file needs none.
+    if (this.#flushSoon !== undefined) clearImmediate(this.#flushSoon);
+    this.#flushSoon = undefined;
+    this.#deferred = '';
     let text = HEADER;
     for (const s of [...this.#running].sort()) text += JSON.stringify({ op: 'run', stage: s }) + '\n';
     this.#pending = new Map();
@@ -215,8 +256,10 @@ export class Journal {
     this.#fd = fs.openSync(this.#file, 'a');
   }
 
-  /** Closes the descriptor; the file stays for the next run. */
+  /** Writes what is deferred and closes the descriptor; the file stays for the next run. */
   close(): void {
+    if (this.#closed) return;
+    this.flush();
     if (this.#fd !== undefined) fs.closeSync(this.#fd);
     this.#fd = undefined;
     this.#closed = true;

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Project } from '../project.js';
 import { formatDiagnostics, type Diagnostic } from '../report/diagnostic.js';
 import { GitReader } from '../metrics/git-reader.js';
+import { type Result, ok } from '../util/result.js';
 import { ExpRepo } from '../exp/repo.js';
 import { buildExpTable } from '../exp/table.js';
 import { collectExpRows, expJson, type ShownRow } from '../exp/rows.js';
@@ -92,7 +93,7 @@ export class Dashboard {
   readonly live: LiveRun;
   readonly #memo = new MetricsMemo();
   readonly #expMemo = new Map<string, ShownRow>();
-  #readers: Promise<{ git: GitReader; repo: ExpRepo } | { failed: string }> | undefined;
+  #readers: Promise<Result<{ git: GitReader; repo: ExpRepo }, Diagnostic[]>> | undefined;
   #pipeline: { at: number; view: PipelineView } | undefined;
   #computing: Promise<Answer<PipelineView>> | undefined;
 
@@ -106,13 +107,13 @@ export class Dashboard {
     return path.basename(this.project.pipelineFile);
   }
 
-  #git(): Promise<{ git: GitReader; repo: ExpRepo } | { failed: string }> {
+  #git(): Promise<Result<{ git: GitReader; repo: ExpRepo }, Diagnostic[]>> {
     this.#readers ??= (async () => {
       const git = await GitReader.open(this.project.root);
-      if (!(git instanceof GitReader)) return git;
+      if (!git.ok) return git;
       const repo = await ExpRepo.open(this.project.root);
-      if (!(repo instanceof ExpRepo)) return repo;
-      return { git, repo };
+      if (!repo.ok) return repo;
+      return ok({ git: git.value, repo: repo.value });
     })();
     return this.#readers;
   }
@@ -205,8 +206,9 @@ export class Dashboard {
 
   /** `exp show --json` (every param, so the page can choose columns) plus the column lists. */
   async readExperiments(): Promise<Answer<{ version: 1; experiments: ReturnType<typeof expJson>[]; params: string[]; metrics: string[]; warnings: string[] }>> {
-    const readers = await this.#git();
-    if ('failed' in readers) return no(409, readers.failed);
+    const opened = await this.#git();
+    if (!opened.ok) return diagnostics(opened.error);
+    const readers = opened.value;
     const src = await this.#sources();
     if (!src.ok) return src;
     const term = collectingTerminal();
@@ -222,10 +224,12 @@ export class Dashboard {
 
   /** Branches and tags to pick from, and the current branch. */
   async revisions(): Promise<Answer<{ current: string | null; branches: string[]; tags: string[] }>> {
-    const readers = await this.#git();
-    if ('failed' in readers) return no(409, readers.failed);
+    const opened = await this.#git();
+    if (!opened.ok) return diagnostics(opened.error);
+    const readers = opened.value;
     const raw = async (args: string[]) => (await readers.repo.raw(args)).split('\n').filter((l) => l !== '');
-    const current = (await readers.repo.raw(['rev-parse', '--abbrev-ref', 'HEAD']).catch(() => '')).trim();
+    const head = await readers.repo.run(['rev-parse', '--abbrev-ref', 'HEAD']);
+    const current = head.ok ? head.value.trim() : '';
     return yes({
       current: current === '' || current === 'HEAD' ? null : current,
       branches: await raw(['for-each-ref', '--format=%(refname:short)', 'refs/heads']),
@@ -235,10 +239,11 @@ export class Dashboard {
 
   /** Every numeric metric across the first-parent commits of `branch`. */
   async metricsHistory(branch: string | undefined, limit: number, file: string | undefined): Promise<Answer<MetricsHistory>> {
-    const readers = await this.#git();
-    if ('failed' in readers) return no(409, readers.failed);
+    const opened = await this.#git();
+    if (!opened.ok) return diagnostics(opened.error);
+    const readers = opened.value;
     const rev = branch ?? 'HEAD';
-    if (!(await readers.git.verify(rev))) return no(404, `unknown branch or revision '${rev}'`);
+    if (!(await readers.git.verify(rev)).ok) return no(404, `unknown branch or revision '${rev}'`);
     const src = await this.#sources();
     if (!src.ok) return src;
     let entries = src.value.entries;
@@ -281,8 +286,9 @@ export class Dashboard {
    * names drift, across the current branch.
    */
   async models(): Promise<Answer<{ version: 1; models: ModelView[]; drift: MetricsHistory | null }>> {
-    const readers = await this.#git();
-    if ('failed' in readers) return no(409, readers.failed);
+    const opened = await this.#git();
+    if (!opened.ok) return diagnostics(opened.error);
+    const readers = opened.value;
     const registry = [...registryState(await new GitTagStore(this.project.root).list()).values()].map(modelView);
     const src = await this.#sources();
     const declared: HistorySource = src.ok ? src.value : { entries: [], cachedOuts: [] };
@@ -306,7 +312,7 @@ export class Dashboard {
     // Not declared anywhere: `mlbuild monitor`'s default report, committed as the docs suggest.
     const entries = driftEntries.length > 0 ? driftEntries : [...declared.entries, MONITOR_REPORT];
     let drift: MetricsHistory | null = null;
-    if (await readers.git.verify('HEAD')) {
+    if ((await readers.git.verify('HEAD')).ok) {
       const all = await metricsHistory(collectingTerminal(), files, readers.repo, { entries, cachedOuts: declared.cachedOuts }, this.#memo, 'HEAD', 200);
       const points = all.points.filter((p) => /drift/i.test(p.metric));
       drift = points.length > 0 ? { ...all, points, metrics: [...new Set(points.map((p) => p.metric))].sort() } : null;

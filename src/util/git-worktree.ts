@@ -3,11 +3,12 @@
  * off (a post-checkout hook is the user's, not ours), and removed with its admin entry under
  * .git/worktrees. `verify` rebuilds in one; `exp run` runs each experiment in one.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Result, ok, err } from './result.js';
+import { git } from '../git/git.js';
+import type { Diagnostic } from '../report/diagnostic.js';
+import { type Result, ok } from './result.js';
 
 export interface Worktree {
   /** The worktree's top-level folder. */
@@ -16,20 +17,15 @@ export interface Worktree {
   remove(): Promise<void>;
 }
 
-function git(cwd: string, args: readonly string[]): Promise<{ ok: boolean; err: string }> {
-  return new Promise((resolve) => {
-    execFile('git', args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 }, (e, _stdout, stderr) => resolve({ ok: !e, err: (stderr ?? '').trim() }));
-  });
-}
-
 /** Checks out `sha` of the repository at `top` into a new folder named after `label`. */
-export async function addWorktree(top: string, sha: string, label: string): Promise<Result<Worktree, string>> {
+export async function addWorktree(top: string, sha: string, label: string): Promise<Result<Worktree, Diagnostic[]>> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), `mlbuild-${label}-`));
   const dir = path.join(base, path.basename(top) || 'repo');
-  const add = await git(top, ['-c', 'core.hooksPath=/dev/null', 'worktree', 'add', '--detach', '--quiet', dir, sha]);
+  // Hooks off is our own setting, which simple-git's checks would otherwise refuse.
+  const add = await git(top, ['worktree', 'add', '--detach', '--quiet', dir, sha], { config: ['core.hooksPath=/dev/null'], allow: ['allowUnsafeHooksPath'] });
   if (!add.ok) {
     fs.rmSync(base, { recursive: true, force: true });
-    return err(`git worktree add failed: ${add.err}`);
+    return add;
   }
   let removed = false;
   return ok({

@@ -90,10 +90,10 @@ const problem = (code: DiagnosticCode, message: string, hint: string): Diagnosti
 export type VerifyFailure = Diagnostic[];
 
 export async function verify(project: Project, opts: VerifyOptions, svc: VerifyServices): Promise<Result<VerifyReport, VerifyFailure>> {
-  const head = readHead(project.root);
-  if (!head.ok) return err([problem('verify-git', head.error, 'verify rebuilds the committed HEAD: run it in a git repository with at least one commit')]);
+  const head = await readHead(project.root);
+  if (!head.ok) return err(head.error);
   const wt = await addWorktree(head.value.top, head.value.sha, 'verify');
-  if (!wt.ok) return err([problem('verify-git', wt.error, 'check `git worktree list`; `git worktree prune` removes stale entries')]);
+  if (!wt.ok) return err(wt.error.map((d) => (d.code === 'git-failed' ? { ...d, hint: 'check `git worktree list`; `git worktree prune` removes stale entries' } : d)));
   try {
     svc.onStart?.({ head: head.value.sha, worktree: wt.value.dir, uncommitted: head.value.uncommitted });
     const root = path.join(wt.value.dir, head.value.prefix);

@@ -4,9 +4,8 @@
  * reproduce?": uncommitted edits are not part of it (they are counted, so the user is told), and
  * ignored files (cached outs, `.mlcache/`) are absent, so nothing can leak in.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { GitRepo } from '../git/git.js';
+import type { Diagnostic } from '../report/diagnostic.js';
 import { type Result, ok, err } from '../util/result.js';
 
 export interface RepoHead {
@@ -19,24 +18,20 @@ export interface RepoHead {
   readonly uncommitted: readonly string[];
 }
 
-function git(cwd: string, args: readonly string[]): { ok: boolean; out: string; err: string } {
-  const r = spawnSync('git', args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
-  return { ok: r.status === 0, out: r.stdout ?? '', err: (r.stderr ?? '').trim() };
-}
+const HINT = 'verify rebuilds the committed HEAD: run it in a git repository with at least one commit';
 
 /** The repository and commit holding `root`, or why there is none. */
-export function readHead(root: string): Result<RepoHead, string> {
-  const top = git(root, ['rev-parse', '--show-toplevel']);
-  if (!top.ok) return err(`${root} is not inside a git repository`);
-  const sha = git(root, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
-  if (!sha.ok) return err('the repository has no commit yet (verify rebuilds HEAD)');
+export async function readHead(root: string): Promise<Result<RepoHead, Diagnostic[]>> {
+  const repo = await GitRepo.open(root, 'verify rebuilds the committed HEAD');
+  if (!repo.ok) return repo;
+  const sha = await repo.value.commit('HEAD');
+  if (!sha.ok) return err([{ severity: 'error', code: 'verify-git', message: 'the repository has no commit yet (verify rebuilds HEAD)', hint: HINT }]);
   // --no-optional-locks: a read-only look, which must not refresh (rewrite) the user's index.
-  const status = git(root, ['--no-optional-locks', 'status', '--porcelain', '-z', '--untracked-files=no']);
-  const uncommitted = status.out
+  const status = await repo.value.run(['--no-optional-locks', 'status', '--porcelain', '-z', '--untracked-files=no']);
+  if (!status.ok) return status;
+  const uncommitted = status.value
     .split('\0')
     .filter((l) => l.length > 3)
     .map((l) => l.slice(3));
-  const topDir = top.out.trim();
-  const prefix = path.relative(fs.realpathSync(topDir), fs.realpathSync(root)).split(path.sep).join('/');
-  return ok({ top: topDir, prefix, sha: sha.out.trim(), uncommitted });
+  return ok({ top: repo.value.top, prefix: repo.value.prefix, sha: sha.value, uncommitted });
 }

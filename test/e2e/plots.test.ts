@@ -162,7 +162,10 @@ describe('plots diff', () => {
     const p = await history();
     const r = await p.run(['plots', 'diff', 'nope']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("error: unknown revision 'nope': not a commit, branch or tag in this repository\n  hint: name a commit, branch or tag (`git log --oneline`, `git branch`, `git tag`)\n");
+    expect(r.stderr).toBe(
+      `error: unknown revision 'nope': not a commit, branch or tag in this repository (${p.git('rev-parse', '--show-toplevel').trim()})\n` +
+        '  hint: name a commit, branch or tag that exists: `git log --oneline`, `git branch -a` and `git tag` list them\n',
+    );
     expect(p.exists('mlbuild_plots')).toBe(false);
   });
 });

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { git, topLevel } from '../../git/git.js';
 import { runTerminalCommand, type CommandResult, type GlobalOptions } from '../context.js';
 import { type Result, ok, err } from '../../util/result.js';
 import { findProject, type Project } from '../../project.js';
@@ -27,11 +27,11 @@ import { atomicWriteFile } from '../../util/atomic-write.js';
 import { EXIT_OK } from '../../exit-codes.js';
 
 /** The project, or (no pipeline yet: data comes first) the git work tree holding the cwd. */
-function projectFor(g: GlobalOptions): Result<Project, Diagnostic[]> {
+async function projectFor(g: GlobalOptions): Promise<Result<Project, Diagnostic[]>> {
   const found = findProject(g.cwd, g.file);
   if (found.ok || g.file) return found;
-  const top = spawnSync('git', ['rev-parse', '--show-toplevel'], { cwd: g.cwd, encoding: 'utf8' });
-  const root = top.status === 0 ? top.stdout.trim() : g.cwd;
+  const top = await topLevel(g.cwd);
+  const root = top.ok ? top.value : g.cwd;
   return ok({ root, pipelineFile: path.join(root, 'pipeline.yaml'), lockPath: path.join(root, 'mlbuild.lock'), mlcacheDir: path.join(root, '.mlcache'), displayCwd: g.cwd });
 }
 
@@ -42,7 +42,7 @@ export function addCommand(g: GlobalOptions, a: { paths: string[] }): Promise<nu
 }
 
 async function addIn(g: GlobalOptions, a: { paths: string[] }, term: Terminal): Promise<CommandResult> {
-  const found = projectFor(g);
+  const found = await projectFor(g);
   if (!found.ok) return found;
   const project = found.value;
   if (a.paths.length === 0) return err([usage('mlbuild add needs at least one PATH', 'e.g. mlbuild add data/raw')]);
@@ -71,8 +71,8 @@ async function addIn(g: GlobalOptions, a: { paths: string[] }, term: Terminal): 
         problems.push(usage(`'${given}' is (inside) an out of stage '${producers[0]}'`, 'outs are tracked by mlbuild.lock already; add raw inputs only'));
         continue;
       }
-      const tracked = spawnSync('git', ['ls-files', '--', rel], { cwd: project.root, encoding: 'utf8' });
-      if (tracked.status === 0 && tracked.stdout.trim() !== '') {
+      const tracked = await git(project.root, ['ls-files', '--', rel]);
+      if (tracked.ok && tracked.value.trim() !== '') {
         problems.push(usage(`'${given}' is tracked by git`, `stop tracking it first: git rm -r --cached ${rel}`));
         continue;
       }

@@ -41,9 +41,7 @@ const usage = (message: string, hint?: string): Diagnostic => ({ severity: 'erro
 
 /** Opens the repository, or says why experiments are not possible here. */
 async function openRepo({ project }: CommandContext): Promise<Result<ExpRepo, Diagnostic[]>> {
-  const repo = await ExpRepo.open(project.root);
-  if (repo instanceof ExpRepo) return ok(repo);
-  return err([{ severity: 'error', code: 'not-git', message: repo.failed, hint: 'run `git init` and commit the pipeline first' }]);
+  return ExpRepo.open(project.root);
 }
 
 export interface ExpRunArgs {
@@ -80,10 +78,11 @@ async function plannedExperiments(ctx: CommandContext, repo: ExpRepo, a: ExpRunA
     if (!ws.ok) return ws;
   }
   const snap = await repo.snapshot('mlbuild exp: workspace snapshot');
-  if ('failed' in snap) return err([usage(snap.failed)]);
-  const names = namesFor(a.name, combos.value.length, (i) => generateExpName(snap.tree, combos.value[i]!));
+  if (!snap.ok) return snap;
+  const { tree, sha, base } = snap.value;
+  const names = namesFor(a.name, combos.value.length, (i) => generateExpName(tree, combos.value[i]!));
   const created = new Date().toISOString();
-  return ok(combos.value.map((overrides, i) => ({ name: names[i]!, snapshot: snap.sha, base: snap.base, overrides, targets: a.targets, created })));
+  return ok(combos.value.map((overrides, i) => ({ name: names[i]!, snapshot: sha, base, overrides, targets: a.targets, created })));
 }
 
 /** Queued experiments, oldest first. */
@@ -197,10 +196,10 @@ export async function openReaders(ctx: CommandContext): Promise<Result<ExpReader
   const repo = await openRepo(ctx);
   if (!repo.ok) return repo;
   const git = await GitReader.open(ctx.project.root);
-  if (!(git instanceof GitReader)) return err([{ severity: 'error', code: 'not-git', message: git.failed, hint: 'run `git init` and commit the pipeline first' }]);
+  if (!git.ok) return git;
   const metrics = await metricSources(ctx.project);
   if (!metrics.ok) return metrics;
-  return ok({ repo: repo.value, git, metrics: metrics.value, files: new RevisionFiles(ctx.project, git, metrics.value.cachedOuts) });
+  return ok({ repo: repo.value, git: git.value, metrics: metrics.value, files: new RevisionFiles(ctx.project, git.value, metrics.value.cachedOuts) });
 }
 
 const unknownExp = (name: string): CommandResult => err([{ severity: 'error', code: 'unknown-experiment', message: `unknown experiment '${name}'`, hint: '`mlbuild exp show` lists the experiments' }]);
@@ -322,12 +321,8 @@ export function expBranchCommand(g: GlobalOptions, a: { name: string; branch: st
     const repo = opened.value;
     const sha = await resolveExp(repo, a.name, false);
     if (!sha) return unknownExp(a.name);
-    try {
-      await repo.raw(['branch', '--', a.branch, sha]);
-    } catch (e) {
-      const msg = (e instanceof Error ? e.message : String(e)).trim().split('\n')[0];
-      return err([usage(`cannot create branch '${a.branch}': ${msg}`, 'choose another branch name (`git branch` lists those taken)')]);
-    }
+    const made = await repo.run(['branch', '--', a.branch, sha]);
+    if (!made.ok) return err(made.error.map((d) => usage(`cannot create branch '${a.branch}': ${d.message}`, 'choose another branch name (`git branch` lists those taken)')));
     ctx.term.out(`branch ${a.branch} created from experiment ${a.name} (${sha.slice(0, 7)})\n`);
     return ok(EXIT_OK);
   });

@@ -11,14 +11,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { git, gitExit, topLevel, type GitUnsafe } from '../../git/git.js';
+import type { Diagnostic } from '../../report/diagnostic.js';
 import { processTerminal, type Terminal } from '../../report/terminal.js';
 import { ensureLockAttribute, LOCK_ATTRIBUTE_LINE, MERGE_DRIVER_NAME } from '../../state/gitattributes.js';
 import { updateGitignore } from '../../state/gitignore.js';
 import { DEFAULT_PIPELINE, DVC_PIPELINE } from '../../project.js';
 import { EXIT_OK } from '../../exit-codes.js';
 import { runTerminalCommand, type CommandResult, type GlobalOptions } from '../context.js';
-import { ok, err } from '../../util/result.js';
+import { type Result, ok, err } from '../../util/result.js';
 
 export interface InitArgs {
   scaffold: boolean;
@@ -26,22 +27,25 @@ export interface InitArgs {
 
 /** git, run in `cwd`; the one side effect init has besides files. */
 export interface GitConfig {
-  isRepo(): boolean;
-  get(key: string): string | undefined;
-  set(key: string, value: string): void;
+  /** The work tree's top-level folder, or why there is none (not a repository, no git). */
+  topLevel(): Promise<Result<string, Diagnostic[]>>;
+  get(key: string): Promise<Result<string | undefined, Diagnostic[]>>;
+  set(key: string, value: string): Promise<Result<void, Diagnostic[]>>;
 }
 
 export function gitIn(cwd: string): GitConfig {
-  const git = (...args: string[]) => spawnSync('git', args, { cwd, encoding: 'utf8' });
+  // The merge driver is a command git runs: simple-git refuses to set one unless told it is ours.
+  const allow: GitUnsafe[] = ['allowUnsafeMergeDriver'];
   return {
-    isRepo: () => git('rev-parse', '--is-inside-work-tree').stdout.trim() === 'true',
-    get: (key) => {
-      const r = git('config', '--local', '--get', key);
-      return r.status === 0 ? r.stdout.replace(/\n$/, '') : undefined;
+    topLevel: () => topLevel(cwd, 'mlbuild records results in git'),
+    get: async (key) => {
+      const r = await gitExit(cwd, ['config', '--local', '--get', key], { allow });
+      if (!r.ok) return r;
+      return ok(r.value.code === 0 ? r.value.stdout.replace(/\n$/, '') : undefined);
     },
-    set: (key, value) => {
-      const r = git('config', '--local', key, value);
-      if (r.status !== 0) throw new Error(`git config ${key} failed: ${r.stderr.trim()}`);
+    set: async (key, value) => {
+      const r = await git(cwd, ['config', '--local', key, value], { allow });
+      return r.ok ? ok(undefined) : r;
     },
   };
 }
@@ -77,8 +81,9 @@ export function initCommand(g: GlobalOptions, a: InitArgs, term: Terminal = proc
 async function initIn(g: GlobalOptions, a: InitArgs, term: Terminal, git: GitConfig): Promise<CommandResult> {
   const pipelineFile = path.resolve(g.cwd, g.file ?? DEFAULT_PIPELINE);
   const root = path.dirname(pipelineFile);
-  if (!git.isRepo()) {
-    return err([{ severity: 'error', code: 'not-git', message: `${root} is not inside a git repository`, hint: 'run `git init` first (mlbuild records results in git), then `mlbuild init`' }]);
+  const top = await git.topLevel();
+  if (!top.ok) {
+    return err(top.error.map((d) => (d.code === 'not-git' ? { ...d, message: `${root} is not inside a git repository`, hint: 'run `git init` first (mlbuild records results in git), then `mlbuild init`' } : d)));
   }
   const lines: string[] = [];
   const say = (what: string, changed: boolean, did: string, already: string): void => void lines.push(`  ${what}: ${changed ? did : already}`);
@@ -91,8 +96,10 @@ async function initIn(g: GlobalOptions, a: InitArgs, term: Terminal, git: GitCon
     [`merge.${MERGE_DRIVER_NAME}.name`, DRIVER_LABEL],
     [`merge.${MERGE_DRIVER_NAME}.driver`, driver],
   ] as const) {
-    if (git.get(key) === value) continue;
-    git.set(key, value);
+    const now = await git.get(key);
+    if (now.ok && now.value === value) continue;
+    const set = now.ok ? await git.set(key, value) : now;
+    if (!set.ok) return set;
     configChanged = true;
   }
   say(`git config merge.${MERGE_DRIVER_NAME}.driver`, configChanged, `set to ${driver}`, 'already set');

@@ -9,7 +9,7 @@
  * still shows a conflict.
  */
 import fs from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { gitExit } from '../../git/git.js';
 import { Lockfile } from '../../state/lockfile.js';
 import { mergeLockfiles } from '../../state/lock-merge.js';
 import { formatDiagnostics, type Diagnostic } from '../../report/diagnostic.js';
@@ -55,10 +55,11 @@ async function mergeIn(a: MergeDriverArgs, term: Terminal): Promise<CommandResul
   if (!base!.ok || !ours!.ok || !theirs!.ok) {
     for (const side of [base!, ours!, theirs!]) if (!side.ok) term.err(formatDiagnostics(side.error) + '\n');
     term.err(`${name}: not every side is a lockfile mlbuild can read; falling back to a line merge (resolve by hand, or delete the conflicting entries and run \`mlbuild repro\`)\n`);
-    const r = spawnSync('git', ['merge-file', '-L', 'ours', '-L', 'base', '-L', 'theirs', ...(a.markerSize ? [`--marker-size=${a.markerSize}`] : []), a.ours, a.base, a.theirs], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    return ok(r.status === 0 ? EXIT_OK : EXIT_FAILED);
+    // merge-file's exit code is the number of conflicts (negative on error): a value, not a failure.
+    const r = await gitExit(process.cwd(), ['merge-file', '-L', 'ours', '-L', 'base', '-L', 'theirs', ...(a.markerSize ? [`--marker-size=${a.markerSize}`] : []), '--', a.ours, a.base, a.theirs]);
+    if (!r.ok) return r;
+    if (r.value.stderr !== '') term.err(r.value.stderr);
+    return ok(r.value.code === 0 ? EXIT_OK : EXIT_FAILED);
   }
   const merged = mergeLockfiles(base!.value, ours!.value, theirs!.value, {
     ours: 'ours',

@@ -31,8 +31,9 @@ interface Opened {
 async function open(g: GlobalOptions): Promise<Result<Opened, Diagnostic[]>> {
   const project = findProject(g.cwd, g.file);
   const root = project.ok ? project.value.root : g.cwd;
-  const git = await GitReader.open(root);
-  if ('failed' in git) return err([{ severity: 'error', code: 'not-git', message: `${git.failed}: the model registry lives in git tags`, hint: 'run `git init` and commit the project first' }]);
+  const opened = await GitReader.open(root, 'the model registry lives in git tags');
+  if (!opened.ok) return opened;
+  const git = opened.value;
   const lockCache = new Map<string, Lockfile | undefined>();
   const lockAt = async (commit: string): Promise<Lockfile | undefined> => {
     if (!lockCache.has(commit)) {

@@ -64,7 +64,11 @@ function source(cwd: string, project: Project | undefined): Source {
   const tags = new GitTagStore(root);
   let git: GitReader | undefined;
   const lookup = async (commit: string, p: string) => {
-    git ??= (await GitReader.open(root)) as GitReader;
+    if (!git) {
+      const opened = await GitReader.open(root);
+      if (!opened.ok) return undefined;
+      git = opened.value;
+    }
     const r = await git.read(commit, 'mlbuild.lock');
     const lock = r.ok ? Lockfile.parse(r.text, `${commit.slice(0, 7)}:mlbuild.lock`, root) : undefined;
     if (!lock?.ok) return undefined;

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalStore } from '../../../src/cache/local-store.js';
 import { FileHasher, type FileRecord } from '../../../src/hashing/file-hasher.js';
 import { StatCache } from '../../../src/hashing/stat-cache.js';
@@ -57,6 +57,40 @@ describe('LocalStore.save', () => {
     await expect(store.save([rec])).rejects.toThrow(/changed while it was being saved/);
     expect(objectFiles()).toEqual([]);
     expect(await store.has([rec])).toBe(false);
+  });
+
+  it('writes small objects in the background: save() resolves once they are in place; the same content saved twice at once is written once', async () => {
+    const a = await hashed('out/a.txt', 'same bytes\n');
+    const b = await hashed('out/b.txt', 'same bytes\n');
+    const c = await hashed('out/c.txt', 'other bytes\n');
+    expect(a.hash).toBe(b.hash);
+    const opens = vi.spyOn(fs, 'writeFile');
+    try {
+      const saves = [store.save([a]), store.save([b, c])];
+      // Nothing is on disk yet: the writes run on the thread pool while the caller goes on.
+      expect(fs.existsSync(store.objectPath(a.hash))).toBe(false);
+      await Promise.all(saves);
+      expect(opens).toHaveBeenCalledTimes(2); // a and b share one write
+    } finally {
+      opens.mockRestore();
+    }
+    expect(fs.readFileSync(store.objectPath(a.hash), 'utf8')).toBe('same bytes\n');
+    expect(fs.readFileSync(store.objectPath(c.hash), 'utf8')).toBe('other bytes\n');
+    expect(fs.statSync(store.objectPath(c.hash)).mode & 0o777).toBe(0o444);
+    expect(objectFiles().some((f) => f.includes('.tmp-'))).toBe(false);
+  });
+
+  it('makes an object directory again when it was removed behind its back during the run', async () => {
+    const a = await hashed('out/a.txt', 'first\n');
+    await store.save([a]);
+    fs.rmSync(path.join(root, '.mlcache', 'objects'), { recursive: true, force: true });
+    await store.save([a]); // its directory is remembered as made: the write meets ENOENT and retries
+    expect(fs.readFileSync(store.objectPath(a.hash), 'utf8')).toBe('first\n');
+    const fp = fpHash('00000000000000aa');
+    await store.recordRun(fp, [a]);
+    fs.rmSync(path.join(root, '.mlcache', 'runs'), { recursive: true, force: true });
+    await store.recordRun(fp, [a]);
+    expect((await store.lookupRun(fp))?.[0]?.hash).toBe(a.hash);
   });
 
   it('stores a big out (copied, not read into memory) and refuses one whose size changed', async () => {

@@ -27,8 +27,9 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(top, { recursive: true, force: true }));
 
 it('matches read() for files, a missing file, an empty file and a folder, in order', async () => {
-  const reader = await GitReader.open(path.join(top, 'proj'));
-  if (!(reader instanceof GitReader)) throw new Error(reader.failed);
+  const opened = await GitReader.open(path.join(top, 'proj'));
+  if (!opened.ok) throw new Error(opened.error[0]!.message);
+  const reader = opened.value;
   const one = git('rev-parse', 'HEAD~1');
   const reqs = [
     { rev: 'HEAD', rel: 'metrics/a.json' },

@@ -41,8 +41,9 @@ afterAll(() => fs.rmSync(top, { recursive: true, force: true }));
 
 /** The real GitReader, counting the git processes its one-file calls start and what readMany is asked. */
 async function countingReader(): Promise<{ reader: GitReader; calls: { read: number; list: number }; batched: string[] }> {
-  const reader = await GitReader.open(top);
-  if (!(reader instanceof GitReader)) throw new Error(reader.failed);
+  const opened = await GitReader.open(top);
+  if (!opened.ok) throw new Error(opened.error[0]!.message);
+  const reader = opened.value;
   const calls = { read: 0, list: 0 };
   const batched: string[] = [];
   const read = reader.read.bind(reader);

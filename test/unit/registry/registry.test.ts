@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { TagStore } from '../../../src/registry/git-tags.js';
 import { Registry, RegistryError } from '../../../src/registry/registry.js';
 import type { RawTag } from '../../../src/registry/state.js';
+import type { Diagnostic } from '../../../src/report/diagnostic.js';
+import type { Result } from '../../../src/util/result.js';
 
 /** An in-memory tag store: every tag one second after the previous one, like a person typing. */
 class FakeTags implements TagStore {
@@ -11,10 +13,10 @@ class FakeTags implements TagStore {
   list = () => Promise.resolve([...this.tags]);
   resolve = (rev: string) => Promise.resolve(this.commits[rev]);
   watch = () => () => {};
-  create(name: string, commit: string, message: string): Promise<void> {
-    if (this.tags.some((t) => t.name === name)) return Promise.reject(Object.assign(new Error('exists'), { stderr: `fatal: tag '${name}' already exists` }));
+  create(name: string, commit: string, message: string): Promise<Result<void, Diagnostic[]>> {
+    if (this.tags.some((t) => t.name === name)) return Promise.resolve({ ok: false, error: [{ severity: 'error', code: 'git-failed', message: `\`git tag\` failed in /repo (exit 128): tag '${name}' already exists` }] });
     this.tags.push({ name, commit, time: this.clock++, tagger: 'T <t@x>', message });
-    return Promise.resolve();
+    return Promise.resolve({ ok: true, value: undefined });
   }
 }
 
@@ -59,10 +61,10 @@ describe('Registry', () => {
     const tags = new FakeTags({ HEAD: 'c1' });
     const reg = new Registry(tags, lookup, readAt);
     await reg.register('m', { version: 'v1.0.0' });
-    const racing: TagStore = { list: tags.list, resolve: tags.resolve, watch: tags.watch, create: (name) => Promise.reject(Object.assign(new Error('git failed'), { stderr: `fatal: tag '${name}' already exists` })) };
+    const racing: TagStore = { list: tags.list, resolve: tags.resolve, watch: tags.watch, create: (name) => Promise.resolve({ ok: false, error: [{ severity: 'error', code: 'git-failed', message: `\`git tag\` failed in /repo (exit 128): tag '${name}' already exists` }] }) };
     const err = await new Registry(racing, lookup, readAt).assign('m', 'v1.0.0', 'prod', new Map()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);
-    expect((err as RegistryError).message).toBe("cannot create tag 'm#prod#1': fatal: tag 'm#prod#1' already exists");
+    expect((err as RegistryError).message).toBe("cannot create tag 'm#prod#1': `git tag` failed in /repo (exit 128): tag 'm#prod#1' already exists");
     expect((err as RegistryError).hint).toMatch(/raced/);
   });
 });

@@ -68,7 +68,7 @@ function world(
   if (!p.ok) throw new Error(p.error[0]!.message);
   const plan = makePlan(p.value, { targets: [], singleItem: false, downstream: false });
   if (!plan.ok) throw new Error('plan');
-  const running = new Map<string, { lease: Lease; finish: (r: 'succeeded' | 'failed') => void }>();
+  const running = new Map<string, { lease: Lease; finish: (r: 'succeeded' | 'failed') => void; release: () => void }>();
   let maxConcurrent = 0;
   const started: string[] = [];
   const skipped: [string, string | undefined][] = [];
@@ -82,10 +82,10 @@ function world(
         if (k === 'failed') return Promise.resolve({ kind: 'failed' });
         return Promise.resolve({ kind: 'run', demand: p.value.stages.get(s)!.resources });
       },
-      run: (s, lease) =>
+      run: (s, lease, _signal, release) =>
         new Promise((resolve) => {
           started.push(s);
-          running.set(s, { lease, finish: resolve });
+          running.set(s, { lease, finish: resolve, release });
           maxConcurrent = Math.max(maxConcurrent, running.size);
         }),
       skipped: (s, by) => skipped.push([s, by]),
@@ -116,6 +116,26 @@ function world(
 }
 
 describe('Scheduler', () => {
+  it('an early release starts the next queued stage while the first still records; dependents wait for it to settle', async () => {
+    const w = world([fakeStage('a', { outs: ['a'] }), fakeStage('b', { outs: ['b'] }), fakeStage('c', { deps: ['a'], outs: ['c'] })], cap({ cpus: 1 }));
+    await w.settle();
+    expect(w.started).toEqual(['a']);
+    // a's processes ended: its slot goes to b at once, though a has not settled (it is saving its outs).
+    w.running.get('a')!.release();
+    w.running.get('a')!.release(); // twice is harmless
+    await w.settle();
+    expect(w.started).toEqual(['a', 'b']);
+    // c depends on a: it is not started before a settles, even with the slot free again.
+    w.running.get('b')!.release();
+    await w.settle();
+    expect(w.started).toEqual(['a', 'b']);
+    await w.finish('a'); // settling after an early release does not release the lease a second time
+    expect(w.started).toEqual(['a', 'b', 'c']);
+    await w.finish('b');
+    await w.finish('c');
+    expect([...(await w.done).values()]).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  });
+
   it('runs independent stages in parallel up to the CPU slots, dependents after', async () => {
     const w = world([fakeStage('a', { outs: ['a'] }), fakeStage('b', { outs: ['b'] }), fakeStage('c', { outs: ['c'] }), fakeStage('d', { deps: ['a'], outs: ['d'] })], cap({ cpus: 2 }));
     await w.settle();

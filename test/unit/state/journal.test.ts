@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JOURNAL_FILE, Journal } from '../../../src/state/journal.js';
 import type { LockEntry } from '../../../src/state/lockfile.js';
 import { contentHash, stageName } from '../../../src/util/brand.js';
@@ -131,6 +131,64 @@ describe('Journal', () => {
     expect(j2.pendingEntries().size).toBe(50);
     expect(j2.interrupted()).toEqual([]);
     j2.close();
+  });
+
+  it('defers ok lines to the end of the event-loop turn: a kill before then leaves the stage interrupted, never recorded', async () => {
+    const j = await Journal.open(mlcache);
+    await j.markRunning(A);
+    await j.appendSuccess(A, entry(1));
+    // SIGKILL now: memory is lost, the file is what it holds. A's `run` marker is there, its `ok` is not.
+    const killed = await Journal.open(mlcache);
+    expect(killed.pendingEntries().size).toBe(0);
+    expect(killed.interrupted()).toEqual([A]);
+    // One turn later the batch is written.
+    await new Promise((r) => setImmediate(r));
+    const later = await Journal.open(mlcache);
+    expect([...later.pendingEntries()]).toEqual([[A, entry(1)]]);
+    expect(later.interrupted()).toEqual([]);
+    j.close();
+  });
+
+  it('writes deferred ok lines together with the next run marker (one write), before that stage touches its outs', async () => {
+    const j = await Journal.open(mlcache);
+    await j.markRunning(A);
+    await j.markRunning(B);
+    const writes = vi.spyOn(fs, 'writeSync');
+    try {
+      await j.appendSuccess(A, entry(1));
+      await j.appendSuccess(B, entry(2));
+      expect(writes).not.toHaveBeenCalled();
+      await j.markRunning(C);
+      expect(writes).toHaveBeenCalledTimes(1);
+    } finally {
+      writes.mockRestore();
+    }
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { op?: string; stage?: string });
+    expect(lines.slice(1).map((l) => `${l.op} ${l.stage}`)).toEqual(['run a', 'run b@1', 'ok a', 'ok b@1', 'run c']);
+    const after = await Journal.open(mlcache);
+    expect(after.interrupted()).toEqual([C]);
+    expect(after.pendingEntries().size).toBe(2);
+    j.close();
+  });
+
+  it('flush() and close() write what is deferred at once; clear() needs none of it', async () => {
+    const j = await Journal.open(mlcache);
+    await j.markRunning(A);
+    await j.appendSuccess(A, entry(1));
+    j.flush();
+    expect((await Journal.open(mlcache)).pendingEntries().size).toBe(1);
+    await j.markRunning(B);
+    await j.appendSuccess(B, entry(2));
+    j.close();
+    expect((await Journal.open(mlcache)).pendingEntries().size).toBe(2);
+
+    const k = await Journal.open(mlcache);
+    await k.markRunning(C);
+    await k.appendSuccess(C, entry(3));
+    await k.clear(); // the caller saved the lockfile: the compacted journal holds no entries, no markers
+    await new Promise((r) => setImmediate(r)); // and no late write of the dropped batch
+    expect(fs.readFileSync(file, 'utf8')).toBe('{"mlbuild-journal":1}\n');
+    k.close();
   });
 
   it('refuses use after close', async () => {
