@@ -60,12 +60,13 @@ const med = (x) => x.median;
 const warm = med(r.find((x) => x.command.includes('warm')));
 const cores = require('os').availableParallelism();
 console.log(`Hashing ${files} x ${mib} MiB (page cache warm), ${cores} cores, ${new Date().toISOString().slice(0, 10)}; median of the runs.\n`);
-console.log('| what | median | min-max | throughput |');
-console.log('| --- | ---: | --- | ---: |');
+console.log('| what | median | min-max | CPU (user+sys, mean) | throughput |');
+console.log('| --- | ---: | --- | ---: | ---: |');
 for (const x of r) {
   const t = x.command.startsWith('mlbuild') && !x.command.includes('warm') ? med(x) - warm : med(x);
   const gbs = x.command.includes('warm') ? '(no read)' : `${(bytes / t / 1e9).toFixed(2)} GB/s`;
-  console.log(`| ${x.command} | ${(med(x) * 1000).toFixed(0)} ms | ${(x.min * 1000).toFixed(0)}-${(x.max * 1000).toFixed(0)} ms | ${gbs} |`);
+  const cpu = `${((x.user + x.system) * 1000).toFixed(0)} ms`;
+  console.log(`| ${x.command} | ${(med(x) * 1000).toFixed(0)} ms | ${(x.min * 1000).toFixed(0)}-${(x.max * 1000).toFixed(0)} ms | ${cpu} | ${gbs} |`);
 }
-console.log('\nmlbuild throughputs subtract the warm `status` time (node start-up and the status work itself).');
+console.log('\nmlbuild throughputs subtract the warm `status` time (node start-up and the status work itself). CPU is the whole process (worker threads and libuv\'s read threads included); on a loaded machine it is the steadier number.');
 EOF

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Hasher } from '../hashing/xxhash.js';
 
+/** Read size of copies and verifications (into wasm memory): 1 MiB measured cheapest, the bytes stay in cache. */
 const CHUNK = 1 << 20;
 
 /** A cache object whose content does not hash to its name; it has been moved to `quarantinedAt`. */
@@ -31,30 +32,38 @@ const bare = (hash: string): string => (hash.endsWith('.dir') ? hash.slice(0, -4
 
 /**
  * Copies `src` to `dest` (created, mode 0644), hashing the bytes as they pass; returns their hash.
+ * Each chunk is read into wasm memory, hashed there and written from there (Hasher.inPlace): one
+ * pass, no copy but the kernel's, measured as cheap as `copyFileSync` (512 MiB: 205 vs 175 ms CPU).
  * `dest` is removed again when the copy fails half way (ENOSPC), so no partial out is left.
  */
 export function copyHashing(src: string, dest: string, hasher: Hasher): string {
-  const buf = Buffer.allocUnsafe(CHUNK);
-  const s = hasher.stream();
-  const from = fs.openSync(src, 'r');
+  const s = hasher.inPlace(CHUNK, 1);
+  const buf = s.regions[0]!;
+  let from: number | undefined;
   let to: number | undefined;
   try {
+    from = fs.openSync(src, 'r');
     to = fs.openSync(dest, 'wx', 0o644);
     for (;;) {
       const n = fs.readSync(from, buf, 0, CHUNK, null);
       if (n === 0) break;
-      const chunk = n === CHUNK ? buf : buf.subarray(0, n);
-      s.update(chunk);
+      s.update(0, n);
       let off = 0;
-      while (off < n) off += fs.writeSync(to, chunk, off, n - off);
+      while (off < n) off += fs.writeSync(to, buf, off, n - off);
     }
   } catch (e) {
-    if (to !== undefined) fs.closeSync(to);
-    to = undefined;
-    fs.rmSync(dest, { force: true });
+    s.release();
+    if (to !== undefined) {
+      fs.closeSync(to);
+      to = undefined;
+      fs.rmSync(dest, { force: true });
+      // write(2) errors carry no path; the report names the file that could not be written.
+      const err = e as NodeJS.ErrnoException;
+      if (err.code !== undefined && err.path === undefined) err.path = dest;
+    }
     throw e;
   } finally {
-    fs.closeSync(from);
+    if (from !== undefined) fs.closeSync(from);
     if (to !== undefined) fs.closeSync(to);
   }
   return s.digest();
@@ -62,17 +71,17 @@ export function copyHashing(src: string, dest: string, hasher: Hasher): string {
 
 /** The xxh64 of a file's content (objects placed by reflink or hardlink are read once, here). */
 export function hashFile(file: string, hasher: Hasher): string {
-  const buf = Buffer.allocUnsafe(CHUNK);
-  const s = hasher.stream();
-  const fd = fs.openSync(file, 'r');
+  const s = hasher.inPlace(CHUNK, 1);
+  const buf = s.regions[0]!;
+  let fd: number | undefined;
   try {
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      s.update(n === CHUNK ? buf : buf.subarray(0, n));
-    }
+    fd = fs.openSync(file, 'r');
+    for (let n; (n = fs.readSync(fd, buf, 0, CHUNK, null)) > 0; ) s.update(0, n);
+  } catch (e) {
+    s.release();
+    throw e;
   } finally {
-    fs.closeSync(fd);
+    if (fd !== undefined) fs.closeSync(fd);
   }
   return s.digest();
 }

@@ -23,6 +23,11 @@
  * `cache.type`) links instead, for instant restores of big outs. Objects are read-only, so a
  * hardlinked out is not edited in place by accident; stages rewrite outs after they are removed,
  * and `persist` outs are saved by copy and unprotected before their stage runs.
+ *
+ * Big outs are saved by reflink, else by a copy hashed as it is written, a link read back once: a
+ * same-size edit since hashing is refused, never stored under the old name. Root can still edit a
+ * hardlinked out in place, which is why hardlinks are opt-in (the restore that verifies the object
+ * then quarantines it).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -155,6 +160,26 @@ export class LocalStore implements CacheStore {
     return Promise.resolve(true);
   }
 
+  /** Clones `src` to `tmp` when reflinks are wanted and work here; false: copy instead. */
+  private reflink(src: string, tmp: string): boolean {
+    if (this.broken.has('reflink') || !this.linkTypes.includes('reflink')) return false;
+    try {
+      fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE_FORCE);
+      return true;
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EIO' || code === 'EDQUOT' || code === 'ENOENT') throw e;
+      this.broken.add('reflink'); // ext4 and tmpfs say ENOTSUP or EXDEV: copy from now on
+      return false;
+    }
+  }
+
+  /** The hasher that verifies saved objects (the workspace hasher's unless one is injected). */
+  private hasher(): Hasher {
+    return this.opts.hasher ?? this.opts.files.hasher;
+  }
+
   /**
    * Adds one file's content under `hash`, linking when allowed, else copying. Idempotent.
    * Synchronous on purpose: on Node 20, fs/promises costs several times the CPU of the sync calls
@@ -187,16 +212,19 @@ export class LocalStore implements CacheStore {
         throw e;
       }
     } else {
-      if (!linked) {
-        try {
-          fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
-        } catch (e) {
-          fs.rmSync(tmp, { force: true });
-          throw e;
-        }
+      // Big: the object must hold exactly the bytes that were hashed. A copy is hashed as it is
+      // written (one pass, as cheap as copyFileSync); a reflink or hardlink copies nothing and is
+      // read once. Anything but `hash` (an edit since hashing, even of the same size) is refused.
+      let actual: string;
+      try {
+        if (linked) actual = hashFile(tmp, this.hasher());
+        else if (this.reflink(src, tmp)) actual = hashFile(tmp, this.hasher());
+        else actual = copyHashing(src, tmp, this.hasher());
+      } catch (e) {
+        fs.rmSync(tmp, { force: true });
+        throw e;
       }
-      // The hasher saw `size` bytes; anything else means the file changed under us: refuse it.
-      if (fs.statSync(tmp).size !== size) {
+      if (actual !== hash) {
         fs.rmSync(tmp, { force: true });
         throw changedWhileSaving(src);
       }

@@ -143,11 +143,24 @@ export class Scheduler {
         });
       };
 
+      // Start runs only once the checks in flight have settled, so the whole ready set competes on
+      // priority: checks that hit the stat cache or hash small files settle within the same turn.
+      // One still in flight a turn later is reading a big file (or restoring, fetching): it holds
+      // the queued stages back no longer, so their slots do not idle while it hashes.
+      let turnWaited = false;
+      let turnScheduled = false;
       const pump = (): void => {
         if (signal.aborted) stopped = true;
-        // Start runs only once the checks in flight have settled, so the whole ready set competes
-        // on priority (hashing is synchronous, so waiting costs nothing).
-        while (!stopped && checking === 0 && queue.length > 0) {
+        if (checking > 0 && queue.length > 0 && !turnWaited && !turnScheduled) {
+          turnScheduled = true;
+          setImmediate(() => {
+            turnScheduled = false;
+            turnWaited = true;
+            pump();
+            turnWaited = false;
+          });
+        }
+        while (!stopped && (checking === 0 || turnWaited) && queue.length > 0) {
           const i = pickNext(queue, (d) => pool.fits(d));
           if (i === -1) break;
           const chosen = queue[i]!;

@@ -1,7 +1,7 @@
 /**
- * LocalStore's save path and run-cache writes: small outs are re-hashed as they are copied (an edit
- * after hashing is refused, leaving no object), big ones size-checked, directory outs saved whole,
- * and run-cache entries appended newest last.
+ * LocalStore's save path and run-cache writes: small outs are re-hashed as they are copied, big ones
+ * hashed as they are copied or read back when linked (an edit after hashing is refused, leaving no
+ * object), directory outs saved whole, and run-cache entries appended newest last.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -105,6 +105,32 @@ describe('LocalStore.save', () => {
     await expect(store.save([rec2])).rejects.toThrow(/changed while it was being saved/);
     expect(fs.existsSync(store.objectPath(rec2.hash))).toBe(false);
     expect(objectFiles().some((f) => f.includes('.tmp-'))).toBe(false);
+  });
+
+  it('refuses a big out edited in place after it was hashed (same size), by copy and by hardlink', async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024 + 17, 5);
+    for (const types of [undefined, ['hardlink', 'copy'] as const]) {
+      const s = new LocalStore({ root, mlcacheDir: path.join(root, '.mlcache'), files, ...(types ? { linkTypes: types } : {}) });
+      const rec = await hashed('out/big.bin', big);
+      // An in-place edit deep inside, same size: only hashing the bytes saved can see it.
+      const fd = fs.openSync(path.join(root, 'out/big.bin'), 'r+');
+      fs.writeSync(fd, Buffer.from('edited'), 0, 6, 2 * 1024 * 1024 + 3);
+      fs.closeSync(fd);
+      await expect(s.save([rec]), String(types)).rejects.toThrow(/changed while it was being saved/);
+      expect(fs.existsSync(store.objectPath(rec.hash))).toBe(false);
+      expect(objectFiles()).toEqual([]);
+    }
+  });
+
+  it('saves a big out by hardlink after reading it back, and the object is its content', async () => {
+    const s = new LocalStore({ root, mlcacheDir: path.join(root, '.mlcache'), files, linkTypes: ['hardlink', 'copy'] });
+    const big = Buffer.alloc(2 * 1024 * 1024 + 1, 3);
+    const rec = await hashed('out/big.bin', big);
+    await s.save([rec]);
+    const obj = store.objectPath(rec.hash);
+    expect(fs.statSync(obj).ino).toBe(fs.statSync(path.join(root, 'out/big.bin')).ino);
+    expect(fs.statSync(obj).mode & 0o777).toBe(0o444);
+    expect(fs.readFileSync(obj).equals(big)).toBe(true);
   });
 
   it('stores every file of a directory out, and its manifest', async () => {

@@ -70,6 +70,59 @@ describe('FileHasher files', () => {
     expect(fresh().manifestSync('dir')).toEqual(viaDir);
   });
 
+  it('hashes files at the read-size edges (1 MiB small/large switch, 4 MiB reads) on every path', async () => {
+    const MiB = 1 << 20;
+    const sizes = [MiB - 1, MiB, MiB + 1, 4 * MiB, 8 * MiB, 16 * MiB, 16 * MiB + 1];
+    const files: Record<string, Buffer> = {};
+    sizes.forEach((n, i) => {
+      const b = Buffer.alloc(n);
+      for (let j = 0; j + 4 <= n; j += 512) b.writeUInt32LE(((j + i) * 2654435761) >>> 0, j);
+      b[n - 1] = i + 1; // the last byte matters: a short final read must be hashed too
+      files[`f${n}`] = b;
+    });
+    writeTree(root, files);
+    // Several at once: the async readers share nothing but the module, so interleaving is harmless.
+    const fh = fresh();
+    const got = await Promise.all(sizes.map((n) => fh.hash(`f${n}`)));
+    sizes.forEach((n, i) => {
+      const want = hasher.hashBytes(files[`f${n}`]!);
+      expect(got[i], `async ${n}`).toEqual({ path: `f${n}`, hash: want, size: n });
+      expect(fresh().hashSync(`f${n}`)!.hash, `sync ${n}`).toBe(want);
+    });
+  });
+
+  it('reads at most two big files at once on this thread, all of them in the end', async () => {
+    // Sparse files (no disk), big enough for the double-buffered reader; the open descriptors into
+    // the tree are counted on every turn of the event loop while it hashes.
+    const names = ['a', 'b', 'c', 'd', 'e'].map((n) => `big/${n}.bin`);
+    fs.mkdirSync(path.join(root, 'big'));
+    for (const n of names) {
+      fs.writeFileSync(path.join(root, n), '');
+      fs.truncateSync(path.join(root, n), 24 << 20);
+    }
+    const openHere = (): number =>
+      fs.readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(path.join(root, 'big'));
+        } catch {
+          return false;
+        }
+      }).length;
+    let max = 0;
+    let done = false;
+    const poll = (): void => {
+      max = Math.max(max, openHere());
+      if (!done) setImmediate(poll);
+    };
+    poll();
+    const rec = await fresh().hash('big');
+    done = true;
+    const zero = hasher.hashBytes(Buffer.alloc(24 << 20));
+    expect(await fresh().manifest('big')).toEqual(names.map((n) => ({ relpath: n.slice(4), hash: zero, size: 24 << 20 })));
+    expect(rec!.nfiles).toBe(5);
+    expect(max).toBe(2);
+  });
+
   it('follows symlinks to files', async () => {
     writeTree(root, TREE);
     fs.symlinkSync('data/a.txt', path.join(root, 'link'));

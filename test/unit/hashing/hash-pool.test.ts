@@ -9,9 +9,10 @@ import { age, makeTmp, rmTmp } from './tmp.js';
 
 let hasher: Hasher;
 let root: string;
-const pool = new HashPool(2);
+let pool: HashPool;
 beforeAll(async () => {
   hasher = await loadHasher();
+  pool = new HashPool(2, hasher);
 });
 afterAll(() => pool.close());
 beforeEach(() => {
@@ -46,6 +47,24 @@ describe('HashPool', () => {
       expect(d.bytes).toBe(sizes[i]);
       expect(d.hex).toBe(hasher.hashBytes(fs.readFileSync(files[i]!)));
     });
+  });
+
+  it('gives the same digests through the copying fallback (workers without the in-place module)', async () => {
+    // One worker, three jobs at once: the first and the last run alone (read-ahead on libuv's pool),
+    // the second while one waits (plain reads), so both of the worker's loops are exercised.
+    const copying = new HashPool(1, hasher, null);
+    try {
+      const sizes = [(4 << 20) + 9, 7, (8 << 20) - 1];
+      const files = sizes.map((n, i) => {
+        const p = path.join(root, `c${i}`);
+        fs.writeFileSync(p, bytes(n, 40 + i));
+        return p;
+      });
+      const got = await Promise.all(files.map((f) => copying.hashFile(f)));
+      got.forEach((d, i) => expect(d).toEqual({ hex: hasher.hashBytes(fs.readFileSync(files[i]!)), bytes: sizes[i] }));
+    } finally {
+      await copying.close();
+    }
   });
 
   it('rejects a missing file with its fs error code, and keeps working afterwards', async () => {
@@ -88,6 +107,31 @@ describe('FileHasher with a big-file hasher', () => {
     expect(dir).toEqual(plain);
     expect(cache.lookup(a, fs.statSync(a))).toBe(hasher.hashBytes(fs.readFileSync(a)));
     expect(cache.lookup(b, fs.statSync(b))).toBeDefined();
+  });
+
+  it('hands it every uncached big file at once (the pool queues its own jobs)', async () => {
+    // Sparse files: the fake hasher never reads them, so they cost no disk.
+    const names = Array.from({ length: 7 }, (_, i) => `s${i}.bin`);
+    for (const n of names) {
+      fs.writeFileSync(path.join(root, n), '');
+      fs.truncateSync(path.join(root, n), POOL_MIN_SIZE);
+    }
+    age(root, names);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const seen: string[] = [];
+    const fake: BigFileHasher = async (abs) => {
+      seen.push(path.basename(abs));
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((r) => setImmediate(r));
+      inFlight--;
+      return { hex: '0123456789abcdef', bytes: POOL_MIN_SIZE };
+    };
+    const fh = new FileHasher({ root, hasher, statCache: StatCache.inMemory({ root }), bigFileHasher: fake });
+    const dir = (await fh.hash('.'))!;
+    expect(seen.sort()).toEqual(names);
+    expect(maxInFlight).toBe(7);
+    expect(dir.nfiles).toBe(7);
   });
 
   it('falls back to the main thread when the big-file hasher fails', async () => {

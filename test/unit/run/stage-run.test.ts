@@ -217,6 +217,7 @@ describe('StageRun at the stage boundary', () => {
         return 'f'.repeat(16);
       },
       stream: () => ({ update: () => undefined, digest: () => '0'.repeat(16) }),
+      inPlace: () => ({ regions: [], update: () => undefined, digest: () => '0'.repeat(16), release: () => undefined }),
     };
     const cache = new FakeCache();
     let looked: string | undefined;

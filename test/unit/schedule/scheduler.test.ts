@@ -190,6 +190,46 @@ describe('Scheduler', () => {
     expect(Object.fromEntries(await w.done)).toEqual({ bad: 'failed', after: 'skipped', late: 'succeeded' });
   });
 
+  it('a check still in flight a turn later (hashing a big file) does not hold back a stage ready to run', async () => {
+    const stages = [fakeStage('quick', { outs: ['q'] }), fakeStage('slow', { outs: ['s'] })];
+    const p = buildPipeline(stages, { root: '/p', exists: () => true });
+    if (!p.ok) throw new Error(p.error[0]!.message);
+    const plan = makePlan(p.value, { targets: [], singleItem: false, downstream: false });
+    if (!plan.ok) throw new Error('plan');
+    let releaseSlow: (() => void) | undefined;
+    const started: string[] = [];
+    const finishers = new Map<string, () => void>();
+    const sched = new Scheduler(
+      plan.value,
+      new ResourcePool(cap({ cpus: 2 })),
+      {
+        check: (s) => {
+          const run = { kind: 'run' as const, demand: p.value.stages.get(s)!.resources };
+          if (s !== 'slow') return Promise.resolve(run);
+          return new Promise((resolve) => (releaseSlow = () => resolve(run)));
+        },
+        run: (s) =>
+          new Promise((resolve) => {
+            started.push(s);
+            finishers.set(s, () => resolve('succeeded'));
+          }),
+        skipped: () => undefined,
+      },
+      { keepGoing: false },
+    );
+    const done = sched.run(new AbortController().signal);
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(started).toEqual([]); // within the turn, runs wait for the checks in flight
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['quick']);
+    releaseSlow!();
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['quick', 'slow']);
+    finishers.get('quick')!();
+    finishers.get('slow')!();
+    expect(Object.fromEntries(await done)).toEqual({ quick: 'succeeded', slow: 'succeeded' });
+  });
+
   it('starts the longest critical path first', async () => {
     const w = world([fakeStage('short', { outs: ['s'] }), fakeStage('long1', { outs: ['l1'] }), fakeStage('long2', { deps: ['l1'], outs: ['l2'] })], cap({ cpus: 1 }));
     await w.settle();
