@@ -451,6 +451,9 @@ interface StatBinding {
  */
 function bindingStatInto(): ((abs: string, out: BigInt64Array) => boolean) | undefined {
   if (os.endianness() !== 'LE') return undefined;
+  // process.binding warns (DEP0111) under --pending-deprecation: then the public API it is.
+  const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+  if (flags.includes('--pending-deprecation') || flags.includes('-deprecation')) return undefined;
   let binding: StatBinding;
   try {
     const b = (process as unknown as { binding(name: string): unknown }).binding('fs') as Partial<StatBinding>;
