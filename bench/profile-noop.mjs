@@ -152,6 +152,7 @@ const PHASES = [
   [/^src\/hashing\//, 'stat / hash: files, dirs, stat cache'],
   [/^src\/state\//, 'lockfile + journal: load / serialise'],
   [/^src\/cache\//, 'cache'],
+  [/^src\/run\/(fresh-snapshot|up-to-date|snapshot-record)/, 'fresh snapshot: check / record'],
   [/^src\/(run|schedule|execute)\//, 'run: freshness checks, scheduler'],
   [/^src\/report\//, 'reporting (terminal / JSON output)'],
   [/^src\/(cli|project)/, 'CLI: argv parsing (yargs), dispatch'],

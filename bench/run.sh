@@ -228,6 +228,8 @@ scenario() {
     [ "$ran" = "$rootN" ] && check OK "$name/$tool: root change reran $ran stages" || check FAIL "$name/$tool: root change reran $ran stages (expected $rootN)"
     bench "$name.root.$tool" "$dir" "$cmd" "$prep change $root" "$RUNS" "$HEAVY_WARMUP"
 
+    if [ "$tool" = mlbuild ]; then fresh_snapshot_checks "$name" "$dir" "$leaf"; fi
+
     # The outputs left after all those incremental builds must equal a forced full rebuild.
     local scratch="$OUT/$name/verify"
     # make only reads the inputs, so hard links will do.
@@ -258,6 +260,45 @@ scenario() {
     fi
   done
   log "   ($n stages; leaf $leaf reruns $leafN, root $root reruns $rootN; $((SECONDS - START)) s so far)"
+}
+
+# fresh_snapshot_checks NAME DIR LEAF: mlbuild's no-op shortcut (.mlcache/state/fresh-snapshot.bin)
+# answers a no-op without rewriting the snapshot, yet an edit inside the same mtime tick (same size,
+# mtime put back), a touched-but-identical file and a pipeline edit do exactly what the full check
+# does. MLBUILD_RACY_WINDOW_MS=0 replaces waiting out the 2 s racy window between the runs.
+fresh_snapshot_checks() {
+  local name=$1 dir=$2 leaf=$3 ran before after tick line
+  local snap="$dir/.mlcache/state/fresh-snapshot.bin"
+  export MLBUILD_RACY_WINDOW_MS=0
+  ran=$(build_counting mlbuild "$dir") || ran="?"   # settles: records a snapshot of the current state
+  before=$(stat -c '%i %y' "$snap" 2>/dev/null || echo none)
+  ran=$(build_counting mlbuild "$dir") || ran="?"
+  after=$(stat -c '%i %y' "$snap" 2>/dev/null || echo gone)
+  [ "$ran" = 0 ] && [ "$before" = "$after" ] && check OK "$name/mlbuild: a no-op is answered from the fresh snapshot (ran 0, snapshot not rewritten)" \
+    || check FAIL "$name/mlbuild: no-op with a fresh snapshot ran $ran stages, snapshot $before -> $after"
+  # Same size, same inode, mtime put back to the same whole second: only ctime and content differ.
+  tick=$(( $(date +%s) - 10 ))
+  touch -d "@$tick" "$dir/$leaf"
+  ran=$(build_counting mlbuild "$dir") || ran="?"   # re-records the leaf (its ctime changed; content did not)
+  [ "$ran" = 0 ] || check FAIL "$name/mlbuild: re-dating $leaf reran $ran stages (expected 0)"
+  head -c 64 /dev/urandom | dd of="$dir/$leaf" bs=64 count=1 conv=notrunc status=none
+  touch -d "@$tick" "$dir/$leaf"
+  ran=$(build_counting mlbuild "$dir") || ran="?"
+  [ "$ran" -ge 1 ] 2>/dev/null && check OK "$name/mlbuild: an edit inside the same mtime tick (same size, mtime put back) reran $ran stages" \
+    || check FAIL "$name/mlbuild: an edit inside the same mtime tick reran $ran stages (expected >= 1)"
+  ran=$(build_counting mlbuild "$dir") || ran="?"   # settles
+  touch "$dir/$leaf"
+  ran=$(build_counting mlbuild "$dir") || ran="?"
+  [ "$ran" = 0 ] && check OK "$name/mlbuild: a touched but identical file reran 0 stages" || check FAIL "$name/mlbuild: a touched but identical file reran $ran stages (expected 0)"
+  # A pipeline edit that only changes the leaf stage's cmd text (a leading space) reruns that stage.
+  line=$(grep -n "cmd: .*$(dirname "$leaf")/" "$dir/pipeline.yaml" | head -1 | cut -d: -f1)
+  sed -i "${line}s/cmd: \"/cmd: \" /" "$dir/pipeline.yaml"
+  ran=$(build_counting mlbuild "$dir") || ran="?"
+  sed -i "${line}s/cmd: \" /cmd: \"/" "$dir/pipeline.yaml"
+  [ "$ran" = 1 ] && check OK "$name/mlbuild: an edited cmd in pipeline.yaml invalidates the fresh snapshot (reran 1 stage)" \
+    || check FAIL "$name/mlbuild: an edited cmd in pipeline.yaml reran $ran stages (expected 1)"
+  ran=$(build_counting mlbuild "$dir") || ran="?"   # back to the generated pipeline
+  unset MLBUILD_RACY_WINDOW_MS
 }
 
 # noop_scenario NAME GEN-ARGS...: huge graph, only no-op (and status) timings; one untimed build each.

@@ -38,12 +38,29 @@ const transferArgs = (a: { targets?: unknown; remote?: string; jobs?: number; al
   json: a.json,
 });
 
+/**
+ * The no-op shortcut: the one-file build of it beside the bundle (scripts/build.mjs), so a no-op
+ * loads few modules; from source (tests), the module itself.
+ */
+async function upToDate(): Promise<typeof import('../run/up-to-date.js')> {
+  const bundled = new URL('./up-to-date.js', import.meta.url);
+  if (bundled.pathname.endsWith('/dist/up-to-date.js')) return (await import(bundled.href)) as typeof import('../run/up-to-date.js');
+  return import('../run/up-to-date.js');
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const { file, rest } = splitGlobalFile(argv);
   const globals: GlobalOptions = { file, cwd: process.cwd() };
   const fast = parseFast(rest);
-  if (fast?.command === 'repro') return (await import('./commands/repro.js')).reproCommand(globals, fast.args);
-  if (fast?.command === 'status') return (await import('./commands/status.js')).statusCommand(globals, fast.args);
+  // A no-op is answered from the fresh snapshot before the run machinery is even loaded.
+  if (fast?.command === 'repro') {
+    const quick = await (await upToDate()).reproUpToDate(globals, fast.args);
+    return quick.answered ? quick.code : (await import('./commands/repro.js')).reproCommand(globals, fast.args, quick.primed);
+  }
+  if (fast?.command === 'status') {
+    const quick = await (await upToDate()).statusUpToDate(globals, fast.args);
+    return quick.answered ? quick.code : (await import('./commands/status.js')).statusCommand(globals, fast.args, quick.primed);
+  }
   const { default: yargs } = await import('yargs');
   let code = 0;
   let failed = false;

@@ -7,9 +7,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Hasher } from '../hashing/xxhash.js';
 import { atomicWriteFileSync } from '../util/atomic-write.js';
+import { buildId } from '../util/build-id.js';
 import type { LoadedPipeline } from './load.js';
 
 const FORMAT = 3;
@@ -25,15 +25,6 @@ interface CacheDoc {
   readonly value: LoadedPipeline;
 }
 
-/** Identifies this mlbuild build, so a new version never reads an old version's resolution. */
-function buildId(): string {
-  try {
-    const st = fs.statSync(fileURLToPath(import.meta.url));
-    return `${st.size}:${st.mtimeMs}`;
-  } catch {
-    return 'unknown';
-  }
-}
 
 function fileHash(abs: string, hasher: Hasher): string {
   try {
@@ -48,6 +39,11 @@ const probed = (root: string): string[] => [path.join(root, 'params.yaml'), path
 
 export class PipelineCache {
   private readonly file: string;
+  /**
+   * After a `get` that hit or a `put`: every file the resolution came from, with the content hash
+   * it was resolved from ('absent' for probed files that do not exist). The fresh snapshot keeps them.
+   */
+  inputs: readonly (readonly [string, string])[] | undefined;
 
   constructor(
     mlcacheDir: string,
@@ -66,14 +62,16 @@ export class PipelineCache {
     }
     if (doc.format !== FORMAT || doc.build !== buildId() || doc.pipelineFile !== pipelineFile || doc.displayCwd !== displayCwd) return undefined;
     for (const [abs, hash] of doc.files) if (fileHash(abs, this.hasher) !== hash) return undefined;
+    this.inputs = doc.files;
     return doc.value;
   }
 
   put(pipelineFile: string, displayCwd: string, value: LoadedPipeline): void {
     const files = [...new Set([...value.inputFiles, ...probed(this.root)])].map((abs): [string, string] => [abs, fileHash(abs, this.hasher)]);
+    this.inputs = files;
     const json = JSON.stringify({ format: FORMAT, build: buildId(), displayCwd, pipelineFile, files, value }, (key, v: unknown) => (key === 'loc' ? undefined : v));
     try {
-      atomicWriteFileSync(this.file, json);
+      atomicWriteFileSync(this.file, json, { fsync: false }); // a torn file does not parse: a miss
     } catch {
       // A cache that cannot be written only costs speed next time.
     }

@@ -9,10 +9,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { gitSync } from '../git/git.js';
 import fg from 'fast-glob';
 import type { Diagnostic } from '../report/diagnostic.js';
 import { readPointerFile, type DataPointer } from './pointer.js';
+import { gitPointerFiles } from './pointer-files.js';
 
 const IGNORED_DIRS = ['.git', '.mlcache', '.dvc', 'node_modules'];
 
@@ -61,14 +61,6 @@ export class DataSources {
 }
 
 function listPointerFiles(root: string): string[] {
-  // Synchronous: pointerFor is called from a stage run's synchronous missing-dep callback (git/git.ts says why).
-  const git = gitSync(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '*.dvc', ':!:.dvc/**']);
-  let files: string[];
-  if (git.ok) {
-    // Relative to the cwd (the project root), as ls-files answers; a deleted pointer is not one.
-    files = git.value.split('\0').filter((f) => f.endsWith('.dvc') && fs.existsSync(path.join(root, f)));
-  } else {
-    files = fg.sync('**/*.dvc', { cwd: root, dot: true, onlyFiles: true, ignore: IGNORED_DIRS.map((d) => `**/${d}/**`) });
-  }
+  const files = gitPointerFiles(root) ?? fg.sync('**/*.dvc', { cwd: root, dot: true, onlyFiles: true, ignore: IGNORED_DIRS.map((d) => `**/${d}/**`) });
   return [...new Set(files)].sort();
 }

@@ -104,6 +104,7 @@ export interface PathStat {
   readonly mtimeMs: number;
   readonly ino: number;
   readonly dev: number;
+  readonly ctimeMs: number;
 }
 
 /** Every regular file below a directory, in manifest order, as parallel arrays (fewer objects). */
@@ -231,6 +232,20 @@ export class FileHasher {
       });
     }
     return r.entries;
+  }
+
+  /**
+   * Seeds the memo with a path an earlier run hashed and this one proved unchanged since (the fresh
+   * snapshot, run/fresh-snapshot.ts): `st` and `rec` then stand for what `stat` and `hash` would
+   * compute, so the path is neither stat'ed nor walked again. A path already memoised is left as is.
+   */
+  prime(p: string, st: PathStat, rec: { readonly hash: ContentHash; readonly size: number; readonly nfiles?: number }): void {
+    const abs = this.resolve(p);
+    if (this.#stats.has(abs) || (!st.isFile && !st.isDirectory)) return;
+    this.#stats.set(abs, st);
+    if (this.#children !== undefined) addChild(this.#children, abs);
+    if (st.isDirectory) this.#dirs.set(abs, { hash: rec.hash, size: rec.size, nfiles: rec.nfiles ?? 0 });
+    else this.#contents.set(abs, { hash: rec.hash, size: rec.size });
   }
 
   /** Memoised `stat` (symlinks followed); undefined when missing. */
@@ -520,7 +535,7 @@ function statOrNull(abs: string): PathStat | null {
   try {
     const st = fs.statSync(abs, { throwIfNoEntry: false });
     if (st === undefined) return null;
-    return { isFile: st.isFile(), isDirectory: st.isDirectory(), size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev };
+    return { isFile: st.isFile(), isDirectory: st.isDirectory(), size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev, ctimeMs: st.ctimeMs };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return null;

@@ -1,9 +1,10 @@
 /**
- * The hash-state database: (path, size, mtimeMs, ino) -> content hash, so an unchanged file is
- * never read twice across runs (lage's FileHasher, git's index, DVC's state db).
+ * The hash-state database: (path, size, mtimeMs, ino, ctimeMs) -> content hash, so an unchanged
+ * file is never read twice across runs (lage's FileHasher, git's index, DVC's state db). The ctime
+ * catches an in-place edit whose mtime was put back (`touch -d`, `cp -p`, tar): nobody can set it.
  *
  * Persisted at `<mlcache>/state/stat-cache.json` as one compact JSON object whose `entries` is a
- * flat array of 6-tuples `[relpath, size, mtimeMs, ino, hash, gen, ...]` (one JSON.parse, no
+ * flat array of 7-tuples `[relpath, size, mtimeMs, ino, hash, gen, ctimeMs, ...]` (one JSON.parse, no
  * per-entry objects in the file: ~3 ms for 10k entries). Paths under the project root are stored
  * relative to it, others absolute. Loaded once; `save()` writes atomically and only when something
  * was recorded or forgotten.
@@ -30,6 +31,8 @@ export interface StatLike {
   readonly size: number;
   readonly mtimeMs: number;
   readonly ino: number;
+  /** Compared (and checked against the racy window) when given; callers that stat always give it. */
+  readonly ctimeMs?: number;
 }
 
 export interface StatCacheOptions {
@@ -43,8 +46,8 @@ export interface StatCacheOptions {
   readonly maxIdleGenerations?: number;
 }
 
-const VERSION = 1;
-const TUPLE = 6;
+const VERSION = 2;
+const TUPLE = 7;
 export const STAT_CACHE_FILE = path.join('state', 'stat-cache.json');
 
 export class StatCache {
@@ -56,13 +59,17 @@ export class StatCache {
   readonly #loadedAt: number;
   /**
    * Key (path relative to the root, or absolute) -> offset of its row in #rows. Rows are the
-   * file's flat 6-tuples, kept as parsed: no per-entry objects and no path concatenation at load.
+   * file's flat 7-tuples, kept as parsed: no per-entry objects and no path concatenation at load.
    */
   readonly #index = new Map<string, number>();
   #rows: unknown[] = [];
   /** Generation of this process's session (one more than the last saved). */
   #gen = 1;
   #dirty = false;
+  /** The file to read on first use (a run whose paths were all proved by the fresh snapshot never reads it). */
+  #unread: string | undefined;
+  /** Paths to keep alive, resolved only when a save prunes (see keepAliveLater). */
+  readonly #keepers: (() => Iterable<string>)[] = [];
 
   private constructor(file: string | undefined, opts: StatCacheOptions, root: string) {
     this.#file = file;
@@ -83,14 +90,22 @@ export class StatCache {
     const abs = path.resolve(mlcacheDir);
     const file = path.join(abs, STAT_CACHE_FILE);
     const cache = new StatCache(file, opts, path.resolve(opts.root ?? path.dirname(abs)));
+    cache.#unread = file;
+    return cache;
+  }
+
+  /** Reads and parses the file on first use. */
+  #ready(): void {
+    const file = this.#unread;
+    if (file === undefined) return;
+    this.#unread = undefined;
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch {
-      return cache; // missing or unreadable: start empty
+      return; // missing or unreadable: start empty
     }
-    cache.#ingest(text);
-    return cache;
+    this.#ingest(text);
   }
 
   /** A cache that is never persisted (save() is a no-op); for tests and one-shot tools. */
@@ -130,19 +145,22 @@ export class StatCache {
   }
 
   get size(): number {
+    this.#ready();
     return this.#index.size;
   }
 
   get dirty(): boolean {
+    this.#ready();
     return this.#dirty;
   }
 
   /** The hash recorded for exactly this (path, size, mtimeMs, ino), if any. Never reads the file. */
   lookup(absPath: string, st: StatLike): ContentHash | undefined {
+    this.#ready();
     const i = this.#index.get(this.#key(absPath));
     if (i === undefined) return undefined;
     const rows = this.#rows;
-    if (rows[i + 1] !== st.size || rows[i + 2] !== st.mtimeMs || rows[i + 3] !== st.ino) return undefined;
+    if (rows[i + 1] !== st.size || rows[i + 2] !== st.mtimeMs || rows[i + 3] !== st.ino || rows[i + 6] !== (st.ctimeMs ?? null)) return undefined;
     rows[i + 5] = this.#gen;
     return rows[i + 4] as ContentHash;
   }
@@ -154,14 +172,18 @@ export class StatCache {
    * path is forgotten. Returns whether the entry was recorded.
    */
   record(absPath: string, st: StatLike, hash: ContentHash, readStartMs: number = this.#loadedAt): boolean {
+    this.#ready();
     const key = this.#key(absPath);
-    if (!(st.mtimeMs < readStartMs - this.#racyWindowMs)) {
-      if (this.#index.delete(key)) this.#dirty = true;
+    if (!(st.mtimeMs < readStartMs - this.#racyWindowMs) || !((st.ctimeMs ?? 0) < readStartMs - this.#racyWindowMs)) {
+      // The old entry no longer matches this stat, so lookups miss it anyway: forget it without
+      // making the cache dirty (a run that only edits young files need not rewrite the whole file).
+      this.#index.delete(key);
       return false;
     }
     const rows = this.#rows;
     const i = this.#index.get(key);
-    if (i !== undefined && rows[i + 1] === st.size && rows[i + 2] === st.mtimeMs && rows[i + 3] === st.ino && rows[i + 4] === hash) {
+    const ctime = st.ctimeMs ?? null;
+    if (i !== undefined && rows[i + 1] === st.size && rows[i + 2] === st.mtimeMs && rows[i + 3] === st.ino && rows[i + 6] === ctime && rows[i + 4] === hash) {
       rows[i + 5] = this.#gen;
       return true;
     }
@@ -171,16 +193,36 @@ export class StatCache {
       rows[i + 3] = st.ino;
       rows[i + 4] = hash;
       rows[i + 5] = this.#gen;
+      rows[i + 6] = ctime;
     } else {
       this.#index.set(key, rows.length);
-      rows.push(key, st.size, st.mtimeMs, st.ino, hash, this.#gen);
+      rows.push(key, st.size, st.mtimeMs, st.ino, hash, this.#gen, ctime);
     }
     this.#dirty = true;
     return true;
   }
 
+  /**
+   * Marks the entry for `absPath` as used in this session, so pruning keeps it: for files a run
+   * proved unchanged without looking them up (the fresh snapshot's tops).
+   */
+  keepAlive(absPath: string): void {
+    this.#ready();
+    const i = this.#index.get(this.#key(absPath));
+    if (i !== undefined) this.#rows[i + 5] = this.#gen;
+  }
+
+  /**
+   * {@link keepAlive} for many paths, resolved only if and when a save prunes: a run that saves
+   * nothing (a no-op, a leaf change) pays nothing for the thousands of paths it proved unchanged.
+   */
+  keepAliveLater(absPaths: () => Iterable<string>): void {
+    this.#keepers.push(absPaths);
+  }
+
   /** Drops the entry for one path. */
   forget(absPath: string): void {
+    this.#ready();
     if (this.#index.delete(this.#key(absPath))) this.#dirty = true;
   }
 
@@ -191,6 +233,8 @@ export class StatCache {
 
   /** The file text `save()` would write (entries sorted by path, idle ones pruned). */
   serialize(): string {
+    this.#ready();
+    for (const paths of this.#keepers.splice(0)) for (const p of paths()) this.keepAlive(p);
     const minGen = this.#gen - this.#maxIdle;
     const rows = this.#rows;
     const keys = [...this.#index.keys()].sort();
@@ -198,23 +242,26 @@ export class StatCache {
     for (const k of keys) {
       const i = this.#index.get(k)!;
       if ((rows[i + 5] as number) < minGen) continue;
-      flat.push(k, rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5]);
+      flat.push(k, rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5], rows[i + 6]);
     }
     return JSON.stringify({ version: VERSION, gen: this.#gen, entries: flat }) + '\n';
   }
 
   /** Writes the cache atomically if anything changed since load; returns whether it wrote. */
   async save(): Promise<boolean> {
+    this.#ready();
     if (!this.#dirty || this.#file === undefined) return false;
-    await atomicWriteFile(this.#file, this.serialize());
+    // No fsync: a torn file after a crash does not parse, and is then an empty cache.
+    await atomicWriteFile(this.#file, this.serialize(), { fsync: false });
     this.#dirty = false;
     return true;
   }
 
   /** Synchronous {@link save}, e.g. for a signal handler on the way out. */
   saveSync(): boolean {
+    this.#ready();
     if (!this.#dirty || this.#file === undefined) return false;
-    atomicWriteFileSync(this.#file, this.serialize());
+    atomicWriteFileSync(this.#file, this.serialize(), { fsync: false });
     this.#dirty = false;
     return true;
   }

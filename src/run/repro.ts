@@ -25,7 +25,11 @@ import type { StageName } from '../util/brand.js';
 import { atomicWriteFile } from '../util/atomic-write.js';
 import { updateGitignore } from '../state/gitignore.js';
 import { RunHistory } from '../state/run-history.js';
+import { changedPart, recordFreshSnapshot, removeFreshSnapshot } from './snapshot-record.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+
+/** Outcomes after which a stage is up to date (the fresh snapshot is written only when all are). */
+const CLEAN: ReadonlySet<string> = new Set(['fresh', 'succeeded', 'restored', 'frozen']);
 
 /** What one queued cluster job takes from the pool: a submission slot, no local CPUs or GPUs. */
 const ONE_JOB = { cpus: 1, gpus: 0, memoryMb: 0 } as const;
@@ -208,8 +212,13 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     return { code: EXIT_OK, summary };
   }
 
+  // This run may change what the last one proved fresh; the end of the run records it again.
+  removeFreshSnapshot(project);
+  // After a leaf change, only the changed stages and their downstream are scheduled and inspected.
+  const part = opts.force || opts.singleItem || opts.downstream || queued || opts.targets.length > 0 ? undefined : changedPart(pipeline, plan, state.primed, (s) => history.expectedSeconds(s));
+  const runPlan = part?.plan ?? plan;
   const runs = new Map<StageName, StageRun>();
-  for (const name of plan.stages) runs.set(name, new StageRun(pipeline.stages.get(name)!, stageSvc, targetSet.has(name)));
+  for (const name of runPlan.stages) runs.set(name, new StageRun(pipeline.stages.get(name)!, stageSvc, targetSet.has(name)));
   const pool = svc.pool ?? new ResourcePool(opts.capacity);
   // Queued jobs cost the cluster's time while they wait: a failure without -k cancels the others,
   // where local stages already running are left to finish.
@@ -219,8 +228,9 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   else svc.signal.addEventListener('abort', forward, { once: true });
   const runSignal = queued ? runController.signal : svc.signal;
   svc.reporter.on({ type: 'start', total: plan.stages.length, jobs: opts.capacity.cpus, gpus: opts.capacity.gpuIds });
+  for (const name of part?.proved ?? []) svc.reporter.on(pipeline.stages.get(name)!.frozen ? { type: 'stage-frozen', stage: name } : { type: 'stage-fresh', stage: name });
   const scheduler = new Scheduler(
-    plan,
+    runPlan,
     pool,
     {
       check: (s) => runs.get(s)!.check().then((c) => (queued && c.kind === 'run' ? { kind: 'run', demand: ONE_JOB } : c)),
@@ -281,7 +291,8 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   }
 
   const summaries: StageSummary[] = plan.stages.map((name) => {
-    const r = runs.get(name)!;
+    const r = runs.get(name);
+    if (r === undefined) return { name, outcome: pipeline.stages.get(name)!.frozen ? 'frozen' : 'fresh', reasons: [] }; // proved by the fresh snapshot
     return {
       name,
       outcome: outcomes.get(name) ?? 'not-run',
@@ -294,6 +305,12 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   });
   const failed = summaries.some((s) => s.outcome === 'failed') || recordError !== undefined;
   const interrupted = svc.signal.aborted;
+  const clean = !failed && !interrupted && !queued && opts.targets.length === 0 && summaries.every((s) => CLEAN.has(s.outcome));
+  try {
+    await recordFreshSnapshot(project, ws, state, plan.stages, clean);
+  } catch {
+    // Only the next run's shortcut is lost.
+  }
   const summary: RunSummary = { ok: !failed && !interrupted, interrupted, elapsedMs: performance.now() - started, stages: summaries };
   svc.reporter.finish(summary);
   return { code: interrupted ? EXIT_INTERRUPTED : failed ? EXIT_FAILED : EXIT_OK, summary };

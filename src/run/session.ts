@@ -20,6 +20,7 @@ import type { Reporter } from '../report/events.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import type { Diagnostic } from '../report/diagnostic.js';
 import { type Result, ok, err } from '../util/result.js';
+import type { Primed } from './fresh-snapshot.js';
 
 export interface ReproArgs {
   targets: string[];
@@ -128,8 +129,9 @@ export async function reproLocked(
   run: { executor: Executor; queued: boolean; jobs: number | undefined },
   reporter: Reporter,
   pool?: ResourcePool,
+  primed?: Primed,
 ): Promise<ReproResult> {
-  const state = await openState(project, !a.dry);
+  const state = await openState(project, !a.dry, primed);
   if (!state.ok) {
     reporter.diagnostics(state.error);
     return { code: EXIT_USAGE };

@@ -20,10 +20,13 @@ import { FileHasher } from '../hashing/file-hasher.js';
 import { HashPool } from '../hashing/hash-pool.js';
 import { loadHasher, type Hasher } from '../hashing/xxhash.js';
 import type { StageName } from '../util/brand.js';
+import { primeFiles, racyWindowMs, type Primed } from './fresh-snapshot.js';
 
 export interface Workspace {
   readonly loaded: LoadedPipeline;
   readonly pipeline: Pipeline;
+  /** The files the pipeline was resolved from, with their content hashes (without -S only). */
+  readonly inputs?: readonly (readonly [string, string])[];
 }
 
 /**
@@ -43,7 +46,7 @@ export async function openWorkspace(
   if (cached) {
     const pipeline = build(cached);
     // Missing inputs get reported at their line, which only a fresh resolve knows.
-    if (pipeline.ok && pipeline.value.missing.length === 0) return ok({ loaded: cached, pipeline: pipeline.value });
+    if (pipeline.ok && pipeline.value.missing.length === 0) return ok({ loaded: cached, pipeline: pipeline.value, ...(cache?.inputs ? { inputs: cache.inputs } : {}) });
     // Fall through: resolve afresh so the errors carry their source locations.
   }
   // Loaded lazily: the YAML parser is only needed when the pipeline or its params changed.
@@ -53,7 +56,7 @@ export async function openWorkspace(
   const pipeline = build(loaded.value);
   if (!pipeline.ok) return pipeline;
   cache?.put(project.pipelineFile, project.displayCwd, loaded.value);
-  return ok({ loaded: loaded.value, pipeline: pipeline.value });
+  return ok({ loaded: loaded.value, pipeline: pipeline.value, ...(cache?.inputs ? { inputs: cache.inputs } : {}) });
 }
 
 /** The workspace and the plan for `targets` (with their upstream), as `status` and `dag` show them. */
@@ -77,6 +80,10 @@ export interface RunState {
   readonly hasher: Hasher;
   /** Stages a previous run started and never finished (killed mid-run). */
   readonly interrupted: ReadonlySet<StageName>;
+  /** When this process began looking at the workspace (ms since epoch; the fresh snapshot's racy threshold). */
+  readonly observedFrom: number;
+  /** The fresh snapshot's check this state was primed from, if any. */
+  readonly primed?: Primed;
 }
 
 /**
@@ -84,7 +91,8 @@ export interface RunState {
  * lockfile. With `persist`, the replayed lockfile is saved and the journal cleared (repro does
  * this; read-only commands such as status only look).
  */
-export async function openState(project: Project, persist: boolean): Promise<Result<RunState, Diagnostic[]>> {
+export async function openState(project: Project, persist: boolean, primed?: Primed): Promise<Result<RunState, Diagnostic[]>> {
+  const observedFrom = primed?.observedFrom ?? Date.now();
   const lock = await Lockfile.load(project.lockPath, project.displayCwd);
   if (!lock.ok) return lock;
   const lockfile = lock.value;
@@ -97,10 +105,12 @@ export async function openState(project: Project, persist: boolean): Promise<Res
     await lockfile.save();
     await journal.clear();
   }
-  const [statCache, hasher] = await Promise.all([StatCache.load(project.mlcacheDir), loadHasher()]);
+  const [statCache, hasher] = await Promise.all([StatCache.load(project.mlcacheDir, { racyWindowMs: racyWindowMs() }), loadHasher()]);
   const bigFileHasher = hashWorkers() > 1 ? new HashPool(hashWorkers()).hashFile : undefined;
   const files = new FileHasher({ root: project.root, hasher, statCache, ...(bigFileHasher ? { bigFileHasher } : {}) });
-  return ok({ lockfile, journal, statCache, files, hasher, interrupted });
+  // Paths the up-to-date check already proved unchanged are not stat'ed or hashed again.
+  if (primed) primeFiles(primed, files, statCache);
+  return ok({ lockfile, journal, statCache, files, hasher, interrupted, observedFrom, ...(primed ? { primed } : {}) });
 }
 
 /**

@@ -67,6 +67,7 @@ export class Lockfile {
   readonly #entries = new Map<StageName, LockEntry>();
   /** Memoised text of each entry's block (`  name:\n    cmd: ...\n`). */
   readonly #blocks = new Map<StageName, string>();
+  #text: string | undefined;
 
   private constructor(abs: string, display: string, cacheFile: string | undefined) {
     this.#abs = abs;
@@ -102,6 +103,7 @@ export class Lockfile {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return ok(lock);
       throw e;
     }
+    lock.#text = text;
     const digest = textDigest(text);
     if (lock.#readCache(text, digest)) return ok(lock);
     const r = lock.#parseInto(text);
@@ -233,6 +235,14 @@ export class Lockfile {
     return [...this.#entries.keys()].sort(compare);
   }
 
+  /**
+   * The file's text as this object last read, wrote or found it unchanged on disk; undefined while
+   * there is no file. What the entries were compared against (the fresh snapshot records its hash).
+   */
+  get diskText(): string | undefined {
+    return this.#text;
+  }
+
   /** The canonical file text. */
   serialize(): string {
     if (this.#entries.size === 0) return `schema: '${LOCK_SCHEMA}'\nstages: {}\n`;
@@ -256,6 +266,7 @@ export class Lockfile {
       disk = undefined;
     }
     // Never create a lockfile that records nothing.
+    if (disk === text) this.#text = text;
     return disk === text || (disk === undefined && this.#entries.size === 0);
   }
 
@@ -264,6 +275,7 @@ export class Lockfile {
     const text = this.serialize();
     if (this.#unchanged(text)) return false;
     await atomicWriteFile(this.#abs, text);
+    this.#text = text;
     this.#writeCache(text);
     return true;
   }
@@ -273,6 +285,7 @@ export class Lockfile {
     const text = this.serialize();
     if (this.#unchanged(text)) return false;
     atomicWriteFileSync(this.#abs, text);
+    this.#text = text;
     this.#writeCache(text);
     return true;
   }

@@ -14,6 +14,8 @@ import { whereToGet } from '../../data/missing.js';
 import { Md5Index } from '../../data/md5-index.js';
 import { workspaceState } from '../../data/tracked.js';
 import { DvcLockAdopter } from '../../state/dvc-lock.js';
+import { recordFreshSnapshot } from '../../run/snapshot-record.js';
+import type { Primed } from '../../run/fresh-snapshot.js';
 
 export interface StatusArgs {
   targets: string[];
@@ -23,9 +25,10 @@ export interface StatusArgs {
   allowMissing: boolean;
 }
 
-export async function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<number> {
+/** `primed`: what the up-to-date check (run/up-to-date.ts) already proved unchanged. */
+export async function statusCommand(g: GlobalOptions, a: StatusArgs, primed?: Primed): Promise<number> {
   return runCommand(g, async ({ project, term }): Promise<CommandResult> => {
-    const state = await openState(project, false);
+    const state = await openState(project, false, primed);
     if (!state.ok) return err(state.error);
     const s = state.value;
     // With --allow-missing, data that is not there yet is no error either.
@@ -55,6 +58,10 @@ export async function statusCommand(g: GlobalOptions, a: StatusArgs): Promise<nu
     if (sources.diags.length > 0) return err(sources.diags);
     const dataStale = data.filter((d) => d.state !== 'ok');
     const upToDate = stale.length === 0 && dataStale.length === 0 && missing.length === 0;
+    // Up to date with no tracked data: the next status or repro can say so from the fresh snapshot.
+    if (upToDate && data.length === 0 && a.targets.length === 0 && !a.allowMissing && sources.diags.length === 0) {
+      await recordFreshSnapshot(project, ws, s, plan.stages, assessed.every((x) => !x.adopted)).catch(() => undefined);
+    }
     if (a.json) {
       term.out(
         JSON.stringify(

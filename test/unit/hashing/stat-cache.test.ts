@@ -22,19 +22,22 @@ afterEach(() => rmTmp(root));
 const h = (s: string) => contentHash(hasher.hashString(s));
 
 describe('StatCache', () => {
-  it('a hit never rereads the file; size or inode changes invalidate', async () => {
+  it('a hit never rereads the file; size, inode, mtime or ctime changes invalidate', async () => {
+    // `age` can put mtimes back but not ctimes: a clock a minute ahead makes both look old.
+    const later = { now: () => Date.now() + 60_000 };
     writeTree(root, { 'f.txt': 'hello' });
     age(root, ['f.txt']);
-    const cache = await StatCache.load(mlcache);
+    const cache = await StatCache.load(mlcache, later);
     expect((await new FileHasher({ root, hasher, statCache: cache }).hash('f.txt'))!.hash).toBe(h('hello'));
     expect(await cache.save()).toBe(true);
 
-    // Same size, same mtime, same inode, different bytes: the cache answers without reading.
+    // Same size, same mtime, same inode, different bytes (an edit whose mtime was put back, as
+    // `touch -d` or `cp -p` do): the ctime changed, so the file is read again.
     fs.writeFileSync(path.join(root, 'f.txt'), 'world'); // truncates in place: inode kept
     age(root, ['f.txt']);
-    const reloaded = await StatCache.load(mlcache);
+    const reloaded = await StatCache.load(mlcache, later);
     expect(reloaded.size).toBe(1);
-    expect((await new FileHasher({ root, hasher, statCache: reloaded }).hash('f.txt'))!.hash).toBe(h('hello'));
+    expect((await new FileHasher({ root, hasher, statCache: reloaded }).hash('f.txt'))!.hash).toBe(h('world'));
 
     // Size changes: miss, reread.
     fs.writeFileSync(path.join(root, 'f.txt'), 'world!');
@@ -70,10 +73,14 @@ describe('StatCache', () => {
     expect([after.size, after.mtimeMs, after.ino]).toEqual([before.size, before.mtimeMs, before.ino]);
     expect((await new FileHasher({ root, hasher, statCache: cache }).hash('f.txt'))!.hash).toBe(h('HELLO'));
 
-    // Once the mtime is old enough, the entry is recorded and trusted.
+    // Once the mtime is old enough, the entry is recorded and trusted, but only when the ctime
+    // (which no one can set back) is old enough too: a clock a minute later stands for that.
     age(root, ['f.txt']);
     await new FileHasher({ root, hasher, statCache: cache }).hash('f.txt');
-    expect(cache.size).toBe(1);
+    expect(cache.size).toBe(0);
+    const later = StatCache.inMemory({ root, now: () => Date.now() + 60_000 });
+    await new FileHasher({ root, hasher, statCache: later }).hash('f.txt');
+    expect(later.size).toBe(1);
   });
 
   it('racy-clean guard uses the injected clock and the window', () => {
@@ -95,11 +102,15 @@ describe('StatCache', () => {
     expect(c2.record('/q', { size: 1, mtimeMs: 4_997_999, ino: 1 }, h('x'))).toBe(true);
   });
 
-  it('keys on size, mtimeMs and ino exactly', () => {
+  it('keys on size, mtimeMs, ino and ctimeMs exactly', () => {
     const cache = StatCache.inMemory({ now: () => 1e13 });
-    const st = { size: 10, mtimeMs: 1577836800123.25, ino: 42 };
+    const st = { size: 10, mtimeMs: 1577836800123.25, ino: 42, ctimeMs: 1577836800200.5 };
     cache.record('/a', st, h('a'));
     expect(cache.lookup('/a', st)).toBe(h('a'));
+    expect(cache.lookup('/a', { ...st, ctimeMs: st.ctimeMs + 0.001 })).toBeUndefined();
+    // A young ctime is racy even when the mtime is old (an old file copied with `cp -p` just now).
+    expect(cache.record('/young', { ...st, ctimeMs: 1e13 - 1000 }, h('y'))).toBe(false);
+    expect(cache.lookup('/young', { ...st, ctimeMs: 1e13 - 1000 })).toBeUndefined();
     expect(cache.lookup('/a', { ...st, size: 11 })).toBeUndefined();
     expect(cache.lookup('/a', { ...st, mtimeMs: st.mtimeMs + 0.001 })).toBeUndefined();
     expect(cache.lookup('/a', { ...st, ino: 43 })).toBeUndefined();
@@ -117,14 +128,26 @@ describe('StatCache', () => {
     expect(await cache.save()).toBe(false);
     const text = fs.readFileSync(path.join(mlcache, STAT_CACHE_FILE), 'utf8');
     expect(JSON.parse(text)).toEqual({
-      version: 1,
+      version: 2,
       gen: 1,
-      entries: ['/elsewhere/x', 4, 1, 5, h('b'), 1, 'a/b.txt', 3, 1577836800123.25, 99, h('a'), 1],
+      entries: ['/elsewhere/x', 4, 1, 5, h('b'), 1, null, 'a/b.txt', 3, 1577836800123.25, 99, h('a'), 1, null],
     });
     const back = await StatCache.load(mlcache, { now });
     expect(back.lookup(path.join(root, 'a/b.txt'), { size: 3, mtimeMs: 1577836800123.25, ino: 99 })).toBe(h('a'));
     expect(back.lookup('/elsewhere/x', { size: 4, mtimeMs: 1, ino: 5 })).toBe(h('b'));
     expect(back.dirty).toBe(false);
+  });
+
+  it('a racy record forgets the old entry without making the cache dirty (a young edit costs no rewrite)', async () => {
+    const now = () => 1e13;
+    const c = await StatCache.load(mlcache, { now });
+    c.record('/f', { size: 1, mtimeMs: 1, ino: 1, ctimeMs: 1 }, h('old'));
+    expect(await c.save()).toBe(true);
+    const back = await StatCache.load(mlcache, { now });
+    expect(back.record('/f', { size: 2, mtimeMs: 1e13, ino: 1, ctimeMs: 1e13 }, h('new'))).toBe(false);
+    expect(back.lookup('/f', { size: 1, mtimeMs: 1, ino: 1, ctimeMs: 1 })).toBeUndefined();
+    expect(back.dirty).toBe(false);
+    expect(await back.save()).toBe(false);
   });
 
   it('treats a corrupt or foreign file as empty and rewrites it', async () => {
@@ -137,7 +160,7 @@ describe('StatCache', () => {
     fs.writeFileSync(path.join(mlcache, STAT_CACHE_FILE), '{not json');
     const c = await StatCache.load(mlcache);
     expect(await c.save()).toBe(true);
-    expect(JSON.parse(fs.readFileSync(path.join(mlcache, STAT_CACHE_FILE), 'utf8'))).toMatchObject({ version: 1 });
+    expect(JSON.parse(fs.readFileSync(path.join(mlcache, STAT_CACHE_FILE), 'utf8'))).toMatchObject({ version: 2 });
   });
 
   it('prunes entries not used for maxIdleGenerations saves', async () => {

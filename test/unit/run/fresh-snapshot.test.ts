@@ -1,0 +1,309 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  nodeSnapshotIo,
+  buildSnapshot,
+  checkSnapshot,
+  decodeSnapshot,
+  racyWindowMs,
+  type SnapStat,
+  type SnapshotInput,
+  type SnapshotIo,
+  type Snapshot,
+} from '../../../src/run/fresh-snapshot.js';
+
+/** A fake file system: stats with nanosecond times, a clock, and content for meta files. */
+class FakeFs implements SnapshotIo {
+  readonly files = new Map<string, { ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint; dir: boolean; content?: string }>();
+  nowMs = 1_000_000;
+  #ino = 100n;
+  statCalls = 0;
+
+  /** Writes a file (or folder) now: mtime and ctime are the clock, a new inode unless `inPlace`. */
+  put(abs: string, content = '', opts: { dir?: boolean; inPlace?: boolean } = {}): void {
+    const old = this.files.get(abs);
+    const ns = BigInt(this.nowMs) * 1_000_000n;
+    const ino = opts.inPlace && old ? old.ino : this.#ino++;
+    this.files.set(abs, { ino, size: BigInt(content.length), mtimeNs: ns, ctimeNs: ns, dir: opts.dir ?? false, content });
+    const parent = abs.slice(0, abs.lastIndexOf('/'));
+    const p = this.files.get(parent);
+    if (p && !old) p.mtimeNs = p.ctimeNs = ns; // a new entry changes its folder
+  }
+
+  stat(abs: string): SnapStat | undefined {
+    this.statCalls++;
+    const f = this.files.get(abs);
+    if (!f) return undefined;
+    return { dev: 1n, ino: f.ino, size: f.size, mtimeNs: f.mtimeNs, ctimeNs: f.ctimeNs, isDirectory: () => f.dir, isFile: () => !f.dir };
+  }
+
+  readdir(abs: string): string[] {
+    const prefix = abs + '/';
+    return [...this.files.keys()].filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/')).map((k) => k.slice(prefix.length));
+  }
+
+  readFile(abs: string): Uint8Array | undefined {
+    const f = this.files.get(abs);
+    return f ? Buffer.from(f.content ?? '') : undefined;
+  }
+
+  hashBytes(b: Uint8Array): string {
+    return 'h:' + Buffer.from(b).toString();
+  }
+}
+
+const ROOT = '/p';
+const KEY = { build: 'b1', root: ROOT, pipelineFile: '/p/pipeline.yaml', displayCwd: '/p' };
+
+/**
+ * Two stages: `prep` reads data/ (a folder) and writes mid.txt; `train` reads mid.txt and
+ * params.yaml's values (a meta file) and writes model.bin. Hashes are content-derived strings.
+ */
+function project(): FakeFs {
+  const fs = new FakeFs();
+  fs.put('/p', '', { dir: true });
+  fs.put('/p/data', '', { dir: true });
+  fs.put('/p/data/a.csv', 'aaa');
+  fs.put('/p/data/b.csv', 'bbb');
+  fs.put('/p/mid.txt', 'mid');
+  fs.put('/p/model.bin', 'model');
+  fs.put('/p/pipeline.yaml', 'stages: ...');
+  fs.put('/p/mlbuild.lock', 'lock');
+  return fs;
+}
+
+function input(fs: FakeFs, over: Partial<SnapshotInput> = {}): SnapshotInput {
+  const hashOf = (p: string): string => (p === 'data' ? 'dirhash' : 'h:' + (fs.files.get(`/p/${p}`)?.content ?? ''));
+  return {
+    ...KEY,
+    stages: [
+      { name: 'prep', frozen: false, paths: ['data', 'mid.txt'], gpus: 0, memoryMb: 0 },
+      { name: 'train', frozen: false, paths: ['mid.txt', 'model.bin'], gpus: 0, memoryMb: 0 },
+    ],
+    record: (p) => (fs.files.has(`/p/${p}`) ? { path: p, hash: hashOf(p), size: 3, ...(p === 'data' ? { nfiles: 2 } : {}) } : undefined),
+    recorded: (_stage, p) => hashOf(p),
+    meta: [
+      ['/p/pipeline.yaml', 'h:stages: ...'],
+      ['/p/mlbuild.lock', 'h:lock'],
+      ['/p/params.yaml', 'absent'],
+    ],
+    absent: [],
+    observedFrom: fs.nowMs,
+    windowMs: 2000,
+    ...over,
+  };
+}
+
+function snapshotOf(fs: FakeFs, over: Partial<SnapshotInput> = {}): Snapshot {
+  const built = buildSnapshot(input(fs, over), fs);
+  if (!built.ok) throw new Error(built.why);
+  return decodeSnapshot(built.bytes)!;
+}
+
+/** Builds at a time when everything is older than the racy window. */
+function settled(fs: FakeFs): Snapshot {
+  fs.nowMs += 10_000;
+  return snapshotOf(fs);
+}
+
+const dirty = (fs: FakeFs, snap: Snapshot): string[] => {
+  const v = checkSnapshot(snap, KEY, fs);
+  if (v.kind !== 'checked') throw new Error(`unusable: ${v.why}`);
+  return [...v.dirty].sort();
+};
+
+describe('fresh snapshot', () => {
+  it('proves a quiet workspace up to date with one stat per entry and no reads', () => {
+    const fs = project();
+    const snap = settled(fs);
+    fs.statCalls = 0;
+    const v = checkSnapshot(snap, KEY, fs);
+    expect(v.kind).toBe('checked');
+    expect(v.kind === 'checked' && [...v.dirty]).toEqual([]);
+    // data, a.csv, b.csv, mid.txt, model.bin + 3 meta files
+    expect(fs.statCalls).toBe(8);
+    expect(v.kind === 'checked' && v.trusted.size).toBe(3);
+  });
+
+  it('an edit inside the same timestamp tick (same size, same mtime) is still caught: racy entries are never trusted', () => {
+    const fs = project();
+    // Written 1 s before the run that records it began: inside the 2 s window.
+    fs.nowMs += 1000;
+    const snap = snapshotOf(fs);
+    // Nothing changes at all, yet the young entries are not trusted: their stages are re-inspected.
+    expect(dirty(fs, snap)).toEqual(['prep', 'train']);
+  });
+
+  it('every stat field counts: a changed ctime alone (mtime put back), inode, size or one nanosecond of mtime', () => {
+    for (const change of ['ctime', 'ino', 'size', 'mtime'] as const) {
+      const fs = project();
+      const snap = settled(fs);
+      const f = fs.files.get('/p/data/a.csv')!;
+      if (change === 'ctime') f.ctimeNs += 1n;
+      if (change === 'ino') f.ino += 1000n;
+      if (change === 'size') f.size += 1n;
+      if (change === 'mtime') f.mtimeNs += 1n;
+      expect(dirty(fs, snap), change).toEqual(['prep']);
+    }
+  });
+
+  it('a new file in a dep folder changes the folder, so its stage is dirty; an out shared as a dep dirties both stages', () => {
+    const fs = project();
+    const snap = settled(fs);
+    fs.put('/p/data/c.csv', 'ccc');
+    expect(dirty(fs, snap)).toEqual(['prep']);
+    const fs2 = project();
+    const snap2 = settled(fs2);
+    fs2.put('/p/mid.txt', 'MID');
+    expect(dirty(fs2, snap2)).toEqual(['prep', 'train']);
+  });
+
+  it('a deleted out makes its stage dirty', () => {
+    const fs = project();
+    const snap = settled(fs);
+    fs.files.delete('/p/model.bin');
+    expect(dirty(fs, snap)).toEqual(['train']);
+  });
+
+  it('meta files: a touched but identical pipeline file keeps the snapshot usable; a changed one, a new params file or another mlbuild does not', () => {
+    const fs = project();
+    const snap = settled(fs);
+    fs.put('/p/pipeline.yaml', 'stages: ...', { inPlace: true });
+    expect(checkSnapshot(snap, KEY, fs).kind).toBe('checked');
+    fs.put('/p/pipeline.yaml', 'stages: !!!', { inPlace: true });
+    expect(checkSnapshot(snap, KEY, fs)).toMatchObject({ kind: 'unusable', why: '/p/pipeline.yaml changed' });
+
+    const fs2 = project();
+    const snap2 = settled(fs2);
+    fs2.put('/p/params.yaml', 'lr: 1');
+    expect(checkSnapshot(snap2, KEY, fs2)).toMatchObject({ kind: 'unusable', why: '/p/params.yaml appeared' });
+    expect(checkSnapshot(snap2, { ...KEY, build: 'b2' }, project())).toMatchObject({ kind: 'unusable', why: 'mlbuild changed' });
+    expect(checkSnapshot(snap2, { ...KEY, displayCwd: '/p/sub' }, project()).kind).toBe('unusable');
+  });
+
+  it('a meta file racy at write time is checked by content, never by stat', () => {
+    const fs = project();
+    fs.nowMs += 10_000;
+    fs.put('/p/mlbuild.lock', 'lock', { inPlace: true }); // rewritten by the run itself, just now
+    const snap = snapshotOf(fs);
+    expect(checkSnapshot(snap, KEY, fs).kind).toBe('checked');
+    // Same size, same mtime and ctime (the same tick), other bytes: only the content check sees it.
+    fs.files.get('/p/mlbuild.lock')!.content = 'LOCK';
+    expect(checkSnapshot(snap, KEY, fs)).toMatchObject({ kind: 'unusable', why: '/p/mlbuild.lock changed' });
+  });
+
+  it('files that must not exist (a journal, a lock) make it unusable', () => {
+    const fs = project();
+    const snap = settled(fs);
+    const withAbsent = { ...snap, absent: ['/p/.mlcache/lock'] };
+    expect(checkSnapshot(withAbsent, KEY, fs).kind).toBe('checked');
+    fs.put('/p/.mlcache/lock', 'pid');
+    expect(checkSnapshot(withAbsent, KEY, fs)).toMatchObject({ kind: 'unusable' });
+  });
+
+  it('is not written when a stage recorded other content than the workspace has, or a path is missing', () => {
+    const fs = project();
+    fs.nowMs += 10_000;
+    expect(buildSnapshot(input(fs, { recorded: (s, p) => (s === 'train' && p === 'mid.txt' ? 'h:old' : 'h:' + (fs.files.get(`/p/${p}`)?.content ?? '')) }), fs)).toMatchObject({ ok: false });
+    fs.files.delete('/p/model.bin');
+    expect(buildSnapshot(input(fs), fs)).toMatchObject({ ok: false, why: 'model.bin is missing' });
+  });
+
+  it('a later run re-records racy entries once they are old enough, and carries proved entries over unchanged', () => {
+    const fs = project();
+    fs.nowMs += 1000;
+    const young = snapshotOf(fs);
+    expect(dirty(fs, young)).toEqual(['prep', 'train']);
+    fs.nowMs += 5000;
+    const v = checkSnapshot(young, KEY, fs);
+    const next = snapshotOf(fs, { previous: v.kind === 'checked' ? v : undefined });
+    expect(dirty(fs, next)).toEqual([]);
+    // Carry-over: a snapshot built from a check that trusted everything stats nothing while building.
+    const v2 = checkSnapshot(next, KEY, fs);
+    fs.statCalls = 0;
+    const again = snapshotOf(fs, { previous: v2.kind === 'checked' ? v2 : undefined });
+    expect(fs.statCalls).toBe(3); // only the meta files
+    expect(dirty(fs, again)).toEqual([]);
+  });
+
+  it('frozen stages are never dirty; their recorded hashes are not compared', () => {
+    const fs = project();
+    fs.nowMs += 10_000;
+    const built = buildSnapshot(
+      input(fs, {
+        stages: [{ name: 'prep', frozen: true, paths: [], gpus: 0, memoryMb: 0 }, { name: 'train', frozen: false, paths: ['mid.txt', 'model.bin'], gpus: 0, memoryMb: 0 }],
+      }),
+      fs,
+    );
+    expect(built.ok).toBe(true);
+    const snap = decodeSnapshot(built.ok ? built.bytes : new Uint8Array())!;
+    fs.put('/p/data/a.csv', 'new', { inPlace: true });
+    expect(dirty(fs, snap)).toEqual([]);
+  });
+
+  it('decodes only its own format, from any byte offset', () => {
+    const fs = project();
+    fs.nowMs += 10_000;
+    const built = buildSnapshot(input(fs), fs);
+    if (!built.ok) throw new Error(built.why);
+    const shifted = new Uint8Array(built.bytes.length + 3);
+    shifted.set(built.bytes, 3);
+    const back = decodeSnapshot(shifted.subarray(3))!;
+    expect(back.paths).toEqual(decodeSnapshot(built.bytes)!.paths);
+    expect(Array.from(back.stats)).toEqual(Array.from(decodeSnapshot(built.bytes)!.stats));
+    expect(decodeSnapshot(built.bytes.subarray(0, built.bytes.length - 8))).toBeUndefined();
+    expect(decodeSnapshot(Buffer.from('not a snapshot at all'))).toBeUndefined();
+  });
+
+  it('racy window comes from MLBUILD_RACY_WINDOW_MS when it is a number >= 0', () => {
+    expect(racyWindowMs({})).toBe(2000);
+    expect(racyWindowMs({ MLBUILD_RACY_WINDOW_MS: '0' })).toBe(0);
+    expect(racyWindowMs({ MLBUILD_RACY_WINDOW_MS: '5000' })).toBe(5000);
+    expect(racyWindowMs({ MLBUILD_RACY_WINDOW_MS: '-1' })).toBe(2000);
+    expect(racyWindowMs({ MLBUILD_RACY_WINDOW_MS: 'x' })).toBe(2000);
+  });
+
+  it('on the real file system, the fast stat reads exactly what fs.statSync does (files, folders, missing paths)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-snap-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'f'), 'x'.repeat(5000));
+      fs.mkdirSync(path.join(dir, 'd'));
+      const io = nodeSnapshotIo(() => '');
+      expect(io.statInto).toBeDefined(); // Node 20's binding passed its self-test here
+      const viaApi = { ...io, statInto: undefined };
+      for (const p of [dir, path.join(dir, 'f'), path.join(dir, 'd')]) {
+        const a = new BigInt64Array(8);
+        const b = new BigInt64Array(8);
+        expect(io.statInto!(p, a)).toBe(true);
+        const st = fs.statSync(p, { bigint: true });
+        b[0] = st.dev;
+        b[1] = st.ino;
+        b[2] = st.size;
+        b[3] = st.mtimeNs / 1_000_000_000n;
+        b[4] = st.mtimeNs % 1_000_000_000n;
+        b[5] = st.ctimeNs / 1_000_000_000n;
+        b[6] = st.ctimeNs % 1_000_000_000n;
+        b[7] = st.isDirectory() ? 1n : 0n;
+        expect(Array.from(a)).toEqual(Array.from(b));
+      }
+      expect(io.statInto!(path.join(dir, 'missing'), new BigInt64Array(8))).toBe(false);
+      expect(io.statInto!(path.join(dir, 'f', 'below-a-file'), new BigInt64Array(8))).toBe(false);
+      // A snapshot built on the real file system checks clean with both stat paths.
+      fs.utimesSync(path.join(dir, 'f'), 1, 1);
+      const key = { build: 'b', root: dir, pipelineFile: path.join(dir, 'p.yaml'), displayCwd: dir };
+      const built = buildSnapshot(
+        { ...key, stages: [{ name: 's', frozen: false, paths: ['f', 'd'], gpus: 0, memoryMb: 0 }], record: (p) => ({ path: p, hash: 'h', size: 1 }), recorded: () => 'h', meta: [], absent: [], observedFrom: Date.now() + 10_000 },
+        io,
+      );
+      if (!built.ok) throw new Error(built.why);
+      const snap = decodeSnapshot(built.bytes)!;
+      for (const x of [io, viaApi]) expect(checkSnapshot(snap, key, x)).toMatchObject({ kind: 'checked', dirty: new Set() });
+      fs.writeFileSync(path.join(dir, 'd', 'new'), '');
+      expect(checkSnapshot(snap, key, io)).toMatchObject({ kind: 'checked', dirty: new Set(['s']) });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
