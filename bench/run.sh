@@ -245,7 +245,8 @@ scenario() {
       if msg=$(node "$HERE/check-cache.mjs" "$dir"); then check OK "$name/mlbuild: $msg"; else check FAIL "$name/mlbuild: cache check: $msg"; fi
       # An out edited in place (same size) must never reach its cache object (no shared inode):
       # the cache still checks clean, and repro puts the recorded content back without running.
-      local victim; victim=$(cd "$dir/out" && ls | head -1)
+      # (A glob, not `ls | head -1`: under pipefail, ls killed by SIGPIPE on 1000 names ends the script.)
+      local outs=("$dir"/out/*); local victim; victim=$(basename "${outs[0]}")
       cp "$dir/out/$victim" "$OUT/$name/victim.orig"
       printf 'X' | dd of="$dir/out/$victim" bs=1 count=1 conv=notrunc status=none
       if ! msg=$(node "$HERE/check-cache.mjs" "$dir"); then check FAIL "$name/mlbuild: an in-place edit of out/$victim changed the cache: $msg"
