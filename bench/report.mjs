@@ -147,6 +147,21 @@ for (const s of scenarios) {
     p(`| ${label} | ${row.map(cell).join(' | ')} | ${ratio(ml, base('make'))} | ${ratio(ml, base('ninja'))} |`);
   }
   p('');
+  // Peak RSS of the no-op (bench/run.sh measures it for the no-op-only scenarios): median of the runs.
+  const rssOf = (t) => {
+    const kib = read(`${s}.noop.${t}.rss`).split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
+    return kib.length ? { median: kib[Math.floor(kib.length / 2)], min: kib[0], max: kib[kib.length - 1], n: kib.length } : undefined;
+  };
+  const rss = tools.map((t) => [t, rssOf(t)]).filter(([, r]) => r);
+  if (rss.length) {
+    const mb = (k) => `${(k / 1024).toFixed(0)} MB`;
+    p(
+      `Peak RSS of the no-op (GNU \`time -f %M\`, median (min–max) of ${rss[0][1].n} runs): ` +
+        rss.map(([t, r]) => `${t} ${mb(r.median)} (${mb(r.min)}–${mb(r.max)})`).join(', ') +
+        (s === 's10000' ? ' (target for mlbuild: at most 250 MB).' : '.'),
+      '',
+    );
+  }
   const xx = results.get(`${s}.hash.xxhsum`);
   const clean = results.get(`${s}.clean.mlbuild`);
   if (xx) {

@@ -144,6 +144,18 @@ bench() {
   fi
 }
 
+# rss ID DIR COMMAND: peak resident set size (KiB) of COMMAND, one line per run ($RUNS runs, GNU
+# time's %M of the whole process: mlbuild's own, or the tool's), written to $RES/ID.rss.
+rss() {
+  local id=$1 dir=$2 cmd=$3 i
+  : > "$RES/$id.rss"
+  for ((i = 0; i < RUNS; i++)); do
+    (cd "$dir" && /usr/bin/time -f '%M' -o "$RES/$id.rss.one" $cmd > /dev/null 2>&1) || { check FAIL "$id: the command failed while measuring its memory"; return; }
+    cat "$RES/$id.rss.one" >> "$RES/$id.rss"
+  done
+  rm -f "$RES/$id.rss.one"
+}
+
 # How many stages a build ran, from the tool's own output (stdin).
 count_ran() {
   case "$1" in
@@ -318,6 +330,7 @@ noop_scenario() {
     log "-- $tool: initial full build took $((($(date +%s%N) - t0) / 1000000)) ms (one untimed run)"
     sleep 2.5
     bench "$name.noop.$tool" "$dir" "$cmd" "" "$RUNS"
+    rss "$name.noop.$tool" "$dir" "$cmd"
     if [ "$tool" = mlbuild ]; then bench "$name.status.$tool" "$dir" "$MLBUILD status" "" "$RUNS"; fi
   done
   if diff -rq "$OUT/$name/make/out" "$OUT/$name/mlbuild/out" > /dev/null; then check OK "$name/mlbuild: outputs equal make's"
