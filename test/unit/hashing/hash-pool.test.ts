@@ -5,7 +5,7 @@ import { FileHasher, POOL_MIN_SIZE } from '../../../src/hashing/file-hasher.js';
 import { HashPool, type BigFileHasher } from '../../../src/hashing/hash-pool.js';
 import { StatCache } from '../../../src/hashing/stat-cache.js';
 import { loadHasher, type Hasher } from '../../../src/hashing/xxhash.js';
-import { age, makeTmp, rmTmp } from './tmp.js';
+import { age, makeTmp, patternBytes as bytes, rmTmp } from './tmp.js';
 
 let hasher: Hasher;
 let root: string;
@@ -19,19 +19,6 @@ beforeEach(() => {
   root = makeTmp();
 });
 afterEach(() => rmTmp(root));
-
-/** Deterministic non-repeating bytes, so an off-by-one in chunking changes the hash. */
-function bytes(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 describe('HashPool', () => {
   it('gives the same digest as the main-thread hasher, across read and slice boundaries', async () => {

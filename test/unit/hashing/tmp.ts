@@ -1,4 +1,4 @@
-// Temp-dir helpers shared by the hashing and state unit tests (real files, no fs mocks).
+// Temp-dir and test-data helpers shared by the hashing and state unit tests (real files, no fs mocks).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,4 +26,17 @@ export const OLD_TIME = 1577836800;
 /** Sets atime and mtime of every given path to OLD_TIME + offset seconds. */
 export function age(root: string, rels: string[], offset = 0): void {
   for (const rel of rels) fs.utimesSync(path.join(root, rel), OLD_TIME + offset, OLD_TIME + offset);
+}
+
+/** Deterministic non-repeating bytes (xorshift), so a misplaced, repeated or off-by-one chunk changes the hash. */
+export function patternBytes(n: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  let x = seed | 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
 }

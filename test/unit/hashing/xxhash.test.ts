@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import xxhash from 'xxhash-wasm';
 import { copyingInPlace, hex64, loadHasher, type Hasher } from '../../../src/hashing/xxhash.js';
 import { inPlaceModule } from '../../../src/hashing/in-place.js';
+import { patternBytes } from './tmp.js';
 
 // Reference values from Debian's `xxhsum -H1` (xxHash 0.8).
 const GOLDEN: [string, string][] = [
@@ -49,19 +50,6 @@ describe('xxhash', () => {
 });
 
 describe('xxhash in place (bytes hashed where they were read, in wasm memory)', () => {
-  /** Deterministic non-repeating bytes, so a misplaced or repeated chunk changes the hash. */
-  function pattern(n: number, seed: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    let x = seed | 1;
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      b[i] = x & 0xff;
-    }
-    return b;
-  }
-
   /** Feeds `data` through an in-place stream in `chunk`-byte pieces, alternating regions. */
   function inPlace(h: Hasher, data: Buffer, chunk: number, count = 2): string {
     const s = h.inPlace(chunk, count);
@@ -93,15 +81,15 @@ describe('xxhash in place (bytes hashed where they were read, in wasm memory)', 
       [(1 << 20) + 5, 1 << 20, 2],
       [3 << 20, 1 << 20, 1],
     ] as const) {
-      const data = pattern(size, size + 1);
+      const data = patternBytes(size, size + 1);
       expect(inPlace(h, data, chunk, count), `${size} in ${chunk}s over ${count} regions`).toBe(h.hashBytes(data));
     }
   });
 
   it('keeps streams that are open at the same time apart, each in its own memory', async () => {
     const h = await loadHasher();
-    const a = pattern(70_000, 1);
-    const b = pattern(90_000, 2);
+    const a = patternBytes(70_000, 1);
+    const b = patternBytes(90_000, 2);
     const sa = h.inPlace(4096, 2);
     const sb = h.inPlace(4096, 2);
     for (let i = 0, off = 0; off < Math.max(a.length, b.length); i++, off += 4096) {
@@ -120,7 +108,7 @@ describe('xxhash in place (bytes hashed where they were read, in wasm memory)', 
     const h = await loadHasher();
     expect(inPlaceModule((b) => h.hashBytes(b))).not.toBeNull();
     const fallback = copyingInPlace(await xxhash(), 1000, 2);
-    const data = pattern(4321, 9);
+    const data = patternBytes(4321, 9);
     for (let off = 0, k = 0; off < data.length; off += 1000, k = 1 - k) {
       const n = Math.min(1000, data.length - off);
       fallback.regions[k]!.set(data.subarray(off, off + n));
