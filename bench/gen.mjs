@@ -32,6 +32,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { mulberry32 as prng } from '../scripts/lib/mulberry32.mjs';
 
 // ---------------------------------------------------------------- arguments
 
@@ -98,17 +99,6 @@ function parseArgs(argv) {
 
 // ---------------------------------------------------------------- deterministic randomness
 
-/** mulberry32: a tiny seeded PRNG for the graph's shape. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A seeded byte stream (AES-256-CTR over zeros): fast enough for GiB-sized inputs, same bytes every time. */
 function byteStream(seed) {

@@ -10,6 +10,7 @@
 // --from/--count: which lines of the input to use (so traffic and labelled data can be disjoint).
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { mulberry32 as rng } from './lib/mulberry32.mjs';
 
 const SUBSTITUTIONS = [
   [/\bvery\b/gi, 'hella'],
@@ -34,17 +35,6 @@ const TAGS = ['fr fr', 'no cap', 'ngl', 'tbh', 'lol', 'smh', 'deadass', 'its giv
 const POSITIVE = ['😍', '🔥', '💯', '🙌', '😂', '✨'];
 const NEGATIVE = ['💀', '🙄', '😤', '👎', '😬', '🤡'];
 
-/** mulberry32: a small seeded generator, so the same seed gives the same file. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Rewrites one sentence; `label` picks the emoji's polarity. */
 export function slangify(sentence, label, random, rate) {
