@@ -13,9 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { Project, REPO_ROOT, cliBuilt, startUntil } from './rig.js';
 import { makeFixture, startUi, type Fixture, type UiServer } from './ui-rig.js';
+import { CHROMIUM, noBrowser, skipBrowser } from './offline-page.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const noBrowser = fs.existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`;
 const SHOTS = process.env.UI_SCREENSHOTS ?? path.join(REPO_ROOT, 'bench', 'out', 'ui-screenshots');
 
 async function launch(): Promise<BrowserContext> {
@@ -41,7 +40,7 @@ async function watchedPage(ctx: BrowserContext, origin: string): Promise<{ page:
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
-describe.skipIf(noBrowser !== undefined && process.env.CI !== 'true')(`mlbuild ui in headless Chromium${noBrowser ? ` (skipped: ${noBrowser})` : ''}`, () => {
+describe.skipIf(skipBrowser)(`mlbuild ui in headless Chromium${noBrowser ? ` (skipped: ${noBrowser})` : ''}`, () => {
   let fx: Fixture;
   let ui: UiServer;
   let ctx: BrowserContext;
@@ -184,7 +183,7 @@ describe.skipIf(noBrowser !== undefined && process.env.CI !== 'true')(`mlbuild u
   });
 });
 
-describe.skipIf(noBrowser !== undefined && process.env.CI !== 'true')('mlbuild ui follows a live repro', () => {
+describe.skipIf(skipBrowser)('mlbuild ui follows a live repro', () => {
   it('shows the stage running with its log and progress, then up to date', { timeout: 120_000 }, async () => {
     cliBuilt();
     fs.mkdirSync(SHOTS, { recursive: true });
