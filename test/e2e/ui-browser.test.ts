@@ -172,7 +172,11 @@ describe.skipIf(skipBrowser)(`mlbuild ui in headless Chromium${noBrowser ? ` (sk
     await page.waitForFunction(`document.documentElement.dataset.theme !== ${JSON.stringify(before)}`, undefined, { timeout: 10_000 });
     const after = await page.evaluate('document.documentElement.dataset.theme');
     expect(after).toBe(before === 'dark' ? 'light' : 'dark');
-    await page.evaluate("document.documentElement.dataset.theme = 'dark'");
+    if (after !== 'dark') await page.keyboard.press('t');
+    await page.waitForFunction("document.documentElement.dataset.theme === 'dark'", undefined, { timeout: 10_000 });
+    // The charts redraw in the dark theme: axis labels light on the dark page, not the light theme's dark grey.
+    const labelFill = `document.querySelector('figure[aria-label="drift over commits"] g.role-axis-label text')?.getAttribute('fill')`;
+    await page.waitForFunction(`${labelFill} === '#fff'`, undefined, { timeout: 30_000 });
     await shot(page, 'models-dark');
     await page.keyboard.press('1');
     await page.locator('[data-stage="prepare"]').waitFor();

@@ -4,21 +4,26 @@
  * dash as well as colour, so the charts read without colour. Sets data-rendered on its element
  * when drawn (tests and screenshots wait on it).
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { createContext } from 'preact';
+import { useContext, useEffect, useRef, useState } from 'preact/hooks';
 
 type Spec = Record<string, unknown>;
 
 let embedding: Promise<typeof import('vega-embed')> | undefined;
 const loadEmbed = () => (embedding ??= import('vega-embed'));
 
-export function darkMode(): boolean {
-  return document.documentElement.dataset.theme === 'dark';
-}
+/**
+ * The page's theme, from the App's state: a chart redraws when it changes. (Reading the document's
+ * data-theme while rendering saw the old theme, which an effect replaces only after the render, so
+ * a switched page kept light-theme axes on a dark background.)
+ */
+export const ThemeContext = createContext<'light' | 'dark'>('light');
 
 export function Chart({ spec, label }: { spec: Spec; label: string }) {
   const ref = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<string | undefined>();
-  const key = JSON.stringify(spec) + darkMode();
+  const dark = useContext(ThemeContext) === 'dark';
+  const key = JSON.stringify(spec) + dark;
   useEffect(() => {
     let view: { finalize(): void } | undefined;
     let cancelled = false;
@@ -28,7 +33,7 @@ export function Chart({ spec, label }: { spec: Spec; label: string }) {
     loadEmbed()
       .then(async ({ default: embed }) => {
         if (cancelled) return;
-        const r = await embed(el, spec as never, { actions: false, renderer: 'svg', theme: darkMode() ? 'dark' : undefined });
+        const r = await embed(el, spec as never, { actions: false, renderer: 'svg', theme: dark ? 'dark' : undefined });
         view = r.view;
         if (cancelled) view.finalize();
         else el.dataset.rendered = 'true';

@@ -7,6 +7,7 @@ import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { appendLog, getJson, type StreamedLog, type ExperimentsDoc, type LiveState, type ModelsDoc, type PipelineView, type Revisions } from './api';
 import { VIEWS, hrefFor, setParams, useRoute, type View } from './route';
+import { ThemeContext } from './chart';
 import { PipelinePage } from './views/pipeline';
 import { ExperimentsPage } from './views/experiments';
 import { MetricsPage } from './views/metrics';
@@ -65,6 +66,11 @@ function App() {
   const revisions = useData<Revisions>(seen.has('metrics') ? '/api/revisions' : undefined);
 
   useEffect(() => applyTheme(theme), [theme]);
+  const toggleTheme = useCallback(() => {
+    const next = theme === 'dark' ? 'light' : 'dark';
+    localStorage.setItem('mlbuild-theme', next);
+    setTheme(next);
+  }, [theme]);
   useEffect(() => setSeen((s) => (s.has(route.view) ? s : new Set([...s, route.view]))), [route.view]);
   useEffect(() => {
     document.title = `${TITLES[route.view]} · mlbuild`;
@@ -111,11 +117,8 @@ function App() {
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       const n = Number(e.key);
       if (Number.isInteger(n) && n >= 1 && n <= VIEWS.length) location.hash = hrefFor(VIEWS[n - 1]!);
-      else if (e.key === 't') {
-        const next = theme === 'dark' ? 'light' : 'dark';
-        localStorage.setItem('mlbuild-theme', next);
-        setTheme(next);
-      } else if (e.key === '?') setHelp((h) => !h);
+      else if (e.key === 't') toggleTheme();
+      else if (e.key === '?') setHelp((h) => !h);
       else if (e.key === '/') {
         const f = document.getElementById('filter');
         if (f) {
@@ -127,7 +130,7 @@ function App() {
         setParams({ stage: undefined, compare: undefined });
       }
     },
-    [theme],
+    [toggleTheme],
   );
   useEffect(() => {
     addEventListener('keydown', onKey);
@@ -135,7 +138,7 @@ function App() {
   }, [onKey]);
 
   return (
-    <>
+    <ThemeContext.Provider value={theme}>
       <header>
         <h1>mlbuild</h1>
         <nav aria-label="views">
@@ -154,11 +157,7 @@ function App() {
         <button
           type="button"
           class="theme"
-          onClick={() => {
-            const next = theme === 'dark' ? 'light' : 'dark';
-            localStorage.setItem('mlbuild-theme', next);
-            setTheme(next);
-          }}
+          onClick={toggleTheme}
           aria-label={`switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}
         >
           {theme === 'dark' ? '☀ light' : '☾ dark'}
@@ -195,7 +194,7 @@ function App() {
         {route.view === 'metrics' && <MetricsPage params={route.params} revisions={revisions.data} />}
         {route.view === 'models' && <ModelsPage doc={models.data} error={models.error} params={route.params} />}
       </main>
-    </>
+    </ThemeContext.Provider>
   );
 }
 
