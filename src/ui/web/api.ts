@@ -142,6 +142,18 @@ export const formatSeconds = (s: number | null | undefined): string => {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 };
 
+/**
+ * The pipeline summary's line for stale stages: the expected time and cost of the timed ones, and
+ * how many were never timed. With none timed there is no estimate, not a cost of "0ms".
+ */
+export function staleSummary(e: PipelineView['stale_expected'], total: number): string {
+  const head = `! ${e.stages} of ${total} stages are stale`;
+  const untimed = `${e.unknown} stage${e.unknown === 1 ? '' : 's'} never timed`;
+  if (e.unknown >= e.stages) return `${head} · no estimate yet: ${untimed}`;
+  const gpu = e.gpu_s > 0 ? `, ${formatSeconds(e.gpu_s)} GPU` : '';
+  return `${head} · expected time to bring them up to date: ${formatSeconds(e.seconds)}${e.unknown ? ` + ${untimed}` : ''} · cost ${formatSeconds(e.cpu_s)} CPU${gpu}`;
+}
+
 export const formatValue = (v: Scalar | undefined): string => {
   if (v === undefined || v === null) return '–';
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(5)));

@@ -4,7 +4,7 @@
  * selected stage's reasons, timings and log; the live run's progress and ETA.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { formatSeconds, getJson, joinLog, type LiveState, type StreamedLog, type PipelineView, type StageView } from '../api';
+import { formatSeconds, getJson, joinLog, staleSummary, type LiveState, type StreamedLog, type PipelineView, type StageView } from '../api';
 import { setParams } from '../route';
 
 export const STATE_LABEL: Record<StageView['state'], [string, string]> = {
@@ -242,7 +242,7 @@ export function PipelinePage({ view, live, logs, selected, error }: { view: Pipe
       <p class="summary" data-testid="pipeline-summary">
         {view.up_to_date
           ? `✓ All ${view.stages.length} stages of ${view.pipeline_file} are up to date.`
-          : `! ${e.stages} of ${view.stages.length} stages are stale · expected time to bring them up to date: ${formatSeconds(e.seconds)}${e.unknown ? ` + ${e.unknown} stage${e.unknown > 1 ? 's' : ''} never timed` : ''} · cost ${formatSeconds(e.cpu_s)} CPU${e.gpu_s > 0 ? `, ${formatSeconds(e.gpu_s)} GPU` : ''}`}
+          : staleSummary(e, view.stages.length)}
       </p>
       <div class="pipeline-body">
         <Dag stages={view.stages} selected={selected} />
