@@ -33,6 +33,7 @@ import { type Reason, isOutsOnly, restorableOuts } from './reason.js';
 import { cmdText, inspectStage, type InspectContext, type Inspection } from './freshness.js';
 import { formatBytes } from '../report/terminal.js';
 import { describeFailure, failureFromError, type StageFailure } from './failure.js';
+import { ensureDir } from '../util/dir-cache.js';
 
 export type StageState =
   | 'pending'
@@ -273,8 +274,9 @@ export class StageRun {
       const abs = this.abs(o.path);
       if (!o.persist) fs.rmSync(abs, { recursive: true, force: true });
       else this.svc.cache.unprotect(o.path);
-      // Parents of declared outs are created so `cmd > out/x` works; nothing else is written.
-      fs.mkdirSync(path.dirname(abs), { recursive: true });
+      // Parents of declared outs are created so `cmd > out/x` works; nothing else is written. Made
+      // once per run (1000 stages writing into out/ asked the kernel 1000 times).
+      ensureDir(path.dirname(abs));
       this.svc.files.invalidate(o.path);
     }
   }
