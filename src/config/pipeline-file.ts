@@ -86,7 +86,7 @@ export function parseYamlText(
   const lineStarts = [0];
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
   const file: YamlFile = { abs, display, text, doc, lineStarts };
-  if (doc.errors.length === 0 && text.includes('*')) {
+  if (doc.errors.length === 0 && ALIAS_TOKEN.test(text)) {
     const bomb = aliasBomb(file);
     if (bomb) return err([bomb]);
   }
@@ -114,6 +114,13 @@ export const MAX_ALIASES = 100;
 
 /** The largest pipeline, params or vars file read (characters); a 10 000-stage pipeline is ~2 MiB. */
 export const MAX_YAML_CHARS = 32 << 20;
+
+/**
+ * Where an alias can stand: `*` at the start of a node (after a line start, space, `[`, `{`, `,`
+ * or `:`). A file without one has no aliases, and skips the walk over every node that counts them:
+ * `cmd: cksum data/*` (a glob) is not one.
+ */
+const ALIAS_TOKEN = /(?:^|[\s,[{:])\*/;
 
 function aliasBomb(file: YamlFile): Diagnostic | undefined {
   let count = 0;
