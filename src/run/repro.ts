@@ -179,7 +179,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
       const now = performance.now();
       if (now - lastFlush > 1000) {
         lastFlush = now;
-        flushing = flushing.then(() => state.lockfile.save()).catch(() => undefined);
+        flushing = flushing.then(() => state.lockfile.save({ interim: true })).catch(() => undefined);
       }
     },
   };
