@@ -257,6 +257,23 @@ describe('repro', () => {
     expect(p.read('.mlcache/logs/show.log')).toBe('seed 7 tiny\n');
   });
 
+  it('rewrites the MLBUILD_PARAMS file when the one on disk is torn (as a power loss may leave it)', async () => {
+    const p = project({
+      'pipeline.yaml': 'stages:\n  show:\n    cmd: cp "$MLBUILD_PARAMS" seen.json\n    params: [seed]\n    outs: [seen.json]\n',
+      'params.yaml': 'seed: 7\n',
+    });
+    expect((await p.repro()).code).toBe(0);
+    const json = p.read('seen.json');
+    expect(JSON.parse(json)).toEqual({ seed: 7 });
+    const dir = p.path('.mlcache/params');
+    const [name] = fs.readdirSync(dir);
+    fs.writeFileSync(`${dir}/${name!}`, json.slice(0, 5));
+    const r = await p.repro(['-f']);
+    expect(r.outcomes).toEqual({ show: 'succeeded' });
+    expect(p.read('seen.json')).toBe(json);
+    expect(fs.readdirSync(dir)).toEqual([name]);
+  });
+
   it('-S overrides are applied and written back to the params files', async () => {
     const p = chain();
     await p.repro();
