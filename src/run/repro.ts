@@ -77,6 +77,21 @@ async function writeParamsJson(project: Project, ws: Workspace, state: RunState)
   return file;
 }
 
+/** The journal still holds every finished stage; the next run folds it into the lockfile. */
+const lockNotWritten = (e: Error): string => `could not write mlbuild.lock: ${e.message}; the finished stages are kept in the journal and the next run records them`;
+
+/** The caches a run leaves for the next one; failures only cost speed next time. */
+async function saveCaches(state: RunState, history: RunHistory, adopter: DvcLockAdopter | undefined): Promise<void> {
+  try {
+    const statSaved = state.statCache.save();
+    adopter?.saveIndex();
+    history.save();
+    await statSaved;
+  } catch {
+    // Caches of what can be measured again.
+  }
+}
+
 /**
  * What a repro returns: its exit code and, once it got as far as running (or assessing, for
  * --dry), the summary the reporter was given. Callers (exp, verify) read the summary here rather
@@ -277,18 +292,18 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
       } catch {
         // The lockfile below records the same entries.
       }
-      await state.lockfile.save();
-      await state.journal.clear();
+      // While the lockfile is written and flushed (thread pool), the caches are serialized here.
+      const lockSaved = state.lockfile.save().then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      const cachesSaved = saveCaches(state, history, adopter);
+      const failed = await lockSaved;
+      await cachesSaved;
+      if (failed) recordError = lockNotWritten(failed);
+      else await state.journal.clear();
     } catch (e) {
-      // The journal still holds every finished stage; the next run folds it into the lockfile.
-      recordError = `could not write mlbuild.lock: ${(e as Error).message}; the finished stages are kept in the journal and the next run records them`;
-    }
-    try {
-      await state.statCache.save();
-      adopter?.saveIndex();
-      history.save();
-    } catch {
-      // Caches of what can be measured again.
+      recordError = lockNotWritten(e as Error);
     }
   }
   if (recordError) svc.reporter.on({ type: 'warning', message: recordError });

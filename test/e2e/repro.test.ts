@@ -274,6 +274,20 @@ describe('repro', () => {
     expect(fs.readdirSync(dir)).toEqual([name]);
   });
 
+  it('a lockfile that cannot be written at the end: a warning, exit 1, and the next run records the stages from the journal', async () => {
+    // The stage puts a folder where mlbuild.lock goes, so the run's final save fails.
+    const p = project({ 'pipeline.yaml': 'stages:\n  s:\n    cmd: echo hi > o.txt && mkdir mlbuild.lock\n    outs: [o.txt]\n' });
+    const r = await p.run(['repro']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/could not write mlbuild\.lock: .*the finished stages are kept in the journal and the next run records them/);
+    expect(fs.existsSync(p.path('.mlcache/state/durations.json'))).toBe(true); // the caches were still saved
+    fs.rmdirSync(p.path('mlbuild.lock'));
+    const again = await p.repro();
+    expect(again.code).toBe(0);
+    expect(again.outcomes).toEqual({ s: 'fresh' });
+    expect(p.read('mlbuild.lock')).toContain('cmd: echo hi > o.txt && mkdir mlbuild.lock');
+  });
+
   it('-S overrides are applied and written back to the params files', async () => {
     const p = chain();
     await p.repro();
