@@ -83,7 +83,7 @@ const lockNotWritten = (e: Error): string => `could not write mlbuild.lock: ${e.
 /** The caches a run leaves for the next one; failures only cost speed next time. */
 async function saveCaches(state: RunState, history: RunHistory, adopter: DvcLockAdopter | undefined): Promise<void> {
   try {
-    const statSaved = state.statCache.save();
+    const statSaved = state.statCache.save().catch(() => false); // handled even if a line below throws
     adopter?.saveIndex();
     history.save();
     await statSaved;
