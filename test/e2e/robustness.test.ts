@@ -128,7 +128,7 @@ describe('finding 2: a full disk fails the stage, never crashes', () => {
 });
 
 describe('finding 3: commands the OS cannot start fail their stage', () => {
-  it.each(['direct', 'helper'])('a 200 000-character param in cmd (E2BIG) and a NUL byte fail those stages with exit 1; the others are recorded (spawned %s)', async (spawner) => {
+  it.each(['direct', 'node', 'native'])('a 200 000-character param in cmd (E2BIG) and a NUL byte fail those stages with exit 1; the others are recorded (spawned %s)', async (spawner) => {
     const p = projects.make({
       'pipeline.yaml': `stages:
   big:
