@@ -20,6 +20,10 @@ import { CLI, REPO_ROOT, useProjects } from './rig.js';
 const NATIVE = path.join(REPO_ROOT, 'dist', 'mlbuild-spawner');
 const NODE = path.join(REPO_ROOT, 'dist', 'spawner.js');
 const projects = useProjects();
+// Without a C compiler `npm run build` builds no native helper: its tests are skipped then, except
+// under CI=true (.ci/run installs gcc), where they fail.
+const noNative = !fs.existsSync(NATIVE) && process.env.CI !== 'true';
+if (noNative) console.warn('spawner.test.ts: the native spawner tests are skipped: dist/mlbuild-spawner was not built (no C compiler?)');
 
 const alive = (pid: number): boolean => {
   try {
@@ -47,10 +51,7 @@ function tmpDir(): string {
 const parentPid = (pid: number): number => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
 const env = (): Record<string, string> => ({ ...(process.env as Record<string, string>) });
 
-const helpers: [string, SpawnerCommand][] = [
-  ['native', nativeSpawner(NATIVE)],
-  ['node', nodeSpawner(NODE)],
-];
+const helpers: [string, SpawnerCommand][] = [...(noNative ? [] : [['native', nativeSpawner(NATIVE)] as [string, SpawnerCommand]]), ['node', nodeSpawner(NODE)]];
 
 describe.each(helpers)('the %s spawner', (kind, command) => {
   it('runs /bin/sh -c in its own process group with exactly the given env and cwd, passing output bytes through exactly', async () => {
@@ -146,6 +147,7 @@ describe.each(helpers)('the %s spawner', (kind, command) => {
     const first = collect();
     await l.launch('echo $PPID', os.tmpdir(), env(), first.onData).exited;
     const helper = Number(first.text().stdout.toString());
+    expect(helper).toBeGreaterThan(1); // (never signal pid 0: that is this whole process group)
     process.kill(helper, 'SIGINT');
     process.kill(helper, 'SIGTERM');
     const out = collect();
@@ -235,7 +237,7 @@ describe('repro with the spawner', () => {
       return `  s${s}:\n    cmd: ${print}tr '\\\\0' ' ' < /proc/$PPID/cmdline > out/s${s}.parent\n    deps: [in.txt]\n    outs: [out/s${s}.parent]\n`;
     }).join('')}`;
 
-  it('by default runs every stage through the native helper; logs only what printed or failed, never an old run\'s', async () => {
+  it.skipIf(noNative)('by default runs every stage through the native helper; logs only what printed or failed, never an old run\'s', async () => {
     const p = projects.make({ 'in.txt': 'x\n', 'pipeline.yaml': parentsPipeline(12) });
     fs.mkdirSync(p.path('out'));
     fs.mkdirSync(p.path('.mlcache/logs'), { recursive: true });
@@ -253,7 +255,7 @@ describe('repro with the spawner', () => {
   });
 
   it.each([
-    ['native', '/dist/mlbuild-spawner'],
+    ...(noNative ? [] : [['native', '/dist/mlbuild-spawner']]),
     ['node', '/dist/spawner.js'],
     ['helper', '/dist/spawner.js'],
     ['direct', '/bin/mlbuild.js'],
@@ -271,7 +273,7 @@ describe('repro with the spawner', () => {
   });
 });
 
-describe.each(['native', 'node'])('Ctrl-C with the %s spawner', (way) => {
+describe.each(noNative ? ['node'] : ['native', 'node'])('Ctrl-C with the %s spawner', (way) => {
   it('SIGINT to the whole foreground group: the helper survives it, mlbuild kills the stage groups, records the finished stage and exits 130', async () => {
     const p = projects.make({
       'in.txt': '1\n',
