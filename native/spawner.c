@@ -9,7 +9,10 @@
  * Each command runs as `/bin/sh -c CMD` in the job's cwd with exactly the job's environment, in a
  * process group of its own (the main process kills groups and samples /proc by the pid it is
  * sent), stdin from /dev/null, stdout and stderr through two pipes whose bytes are forwarded as
- * they come. Signal dispositions and the signal mask are reset to the defaults in the child.
+ * they come. Signal dispositions and the signal mask are reset to the defaults in the child (but
+ * glibc's posix_spawn leaves its two internal signals, 32 and 33, ignored in any child it starts;
+ * a glibc program installs its own handlers for them). Forwarding costs this process about
+ * 0.05 ms of CPU per command in all (bench/spawn.mjs), so output is not diverted into files.
  *
  * Protocol (all integers unsigned 32-bit little-endian; src/execute/spawner-frames.ts is the
  * main side):
@@ -83,10 +86,10 @@ static void reserve(struct buf *b, size_t more) {
 }
 
 static void put_u32(unsigned char *p, uint32_t v) {
-  p[0] = v & 0xff;
-  p[1] = (v >> 8) & 0xff;
-  p[2] = (v >> 16) & 0xff;
-  p[3] = (v >> 24) & 0xff;
+  p[0] = (unsigned char)v;
+  p[1] = (unsigned char)(v >> 8);
+  p[2] = (unsigned char)(v >> 16);
+  p[3] = (unsigned char)(v >> 24);
 }
 
 static uint32_t get_u32(const unsigned char *p) {

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { directLauncher, nativeSpawner, nodeSpawner, SpawnerLauncher, type OnData, type SpawnerCommand } from '../../src/execute/launcher.js';
 import { LocalExecutor } from '../../src/execute/local-executor.js';
@@ -210,6 +210,19 @@ describe.each(helpers)('the %s spawner', (kind, command) => {
       expect(fs.existsSync(path.join(dir, 'logs', 'slow.log'))).toBe(true); // failed: a log to point at
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(noNative)('native/spawner.c', () => {
+  it('compiles without a warning under -Wall -Wextra -Wpedantic -Wshadow -Wconversion', () => {
+    const out = path.join(tmpDir(), 'spawner');
+    try {
+      const r = spawnSync(process.env.CC || 'cc', ['-O2', '-Wall', '-Wextra', '-Wpedantic', '-Wshadow', '-Wconversion', '-Werror', '-o', out, path.join(REPO_ROOT, 'native', 'spawner.c')], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    } finally {
+      fs.rmSync(path.dirname(out), { recursive: true, force: true });
     }
   });
 });
