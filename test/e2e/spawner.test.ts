@@ -103,6 +103,13 @@ describe.each(helpers)('the %s spawner', (kind, command) => {
         expect(j.o.text().stdout.toString()).toBe(`job ${j.i}\n`);
         expect(j.o.text().stderr.toString()).toBe(`err ${j.i}`);
       }
+      // Every pipe of a finished job is closed: the helper holds as many descriptors as before them.
+      const probe = collect();
+      await l.launch('echo $PPID', dir, env(), probe.onData).exited;
+      const fds = () => fs.readdirSync(`/proc/${Number(probe.text().stdout.toString())}/fd`).length;
+      const before = fds();
+      await Promise.all(Array.from({ length: 30 }, () => l.launch('echo x; echo y >&2', dir, env(), () => undefined).exited));
+      expect(fds()).toBe(before);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
