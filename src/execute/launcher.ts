@@ -10,8 +10,9 @@
  *
  * The shared launcher (`sharedLauncher()`) uses the native helper from the first command when it
  * was built (commands wait in its queue the millisecond it takes to start; if it cannot start,
- * they go direct); otherwise it starts direct and brings the Node helper up once a run has
- * launched a few commands (a one-stage rebuild never pays for a second Node process).
+ * they go direct and the Node helper takes over); otherwise it starts direct and brings the Node
+ * helper up once a run has launched a few commands (a one-stage rebuild never pays for a second
+ * Node process).
  * `MLBUILD_SPAWNER=native|node|direct` forces one way (`helper` is the old name of `node`): tests,
  * benchmarks. If a helper dies, the commands it was running are reported as failed to start
  * (their groups are killed) and later launches go direct. It does not time out, kill, log or
@@ -99,6 +100,8 @@ export class SpawnerLauncher implements Launcher {
   readonly #reader = new FrameReader();
   #next = 1;
   ready = false;
+  /** It said it was ready at least once. */
+  started = false;
   dead = false;
 
   constructor(
@@ -128,6 +131,7 @@ export class SpawnerLauncher implements Launcher {
   #handle(a: Answer): void {
     if (a.t === 'R') {
       this.ready = !this.dead;
+      this.started = true;
       for (const job of this.#jobs.values()) delete job.retry;
       return;
     }
@@ -249,6 +253,8 @@ export function spawnerMode(v: string | undefined): SpawnerMode {
 export interface Helper extends Launcher {
   /** It said it is ready (requests sent before wait in its queue). */
   readonly ready: boolean;
+  /** It said it was ready at least once (one that died before it did could not run here). */
+  readonly started: boolean;
   /** It exited: launches fail fast. */
   readonly dead: boolean;
 }
@@ -258,6 +264,8 @@ export class AdaptiveLauncher implements Launcher {
   #launches = 0;
   #helper: Helper | undefined;
   #missing: Launcher | undefined;
+  /** The native helper died before it was ever ready (e.g. built against another libc). */
+  #nativeBroken = false;
 
   constructor(
     private readonly mode: SpawnerMode,
@@ -269,12 +277,18 @@ export class AdaptiveLauncher implements Launcher {
   launch(cmd: string, cwd: string, env: Readonly<Record<string, string>>, onData: OnData): Launched {
     this.#launches++;
     const { mode, files } = this;
+    if (mode === 'auto' && this.#helper?.dead && !this.#helper.started && !this.#nativeBroken && files.native) {
+      // Its queued commands went direct; from now on the Node helper's rules apply.
+      this.#nativeBroken = true;
+      this.#helper = undefined;
+    }
+    const native = this.#nativeBroken ? undefined : files.native;
     if (!this.#helper && !this.#missing && mode !== 'direct') {
-      if (mode === 'native' && !files.native) {
+      if (mode === 'native' && !native) {
         this.#missing = unavailable('MLBUILD_SPAWNER=native, but dist/mlbuild-spawner was not built (no C compiler when `npm run build` ran?)');
-      } else if (files.native && (mode === 'native' || mode === 'auto')) {
+      } else if (native && (mode === 'native' || mode === 'auto')) {
         // Forced: no fallback, so a broken native helper shows instead of hiding behind another way.
-        this.#helper = this.make(nativeSpawner(files.native), mode === 'auto' ? this.direct : undefined);
+        this.#helper = this.make(nativeSpawner(native), mode === 'auto' ? this.direct : undefined);
       } else if (files.node && (mode === 'node' || this.#launches >= NODE_HELPER_AFTER)) {
         this.#helper = this.make(nodeSpawner(files.node));
       }
@@ -282,7 +296,7 @@ export class AdaptiveLauncher implements Launcher {
     if (this.#missing) return this.#missing.launch(cmd, cwd, env, onData);
     const h = this.#helper;
     // Native or forced: queue in the helper until it is ready; auto with Node: direct until then.
-    if (h && !h.dead && (h.ready || mode !== 'auto' || files.native)) return h.launch(cmd, cwd, env, onData);
+    if (h && !h.dead && (h.ready || mode !== 'auto' || native)) return h.launch(cmd, cwd, env, onData);
     return this.direct.launch(cmd, cwd, env, onData);
   }
 }

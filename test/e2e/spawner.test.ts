@@ -274,6 +274,55 @@ describe('repro with the spawner', () => {
     }
   });
 
+  it('a native helper that cannot run here (built for another libc): the stages run direct, then through the Node helper', async () => {
+    // A copy of the CLI (bin/ and dist/ are self-contained) whose native helper exits at once.
+    const cli = tmpDir();
+    try {
+      for (const d of ['bin', 'dist']) fs.cpSync(path.join(REPO_ROOT, d), path.join(cli, d), { recursive: true });
+      fs.copyFileSync(path.join(REPO_ROOT, 'package.json'), path.join(cli, 'package.json'));
+      fs.rmSync(path.join(cli, 'dist', 'mlbuild-spawner'), { force: true });
+      fs.writeFileSync(path.join(cli, 'dist', 'mlbuild-spawner'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+      // s04 holds the chain until mlbuild's Node helper is up and idle in its event loop (a
+      // handshake through /proc, not a sleep), so the stages after it go through that helper.
+      const waitForHelper = `
+  const fs = require('fs');
+  const stat = (pid) => { const t = fs.readFileSync('/proc/' + pid + '/stat', 'utf8'); return t.slice(t.lastIndexOf(')') + 2).split(' '); };
+  const cmdline = (pid) => { try { return fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8'); } catch { return ''; } };
+  let main = process.pid;
+  while (!cmdline(main).includes('mlbuild.js')) main = Number(stat(main)[1]);
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const helper = fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d)).find((d) => cmdline(d).includes('spawner.js') && Number(stat(d)[1]) === main);
+    if (helper && fs.readFileSync('/proc/' + helper + '/wchan', 'utf8') === 'do_epoll_wait') break;
+    if (Date.now() > deadline) { console.error('no idle helper'); process.exit(1); }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  }
+  fs.writeFileSync('out/s04.parent', cmdline(Number(stat(process.ppid)[1])).split('\\0').join(' '));
+  `;
+      const chain = Array.from({ length: 8 }, (_, i) => {
+        const s = String(i).padStart(2, '0');
+        const deps = i === 0 ? '[in.txt]' : `[in.txt, out/s${String(i - 1).padStart(2, '0')}.parent]`;
+        const cmd = i === 4 ? 'node wait-helper.cjs' : `tr '\\\\0' ' ' < /proc/$PPID/cmdline > out/s${s}.parent`;
+        return `  s${s}:\n    cmd: ${cmd}\n    deps: ${deps}\n    outs: [out/s${s}.parent]\n`;
+      });
+      const p = projects.make({ 'in.txt': 'x\n', 'wait-helper.cjs': waitForHelper, 'pipeline.yaml': `stages:\n${chain.join('')}` });
+      fs.mkdirSync(p.path('out'));
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const c = spawn(process.execPath, [path.join(cli, 'bin', 'mlbuild.js'), 'repro'], { cwd: p.dir, env: { ...process.env, CI: 'true', MLBUILD_SPAWNER: 'auto' }, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        c.on('close', (code) => resolve({ code, stderr }));
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const parents = Array.from({ length: 8 }, (_, i) => p.read(`out/s${String(i).padStart(2, '0')}.parent`));
+      expect(parents[0]).toContain('/bin/mlbuild.js'); // queued for the native helper, then run direct
+      expect(parents[7]).toContain('/dist/spawner.js');
+      expect(parents.some((x) => x.includes('/dist/mlbuild-spawner'))).toBe(false);
+    } finally {
+      fs.rmSync(cli, { recursive: true, force: true });
+    }
+  });
+
   it.each([
     ...(noNative ? [] : [['native', '/dist/mlbuild-spawner']]),
     ['node', '/dist/spawner.js'],

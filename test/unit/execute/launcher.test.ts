@@ -11,6 +11,7 @@ const ok: Exit = { exitCode: 0, signal: null };
 
 class FakeHelper implements Helper {
   ready = false;
+  started = false;
   dead = false;
   readonly cmds: string[] = [];
   constructor(
@@ -48,6 +49,29 @@ describe('AdaptiveLauncher', () => {
     r.helpers[0]!.dead = true; // it died: later commands go direct
     r.run('c');
     expect(r.direct).toEqual(['c']);
+  });
+
+  it('auto with a native helper that dies before it was ever ready: direct, then the Node helper', () => {
+    const r = rig('auto', { native: '/d/mlbuild-spawner', node: '/d/spawner.js' });
+    r.run('a');
+    r.helpers[0]!.dead = true; // e.g. built against another libc: it never said ready
+    r.run('b');
+    expect(r.direct).toEqual(['b']);
+    for (const c of ['c', 'd']) r.run(c);
+    expect(r.helpers.map((h) => h.command.kind)).toEqual(['native', 'node']); // from the fourth launch
+    r.helpers[1]!.ready = true;
+    r.run('e');
+    expect(r.helpers[1]!.cmds).toEqual(['e']);
+    expect(r.helpers.length).toBe(2);
+  });
+
+  it('auto with a native helper that ran, then died: direct from then on (no Node helper)', () => {
+    const r = rig('auto', { native: '/d/mlbuild-spawner', node: '/d/spawner.js' });
+    r.run('a');
+    Object.assign(r.helpers[0]!, { ready: false, started: true, dead: true });
+    for (const c of ['b', 'c', 'd', 'e']) r.run(c);
+    expect(r.direct).toEqual(['b', 'c', 'd', 'e']);
+    expect(r.helpers.length).toBe(1);
   });
 
   it('auto without it: direct, then the Node helper from the fourth command, used once it is ready', () => {
