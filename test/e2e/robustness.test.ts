@@ -337,8 +337,8 @@ describe('finding 7: the project lock', () => {
   });
 });
 
-/** The cwd of the stage shells below `pid` (the experiment's worktree). */
+/** The cwd of the stage shells below `pid` (the experiment's worktree): its children, or the spawner helper's. */
 function findWorktrees(pid: number): string[] {
-  const out = spawnSync('sh', ['-c', `for c in $(pgrep -P ${pid}); do readlink /proc/$c/cwd; done`], { encoding: 'utf8' }).stdout;
+  const out = spawnSync('sh', ['-c', `for c in $(pgrep -P ${pid}) $(for h in $(pgrep -P ${pid}); do pgrep -P $h; done); do [ "$(cat /proc/$c/comm)" = sh ] && readlink /proc/$c/cwd; done`], { encoding: 'utf8' }).stdout;
   return out.split('\n').filter(Boolean);
 }
