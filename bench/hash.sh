@@ -48,8 +48,8 @@ BYTES=$((FILES * MIB << 20))
 hyperfine -N --warmup 1 --runs "$RUNS" --export-json times.json \
   --prepare 'true' -n 'cat (read floor)' "cat $(echo data/*.bin)" \
   --prepare 'true' -n 'xxhsum -H1' "xxhsum -H1 $(echo data/*.bin)" \
-  --prepare 'rm -f .mlcache/state/stat-cache.json' -n 'mlbuild status, cold stat cache, 1 thread' "$MLBUILD status" \
-  --prepare 'rm -f .mlcache/state/stat-cache.json' -n 'mlbuild status, cold stat cache, 2 workers' "env MLBUILD_HASH_WORKERS=2 $MLBUILD status" \
+  --prepare 'rm -f .mlcache/state/stat-cache.db' -n 'mlbuild status, cold stat cache, 1 thread' "$MLBUILD status" \
+  --prepare 'rm -f .mlcache/state/stat-cache.db' -n 'mlbuild status, cold stat cache, 2 workers' "env MLBUILD_HASH_WORKERS=2 $MLBUILD status" \
   --prepare 'true' -n 'mlbuild status, warm stat cache' "$MLBUILD status" >/dev/null
 
 node - "$BYTES" "$FILES" "$MIB" <<'EOF' | tee RESULTS.md
