@@ -327,18 +327,10 @@ export class StatCache {
    */
   serialize(): Buffer {
     this.#ready();
-    for (const paths of this.#keepers.splice(0)) {
-      // Paths come folder by folder: the rest of an unparsed folder's paths are skipped without
-      // splitting them (its floor is raised once).
-      let skip = '\0';
-      for (const p of paths()) {
-        if (p.startsWith(skip) && p.indexOf('/', skip.length) === -1) continue;
-        const [dir, name] = this.#split(p);
-        this.#keep(dir, name);
-        skip = this.#sections.get(dir)?.index === undefined ? p.slice(0, p.lastIndexOf('/') + 1) : '\0';
-      }
-    }
     const minGen = this.#gen - this.#maxIdle;
+    // Keepers only protect entries from pruning: skipped (and kept for a later save) when this save
+    // prunes nothing, which spares a leaf change walking the thousands of paths the snapshot proved.
+    if (this.#keepers.length > 0 && this.#prunes(minGen)) this.#resolveKeepers();
     const head: unknown[] = [];
     const parts: Buffer[] = [];
     let off = 0;
@@ -370,6 +362,33 @@ export class StatCache {
       off += bytes.length;
     }
     return Buffer.concat([Buffer.from(JSON.stringify({ version: VERSION, gen: this.#gen, dirs: head }) + '\n', 'utf8'), ...parts]);
+  }
+
+  #resolveKeepers(): void {
+    for (const paths of this.#keepers.splice(0)) {
+      // Paths come folder by folder: the rest of an unparsed folder's paths are skipped without
+      // splitting them (its floor is raised once).
+      let skip = '\0';
+      for (const p of paths()) {
+        if (p.startsWith(skip) && p.indexOf('/', skip.length) === -1) continue;
+        const [dir, name] = this.#split(p);
+        this.#keep(dir, name);
+        skip = this.#sections.get(dir)?.index === undefined ? p.slice(0, p.lastIndexOf('/') + 1) : '\0';
+      }
+    }
+  }
+
+  /** Whether a save now would drop anything: a section or entry last used before `minGen`. */
+  #prunes(minGen: number): boolean {
+    for (const sec of this.#sections.values()) {
+      if (sec.index === undefined) {
+        if (Math.max(sec.maxGen, sec.kept) < minGen) return true;
+        continue;
+      }
+      const rows = sec.rows!;
+      for (const i of sec.index.values()) if ((rows[i + 5] as number) < minGen) return true;
+    }
+    return false;
   }
 
   /** Writes the cache atomically if anything changed since load; returns whether it wrote. */

@@ -264,4 +264,29 @@ describe('StatCache', () => {
     expect(fs.existsSync(legacy)).toBe(false);
     expect(fs.existsSync(path.join(mlcache, STAT_CACHE_FILE))).toBe(true);
   });
+
+  it('walks the kept paths only when a save would prune something', async () => {
+    const now = () => 1e13;
+    const opts = { now, maxIdleGenerations: 2 };
+    const st = { size: 1, mtimeMs: 1, ino: 1 };
+    let c = await StatCache.load(mlcache, opts);
+    c.record(path.join(root, 'kept/a'), st, h('a'));
+    await c.save();
+    let walks = 0;
+    const keepers = (): Iterable<string> => {
+      walks++;
+      return [path.join(root, 'kept/a')];
+    };
+    for (let i = 0; i < 4; i++) {
+      c = await StatCache.load(mlcache, opts);
+      c.keepAliveLater(keepers);
+      c.record(path.join(root, 'new/f'), { ...st, ino: 10 + i }, h('n')); // dirty, and nothing else idle
+      await c.save();
+    }
+    // Generations 2 and 3 prune nothing (kept/ was used at 1, within 2 saves); 4 would drop it: walked
+    // then, which raises its floor to 4, so 5 prunes nothing again.
+    expect(walks).toBe(1);
+    c = await StatCache.load(mlcache, opts);
+    expect(c.lookup(path.join(root, 'kept/a'), st)).toBe(h('a'));
+  });
 });
