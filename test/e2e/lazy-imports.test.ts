@@ -1,6 +1,6 @@
 /**
  * What a leaf-change `repro` loads: the pointer walker (fast-glob, bundled) only when a walk
- * happens. A module hook (`--import`, Node's `module.register`) records every module the CLI
+ * happens, and no params-file parsers (json5, smol-toml) for comparing param values. A module hook (`--import`, Node's `module.register`) records every module the CLI
  * resolves; the bundle keeps esbuild's `// node_modules/<pkg>/...` markers, so a loaded chunk's
  * packages can be told from its text.
  */
@@ -50,6 +50,7 @@ const PIPELINE = `stages:
   a:
     cmd: cp in/a.txt a.out
     deps: [in]
+    params: [{custom.toml: [lr]}]
     outs: [a.out]
 `;
 
@@ -60,8 +61,8 @@ async function run(p: Project, args: string[]): Promise<Set<string>> {
 }
 
 describe('lazy imports', () => {
-  it('a leaf-change repro loads yaml but not the pointer walker; a pointer listing outside git does load it', async () => {
-    const p = projects.make({ 'pipeline.yaml': PIPELINE, 'in/a.txt': 'a1\n' });
+  it('a leaf-change repro loads yaml but not the pointer walker or the params-file parsers; a pointer listing outside git does load the walker', async () => {
+    const p = projects.make({ 'pipeline.yaml': PIPELINE, 'custom.toml': 'lr = 0.1\n', 'in/a.txt': 'a1\n' });
     await run(p, ['repro']);
     await run(p, ['repro']);
     p.write({ 'in/a.txt': 'a2\n' });
@@ -69,7 +70,15 @@ describe('lazy imports', () => {
     // The hook saw the bundle (yaml parses the pipeline): the check below is not vacuous.
     expect(leaf.has('yaml')).toBe(true);
     expect(leaf.has('fast-glob')).toBe(false);
+    // Comparing param values needs no params-file parsers (config/param-keys.ts).
+    expect(leaf.has('json5')).toBe(false);
+    expect(leaf.has('smol-toml')).toBe(false);
     expect(p.read('a.out')).toBe('a2\n');
+    // A changed TOML param is still seen (the full load parses it then).
+    p.write({ 'custom.toml': 'lr = 0.2\n' });
+    const changed = await p.repro([], { env: { MLBUILD_RACY_WINDOW_MS: '0' } });
+    expect(changed.outcomes).toEqual({ a: 'succeeded' });
+    expect(changed.doc.stages[0]).toMatchObject({ reasons: [expect.stringContaining('lr')] });
     // Outside git, `dag` lists the pointers by walking: the walker is imported then, and finds them.
     fs.rmSync(p.path('.git'), { recursive: true, force: true });
     p.write({ 'sub/data.csv.dvc': 'outs:\n- md5: 1cb251ec0d568de6a929b520c4aed8d1\n  size: 4\n  hash: md5\n  path: data.csv\n' });
