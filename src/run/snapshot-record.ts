@@ -66,9 +66,13 @@ async function write(project: Project, ws: Workspace, state: RunState, planned: 
     const e = state.lockfile.get(stage as StageName);
     return (e?.deps.find((d) => d.path === p) ?? e?.outs.find((o) => o.path === p))?.hash;
   };
-  const record = async (p: string): Promise<TopRecord | undefined> => {
-    const r = state.files.hashNow(p);
-    return r === 'async' ? state.files.hash(p) : r;
+  // Memo hits for everything the run looked at; awaited only where a big file was not hashed yet.
+  const records = new Map<string, TopRecord | undefined>();
+  const record = async (paths: Iterable<string>): Promise<void> => {
+    for (const p of paths) {
+      const r = state.files.hashNow(p);
+      records.set(p, r === 'async' ? await state.files.hash(p) : r);
+    }
   };
   // A run that started from the snapshot (a leaf change) patches it: only the tops it did not
   // prove unchanged, or looked at again, are re-stat'ed; the rest are copied as they are.
@@ -79,11 +83,7 @@ async function write(project: Project, ws: Workspace, state: RunState, planned: 
       if (st.alwaysChanged && !st.frozen) return `stage '${name}' is always_changed`;
     }
     const redo = topsToRedo(previous, (p) => state.files.stillPrimed(p));
-    const records = new Map<string, TopRecord | undefined>();
-    for (const t of redo) {
-      const p = previous.snapshot.tops[t]!.path;
-      records.set(p, await record(p));
-    }
+    await record(redo.map((t) => previous.snapshot.tops[t]!.path));
     const patched = patchSnapshot({ ...key, previous, redo, record: (p) => records.get(p), recorded, stageNames: planned, meta, pipelineInputs: ws.inputs.length, absent: [], observedFrom: state.observedFrom, windowMs: racyWindowMs() }, io);
     if (patched !== undefined) return save(project, patched);
   }
@@ -96,9 +96,7 @@ async function write(project: Project, ws: Workspace, state: RunState, planned: 
     for (const p of own) paths.add(p);
     stages.push({ name, frozen: st.frozen, paths: own, gpus: st.resources.gpus, memoryMb: st.resources.memoryMb });
   }
-  // Memo hits for everything the run looked at; awaited only where a big file was not hashed yet.
-  const records = new Map<string, TopRecord | undefined>();
-  for (const p of paths) records.set(p, await record(p));
+  await record(paths);
   const built = buildSnapshot(
     {
       ...key,
