@@ -7,9 +7,10 @@
 # It builds a one-stage project whose dep is a directory of FILES random files of MIB MiB each
 # (under bench/out/hash/, gitignored), runs it once, then times `mlbuild status` (which must hash
 # the dep to compare it with the lockfile) with hyperfine:
-#   cold, 1 thread  stat cache deleted before each run; big files hashed on the main thread (default)
+#   cold, 1 thread  stat cache (and the fresh snapshot, which would answer without hashing) deleted
+#                   before each run; big files hashed on the main thread (default)
 #   cold, workers   the same with MLBUILD_HASH_WORKERS=2 (two worker threads, opt-in)
-#   warm            stat cache kept: nothing is read
+#   warm            stat cache kept (fresh snapshot deleted): nothing is read
 # Throughput = bytes / (median time - median warm time), so node's start-up and the status work
 # itself are not counted against the hasher. Prints a Markdown table (also bench/out/hash/RESULTS.md).
 # Needs hyperfine and xxhsum (`apt-get install -y hyperfine xxhash`).
@@ -48,9 +49,9 @@ BYTES=$((FILES * MIB << 20))
 hyperfine -N --warmup 1 --runs "$RUNS" --export-json times.json \
   --prepare 'true' -n 'cat (read floor)' "cat $(echo data/*.bin)" \
   --prepare 'true' -n 'xxhsum -H1' "xxhsum -H1 $(echo data/*.bin)" \
-  --prepare 'rm -f .mlcache/state/stat-cache.json' -n 'mlbuild status, cold stat cache, 1 thread' "$MLBUILD status" \
-  --prepare 'rm -f .mlcache/state/stat-cache.json' -n 'mlbuild status, cold stat cache, 2 workers' "env MLBUILD_HASH_WORKERS=2 $MLBUILD status" \
-  --prepare 'true' -n 'mlbuild status, warm stat cache' "$MLBUILD status" >/dev/null
+  --prepare 'rm -f .mlcache/state/stat-cache.db .mlcache/state/fresh-snapshot.bin' -n 'mlbuild status, cold stat cache, 1 thread' "$MLBUILD status" \
+  --prepare 'rm -f .mlcache/state/stat-cache.db .mlcache/state/fresh-snapshot.bin' -n 'mlbuild status, cold stat cache, 2 workers' "env MLBUILD_HASH_WORKERS=2 $MLBUILD status" \
+  --prepare 'rm -f .mlcache/state/fresh-snapshot.bin' -n 'mlbuild status, warm stat cache' "$MLBUILD status" >/dev/null
 
 node - "$BYTES" "$FILES" "$MIB" <<'EOF' | tee RESULTS.md
 const fs = require('fs');

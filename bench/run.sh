@@ -315,6 +315,17 @@ fresh_snapshot_checks() {
   touch "$dir/$leaf"
   ran=$(build_counting mlbuild "$dir") || ran="?"
   [ "$ran" = 0 ] && check OK "$name/mlbuild: a touched but identical file reran 0 stages" || check FAIL "$name/mlbuild: a touched but identical file reran $ran stages (expected 0)"
+  # A leaf content change re-records the snapshot as a patch (run/snapshot-patch.ts); once the
+  # outs it wrote are old enough (one settling run), a no-op is answered from the patched snapshot.
+  (cd "$dir" && bash "$HERE/prep.sh" change "$leaf")
+  local r1 r2
+  r1=$(build_counting mlbuild "$dir") || r1="?"
+  r2=$(build_counting mlbuild "$dir") || r2="?"   # settles the outs the leaf run wrote
+  before=$(stat -c '%i %y' "$snap" 2>/dev/null || echo none)
+  ran=$(build_counting mlbuild "$dir") || ran="?"
+  after=$(stat -c '%i %y' "$snap" 2>/dev/null || echo gone)
+  [ "$r1" -ge 1 ] 2>/dev/null && [ "$r2" = 0 ] && [ "$ran" = 0 ] && [ "$before" = "$after" ] && check OK "$name/mlbuild: after a leaf change (reran $r1) the patched snapshot answers the no-op" \
+    || check FAIL "$name/mlbuild: leaf change reran $r1, then $r2, then $ran stages; snapshot $before -> $after (expected >= 1, 0, 0, unchanged)"
   # A pipeline edit that only changes the leaf stage's cmd text (a leading space) reruns that stage.
   line=$(grep -n "cmd: .*$(dirname "$leaf")/" "$dir/pipeline.yaml" | head -1 | cut -d: -f1)
   sed -i "${line}s/cmd: \"/cmd: \" /" "$dir/pipeline.yaml"

@@ -24,8 +24,7 @@ import type { FileOverride } from './params.js';
 import { applyEdits, writeAtomic } from './params-write.js';
 import { type Result, err, ok } from '../util/result.js';
 import { parseLenientJson } from '../metrics/lenient-json.js';
-import { getIn, isPlainObject, setIn, splitKey, type Tree } from './tree.js';
-import type { ParamDep, ParamTree } from '../model/stage.js';
+import { isPlainObject, setIn, type Tree } from './tree.js';
 
 export const PARAM_FILE_EXTENSIONS = ['.yaml', '.yml', '.json', '.toml', '.py'] as const;
 
@@ -80,14 +79,7 @@ export const readPythonParams: PythonParamsReader = (text, file) => {
   }
 };
 
-/** The separator between a params file and a key path in a tracked key (`custom.yaml:a.b`). */
-export const FILE_KEY_SEP = ':';
-
-/** The tracked key of `keyPath` in the custom params file `file` ('' keyPath: the whole file). */
-export const fileParamKey = (file: string, keyPath: string): string => (keyPath === '' ? file : `${file}${FILE_KEY_SEP}${keyPath}`);
-
-/** Whether `file` is read by the project params loader (params.yaml, params/...), not as a custom file. */
-export const isProjectParamsFile = (file: string): boolean => file === 'params.yaml' || file.startsWith('params/');
+export { FILE_KEY_SEP, fileParamKey, isProjectParamsFile, paramDepValue } from './param-keys.js';
 
 /** TOML tables come back without a prototype and dates as objects: make plain JSON-like data. */
 function plain(v: unknown): unknown {
@@ -170,19 +162,6 @@ export class ParamFiles {
   files(): string[] {
     return [...this.read.keys()].map((f) => path.join(this.root, ...f.split('/')));
   }
-}
-
-/** The value of a declared param: from its custom file's tree, or from the project params. */
-export function paramDepValue(
-  dep: ParamDep,
-  params: ParamTree,
-  fileParams: Readonly<Record<string, ParamTree>>,
-): { found: true; value: unknown } | { found: false } {
-  if (dep.file === undefined) return getIn(params, splitKey(dep.key));
-  const tree = fileParams[dep.file];
-  if (tree === undefined) return { found: false };
-  const keyPath = dep.key === dep.file ? '' : dep.key.slice(dep.file.length + FILE_KEY_SEP.length);
-  return keyPath === '' ? { found: true, value: tree } : getIn(tree, splitKey(keyPath));
 }
 
 /** A file's text with `-S file:key=value` overrides set, by format; the error is for the user. */

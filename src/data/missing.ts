@@ -17,8 +17,8 @@ export interface MissingSource {
 }
 
 /** `recordedBy`: the stage whose mlbuild.lock entry records this input's hash, if one does. */
-export function whereToGet(sources: DataSources, p: string, recordedBy?: string): MissingSource {
-  const ptr = sources.pointerFor(p);
+export async function whereToGet(sources: DataSources, p: string, recordedBy?: string): Promise<MissingSource> {
+  const ptr = await sources.pointerFor(p);
   if (!ptr && recordedBy) return { recorded: true, get: `recorded in mlbuild.lock by stage '${recordedBy}': get it with \`mlbuild pull\` if a teammate pushed it, or put it there (\`mlbuild add ${p}\` tracks it from then on)` };
   if (!ptr) return { get: 'no stage makes it and no .dvc file tracks it: create it, fix the path, or add a stage that lists it under outs' };
   if (!ptr.md5) return { pointer: ptr.file, get: `${ptr.file} records no hash yet: put the data at ${ptr.path} and run \`mlbuild add ${ptr.path}\`` };

@@ -135,6 +135,8 @@ export class FileHasher {
   readonly #scans = new Map<string, DirScan>();
   readonly #dirs = new Map<string, DirResult>();
   readonly #bigInFlight = new Map<string, Promise<Content>>();
+  /** The stats `prime` seeded: a path whose memo still holds one was neither re-stat'ed nor re-hashed. */
+  readonly #primedStats = new WeakSet<PathStat>();
   /**
    * Big files read on this thread at once, first come first served: a directory of a thousand
    * checkpoints would otherwise hold a thousand read buffers, and the first files' stages would
@@ -243,9 +245,19 @@ export class FileHasher {
     const abs = this.resolve(p);
     if (this.#stats.has(abs) || (!st.isFile && !st.isDirectory)) return;
     this.#stats.set(abs, st);
+    this.#primedStats.add(st);
     if (this.#children !== undefined) addChild(this.#children, abs);
     if (st.isDirectory) this.#dirs.set(abs, { hash: rec.hash, size: rec.size, nfiles: rec.nfiles ?? 0 });
     else this.#contents.set(abs, { hash: rec.hash, size: rec.size });
+  }
+
+  /**
+   * Whether `p` still stands as `prime` seeded it: not invalidated (or re-primed) since, so its
+   * hash is the primed one without asking. The fresh snapshot's re-record skips such paths.
+   */
+  stillPrimed(p: string): boolean {
+    const st = this.#stats.get(this.resolve(p));
+    return st !== undefined && st !== null && this.#primedStats.has(st);
   }
 
   /** Memoised `stat` (symlinks followed); undefined when missing. */

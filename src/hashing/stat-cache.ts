@@ -3,11 +3,14 @@
  * file is never read twice across runs (lage's FileHasher, git's index, DVC's state db). The ctime
  * catches an in-place edit whose mtime was put back (`touch -d`, `cp -p`, tar): nobody can set it.
  *
- * Persisted at `<mlcache>/state/stat-cache.json` as one compact JSON object whose `entries` is a
- * flat array of 7-tuples `[relpath, size, mtimeMs, ino, hash, gen, ctimeMs, ...]` (one JSON.parse, no
- * per-entry objects in the file: ~3 ms for 10k entries). Paths under the project root are stored
- * relative to it, others absolute. Loaded once; `save()` writes atomically and only when something
- * was recorded or forgotten.
+ * Persisted at `<mlcache>/state/stat-cache.db`, one section per folder, so a run that looks at one
+ * folder (a leaf change) parses that folder's entries only, and a save copies the sections it never
+ * parsed as bytes (10 000 entries: parsing them all cost ~15 ms, re-serialising them all ~20 ms).
+ * The file is a JSON header line `{"version":3,"gen":G,"dirs":[dir, offset, length, maxGen, kept,
+ * ...]}` followed by the sections, each a JSON array of flat 7-tuples `[name, size, mtimeMs, ino,
+ * hash, gen, ctimeMs, ...]` at `offset` (bytes after the header line). Folders under the project
+ * root are keyed relative to it, others absolute. Loaded on first use; `save()` writes atomically
+ * and only when something was recorded or forgotten.
  *
  * Racy-clean guard (git's "racy git" problem): a file can be rewritten within the same mtime tick
  * after we hashed it, keeping size and mtime. So `record()` refuses entries whose mtime is not
@@ -15,8 +18,11 @@
  * clocks, FAT's 2 s granularity and modest NFS clock skew). Such files are simply re-hashed next
  * run, and recorded once they are old enough. Content decides; the stat tuple is only a shortcut.
  *
- * Pruning: each save starts a new generation; entries not looked up or recorded for
- * `maxIdleGenerations` saves are dropped, so deleted files do not accumulate forever.
+ * Pruning: each save starts a new generation; entries not looked up, recorded or kept alive for
+ * `maxIdleGenerations` saves are dropped, so deleted files do not accumulate forever. A section
+ * this run never parsed keeps its entries' generations; keeping one of its paths alive raises the
+ * section's floor (`kept`) instead of parsing it, and a section whose newest use is too old is
+ * dropped whole.
  *
  * It does not stat or read files itself (FileHasher does), and is not safe against two processes
  * saving at once (the last atomic rename wins, which only loses cache entries, never correctness).
@@ -46,9 +52,28 @@ export interface StatCacheOptions {
   readonly maxIdleGenerations?: number;
 }
 
-const VERSION = 2;
+const VERSION = 3;
 const TUPLE = 7;
-export const STAT_CACHE_FILE = path.join('state', 'stat-cache.json');
+export const STAT_CACHE_FILE = path.join('state', 'stat-cache.db');
+/** The single-JSON file of version 2: removed by the first save in the new format. */
+const LEGACY_FILE = path.join('state', 'stat-cache.json');
+/** Header fields per section: dir, offset, length, maxGen, kept. */
+const HEAD = 5;
+
+/** One folder's entries. */
+interface Section {
+  /** The flat 7-tuples as parsed (name first); undefined until first used. */
+  rows: unknown[] | undefined;
+  /** Name -> offset of its row in `rows`. */
+  index: Map<string, number> | undefined;
+  /** Where its bytes are in the loaded file, while unparsed. */
+  readonly off: number;
+  readonly len: number;
+  /** Newest generation of any entry, as loaded (unparsed sections only). */
+  readonly maxGen: number;
+  /** Generation floor: every entry counts as used at least then (keepAlive without parsing). */
+  kept: number;
+}
 
 export class StatCache {
   readonly #file: string | undefined;
@@ -57,12 +82,10 @@ export class StatCache {
   readonly #racyWindowMs: number;
   readonly #maxIdle: number;
   readonly #loadedAt: number;
-  /**
-   * Key (path relative to the root, or absolute) -> offset of its row in #rows. Rows are the
-   * file's flat 7-tuples, kept as parsed: no per-entry objects and no path concatenation at load.
-   */
-  readonly #index = new Map<string, number>();
-  #rows: unknown[] = [];
+  /** Folder key (relative to the root, or absolute; '' for the root itself) -> its section. */
+  readonly #sections = new Map<string, Section>();
+  /** The loaded file's sections, as bytes: parsed or copied on demand. */
+  #body: Buffer = Buffer.alloc(0);
   /** Generation of this process's session (one more than the last saved). */
   #gen = 1;
   #dirty = false;
@@ -80,12 +103,12 @@ export class StatCache {
     this.#loadedAt = this.#now();
   }
 
-  /** Loads `<mlcacheDir>/state/stat-cache.json`; a missing, corrupt or old-version file is an empty cache. */
+  /** Loads `<mlcacheDir>/state/stat-cache.db`; a missing, corrupt or old-version file is an empty cache. */
   static async load(mlcacheDir: string, opts: StatCacheOptions = {}): Promise<StatCache> {
     return Promise.resolve(StatCache.loadSync(mlcacheDir, opts));
   }
 
-  /** Synchronous {@link load} (it is one read and one JSON.parse). */
+  /** Synchronous {@link load} (one read and the header's JSON.parse; sections are parsed when used). */
   static loadSync(mlcacheDir: string, opts: StatCacheOptions = {}): StatCache {
     const abs = path.resolve(mlcacheDir);
     const file = path.join(abs, STAT_CACHE_FILE);
@@ -94,18 +117,20 @@ export class StatCache {
     return cache;
   }
 
-  /** Reads and parses the file on first use. */
+  /** Reads the file and its header on first use. */
   #ready(): void {
     const file = this.#unread;
     if (file === undefined) return;
     this.#unread = undefined;
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = fs.readFileSync(file, 'utf8');
+      bytes = fs.readFileSync(file);
     } catch {
-      return; // missing or unreadable: start empty
+      // Missing: start empty; a version-2 file left beside it goes at the first save.
+      if (fs.existsSync(path.join(path.dirname(file), path.basename(LEGACY_FILE)))) this.#dirty = true;
+      return;
     }
-    this.#ingest(text);
+    this.#ingest(bytes);
   }
 
   /** A cache that is never persisted (save() is a no-op); for tests and one-shot tools. */
@@ -113,40 +138,85 @@ export class StatCache {
     return new StatCache(undefined, opts, path.resolve(opts.root ?? '/'));
   }
 
-  #ingest(text: string): void {
+  #ingest(bytes: Buffer): void {
+    const nl = bytes.indexOf(10);
     let doc: unknown;
     try {
-      doc = JSON.parse(text);
+      doc = JSON.parse(bytes.toString('utf8', 0, nl === -1 ? bytes.length : nl));
     } catch {
       this.#dirty = true; // rewrite the corrupt file at the next save
       return;
     }
-    const { version, gen, entries } = (typeof doc === 'object' && doc !== null ? doc : {}) as {
-      version?: unknown;
-      gen?: unknown;
-      entries?: unknown;
-    };
-    if (version !== VERSION || typeof gen !== 'number' || !Array.isArray(entries)) {
+    const { version, gen, dirs } = (typeof doc === 'object' && doc !== null ? doc : {}) as { version?: unknown; gen?: unknown; dirs?: unknown };
+    if (nl === -1 || version !== VERSION || typeof gen !== 'number' || !Array.isArray(dirs) || dirs.length % HEAD !== 0) {
       this.#dirty = true;
       return;
     }
-    this.#gen = gen + 1;
-    this.#rows = entries;
-    const index = this.#index;
-    const n = entries.length - (entries.length % TUPLE);
-    for (let i = 0; i < n; i += TUPLE) {
-      const p: unknown = entries[i];
-      if (typeof p === 'string' && typeof entries[i + 4] === 'string') index.set(p, i);
+    const body = bytes.subarray(nl + 1);
+    const sections = new Map<string, Section>();
+    for (let i = 0; i < dirs.length; i += HEAD) {
+      const [dir, off, len, maxGen, kept] = dirs.slice(i, i + HEAD) as unknown[];
+      const ints = [off, len, maxGen, kept].every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+      if (typeof dir !== 'string' || !ints || (off as number) + (len as number) > body.length) {
+        this.#dirty = true;
+        return;
+      }
+      sections.set(dir, { rows: undefined, index: undefined, off: off as number, len: len as number, maxGen: maxGen as number, kept: kept as number });
     }
+    this.#gen = gen + 1;
+    this.#body = body;
+    for (const [dir, sec] of sections) this.#sections.set(dir, sec);
   }
 
-  #key(absPath: string): string {
-    return absPath.startsWith(this.#rootSlash) ? absPath.slice(this.#rootSlash.length) : absPath;
+  /** The section's entries, parsed on first use (a corrupt one is dropped and the file rewritten). */
+  #parsed(sec: Section): Map<string, number> {
+    if (sec.index !== undefined) return sec.index;
+    const index = new Map<string, number>();
+    let rows: unknown;
+    try {
+      rows = JSON.parse(this.#body.toString('utf8', sec.off, sec.off + sec.len));
+    } catch {
+      // not an array: handled below
+    }
+    if (!Array.isArray(rows)) {
+      rows = [];
+      this.#dirty = true;
+    }
+    const r = rows as unknown[];
+    const n = r.length - (r.length % TUPLE);
+    for (let i = 0; i < n; i += TUPLE) {
+      const name: unknown = r[i];
+      if (typeof name !== 'string' || typeof r[i + 4] !== 'string') continue;
+      index.set(name, i);
+      if (!((r[i + 5] as number) >= sec.kept)) r[i + 5] = sec.kept;
+    }
+    sec.rows = r;
+    sec.index = index;
+    return index;
   }
 
+  /** Section and name of a path: its folder's key and its base name. */
+  #split(absPath: string): [string, string] {
+    const key = absPath.startsWith(this.#rootSlash) ? absPath.slice(this.#rootSlash.length) : absPath;
+    const at = key.lastIndexOf('/');
+    return at === -1 ? ['', key] : [key.slice(0, at), key.slice(at + 1)];
+  }
+
+  #section(dir: string, create: boolean): Section | undefined {
+    let sec = this.#sections.get(dir);
+    if (sec === undefined && create) {
+      sec = { rows: [], index: new Map(), off: 0, len: 0, maxGen: 0, kept: 0 };
+      this.#sections.set(dir, sec);
+    }
+    return sec;
+  }
+
+  /** Entries in the cache (parses every section: for tests and tools). */
   get size(): number {
     this.#ready();
-    return this.#index.size;
+    let n = 0;
+    for (const sec of this.#sections.values()) n += this.#parsed(sec).size;
+    return n;
   }
 
   get dirty(): boolean {
@@ -157,9 +227,12 @@ export class StatCache {
   /** The hash recorded for exactly this (path, size, mtimeMs, ino), if any. Never reads the file. */
   lookup(absPath: string, st: StatLike): ContentHash | undefined {
     this.#ready();
-    const i = this.#index.get(this.#key(absPath));
+    const [dir, name] = this.#split(absPath);
+    const sec = this.#sections.get(dir);
+    if (sec === undefined) return undefined;
+    const i = this.#parsed(sec).get(name);
     if (i === undefined) return undefined;
-    const rows = this.#rows;
+    const rows = sec.rows!;
     if (rows[i + 1] !== st.size || rows[i + 2] !== st.mtimeMs || rows[i + 3] !== st.ino || rows[i + 6] !== (st.ctimeMs ?? null)) return undefined;
     rows[i + 5] = this.#gen;
     return rows[i + 4] as ContentHash;
@@ -173,15 +246,18 @@ export class StatCache {
    */
   record(absPath: string, st: StatLike, hash: ContentHash, readStartMs: number = this.#loadedAt): boolean {
     this.#ready();
-    const key = this.#key(absPath);
+    const [dir, name] = this.#split(absPath);
     if (!(st.mtimeMs < readStartMs - this.#racyWindowMs) || !((st.ctimeMs ?? 0) < readStartMs - this.#racyWindowMs)) {
       // The old entry no longer matches this stat, so lookups miss it anyway: forget it without
       // making the cache dirty (a run that only edits young files need not rewrite the whole file).
-      this.#index.delete(key);
+      const sec = this.#sections.get(dir);
+      if (sec !== undefined) this.#parsed(sec).delete(name);
       return false;
     }
-    const rows = this.#rows;
-    const i = this.#index.get(key);
+    const sec = this.#section(dir, true)!;
+    const index = this.#parsed(sec);
+    const rows = sec.rows!;
+    const i = index.get(name);
     const ctime = st.ctimeMs ?? null;
     if (i !== undefined && rows[i + 1] === st.size && rows[i + 2] === st.mtimeMs && rows[i + 3] === st.ino && rows[i + 6] === ctime && rows[i + 4] === hash) {
       rows[i + 5] = this.#gen;
@@ -195,8 +271,8 @@ export class StatCache {
       rows[i + 5] = this.#gen;
       rows[i + 6] = ctime;
     } else {
-      this.#index.set(key, rows.length);
-      rows.push(key, st.size, st.mtimeMs, st.ino, hash, this.#gen, ctime);
+      index.set(name, rows.length);
+      rows.push(name, st.size, st.mtimeMs, st.ino, hash, this.#gen, ctime);
     }
     this.#dirty = true;
     return true;
@@ -204,12 +280,24 @@ export class StatCache {
 
   /**
    * Marks the entry for `absPath` as used in this session, so pruning keeps it: for files a run
-   * proved unchanged without looking them up (the fresh snapshot's tops).
+   * proved unchanged without looking them up (the fresh snapshot's tops). In a section not parsed
+   * yet it raises the section's floor instead of parsing it.
    */
   keepAlive(absPath: string): void {
     this.#ready();
-    const i = this.#index.get(this.#key(absPath));
-    if (i !== undefined) this.#rows[i + 5] = this.#gen;
+    const [dir, name] = this.#split(absPath);
+    this.#keep(dir, name);
+  }
+
+  #keep(dir: string, name: string): void {
+    const sec = this.#sections.get(dir);
+    if (sec === undefined) return;
+    if (sec.index === undefined) {
+      sec.kept = this.#gen;
+      return;
+    }
+    const i = sec.index.get(name);
+    if (i !== undefined) sec.rows![i + 5] = this.#gen;
   }
 
   /**
@@ -223,7 +311,9 @@ export class StatCache {
   /** Drops the entry for one path. */
   forget(absPath: string): void {
     this.#ready();
-    if (this.#index.delete(this.#key(absPath))) this.#dirty = true;
+    const [dir, name] = this.#split(absPath);
+    const sec = this.#sections.get(dir);
+    if (sec !== undefined && this.#parsed(sec).delete(name)) this.#dirty = true;
   }
 
   /** The current time on this cache's clock (for callers that pass `readStartMs`). */
@@ -231,20 +321,74 @@ export class StatCache {
     return this.#now();
   }
 
-  /** The file text `save()` would write (entries sorted by path, idle ones pruned). */
-  serialize(): string {
+  /**
+   * The file `save()` would write: sections sorted by folder, entries by name, idle ones pruned;
+   * sections this run never parsed are copied as they were.
+   */
+  serialize(): Buffer {
     this.#ready();
-    for (const paths of this.#keepers.splice(0)) for (const p of paths()) this.keepAlive(p);
     const minGen = this.#gen - this.#maxIdle;
-    const rows = this.#rows;
-    const keys = [...this.#index.keys()].sort();
-    const flat: unknown[] = [];
-    for (const k of keys) {
-      const i = this.#index.get(k)!;
-      if ((rows[i + 5] as number) < minGen) continue;
-      flat.push(k, rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5], rows[i + 6]);
+    // Keepers only protect entries from pruning: skipped (and kept for a later save) when this save
+    // prunes nothing, which spares a leaf change walking the thousands of paths the snapshot proved.
+    if (this.#keepers.length > 0 && this.#prunes(minGen)) this.#resolveKeepers();
+    const head: unknown[] = [];
+    const parts: Buffer[] = [];
+    let off = 0;
+    for (const dir of [...this.#sections.keys()].sort()) {
+      const sec = this.#sections.get(dir)!;
+      let bytes: Buffer;
+      let maxGen = 0;
+      let kept = 0;
+      if (sec.index === undefined) {
+        if (Math.max(sec.maxGen, sec.kept) < minGen) continue;
+        bytes = this.#body.subarray(sec.off, sec.off + sec.len);
+        maxGen = sec.maxGen;
+        kept = sec.kept;
+      } else {
+        const rows = sec.rows!;
+        const flat: unknown[] = [];
+        for (const name of [...sec.index.keys()].sort()) {
+          const i = sec.index.get(name)!;
+          const g = rows[i + 5] as number;
+          if (g < minGen) continue;
+          if (g > maxGen) maxGen = g;
+          flat.push(name, rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], g, rows[i + 6]);
+        }
+        if (flat.length === 0) continue;
+        bytes = Buffer.from(JSON.stringify(flat), 'utf8');
+      }
+      head.push(dir, off, bytes.length, maxGen, kept);
+      parts.push(bytes);
+      off += bytes.length;
     }
-    return JSON.stringify({ version: VERSION, gen: this.#gen, entries: flat }) + '\n';
+    return Buffer.concat([Buffer.from(JSON.stringify({ version: VERSION, gen: this.#gen, dirs: head }) + '\n', 'utf8'), ...parts]);
+  }
+
+  #resolveKeepers(): void {
+    for (const paths of this.#keepers.splice(0)) {
+      // Paths come folder by folder: the rest of an unparsed folder's paths are skipped without
+      // splitting them (its floor is raised once).
+      let skip = '\0';
+      for (const p of paths()) {
+        if (p.startsWith(skip) && p.indexOf('/', skip.length) === -1) continue;
+        const [dir, name] = this.#split(p);
+        this.#keep(dir, name);
+        skip = this.#sections.get(dir)?.index === undefined ? p.slice(0, p.lastIndexOf('/') + 1) : '\0';
+      }
+    }
+  }
+
+  /** Whether a save now would drop anything: a section or entry last used before `minGen`. */
+  #prunes(minGen: number): boolean {
+    for (const sec of this.#sections.values()) {
+      if (sec.index === undefined) {
+        if (Math.max(sec.maxGen, sec.kept) < minGen) return true;
+        continue;
+      }
+      const rows = sec.rows!;
+      for (const i of sec.index.values()) if ((rows[i + 5] as number) < minGen) return true;
+    }
+    return false;
   }
 
   /** Writes the cache atomically if anything changed since load; returns whether it wrote. */
@@ -253,7 +397,7 @@ export class StatCache {
     if (!this.#dirty || this.#file === undefined) return false;
     // No fsync: a torn file after a crash does not parse, and is then an empty cache.
     await atomicWriteFile(this.#file, this.serialize(), { fsync: false });
-    this.#dirty = false;
+    this.#saved();
     return true;
   }
 
@@ -262,7 +406,12 @@ export class StatCache {
     this.#ready();
     if (!this.#dirty || this.#file === undefined) return false;
     atomicWriteFileSync(this.#file, this.serialize(), { fsync: false });
-    this.#dirty = false;
+    this.#saved();
     return true;
+  }
+
+  #saved(): void {
+    this.#dirty = false;
+    fs.rmSync(path.join(path.dirname(this.#file!), path.basename(LEGACY_FILE)), { force: true });
   }
 }

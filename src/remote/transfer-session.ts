@@ -50,7 +50,7 @@ export async function lockInputs(root: string, lockfile: Lockfile, pipeline: Pip
   for (const name of lockfile.names()) {
     if (!matches(targets, name) || !pipeline.stages.has(name)) continue;
     for (const dep of lockfile.get(name)!.deps) {
-      if (seen.has(dep.path) || path.isAbsolute(dep.path) || pipeline.producersOf(dep.path).length > 0 || sources.pointerFor(dep.path)) continue;
+      if (seen.has(dep.path) || path.isAbsolute(dep.path) || pipeline.producersOf(dep.path).length > 0 || (await sources.pointerFor(dep.path))) continue;
       seen.add(dep.path);
       inputs.push({ stage: name, out: dep });
     }
@@ -115,7 +115,7 @@ export async function openTransfer(project: Project, a: { readonly remote: strin
   const linkTypes = parseLinkTypes(process.env.MLBUILD_CACHE_TYPE);
   const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files: state.value.files, ...(linkTypes ? { linkTypes } : {}) });
   const sources = new DataSources(project.root, project.displayCwd);
-  const all = sources.all();
+  const all = await sources.all();
   const pointers = all.filter((p) => pointerMatches(a.targets, p));
   if (sources.diags.length > 0) return err(sources.diags);
   const stages = [...new Set([...ws.value.pipeline.stages.keys(), ...state.value.lockfile.names()])];
@@ -142,7 +142,7 @@ export async function openTransfer(project: Project, a: { readonly remote: strin
  */
 export async function pullMissingData(project: Project, paths: readonly string[]): Promise<string[]> {
   const sources = new DataSources(project.root, project.displayCwd);
-  const files = [...new Set(paths.map((p) => sources.pointerFor(p)?.file).filter((f): f is string => f !== undefined))];
+  const files = [...new Set((await Promise.all(paths.map(async (p) => (await sources.pointerFor(p))?.file))).filter((f): f is string => f !== undefined))];
   if (files.length === 0) return [];
   const opened = await openTransfer(project, { remote: undefined, jobs: undefined, targets: files });
   if (!opened.ok) return opened.error.map((d) => `${d.message}${d.hint ? ` (${d.hint})` : ''}`);

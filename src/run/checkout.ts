@@ -28,7 +28,7 @@ export async function checkoutWorkspace(project: Project, term: Terminal, target
     const store = new LocalStore({ root: project.root, mlcacheDir: project.mlcacheDir, files, ...(linkTypes ? { linkTypes } : {}) });
     const names = lockfile.names().filter((n) => targets.length === 0 || targets.some((t) => n === t || n.startsWith(`${t}@`)));
     const index = Md5Index.load(project.mlcacheDir);
-    const pointers = new DataSources(project.root, project.displayCwd).all().filter((p) => targets.length === 0 || targets.some((t) => t === p.file || t === p.path));
+    const pointers = (await new DataSources(project.root, project.displayCwd).all()).filter((p) => targets.length === 0 || targets.some((t) => t === p.file || t === p.path));
     const data: { stage: string; out: FileRecord }[] = [];
     const notCached: string[] = [];
     for (const p of pointers) {

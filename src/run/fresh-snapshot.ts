@@ -44,10 +44,10 @@ const VERSION = 2;
  * Fields per entry in the stats array: dev, ino, size, mtime s, mtime ns, ctime s, ctime ns, flags
  * (the kernel's own split of the times, so a check compares raw words and allocates nothing).
  */
-const F = 8;
-const FLAGS = 7;
+export const F = 8;
+export const FLAGS = 7;
 const FLAG_DIR = 1n;
-const FLAG_RACY = 2n;
+export const FLAG_RACY = 2n;
 /** Names a directory walk skips (FileHasher's defaults): their content is not part of any hash. */
 const IGNORED = new Set(['.git', '.hg', '.mlcache']);
 
@@ -105,7 +105,7 @@ export interface SnapshotTop {
   readonly end: number;
 }
 
-interface Header extends SnapshotKey {
+export interface Header extends SnapshotKey {
   readonly v: number;
   readonly le: boolean;
   readonly observedFrom: number;
@@ -180,7 +180,7 @@ export type SnapshotVerdict =
   | { readonly kind: 'checked'; readonly dirty: ReadonlySet<string>; readonly trusted: ReadonlyMap<number, SnapStat>; readonly snapshot: Snapshot };
 
 /** Writes `st` as an entry's fields (flags: FLAG_DIR only) at `out[i..]`. */
-function putStat(out: BigInt64Array, i: number, st: SnapStat): void {
+export function putStat(out: BigInt64Array, i: number, st: SnapStat): void {
   out[i] = st.dev;
   out[i + 1] = st.ino;
   out[i + 2] = st.size;
@@ -283,7 +283,7 @@ export function absOf(root: string, key: string): string {
   return key.startsWith('/') ? key : root + '/' + key;
 }
 
-function keyOf(root: string, abs: string): string {
+export function keyOf(root: string, abs: string): string {
   return abs.startsWith(root + '/') ? abs.slice(root.length + 1) : abs;
 }
 
@@ -419,7 +419,7 @@ export function buildSnapshot(input: SnapshotInput, io: SnapshotIo): BuildResult
 }
 
 /** Every file and folder below `dir`, as FileHasher's walk sees them; a message on a symlink cycle. */
-function walk(dir: string, st: SnapStat, io: SnapshotIo, root: string, push: (key: string, st: SnapStat) => void, onStack: Set<string>): string | undefined {
+export function walk(dir: string, st: SnapStat, io: SnapshotIo, root: string, push: (key: string, st: SnapStat) => void, onStack: Set<string>): string | undefined {
   const id = `${st.dev}:${st.ino}`;
   if (onStack.has(id)) return `symbolic link cycle at ${dir}`;
   onStack.add(id);
@@ -508,9 +508,9 @@ function bindingStatInto(): ((abs: string, out: BigInt64Array) => boolean) | und
   return into;
 }
 
-/** The real file system. */
-export function nodeSnapshotIo(hashBytes: (b: Uint8Array) => string): SnapshotIo {
-  const statInto = bindingStatInto();
+/** The real file system. `checks`: false for a writer, which never calls `statInto` (its self-test costs ms). */
+export function nodeSnapshotIo(hashBytes: (b: Uint8Array) => string, checks = true): SnapshotIo {
+  const statInto = checks ? bindingStatInto() : undefined;
   return {
     ...(statInto ? { statInto } : {}),
     stat(abs) {

@@ -6,7 +6,7 @@
 import type { ParamTree, Stage } from '../model/stage.js';
 import type { FileHasher, FileRecord } from '../hashing/file-hasher.js';
 import type { Lockfile, LockEntry } from '../state/lockfile.js';
-import { paramDepValue } from '../config/param-files.js';
+import { paramDepValue } from '../config/param-keys.js';
 import { canonicalJson } from '../hashing/fingerprint.js';
 import type { Reason } from './reason.js';
 import type { DvcLockAdopter } from '../state/dvc-lock.js';

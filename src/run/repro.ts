@@ -125,20 +125,21 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
   const inPlan = new Set<string>(plan.stages.filter((n) => !pipeline.stages.get(n)!.frozen));
   const missing = pipeline.missing.filter((m) => inPlan.has(m.stage));
   // --dry runs nothing, so a missing input is news, not a failure.
-  if (opts.dry) for (const m of missing) svc.reporter.on({ type: 'warning', message: `missing input ${m.path} (needed by ${m.stage}): ${whereToGet(sources, m.path, recordedBy(m.path)).get}` });
+  if (opts.dry) for (const m of missing) svc.reporter.on({ type: 'warning', message: `missing input ${m.path} (needed by ${m.stage}): ${(await whereToGet(sources, m.path, recordedBy(m.path))).get}` });
   if (!opts.dry) {
     if (missing.length > 0) {
-      const diags: Diagnostic[] = missing.map((m) => {
-        const where = whereToGet(sources, m.path, recordedBy(m.path));
+      const diags: Diagnostic[] = [];
+      for (const m of missing) {
+        const where = await whereToGet(sources, m.path, recordedBy(m.path));
         const known = where.pointer !== undefined || where.recorded === true;
-        return {
+        diags.push({
           severity: 'error',
           code: known ? 'missing-data' : 'missing-dep',
           message: `dep '${m.path}' of stage '${m.stage}' is missing: ${known ? 'the data is not in the workspace' : 'it does not exist and no stage produces it'}`,
           ...(m.loc ? { location: m.loc } : {}),
           hint: where.get,
-        };
-      });
+        });
+      }
       svc.reporter.diagnostics([...sources.diags, ...diags]);
       return { code: sources.diags.length > 0 || diags.some((d) => d.code === 'missing-dep') ? EXIT_USAGE : EXIT_FAILED };
     }
@@ -197,7 +198,7 @@ export async function repro(project: Project, ws: Workspace, state: RunState, op
     interrupted: state.interrupted,
     ...(adopter ? { adopter } : {}),
     history,
-    whereToGet: (p) => whereToGet(sources, p).get,
+    whereToGet: async (p) => (await whereToGet(sources, p)).get,
     producedBy: (p) => ws.pipeline.producersOf(p).length > 0,
     onRecorded: () => {
       // Bounded-rate flush: the journal already holds the entry; this keeps mlbuild.lock current for readers.

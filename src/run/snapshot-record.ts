@@ -12,7 +12,8 @@ import type { Workspace, RunState } from './workspace.js';
 import type { StageName } from '../util/brand.js';
 import { makePlan, type Plan, type PlanOptions } from '../graph/plan.js';
 import type { Pipeline } from '../graph/pipeline.js';
-import { buildSnapshot, nodeSnapshotIo, racyWindowMs, SNAPSHOT_FILE, type TopRecord } from './fresh-snapshot.js';
+import { buildSnapshot, nodeSnapshotIo, racyWindowMs, SNAPSHOT_FILE, type BuildResult, type TopRecord } from './fresh-snapshot.js';
+import { patchSnapshot, topsToRedo } from './snapshot-patch.js';
 import { atomicWriteFileSync } from '../util/atomic-write.js';
 import { buildId } from '../util/build-id.js';
 import { JOURNAL_FILE } from '../state/journal.js';
@@ -52,6 +53,40 @@ async function write(project: Project, ws: Workspace, state: RunState, planned: 
   const lockText = state.lockfile.diskText;
   if (lockText === undefined) return 'no lockfile';
   if (state.interrupted.size > 0 || state.journal.pendingEntries().size > 0) return 'the journal holds unrecorded stages';
+  const hashBytes = (b: Uint8Array): string => state.hasher.hashBytes(b);
+  const io = nodeSnapshotIo(hashBytes, false);
+  const meta: [string, string][] = ws.inputs.map(([a, h]) => [a, h]);
+  meta.push([project.lockPath, hashBytes(Buffer.from(lockText, 'utf8'))]);
+  for (const abs of sideFiles(project)) {
+    const bytes = io.readFile(abs);
+    meta.push([abs, bytes === undefined ? 'absent' : hashBytes(bytes)]);
+  }
+  const key = { build: buildId(), root: project.root, pipelineFile: project.pipelineFile, displayCwd: project.displayCwd };
+  const recorded = (stage: string, p: string): string | undefined => {
+    const e = state.lockfile.get(stage as StageName);
+    return (e?.deps.find((d) => d.path === p) ?? e?.outs.find((o) => o.path === p))?.hash;
+  };
+  // Memo hits for everything the run looked at; awaited only where a big file was not hashed yet.
+  const records = new Map<string, TopRecord | undefined>();
+  const record = async (paths: Iterable<string>): Promise<void> => {
+    for (const p of paths) {
+      const r = state.files.hashNow(p);
+      records.set(p, r === 'async' ? await state.files.hash(p) : r);
+    }
+  };
+  // A run that started from the snapshot (a leaf change) patches it: only the tops it did not
+  // prove unchanged, or looked at again, are re-stat'ed; the rest are copied as they are.
+  const previous = state.primed;
+  if (previous !== undefined) {
+    for (const name of planned) {
+      const st = ws.pipeline.stages.get(name)!;
+      if (st.alwaysChanged && !st.frozen) return `stage '${name}' is always_changed`;
+    }
+    const redo = topsToRedo(previous, (p) => state.files.stillPrimed(p));
+    await record(redo.map((t) => previous.snapshot.tops[t]!.path));
+    const patched = patchSnapshot({ ...key, previous, redo, record: (p) => records.get(p), recorded, stageNames: planned, meta, pipelineInputs: ws.inputs.length, absent: [], observedFrom: state.observedFrom, windowMs: racyWindowMs() }, io);
+    if (patched !== undefined) return save(project, patched);
+  }
   const stages = [];
   const paths = new Set<string>();
   for (const name of planned) {
@@ -61,41 +96,25 @@ async function write(project: Project, ws: Workspace, state: RunState, planned: 
     for (const p of own) paths.add(p);
     stages.push({ name, frozen: st.frozen, paths: own, gpus: st.resources.gpus, memoryMb: st.resources.memoryMb });
   }
-  // Memo hits for everything the run looked at; awaited only where a big file was not hashed yet.
-  const records = new Map<string, TopRecord | undefined>();
-  for (const p of paths) {
-    let r = state.files.hashNow(p);
-    if (r === 'async') r = await state.files.hash(p);
-    records.set(p, r);
-  }
-  const hashBytes = (b: Uint8Array): string => state.hasher.hashBytes(b);
-  const io = nodeSnapshotIo(hashBytes);
-  const meta: [string, string][] = ws.inputs.map(([a, h]) => [a, h]);
-  meta.push([project.lockPath, hashBytes(Buffer.from(lockText, 'utf8'))]);
-  for (const abs of sideFiles(project)) {
-    const bytes = io.readFile(abs);
-    meta.push([abs, bytes === undefined ? 'absent' : hashBytes(bytes)]);
-  }
+  await record(paths);
   const built = buildSnapshot(
     {
-      build: buildId(),
-      root: project.root,
-      pipelineFile: project.pipelineFile,
-      displayCwd: project.displayCwd,
+      ...key,
       stages,
       record: (p) => records.get(p),
-      recorded: (stage, p) => {
-        const e = state.lockfile.get(stage as StageName);
-        return (e?.deps.find((d) => d.path === p) ?? e?.outs.find((o) => o.path === p))?.hash;
-      },
+      recorded,
       meta,
       absent: [],
       observedFrom: state.observedFrom,
       windowMs: racyWindowMs(),
-      ...(state.primed ? { previous: state.primed } : {}),
+      ...(previous ? { previous } : {}),
     },
     io,
   );
+  return save(project, built);
+}
+
+function save(project: Project, built: BuildResult): string | undefined {
   if (!built.ok) return built.why;
   // No fsync: after a crash a torn file fails to decode and an old one disagrees with the
   // (fsynced) lockfile, so either way the next run takes the full check.

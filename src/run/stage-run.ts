@@ -80,7 +80,7 @@ export interface StageRunServices extends InspectContext {
   /** Called after a lock entry changed, so the lockfile can be flushed at a bounded rate. */
   readonly onRecorded: () => void;
   /** Where a missing input comes from, for the failure message (data/missing.ts). */
-  readonly whereToGet?: (path: string) => string;
+  readonly whereToGet?: (path: string) => Promise<string>;
   /** Whether a stage makes `path` (then a missing dep is that stage's failure, not missing data). */
   readonly producedBy?: (path: string) => boolean;
 }
@@ -164,7 +164,7 @@ export class StageRun {
     this.reasons = reasons;
     if (missingDeps.length > 0) {
       const where = svc.whereToGet;
-      const why = where && !missingDeps.some((p) => svc.producedBy?.(p)) ? missingDeps.map((p) => `${p} (${where(p)})`).join('; ') : undefined;
+      const why = where && !missingDeps.some((p) => svc.producedBy?.(p)) ? (await Promise.all(missingDeps.map(async (p) => `${p} (${await where(p)})`))).join('; ') : undefined;
       return this.fail({ reason: 'missing-deps', paths: missingDeps, ...(why !== undefined ? { detail: why } : {}) });
     }
     if (reasons.length === 0) {

@@ -155,4 +155,33 @@ describe('fresh snapshot (no-op shortcut)', () => {
     expect((await p.repro([], { env })).outcomes).toEqual({ a: 'fresh', b: 'succeeded', f: 'frozen', c: 'succeeded' });
     expect(p.read('c.out')).toBe('a2\nb2\n');
   });
+
+  it('a run that started from the snapshot re-records it as a patch: the next no-op answers from it, and a same-tick edit after it still reruns', async () => {
+    const tick = Math.floor(Date.now() / 1000) - 5;
+    const p = await settled();
+    // A leaf change inside the dep folder (same file count): the run patches the snapshot.
+    p.write({ 'data/raw.txt': 'd\nc\n' });
+    fs.utimesSync(p.path('data/raw.txt'), tick, tick);
+    expect((await p.repro([], { env })).outcomes).toEqual({ prepare: 'succeeded', train: 'succeeded' });
+    // Its outs were written during that run, so racy in its snapshot: the next run re-checks them
+    // by content (a patch again), after which a no-op leaves the snapshot as it is.
+    expect((await p.repro([], { env })).outcomes).toEqual({ prepare: 'fresh', train: 'fresh' });
+    const patched = snapId(p);
+    const plain = await p.run(['repro'], { env });
+    expect(plain.stdout).toMatch(/^Done: 0 ran, 0 restored, 2 unchanged in \d+ms\n$/);
+    expect(snapId(p)).toBe(patched);
+    // Same size, same inode, the same whole-second mtime put back: only the ctime tells.
+    fs.writeFileSync(p.path('data/raw.txt'), 'e\nf\n');
+    fs.utimesSync(p.path('data/raw.txt'), tick, tick);
+    expect((await p.repro([], { env })).outcomes).toEqual({ prepare: 'succeeded', train: 'succeeded' });
+    expect(p.read('model.txt')).toBe('lr=0.1\ne\nf\n');
+    // A file added to the folder cannot be patched in: built whole, and right.
+    p.write({ 'data/more.txt': 'g\n' });
+    // The folder's hash changed, prepare's output did not.
+    expect((await p.repro([], { env })).outcomes).toEqual({ prepare: 'succeeded', train: 'fresh' });
+    expect((await p.repro([], { env })).outcomes).toEqual({ prepare: 'fresh', train: 'fresh' });
+    const whole = snapId(p);
+    expect((await p.run(['repro'], { env })).stdout).toMatch(/^Done: 0 ran, 0 restored, 2 unchanged in \d+ms\n$/);
+    expect(snapId(p)).toBe(whole);
+  });
 });

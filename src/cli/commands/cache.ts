@@ -44,7 +44,7 @@ export function gcCommand(g: GlobalOptions, a: { workspace: boolean; allCommits:
       addLock(state.value.lockfile);
       // Data tracked by .dvc pointers is kept like any out (the workspace's pointers).
       const index = Md5Index.load(project.mlcacheDir);
-      for (const p of new DataSources(project.root, project.displayCwd).all()) {
+      for (const p of await new DataSources(project.root, project.displayCwd).all()) {
         const rec = await localRecord(p, store, index);
         if (rec) records.push(rec);
       }

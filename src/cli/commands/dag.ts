@@ -11,7 +11,7 @@ export function dagCommand(g: GlobalOptions, a: { targets: string[]; format: Dag
     const opened = await openPlanned(project, a.targets);
     if (!opened.ok) return err(opened.error);
     const sources = new DataSources(project.root, project.displayCwd);
-    const pointers = sources.all();
+    const pointers = await sources.all();
     if (sources.diags.length > 0) return err(sources.diags);
     const { pipeline } = opened.value.ws;
     term.out(renderDag(pipeline, opened.value.plan, a.format, dataNodes(pipeline, opened.value.plan, pointers, a.targets.length === 0)));

@@ -44,10 +44,10 @@ export async function statusCommand(g: GlobalOptions, a: StatusArgs, primed?: Pr
     const stale = assessed.filter((x) => x.reasons.length > 0);
     const planned = new Set<string>(plan.stages);
     const sources = new DataSources(project.root, project.displayCwd);
-    const missing = a.allowMissing ? [] : ws.pipeline.missing.filter((m) => planned.has(m.stage)).map((m) => ({ path: m.path, stage: m.stage, ...whereToGet(sources, m.path, s.lockfile.names().find((n) => s.lockfile.get(n)!.deps.some((d) => d.path === m.path))) }));
+    const missing = a.allowMissing ? [] : await Promise.all(ws.pipeline.missing.filter((m) => planned.has(m.stage)).map(async (m) => ({ path: m.path, stage: m.stage, ...(await whereToGet(sources, m.path, s.lockfile.names().find((n) => s.lockfile.get(n)!.deps.some((d) => d.path === m.path)))) })));
     const index = Md5Index.load(project.mlcacheDir);
     const data: { file: string; path: string; state: string; md5: string | null; now_md5: string | null }[] = [];
-    for (const p of sources.all()) {
+    for (const p of await sources.all()) {
       const w = await workspaceState(p, s.files, index, project.root);
       if (a.allowMissing && w.state === 'missing') continue;
       data.push({ file: p.file, path: p.path, state: w.state, md5: p.md5 ?? null, now_md5: w.md5 ?? null });

@@ -270,4 +270,25 @@ describe('FileHasher memoisation', () => {
     fh.invalidate('data/a.txt');
     expect(fh.stat('data/a.txt')).toBeUndefined();
   });
+
+  it('stillPrimed: a primed path stands until invalidated, re-primed or memoised otherwise; others never were', async () => {
+    writeTree(root, TREE);
+    const fh = fresh();
+    const st = { isFile: true, isDirectory: false, size: 6, mtimeMs: 1, ino: 1, dev: 1, ctimeMs: 1 };
+    fh.prime('data/a.txt', st, { hash: 'primed' as never, size: 6 });
+    expect(fh.stillPrimed('data/a.txt')).toBe(true);
+    // The primed answer stands for hash(), without reading the file.
+    expect((await fh.hash('data/a.txt'))?.hash).toBe('primed');
+    expect(fh.stillPrimed('data/sub/b.txt')).toBe(false);
+    await fh.hash('data/sub/b.txt');
+    expect(fh.stillPrimed('data/sub/b.txt')).toBe(false);
+    // A stage rewrote it: forgotten, then stat'ed and hashed afresh.
+    fh.invalidate('data/a.txt');
+    expect(fh.stillPrimed('data/a.txt')).toBe(false);
+    expect((await fh.hash('data/a.txt'))?.hash).toBe(H_ALPHA);
+    expect(fh.stillPrimed('data/a.txt')).toBe(false);
+    // Priming a path already memoised leaves it as it is.
+    fh.prime('data/a.txt', st, { hash: 'primed' as never, size: 6 });
+    expect(fh.stillPrimed('data/a.txt')).toBe(false);
+  });
 });

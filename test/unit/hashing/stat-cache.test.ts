@@ -127,11 +127,12 @@ describe('StatCache', () => {
     expect(await cache.save()).toBe(true);
     expect(await cache.save()).toBe(false);
     const text = fs.readFileSync(path.join(mlcache, STAT_CACHE_FILE), 'utf8');
-    expect(JSON.parse(text)).toEqual({
-      version: 2,
-      gen: 1,
-      entries: ['/elsewhere/x', 4, 1, 5, h('b'), 1, null, 'a/b.txt', 3, 1577836800123.25, 99, h('a'), 1, null],
-    });
+    const [head, body] = [text.slice(0, text.indexOf('\n')), text.slice(text.indexOf('\n') + 1)];
+    const s1 = JSON.stringify(['x', 4, 1, 5, h('b'), 1, null]);
+    const s2 = JSON.stringify(['b.txt', 3, 1577836800123.25, 99, h('a'), 1, null]);
+    // One section per folder, sorted by key: [dir, offset, length, maxGen, kept].
+    expect(JSON.parse(head)).toEqual({ version: 3, gen: 1, dirs: ['/elsewhere', 0, s1.length, 1, 0, 'a', s1.length, s2.length, 1, 0] });
+    expect(body).toBe(s1 + s2);
     const back = await StatCache.load(mlcache, { now });
     expect(back.lookup(path.join(root, 'a/b.txt'), { size: 3, mtimeMs: 1577836800123.25, ino: 99 })).toBe(h('a'));
     expect(back.lookup('/elsewhere/x', { size: 4, mtimeMs: 1, ino: 5 })).toBe(h('b'));
@@ -152,7 +153,8 @@ describe('StatCache', () => {
 
   it('treats a corrupt or foreign file as empty and rewrites it', async () => {
     fs.mkdirSync(path.join(mlcache, 'state'), { recursive: true });
-    for (const bad of ['{not json', '{"version":99,"gen":1,"entries":[]}', '[]']) {
+    const badSection = '{"version":3,"gen":1,"dirs":["d",0,5,1,0]}\n[1,2,'; // the header is fine, its section is not
+    for (const bad of ['{not json', '{"version":99,"gen":1,"dirs":[]}\n', '[]', '{"version":3,"gen":1,"dirs":["d",0,99,1,0]}\n[]', badSection]) {
       fs.writeFileSync(path.join(mlcache, STAT_CACHE_FILE), bad);
       const c = await StatCache.load(mlcache);
       expect(c.size).toBe(0);
@@ -160,7 +162,8 @@ describe('StatCache', () => {
     fs.writeFileSync(path.join(mlcache, STAT_CACHE_FILE), '{not json');
     const c = await StatCache.load(mlcache);
     expect(await c.save()).toBe(true);
-    expect(JSON.parse(fs.readFileSync(path.join(mlcache, STAT_CACHE_FILE), 'utf8'))).toMatchObject({ version: 2 });
+    const text = fs.readFileSync(path.join(mlcache, STAT_CACHE_FILE), 'utf8');
+    expect(JSON.parse(text.slice(0, text.indexOf('\n')))).toEqual({ version: 3, gen: 1, dirs: [] });
   });
 
   it('prunes entries not used for maxIdleGenerations saves', async () => {
@@ -191,5 +194,99 @@ describe('StatCache', () => {
     expect(back.size).toBe(10_000);
     const i = 4321;
     expect(back.lookup(path.join(root, `data/shard-${i % 100}/file-${i}.csv`), { size: i, mtimeMs: OLD_TIME * 1000 + i + 0.123, ino: 1e6 + i })).toBe(h(String(i)));
+  });
+
+  it('parses only the folders it is asked about, and copies the others into a save byte for byte', async () => {
+    const now = () => 1e13;
+    const st = (i: number) => ({ size: i, mtimeMs: 1, ino: i, ctimeMs: 1 });
+    const c = await StatCache.load(mlcache, { now });
+    for (let d = 0; d < 3; d++) for (let f = 0; f < 3; f++) c.record(path.join(root, `d${d}/f${f}`), st(10 * d + f), h(`${d}${f}`));
+    await c.save();
+    const file = path.join(mlcache, STAT_CACHE_FILE);
+    const before = fs.readFileSync(file, 'utf8');
+    const sectionOf = (text: string, dir: string): string => {
+      const nl = text.indexOf('\n');
+      const dirs = (JSON.parse(text.slice(0, nl)) as { dirs: (string | number)[] }).dirs;
+      const i = dirs.indexOf(dir);
+      return text.slice(nl + 1).slice(dirs[i + 1] as number, (dirs[i + 1] as number) + (dirs[i + 2] as number));
+    };
+    // A corrupt section elsewhere is never read while only d1 is used.
+    fs.writeFileSync(file, before.replace(sectionOf(before, 'd2'), sectionOf(before, 'd2').replace(/^\[/, '{')));
+    const corrupt = fs.readFileSync(file, 'utf8');
+    const back = await StatCache.load(mlcache, { now });
+    expect(back.lookup(path.join(root, 'd1/f2'), st(12))).toBe(h('12'));
+    expect(back.dirty).toBe(false);
+    back.record(path.join(root, 'd1/f9'), st(19), h('19'));
+    await back.save();
+    const after = fs.readFileSync(file, 'utf8');
+    // d0 and d2 were copied as they were (d2 still corrupt: it was never parsed); d1 was rewritten.
+    expect(sectionOf(after, 'd0')).toBe(sectionOf(before, 'd0'));
+    expect(sectionOf(after, 'd2')).toBe(sectionOf(corrupt, 'd2'));
+    expect(JSON.parse(sectionOf(after, 'd1'))).toHaveLength(4 * 7);
+    const again = await StatCache.load(mlcache, { now });
+    expect(again.lookup(path.join(root, 'd1/f9'), st(19))).toBe(h('19'));
+    expect(again.lookup(path.join(root, 'd0/f1'), st(1))).toBe(h('01'));
+    // The corrupt section, once used, is an empty one and the file is rewritten.
+    expect(again.lookup(path.join(root, 'd2/f1'), st(21))).toBeUndefined();
+    expect(again.dirty).toBe(true);
+  });
+
+  it('keeping a path of an unparsed folder alive keeps the folder; an unused folder is pruned whole', async () => {
+    const now = () => 1e13;
+    const opts = { now, maxIdleGenerations: 2 };
+    const st = { size: 1, mtimeMs: 1, ino: 1 };
+    let c = await StatCache.load(mlcache, opts);
+    c.record(path.join(root, 'kept/a'), st, h('a'));
+    c.record(path.join(root, 'kept/b'), st, h('b'));
+    c.record(path.join(root, 'idle/x'), st, h('x'));
+    await c.save();
+    for (let i = 0; i < 3; i++) {
+      c = await StatCache.load(mlcache, opts);
+      c.keepAliveLater(() => [path.join(root, 'kept/a')]);
+      c.record(path.join(root, `new/f${i}`), { ...st, ino: 10 + i }, h('n')); // make it dirty
+      await c.save();
+    }
+    c = await StatCache.load(mlcache, opts);
+    expect(c.lookup(path.join(root, 'idle/x'), st)).toBeUndefined();
+    // The floor kept the whole folder, b included, without parsing it.
+    expect(c.lookup(path.join(root, 'kept/a'), st)).toBe(h('a'));
+    expect(c.lookup(path.join(root, 'kept/b'), st)).toBe(h('b'));
+    expect(c.lookup(path.join(root, 'new/f2'), { ...st, ino: 12 })).toBe(h('n'));
+  });
+
+  it('a version-2 file left from before is ignored and removed by the first save', async () => {
+    fs.mkdirSync(path.join(mlcache, 'state'), { recursive: true });
+    const legacy = path.join(mlcache, 'state', 'stat-cache.json');
+    fs.writeFileSync(legacy, JSON.stringify({ version: 2, gen: 3, entries: ['a', 1, 1, 1, h('a'), 3, null] }));
+    const c = await StatCache.load(mlcache);
+    expect(c.lookup(path.join(root, 'a'), { size: 1, mtimeMs: 1, ino: 1 })).toBeUndefined();
+    expect(await c.save()).toBe(true);
+    expect(fs.existsSync(legacy)).toBe(false);
+    expect(fs.existsSync(path.join(mlcache, STAT_CACHE_FILE))).toBe(true);
+  });
+
+  it('walks the kept paths only when a save would prune something', async () => {
+    const now = () => 1e13;
+    const opts = { now, maxIdleGenerations: 2 };
+    const st = { size: 1, mtimeMs: 1, ino: 1 };
+    let c = await StatCache.load(mlcache, opts);
+    c.record(path.join(root, 'kept/a'), st, h('a'));
+    await c.save();
+    let walks = 0;
+    const keepers = (): Iterable<string> => {
+      walks++;
+      return [path.join(root, 'kept/a')];
+    };
+    for (let i = 0; i < 4; i++) {
+      c = await StatCache.load(mlcache, opts);
+      c.keepAliveLater(keepers);
+      c.record(path.join(root, 'new/f'), { ...st, ino: 10 + i }, h('n')); // dirty, and nothing else idle
+      await c.save();
+    }
+    // Generations 2 and 3 prune nothing (kept/ was used at 1, within 2 saves); 4 would drop it: walked
+    // then, which raises its floor to 4, so 5 prunes nothing again.
+    expect(walks).toBe(1);
+    c = await StatCache.load(mlcache, opts);
+    expect(c.lookup(path.join(root, 'kept/a'), st)).toBe(h('a'));
   });
 });
