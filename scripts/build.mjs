@@ -79,7 +79,6 @@ async function buildStartupSnapshot() {
   await build({
     ...common,
     banner: undefined,
-    sourcemap: false,
     format: 'cjs',
     entryPoints: { entry: 'src/cli/snapshot-entry.ts' },
     outdir: dir,
