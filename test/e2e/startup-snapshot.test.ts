@@ -79,6 +79,13 @@ describe('bin/mlbuild and the startup snapshot', () => {
     }
     // Answered, not re-recorded: the fresh snapshot is the one the settling run wrote.
     expect(fs.statSync(p.path(SNAP), { bigint: true }).mtimeNs).toBe(snap);
+    // A touched pipeline file with the same content: the blob hashes it (loading the hasher) and still answers.
+    const old = Date.now() / 1000 - 30;
+    fs.utimesSync(p.path('pipeline.yaml'), old, old);
+    const touched = await traced(LAUNCHER, ['repro'], p.dir);
+    expect([touched.blob, touched.code]).toEqual([true, 0]);
+    expect(touched.stdout).toMatch(/^Done: 0 ran, 0 restored, 2 unchanged in \d+ms\n$/);
+    expect(fs.statSync(p.path(SNAP), { bigint: true }).mtimeNs).toBe(snap);
     // Other commands never take the blob.
     const dag = await traced(LAUNCHER, ['dag'], p.dir);
     expect([dag.code, dag.blob]).toEqual([0, false]);
