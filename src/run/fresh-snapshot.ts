@@ -125,6 +125,10 @@ interface Header extends SnapshotKey {
 export interface Snapshot extends Header {
   /** F bigints per entry: dev, ino, size, mtime s, mtime ns, ctime s, ctime ns, flags. */
   readonly stats: BigInt64Array;
+  /** The entries' keys joined by NUL, as stored: a check slices each key when it stats it (`paths` splits them all, on first use). */
+  readonly keys: string;
+  /** Number of entries. */
+  readonly count: number;
 }
 
 // ------------------------------------------------------------------ encoding
@@ -150,22 +154,35 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot | undefined {
   if (dv.getUint32(0, true) !== MAGIC || dv.getUint32(4, true) !== VERSION) return undefined;
   const len = dv.getUint32(8, true);
   if (12 + len > bytes.length) return undefined;
-  let h: Header;
+  let h: Omit<Header, 'paths'> & { paths: unknown };
   try {
-    const raw = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 12, len).toString('utf8')) as Omit<Header, 'paths'> & { paths: unknown };
-    if (typeof raw.paths !== 'string') return undefined;
-    h = { ...raw, paths: raw.paths === '' ? [] : raw.paths.split('\0') };
+    h = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 12, len).toString('utf8')) as typeof h;
   } catch {
     return undefined;
   }
-  if (h.v !== VERSION || h.le !== (os.endianness() === 'LE')) return undefined;
+  if (h.v !== VERSION || h.le !== (os.endianness() === 'LE') || typeof h.paths !== 'string') return undefined;
+  const keys = h.paths;
+  // One key per entry: count the separators (no key is empty, so '' holds none).
+  let count = keys === '' ? 0 : 1;
+  for (let i = keys.indexOf('\0'); i >= 0; i = keys.indexOf('\0', i + 1)) count++;
   const off = align8(12 + len);
-  const n = h.paths.length * F;
+  const n = count * F;
   if (bytes.length !== off + n * 8) return undefined;
   const at = bytes.byteOffset + off;
   // Typed arrays need 8-byte alignment; a pooled Buffer may not give it.
   const stats = at % 8 === 0 ? new BigInt64Array(bytes.buffer, at, n) : new BigInt64Array(bytes.slice(off).buffer, 0, n);
-  return { ...h, stats };
+  // The keys as an array only when something asks for them (a no-op never does: 11 000 strings kept alive cost scavenges).
+  let paths: string[] | undefined;
+  const { paths: _joined, ...header } = h;
+  return {
+    ...header,
+    stats,
+    keys,
+    count,
+    get paths(): string[] {
+      return (paths ??= keys === '' ? [] : keys.split('\0'));
+    },
+  };
 }
 
 const align8 = (n: number): number => (n + 7) & ~7;
@@ -209,7 +226,7 @@ export function checkSnapshot(snap: Snapshot, key: SnapshotKey, io: SnapshotIo):
     for (let k = 0; k < FLAGS * 2; k++) if (c32[k] !== s32[w + k]) return false;
     return (c32[FLAGS * 2]! & DIR_BIT) === (s32[w + FLAGS * 2]! & DIR_BIT);
   };
-  const metaStart = snap.paths.length - snap.meta.length;
+  const metaStart = snap.count - snap.meta.length;
   for (let m = 0; m < snap.meta.length; m++) {
     const [abs, hash] = snap.meta[m]!;
     if (hash === 'absent') {
@@ -222,7 +239,16 @@ export function checkSnapshot(snap: Snapshot, key: SnapshotKey, io: SnapshotIo):
     if (bytes === undefined || io.hashBytes(bytes) !== hash) return { kind: 'unusable', why: `${abs} changed` };
   }
   const root = snap.root;
-  const paths = snap.paths;
+  const keys = snap.keys;
+  // Entries are visited in ascending order: `at` is where the key of entry `next` starts in `keys`.
+  let at = 0;
+  let next = 0;
+  const keyOf = (e: number): string => {
+    if (e < next) return snap.paths[e]!; // never for a snapshot buildSnapshot wrote (its tops are in order)
+    for (; next < e; next++) at = keys.indexOf('\0', at) + 1;
+    const end = keys.indexOf('\0', at);
+    return keys.slice(at, end < 0 ? keys.length : end);
+  };
   const changedTop = new Uint8Array(snap.tops.length);
   // From the project root, project-relative keys are stat'ed as they are (absolute ones still work).
   const leave = io.enter?.(root);
@@ -230,7 +256,8 @@ export function checkSnapshot(snap: Snapshot, key: SnapshotKey, io: SnapshotIo):
     for (let t = 0; t < snap.tops.length; t++) {
       const top = snap.tops[t]!;
       for (let e = top.first; e < top.end; e++) {
-        if (!unchanged(e, leave ? paths[e]! : absOf(root, paths[e]!))) {
+        const key = keyOf(e);
+        if (!unchanged(e, leave ? key : absOf(root, key))) {
           changedTop[t] = 1;
           break;
         }

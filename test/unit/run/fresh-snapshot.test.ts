@@ -265,10 +265,34 @@ describe('fresh snapshot', () => {
     const len = new DataView(built.bytes.buffer, built.bytes.byteOffset).getUint32(8, true);
     const header = JSON.parse(Buffer.from(built.bytes.subarray(12, 12 + len)).toString('utf8')) as { paths: unknown };
     expect(header.paths).toBe(['data', 'data/a.csv', 'data/b.csv', 'mid.txt', 'model.bin', '/p/pipeline.yaml', '/p/mlbuild.lock', '/p/params.yaml'].join('\0'));
-    expect(decodeSnapshot(built.bytes)!.paths).toHaveLength(8);
+    const back = decodeSnapshot(built.bytes)!;
+    expect([back.count, back.keys]).toEqual([8, header.paths]);
+    expect(back.paths).toHaveLength(8);
+    expect(back.paths).toBe(back.paths); // split once, on first use
+    // A header whose keys do not match the stats (one key fewer) is refused.
+    const withHeader = (h: object): Uint8Array => {
+      const json = Buffer.from(JSON.stringify(h));
+      const head = Buffer.concat([Buffer.from(built.bytes.subarray(0, 12)), json]);
+      head.writeUInt32LE(json.length, 8);
+      return Buffer.concat([head, Buffer.alloc(((head.length + 7) & ~7) - head.length), Buffer.from(built.bytes.subarray((12 + len + 7) & ~7))]);
+    };
+    expect(decodeSnapshot(withHeader(header))!.paths).toEqual(back.paths); // the control
+    const joined = header.paths as string;
+    expect(decodeSnapshot(withHeader({ ...header, paths: joined.slice(0, joined.lastIndexOf('\0')) }))).toBeUndefined();
     const v2 = Uint8Array.from(built.bytes);
     new DataView(v2.buffer).setUint32(4, 2, true);
     expect(decodeSnapshot(v2)).toBeUndefined();
+  });
+
+  it('a snapshot whose tops are out of entry order (never written so) still checks each entry against its own key', () => {
+    const fs = project();
+    const snap = settled(fs);
+    const n = snap.tops.length;
+    const reversed: Snapshot = { ...snap, tops: [...snap.tops].reverse(), stages: snap.stages.map((st) => ({ ...st, tops: st.tops.map((t) => n - 1 - t) })) };
+    expect(dirty(fs, reversed)).toEqual([]);
+    fs.put('/p/data/a.csv', 'new', { inPlace: true });
+    expect(dirty(fs, reversed)).toEqual(['prep']);
+    expect(dirty(fs, snap)).toEqual(['prep']);
   });
 
   it('the proved tops are the unchanged ones, read only when asked for', () => {
