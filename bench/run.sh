@@ -221,6 +221,18 @@ scenario() {
     elif diff -rq "$OUT/$name/ref-out" "$dir/out" > /dev/null; then check OK "$name/$tool: clean build outputs equal $ref's"
     else check FAIL "$name/$tool: clean build outputs differ from $ref's: $(diff -rq "$OUT/$name/ref-out" "$dir/out" | head -3 | tr '\n' ' ')"
     fi
+    if [ "$tool" = mlbuild ] && [ "$name" != big ]; then
+      # The timed builds start their commands through the native spawner (the default where the
+      # build compiled it); the Node spawner, its fallback, must build the same outputs.
+      [ -x "$OUT/cli/dist/mlbuild-spawner" ] && check OK "$name/mlbuild: the timed builds used the native spawner (dist/mlbuild-spawner)" \
+        || check FAIL "$name/mlbuild: dist/mlbuild-spawner was not built (no C compiler?): the timed builds used the Node spawner"
+      local alt="$OUT/$name/mlbuild-node-spawner"
+      rm -rf "$alt" && cp -a "$base" "$alt"
+      if ! (cd "$alt" && MLBUILD_SPAWNER=node $cmd > /dev/null 2>&1); then check FAIL "$name/mlbuild: a clean build with MLBUILD_SPAWNER=node failed"
+      elif diff -rq "$OUT/$name/ref-out" "$alt/out" > /dev/null; then check OK "$name/mlbuild: a clean build with MLBUILD_SPAWNER=node: outputs equal $ref's"
+      else check FAIL "$name/mlbuild: a clean build with MLBUILD_SPAWNER=node: outputs differ from $ref's"; fi
+      rm -rf "$alt"
+    fi
 
     sleep 2.5   # let the outs age past mlbuild's 2 s racy window, as on any real no-op
     local ran

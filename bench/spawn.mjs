@@ -1,109 +1,126 @@
 #!/usr/bin/env node
 /**
- * What does starting one stage's process cost, and where? A full build of many tiny stages is
- * bound by it (bench/RESULTS.md: 1 000 `cksum` stages). Each way below starts N jobs of
- * `/bin/sh -c true`, one after the other, and reports per job: wall time, the CPU time of this
- * Node process, and the CPU time of everything it started (reaped children, from /proc/self/stat).
+ * What does starting one stage's process cost, each way mlbuild can start it? A full build of many
+ * tiny stages is bound by it (bench/RESULTS.md: 1 000 `cksum` stages). Each way runs N commands of
+ * `/bin/sh -c true`, 2 in flight at a time (as `repro -j 2`), through mlbuild's own launchers
+ * (src/execute/launcher.ts, bundled on the fly with esbuild), and reports per command: wall time,
+ * and the CPU of this (main) process, of the helper process, and of the commands themselves.
  *
- *   node bench/spawn.mjs [--jobs 300] [--runs 3]
+ *   node bench/spawn.mjs [--jobs 1000] [--runs 5]      (needs `npm run build`: dist/ helpers)
  *
- *   node-spawn   child_process.spawn('/bin/sh', ['-c', cmd]) as the local executor does (detached,
- *                piped stdio): Node forks its own large, multi-threaded process for every job.
- *   coprocess    one long-lived /bin/sh started once; per job Node writes a line of shell, the
- *                shell starts the job in its own session (setsid) and reports the exit status.
- *                Node's part is a pipe write and read; the forks move to a small process.
- *   sh-loop      the floor without Node: a shell forks+execs the jobs itself (what make pays).
+ *   direct   child_process.spawn from this process (libuv forks this Node process per command)
+ *   node     the Node spawner helper (dist/spawner.js) forks itself per command
+ *   native   the native spawner helper (dist/mlbuild-spawner) posix_spawns (clone(CLONE_VFORK))
  *
- * Medians of --runs; every way runs in this same process state, alternating, so load drifts hit all.
- *
- * Measured 2026-11-26 on the 2-core development VM (quiet): node-spawn 13.2 ms of CPU per job
- * (6.4 in Node), coprocess 10.4 (0.6 in Node), sh-loop 2.9. A co-process executor built on this
- * (bash with `set -m` for per-job process groups, each job's shell reporting its exit status)
- * did not speed up the 1 000-stage full build of bench/run.sh: 20.3 s either way, system-wide
- * CPU 43 s vs 41 s. A real executor needs more process creations per job than this loop (a fork
- * of bash, ~8 ms here, or setsid(1) plus a subshell from dash, ~15 ms per job), which eat what
- * leaving Node saves. It was not kept.
+ * Medians of --runs; the ways alternate within each run, so load drift hits all of them.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import readline from 'node:readline';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
-const opts = { jobs: 300, runs: 3 };
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const opts = { jobs: 1000, runs: 5 };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === '--jobs') opts.jobs = Number(process.argv[++i]);
   else if (a === '--runs') opts.runs = Number(process.argv[++i]);
   else {
-    process.stderr.write('usage: node bench/spawn.mjs [--jobs 300] [--runs 3]\n');
+    process.stderr.write('usage: node bench/spawn.mjs [--jobs 1000] [--runs 5]\n');
     process.exit(2);
   }
 }
 if (process.platform !== 'linux') {
-  process.stderr.write('spawn.mjs reads /proc/self/stat: Linux only\n');
+  process.stderr.write('spawn.mjs reads /proc: Linux only\n');
   process.exit(2);
 }
+const NATIVE = path.join(ROOT, 'dist', 'mlbuild-spawner');
+const NODE = path.join(ROOT, 'dist', 'spawner.js');
+for (const f of [NATIVE, NODE]) {
+  if (!fs.existsSync(f)) {
+    process.stderr.write(`spawn.mjs: ${path.relative(ROOT, f)} is missing: run \`npm run build\` (with a C compiler for the native one)\n`);
+    process.exit(2);
+  }
+}
 
-const TICK_MS = 10; // USER_HZ = 100 on Linux
-/** CPU ms of this process and of its reaped children so far. */
-function cpu() {
-  const f = fs.readFileSync('/proc/self/stat', 'utf8');
+// mlbuild's launcher module, as the CLI bundles it.
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-spawn-bench-'));
+await build({ entryPoints: [path.join(ROOT, 'src/execute/launcher.ts')], outfile: path.join(tmp, 'launcher.mjs'), bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+const { directLauncher, SpawnerLauncher, nativeSpawner, nodeSpawner } = await import(path.join(tmp, 'launcher.mjs'));
+
+const TICK_MS = 1000 / 100; // USER_HZ
+/** [own CPU ms, reaped children's CPU ms] of a process, from /proc. */
+function cpuOf(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const x = f.slice(f.lastIndexOf(')') + 2).split(' ').map(Number);
-  return { self: (x[11] + x[12]) * TICK_MS, children: (x[13] + x[14]) * TICK_MS };
+  return [(x[11] + x[12]) * TICK_MS, (x[13] + x[14]) * TICK_MS];
+}
+const childPids = () =>
+  fs
+    .readdirSync('/proc/self/task')
+    .flatMap((t) => fs.readFileSync(`/proc/self/task/${t}/children`, 'utf8').split(' '))
+    .filter(Boolean)
+    .map(Number);
+
+const env = Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined));
+/** Runs n commands, `parallel` in flight; resolves when all exited. */
+async function drive(launcher, n, parallel = 2) {
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      next++;
+      const l = launcher.launch('true', tmp, env, () => undefined);
+      await l.pid;
+      const e = await l.exited;
+      if (e.exitCode !== 0) throw new Error(`a command failed: ${JSON.stringify(e)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
 }
 
-async function nodeSpawn(n) {
-  for (let i = 0; i < n; i++) {
-    await new Promise((resolve) => {
-      const c = spawn('/bin/sh', ['-c', 'true'], { cwd: os.tmpdir(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-      c.stdout.resume();
-      c.stderr.resume();
-      c.on('close', resolve);
-    });
+async function measure(way) {
+  let launcher = directLauncher;
+  let helperPid;
+  if (way !== 'direct') {
+    const before = new Set(childPids());
+    launcher = new SpawnerLauncher(way === 'native' ? nativeSpawner(NATIVE) : nodeSpawner(NODE));
+    await drive(launcher, 4); // started and warm: a run pays its start-up once
+    helperPid = childPids().find((p) => !before.has(p));
   }
+  const self0 = process.cpuUsage();
+  const [, kids0] = cpuOf(process.pid);
+  const helper0 = helperPid ? cpuOf(helperPid) : [0, 0];
+  const t0 = performance.now();
+  await drive(launcher, opts.jobs);
+  const wall = performance.now() - t0;
+  const self1 = process.cpuUsage(self0);
+  const [, kids1] = cpuOf(process.pid);
+  const helper1 = helperPid ? cpuOf(helperPid) : [0, 0];
+  const main = (self1.user + self1.system) / 1000;
+  const helper = helper1[0] - helper0[0];
+  const commands = kids1 - kids0 + (helper1[1] - helper0[1]);
+  if (helperPid) process.kill(helperPid, 'SIGKILL'); // its stdin stays open while this process lives
+  return { wall: wall / opts.jobs, main: main / opts.jobs, helper: helper / opts.jobs, commands: commands / opts.jobs };
 }
 
-async function coprocess(n) {
-  const sh = spawn('/bin/sh', ['-c', 'while IFS= read -r l; do eval "$l"; done'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const done = new Map();
-  readline.createInterface({ input: sh.stdout }).on('line', (l) => {
-    const [id, status] = l.split(' ');
-    done.get(id)?.(Number(status));
-  });
-  const log = `${os.tmpdir()}/mlbuild-spawn-bench.log`;
-  for (let i = 0; i < n; i++) {
-    await new Promise((resolve) => {
-      done.set(String(i), resolve);
-      sh.stdin.write(`{ cd '${os.tmpdir()}' && setsid /bin/sh -c 'true' </dev/null >>'${log}' 2>&1; echo "${i} $?"; } &\n`);
-    });
-  }
-  sh.stdin.end();
-  await new Promise((resolve) => sh.on('close', resolve));
-  fs.rmSync(log, { force: true });
-}
+const ways = ['direct', 'node', 'native'];
+const results = Object.fromEntries(ways.map((k) => [k, []]));
+for (let r = 0; r < opts.runs; r++) for (const way of ways) results[way].push(await measure(way));
+fs.rmSync(tmp, { recursive: true, force: true });
 
-async function shLoop(n) {
-  spawnSync('/bin/sh', ['-c', `i=0; while [ $i -lt ${n} ]; do /bin/sh -c true; i=$((i+1)); done`], { stdio: 'ignore' });
-}
-
-const ways = { 'node-spawn': nodeSpawn, coprocess, 'sh-loop': shLoop };
-const results = Object.fromEntries(Object.keys(ways).map((k) => [k, []]));
-for (let r = 0; r < opts.runs; r++) {
-  for (const [name, fn] of Object.entries(ways)) {
-    const c0 = cpu();
-    const t0 = performance.now();
-    await fn(opts.jobs);
-    const wall = performance.now() - t0;
-    const c1 = cpu();
-    results[name].push({ wall: wall / opts.jobs, self: (c1.self - c0.self) / opts.jobs, children: (c1.children - c0.children) / opts.jobs });
-  }
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`${opts.jobs} jobs of \`/bin/sh -c true\`, median of ${opts.runs} runs, ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
-console.log('| way | wall ms/job | Node CPU ms/job | children CPU ms/job | total CPU ms/job |');
-console.log('| --- | ---: | ---: | ---: | ---: |');
-for (const [name, rs] of Object.entries(results)) {
-  const [w, s, c] = ['wall', 'self', 'children'].map((k) => median(rs.map((x) => x[k])));
-  const t = median(rs.map((x) => x.self + x.children));
-  console.log(`| ${name} | ${w.toFixed(1)} | ${s.toFixed(1)} | ${c.toFixed(1)} | ${t.toFixed(1)} |`);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+console.log(`${opts.jobs} commands of \`/bin/sh -c true\`, 2 in flight, median of ${opts.runs} runs; ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
+// CPU is counted by the kernel in 10 ms ticks: per-command values below ~0.02 ms are noise.
+console.log('| way | wall ms/command | CPU ms/command: main process | helper process | commands (sh -c true) | total |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+for (const way of ways) {
+  const rs = results[way];
+  const [w, m, h, c] = ['wall', 'main', 'helper', 'commands'].map((k) => median(rs.map((x) => x[k])));
+  const t = median(rs.map((x) => x.main + x.helper + x.commands));
+  console.log(`| ${way} | ${w.toFixed(3)} | ${m.toFixed(3)} | ${h.toFixed(3)} | ${c.toFixed(3)} | ${t.toFixed(3)} |`);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A/B of how mlbuild starts stage commands, on the 1000-stage project of run.sh: full builds from
-# clean, alternating MLBUILD_SPAWNER=direct (the main process forks every stage) and the default
-# (a spawner helper process forks them, src/execute/launcher.ts), with ninja as the yardstick.
+# clean, alternating MLBUILD_SPAWNER=direct (the main process forks every stage), node (the Node
+# spawner helper forks them) and native (the default where it was built: the C helper
+# posix_spawns them; src/execute/launcher.ts), with ninja as the yardstick.
 # Alternating keeps both under the same machine load. Prints each run and the medians, and the
 # main process's CPU and page faults (from a --require hook; the helper's own CPU is reported too).
 #
@@ -29,11 +30,11 @@ JS
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq 1 "$ROUNDS"); do
-  for v in direct auto ninja; do
+  for v in direct node native ninja; do
     if [ "$v" = ninja ]; then
-      (cd "$WORK/nj" && rm -rf out .ninja_log && mkdir out && t=$(ms) && ninja -j2 > /dev/null && echo "ninja wall_ms=$(( $(ms) - t ))")
+      (cd "$WORK/nj" && { rm -rf out .ninja_log 2>/dev/null || rm -rf out .ninja_log; } && mkdir out && t=$(ms) && ninja -j2 > /dev/null && echo "ninja wall_ms=$(( $(ms) - t ))")
     else
-      (cd "$WORK/ml" && rm -rf out .mlcache mlbuild.lock && mkdir out && t=$(ms) &&
+      (cd "$WORK/ml" && { rm -rf out .mlcache mlbuild.lock 2>/dev/null || rm -rf out .mlcache mlbuild.lock; } && mkdir out && t=$(ms) &&
         info=$(MLBUILD_SPAWNER=$v node -r "$WORK/cpu.cjs" "$ROOT/bin/mlbuild.js" repro -j 2 2>&1 > /dev/null | tail -1) &&
         echo "$v wall_ms=$(( $(ms) - t )) $info")
     fi
@@ -43,7 +44,7 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => { const [k, ...kv] = l.split(" "); return { k, ...Object.fromEntries(kv.map((x) => x.split("=")).map(([a, b]) => [a, Number(b)])) }; });
 const med = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-for (const k of ["direct", "auto", "ninja"]) {
+for (const k of ["direct", "node", "native", "ninja"]) {
   const r = rows.filter((x) => x.k === k); if (r.length === 0) continue;
   const cols = Object.keys(r[0]).filter((c) => c !== "k").map((c) => `${c} ${med(r.map((x) => x[c]))}`);
   console.log(`median ${k.padEnd(6)} ${cols.join(", ")}`);

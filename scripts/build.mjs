@@ -46,7 +46,27 @@ for (const f of ['index.html', 'app.css']) fs.copyFileSync(`src/ui/web/${f}`, `d
 // The spawner helper (src/execute/launcher.ts) runs as its own small process: one file, no chunks.
 await build({ ...common, banner: undefined, entryPoints: { spawner: 'src/execute/spawner-process.ts' }, outdir: 'dist' });
 
+await buildNativeSpawner();
 await buildStartupSnapshot();
+
+/**
+ * The native spawner (native/spawner.c, used by src/execute/launcher.ts): compiled with the C
+ * compiler ($CC, else cc) when there is one. Without one, or if it fails (not glibc/Linux), the
+ * build goes on and mlbuild starts stage commands through dist/spawner.js instead: one line says so.
+ */
+async function buildNativeSpawner() {
+  const { spawnSync } = await import('node:child_process');
+  const cc = process.env.CC || 'cc';
+  const tmp = `dist/.mlbuild-spawner.${process.pid}`;
+  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-o', tmp, 'native/spawner.c'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status === 0) {
+    fs.renameSync(tmp, 'dist/mlbuild-spawner');
+    return;
+  }
+  fs.rmSync(tmp, { force: true });
+  const why = r.error ? `${cc} not found` : `${cc} failed: ${(r.stderr || '').split('\n').find((l) => /error/.test(l)) ?? `exit ${r.status}`}`;
+  console.log(`native spawner not built (${why.trim()}): stage commands will be started by dist/spawner.js`);
+}
 
 /**
  * The V8 startup snapshot of the no-op path (src/cli/snapshot-entry.ts), which bin/mlbuild runs as
