@@ -8,8 +8,9 @@
  *
  * 1. Wall clock (median of --runs, each a fresh process): `node -e 0` (node's own start-up),
  *    `mlbuild --version` (+ loading the CLI bundle and yargs), `mlbuild repro -j 2` (the no-op) and
- *    `mlbuild status`.
- * 2. `node --cpu-prof` on the no-op, --runs times. Every sample is mapped through dist/'s source
+ *    `mlbuild status`, run as `node bin/mlbuild.js`; then the no-op and status through the launcher
+ *    bin/mlbuild (from the startup snapshot, dist/snapshot/), as users run them.
+ * 2. `node --cpu-prof` on the no-op (started from the startup snapshot when there is one), --runs times. Every sample is mapped through dist/'s source
  *    maps to the original file, and charged to a phase by the INNERMOST src/ frame on its stack
  *    (so time in `yaml` called from src/state/lockfile.ts counts as lockfile, fs.statSync called
  *    from src/hashing/ counts as stat/hash; src/util and src/model are looked through). Samples
@@ -106,6 +107,25 @@ const walls = {
   repro: wall([CLI, 'repro', '-j', '2'], opts.dir),
   status: wall([CLI, 'status'], opts.dir),
 };
+// The way users run it: the launcher, which starts repro and status from the startup snapshot.
+const LAUNCHER = path.join(path.dirname(CLI), 'mlbuild');
+const BLOB = path.join(path.dirname(CLI), '..', 'dist', 'snapshot', 'mlbuild.blob');
+const blob = fs.existsSync(LAUNCHER) && fs.existsSync(BLOB);
+if (blob) {
+  const viaLauncher = (args) => {
+    const times = [];
+    spawnSync(LAUNCHER, args, { cwd: opts.dir, stdio: 'ignore' }); // warm-up
+    for (let i = 0; i < opts.runs; i++) {
+      const t0 = performance.now();
+      const r = spawnSync(LAUNCHER, args, { cwd: opts.dir, stdio: 'ignore' });
+      times.push(performance.now() - t0);
+      if (r.status !== 0) die(`\`bin/mlbuild ${args.join(' ')}\` exited ${r.status}`);
+    }
+    return { median: median(times), min: Math.min(...times), max: Math.max(...times) };
+  };
+  walls.launcherRepro = viaLauncher(['repro', '-j', '2']);
+  walls.launcherStatus = viaLauncher(['status']);
+}
 
 // ---------------------------------------------------------------- CPU profiles
 
@@ -152,7 +172,7 @@ const PHASES = [
   [/^src\/hashing\//, 'stat / hash: files, dirs, stat cache'],
   [/^src\/state\//, 'lockfile + journal: load / serialise'],
   [/^src\/cache\//, 'cache'],
-  [/^src\/run\/(fresh-snapshot|up-to-date|snapshot-record)/, 'fresh snapshot: check / record'],
+  [/^src\/run\/(fresh-snapshot|up-to-date|snapshot-record|snapshot-io)/, 'fresh snapshot: check / record'],
   [/^src\/(run|schedule|execute)\//, 'run: freshness checks, scheduler'],
   [/^src\/report\//, 'reporting (terminal / JSON output)'],
   [/^src\/(cli|project)/, 'CLI: argv parsing (yargs), dispatch'],
@@ -214,7 +234,9 @@ log(`profiling (${opts.runs} runs of node --cpu-prof)`);
 const profDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-prof-'));
 const agg = { total: 0, phases: new Map(), selfs: new Map() };
 for (let i = 0; i < opts.runs; i++) {
-  const r = run(['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `noop-${i}.cpuprofile`, '--cpu-prof-interval', String(opts.interval), CLI, 'repro', '-j', '2'], opts.dir, { stdio: 'ignore' });
+  // From the startup snapshot when there is one, as bin/mlbuild runs it (--cpu-prof is no V8 flag: the blob still fits).
+  const start = blob ? ['--snapshot-blob', BLOB, CLI] : [CLI];
+  const r = run(['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `noop-${i}.cpuprofile`, '--cpu-prof-interval', String(opts.interval), ...start, 'repro', '-j', '2'], opts.dir, { stdio: 'ignore' });
   if (r.status !== 0) die(`profiled repro exited ${r.status}`);
   const a = analyse(JSON.parse(fs.readFileSync(path.join(profDir, `noop-${i}.cpuprofile`), 'utf8')));
   agg.total += a.total / opts.runs;
@@ -245,8 +267,15 @@ md.push(
   `| \`mlbuild --version\` (+ load the CLI bundle, yargs) | ${ms(walls.version.median)} | ${ms(walls.version.min)}–${ms(walls.version.max)} |`,
   `| \`mlbuild repro -j 2\` no-op | ${ms(walls.repro.median)} | ${ms(walls.repro.min)}–${ms(walls.repro.max)} |`,
   `| \`mlbuild status\` | ${ms(walls.status.median)} | ${ms(walls.status.min)}–${ms(walls.status.max)} |`,
+  ...(blob
+    ? [
+        `| \`bin/mlbuild repro -j 2\` no-op, from the startup snapshot | ${ms(walls.launcherRepro.median)} | ${ms(walls.launcherRepro.min)}–${ms(walls.launcherRepro.max)} |`,
+        `| \`bin/mlbuild status\`, from the startup snapshot | ${ms(walls.launcherStatus.median)} | ${ms(walls.launcherStatus.min)}–${ms(walls.launcherStatus.max)} |`,
+      ]
+    : []),
   '',
-  `CPU profile of the no-op \`repro\` (\`node --cpu-prof\`, ${opts.interval} µs sampling, mean of ${opts.runs} runs; the profiler starts after node's own ` +
+  `The \`mlbuild\` rows run \`node bin/mlbuild.js\`; the \`bin/mlbuild\` rows run the launcher, as \`npx mlbuild\` does. ` +
+    `CPU profile of the no-op \`repro\`${blob ? ' started from the startup snapshot (dist/snapshot/mlbuild.blob)' : ''} (\`node --cpu-prof\`, ${opts.interval} µs sampling, mean of ${opts.runs} runs; the profiler starts after node's own ` +
     `bootstrap, which \`node -e 0\` above measures). Each sample is charged to the innermost \`src/\` module on its stack:`,
   '',
   '| phase | time | share of profiled time |',

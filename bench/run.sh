@@ -34,7 +34,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 OUT="$HERE/out"
 RES="$OUT/results"
-MLBUILD="node $ROOT/bin/mlbuild.js"   # replaced by a snapshot below
+MLBUILD="$ROOT/bin/mlbuild"   # replaced by a snapshot below
 
 ARGS="$*"
 MODE=full
@@ -100,7 +100,9 @@ mkdir -p "$RES"
 # Run a snapshot of the CLI (bin/ + dist/ are self-contained: dependencies are bundled), so a
 # rebuild of dist/ by someone else during the run cannot swap the code under measurement.
 rm -rf "$OUT/cli" && mkdir -p "$OUT/cli" && cp -a "$ROOT/bin" "$ROOT/dist" "$ROOT/package.json" "$OUT/cli/"
-MLBUILD="node $OUT/cli/bin/mlbuild.js"
+# Run as users run it: the launcher package.json names (npx mlbuild, an installed bin), which
+# starts repro and status from the V8 startup snapshot in dist/snapshot/ (see bin/mlbuild).
+MLBUILD="$OUT/cli/bin/mlbuild"
 {
   echo "commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "uncommitted files under src/: $(git -C "$ROOT" status --porcelain -- src 2>/dev/null | wc -l)"
@@ -301,6 +303,19 @@ fresh_snapshot_checks() {
   after=$(stat -c '%i %y' "$snap" 2>/dev/null || echo gone)
   [ "$ran" = 0 ] && [ "$before" = "$after" ] && check OK "$name/mlbuild: a no-op is answered from the fresh snapshot (ran 0, snapshot not rewritten)" \
     || check FAIL "$name/mlbuild: no-op with a fresh snapshot ran $ran stages, snapshot $before -> $after"
+  # The launcher starts that no-op (and status) from the V8 startup snapshot, whose answers are
+  # exactly those of the ordinary entry, node bin/mlbuild.js (elapsed times aside).
+  local c fast plain trace
+  for c in "repro -j 2 --json" "status --json"; do
+    trace=$(cd "$dir" && sh -x $MLBUILD $c 2>&1 >/dev/null | grep '^+ exec ') || trace="exit $?"
+    if [[ "$trace" != *--snapshot-blob* ]]; then
+      check FAIL "$name/mlbuild: '$c' did not start from the startup snapshot (dist/snapshot/mlbuild.blob)"; continue
+    fi
+    fast=$(cd "$dir" && $MLBUILD $c | sed 's/"elapsed_ms": [0-9.]*//') || fast="exit $?"
+    plain=$(cd "$dir" && node "$OUT/cli/bin/mlbuild.js" $c | sed 's/"elapsed_ms": [0-9.]*//') || plain="exit $?"
+    [ "$fast" = "$plain" ] && check OK "$name/mlbuild: '$c' starts from the startup snapshot and answers exactly as node bin/mlbuild.js" \
+      || check FAIL "$name/mlbuild: '$c' from the startup snapshot differs from node bin/mlbuild.js: $(diff <(echo "$fast") <(echo "$plain") | head -3 | tr '\n' ' ')"
+  done
   # Same size, same inode, mtime put back to the same whole second: only ctime and content differ.
   tick=$(( $(date +%s) - 10 ))
   touch -d "@$tick" "$dir/$leaf"

@@ -2,6 +2,7 @@
 // The showcase stages are not built here: the pipeline's own `bundle` stage builds them
 // (scripts/bundle-stages.mjs), so each stage depends on the bundle it runs.
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 
 // Chunk names carry content hashes: start clean so stale chunks never pile up or get loaded.
@@ -46,6 +47,7 @@ for (const f of ['index.html', 'app.css']) fs.copyFileSync(`src/ui/web/${f}`, `d
 await build({ ...common, banner: undefined, entryPoints: { spawner: 'src/execute/spawner-process.ts' }, outdir: 'dist' });
 
 await buildNativeSpawner();
+await buildStartupSnapshot();
 
 /**
  * The native spawner (native/spawner.c, used by src/execute/launcher.ts): compiled with the C
@@ -64,4 +66,55 @@ async function buildNativeSpawner() {
   fs.rmSync(tmp, { force: true });
   const why = r.error ? `${cc} not found` : `${cc} failed: ${(r.stderr || '').split('\n').find((l) => /error/.test(l)) ?? `exit ${r.status}`}`;
   console.log(`native spawner not built (${why.trim()}): stage commands will be started by dist/spawner.js`);
+}
+
+/**
+ * The V8 startup snapshot of the no-op path (src/cli/snapshot-entry.ts), which bin/mlbuild runs as
+ * `node --snapshot-blob dist/snapshot/mlbuild.blob` for `repro` and `status`: the check is in the
+ * heap already, with no ESM loading or compiling at start. A blob runs only on the node binary that
+ * built it (same version, platform and V8 flags, else node exits 14), so `dist/snapshot/node` links
+ * to that binary and bin/mlbuild uses the blob only when `node` on PATH is that file, unchanged since.
+ * A node that cannot build one (or a failed build) leaves no blob: bin/mlbuild then runs the
+ * ordinary entry, as `node bin/mlbuild.js` always does.
+ */
+async function buildStartupSnapshot() {
+  const dir = 'dist/snapshot';
+  fs.mkdirSync(dir, { recursive: true });
+  // One CommonJS file (a snapshot cannot load modules from disk while it is built). Built-ins that
+  // node does not support in a snapshot are required on first use instead of while building.
+  // (esbuild fails the build if the bundle imports a name not listed here.)
+  const lazy = { child_process: ['spawn', 'spawnSync', 'execFile', 'execFileSync'], module: ['createRequire'] };
+  const lazyBuiltins = {
+    name: 'lazy-builtins',
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?(child_process|module)$/ }, (a) =>
+        a.namespace === 'lazy-builtin' ? { path: a.path, external: true } : { path: a.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+      );
+      b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => ({
+        contents: lazy[a.path].map((n) => `export function ${n}(...args) { return require('node:${a.path}').${n}(...args); }`).join('\n'),
+        loader: 'js',
+      }));
+    },
+  };
+  await build({
+    ...common,
+    banner: undefined,
+    format: 'cjs',
+    entryPoints: { entry: 'src/cli/snapshot-entry.ts' },
+    outdir: dir,
+    outExtension: { '.js': '.cjs' },
+    // Only the big-file hasher reads import.meta.url (to find xxhash-wasm's module); the no-op never uses it.
+    define: { ...define, 'import.meta.url': 'undefined' },
+    plugins: [lazyBuiltins],
+  });
+  // Code deserialised from a snapshot cannot import() by itself: this file, required at run time, can.
+  fs.writeFileSync(`${dir}/load.cjs`, "'use strict';\nmodule.exports = (url) => import(url);\n");
+  const blob = `${dir}/mlbuild.blob`;
+  const r = spawnSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', `${dir}/entry.cjs`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0 || r.stderr.trim() !== '' || !fs.existsSync(blob)) {
+    fs.rmSync(blob, { force: true });
+    process.stderr.write(`build: no startup snapshot (bin/mlbuild will run the ordinary entry): ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}\n`);
+    return;
+  }
+  fs.symlinkSync(fs.realpathSync(process.execPath), `${dir}/node`);
 }

@@ -9,6 +9,7 @@ import { EXIT_USAGE } from '../exit-codes.js';
 import type { GlobalOptions } from './context.js';
 import type { Diagnostic } from '../report/diagnostic.js';
 import { modelCommand, serveCommand } from './lifecycle-args.js';
+import { takePrechecked } from './prechecked.js';
 
 function packageVersion(): string {
   try {
@@ -52,13 +53,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   const { file, rest } = splitGlobalFile(argv);
   const globals: GlobalOptions = { file, cwd: process.cwd() };
   const fast = parseFast(rest);
-  // A no-op is answered from the fresh snapshot before the run machinery is even loaded.
+  // A no-op is answered from the fresh snapshot before the run machinery is even loaded; when the
+  // startup snapshot's entry (snapshot-entry.ts) already checked and could not answer, its result.
+  const pre = takePrechecked(argv);
   if (fast?.command === 'repro') {
-    const quick = await (await upToDate()).reproUpToDate(globals, fast.args);
+    const quick = pre ? { answered: false as const, primed: pre.primed } : await (await upToDate()).reproUpToDate(globals, fast.args);
     return quick.answered ? quick.code : (await import('./commands/repro.js')).reproCommand(globals, fast.args, quick.primed);
   }
   if (fast?.command === 'status') {
-    const quick = await (await upToDate()).statusUpToDate(globals, fast.args);
+    const quick = pre ? { answered: false as const, primed: pre.primed } : await (await upToDate()).statusUpToDate(globals, fast.args);
     return quick.answered ? quick.code : (await import('./commands/status.js')).statusCommand(globals, fast.args, quick.primed);
   }
   const { default: yargs } = await import('yargs');

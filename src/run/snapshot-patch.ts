@@ -18,11 +18,7 @@ import path from 'node:path';
 import {
   absOf,
   encodeSnapshot,
-  F,
-  FLAG_RACY,
-  FLAGS,
   keyOf,
-  putStat,
   walk,
   type BuildResult,
   type Header,
@@ -33,6 +29,7 @@ import {
   type SnapshotTop,
   type TopRecord,
 } from './fresh-snapshot.js';
+import { F, FLAG_RACY, FLAGS, putStat } from './snapshot-io.js';
 
 export interface PatchInput extends SnapshotKey {
   /** The snapshot the run's check started from and the tops it proved unchanged. */

@@ -62,7 +62,15 @@ async function prove(g: GlobalOptions): Promise<Proved | Shortcut> {
   if (verdict.kind === 'unusable') return NO;
   // A stage that can never fit here is a usage error even when fresh: the full command says so.
   const fits = snap.maxGpus === 0 && snap.maxMemoryMb <= Math.floor(os.totalmem() / 2 ** 20);
-  const primed: Primed = { snapshot: snap, trusted: verdict.trusted, observedFrom, ...(fits ? { dirty: verdict.dirty } : {}) };
+  // `trusted` is read only when the full command takes over (the verdict builds it on first use).
+  const primed: Primed = {
+    snapshot: snap,
+    get trusted() {
+      return verdict.trusted;
+    },
+    observedFrom,
+    ...(fits ? { dirty: verdict.dirty } : {}),
+  };
   if (verdict.dirty.size > 0 || !fits) return { answered: false, primed };
   return { project, primed, stages: snap.stages };
 }

@@ -1,6 +1,8 @@
 /**
  * End-to-end rig: a temp dir holding a real git repo, files written from objects, and the built
- * CLI (dist/, via bin/mlbuild.js) run as a child process. No mocks.
+ * CLI run as a child process the way users run it: bin/mlbuild, the launcher package.json names
+ * (which starts `repro` and `status` from the startup snapshot in dist/snapshot/, anything else
+ * through bin/mlbuild.js). No mocks.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +13,16 @@ import { afterEach, beforeAll } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO_ROOT, 'bin', 'mlbuild.js');
+/** The launcher (package.json "bin"): a /bin/sh script that execs node, so its pid is node's. */
+export const LAUNCHER = path.join(REPO_ROOT, 'bin', 'mlbuild');
+
+/**
+ * How to start the CLI with `args`: through the launcher, as users do; a test that takes node off
+ * the PATH (to hide git or sbatch) runs the JS entry with this node, as the launcher would have.
+ */
+export function cliCommand(args: readonly string[], env?: Record<string, string>): [string, string[]] {
+  return env?.PATH !== undefined ? [process.execPath, [CLI, ...args]] : [LAUNCHER, [...args]];
+}
 
 export interface RunResult {
   code: number | null;
@@ -66,7 +78,8 @@ export class Project {
   /** Runs the CLI to completion. */
   run(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<RunResult> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [CLI, ...args], {
+      const [cmd, argv] = cliCommand(args, opts.env);
+      const child = spawn(cmd, argv, {
         cwd: opts.cwd ?? this.dir,
         env: { ...process.env, CI: 'true', NO_COLOR: '1', ...opts.env },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -98,7 +111,7 @@ export class Project {
 
 /** Starts `mlbuild repro` and resolves once its stdout contains `marker` (a handshake, not a sleep). */
 export function startUntil(p: Project, args: string[], marker: string) {
-  const child = spawn(process.execPath, [CLI, 'repro', ...args], { cwd: p.dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(LAUNCHER, ['repro', ...args], { cwd: p.dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));

@@ -257,6 +257,56 @@ describe('fresh snapshot', () => {
     expect(decodeSnapshot(Buffer.from('not a snapshot at all'))).toBeUndefined();
   });
 
+  it('keys are stored as one NUL-joined string; a snapshot of the previous format (version 2) is not read', () => {
+    const fs = project();
+    fs.nowMs += 10_000;
+    const built = buildSnapshot(input(fs), fs);
+    if (!built.ok) throw new Error(built.why);
+    const len = new DataView(built.bytes.buffer, built.bytes.byteOffset).getUint32(8, true);
+    const header = JSON.parse(Buffer.from(built.bytes.subarray(12, 12 + len)).toString('utf8')) as { paths: unknown };
+    expect(header.paths).toBe(['data', 'data/a.csv', 'data/b.csv', 'mid.txt', 'model.bin', '/p/pipeline.yaml', '/p/mlbuild.lock', '/p/params.yaml'].join('\0'));
+    const back = decodeSnapshot(built.bytes)!;
+    expect([back.count, back.keys]).toEqual([8, header.paths]);
+    expect(back.paths).toHaveLength(8);
+    expect(back.paths).toBe(back.paths); // split once, on first use
+    // A header whose keys do not match the stats (one key fewer) is refused.
+    const withHeader = (h: object): Uint8Array => {
+      const json = Buffer.from(JSON.stringify(h));
+      const head = Buffer.concat([Buffer.from(built.bytes.subarray(0, 12)), json]);
+      head.writeUInt32LE(json.length, 8);
+      return Buffer.concat([head, Buffer.alloc(((head.length + 7) & ~7) - head.length), Buffer.from(built.bytes.subarray((12 + len + 7) & ~7))]);
+    };
+    expect(decodeSnapshot(withHeader(header))!.paths).toEqual(back.paths); // the control
+    const joined = header.paths as string;
+    expect(decodeSnapshot(withHeader({ ...header, paths: joined.slice(0, joined.lastIndexOf('\0')) }))).toBeUndefined();
+    const v2 = Uint8Array.from(built.bytes);
+    new DataView(v2.buffer).setUint32(4, 2, true);
+    expect(decodeSnapshot(v2)).toBeUndefined();
+  });
+
+  it('a snapshot whose tops are out of entry order (never written so) still checks each entry against its own key', () => {
+    const fs = project();
+    const snap = settled(fs);
+    const n = snap.tops.length;
+    const reversed: Snapshot = { ...snap, tops: [...snap.tops].reverse(), stages: snap.stages.map((st) => ({ ...st, tops: st.tops.map((t) => n - 1 - t) })) };
+    expect(dirty(fs, reversed)).toEqual([]);
+    fs.put('/p/data/a.csv', 'new', { inPlace: true });
+    expect(dirty(fs, reversed)).toEqual(['prep']);
+    expect(dirty(fs, snap)).toEqual(['prep']);
+  });
+
+  it('the proved tops are the unchanged ones, read only when asked for', () => {
+    const fs = project();
+    const snap = settled(fs);
+    fs.put('/p/model.bin', 'other');
+    const v = checkSnapshot(snap, KEY, fs);
+    if (v.kind !== 'checked') throw new Error(v.why);
+    expect([...v.dirty]).toEqual(['train']);
+    expect([...v.trusted.keys()].map((t) => snap.tops[t]!.path).sort()).toEqual(['data', 'mid.txt']);
+    expect(v.trusted.get(0)!.isDirectory()).toBe(true);
+    expect(v.trusted).toBe(v.trusted); // built once
+  });
+
   it('racy window comes from MLBUILD_RACY_WINDOW_MS when it is a number >= 0', () => {
     expect(racyWindowMs({})).toBe(2000);
     expect(racyWindowMs({ MLBUILD_RACY_WINDOW_MS: '0' })).toBe(0);
@@ -304,6 +354,51 @@ describe('fresh snapshot', () => {
       expect(checkSnapshot(snap, key, io)).toMatchObject({ kind: 'checked', dirty: new Set(['s']) });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('on the real file system, relative keys are stat\'ed from the project root and the cwd is put back, also when a stat throws', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-snap-'));
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'mlbuild-snap-out-'));
+    const cwd = process.cwd();
+    try {
+      fs.mkdirSync(path.join(dir, 'sub'));
+      fs.writeFileSync(path.join(dir, 'sub', 'f'), 'x');
+      fs.writeFileSync(path.join(outside, 'g'), 'y');
+      for (const f of [path.join(dir, 'sub', 'f'), path.join(dir, 'sub'), path.join(outside, 'g')]) fs.utimesSync(f, 1, 1);
+      const io = nodeSnapshotIo(() => '');
+      const leave = io.enter!(dir);
+      expect([typeof leave, process.cwd()]).toEqual(['function', fs.realpathSync(dir)]);
+      leave!();
+      expect(process.cwd()).toBe(cwd);
+      const key = { build: 'b', root: dir, pipelineFile: path.join(dir, 'p.yaml'), displayCwd: dir };
+      const g = path.join(outside, 'g'); // a dep outside the project: its key stays absolute
+      const built = buildSnapshot(
+        { ...key, stages: [{ name: 's', frozen: false, paths: ['sub', g], gpus: 0, memoryMb: 0 }], record: (p) => ({ path: p, hash: 'h', size: 1 }), recorded: () => 'h', meta: [], absent: [], observedFrom: Date.now() + 10_000 },
+        io,
+      );
+      if (!built.ok) throw new Error(built.why);
+      const snap = decodeSnapshot(built.bytes)!;
+      expect(snap.paths).toEqual(['sub', 'sub/f', g]);
+      const entered: string[] = [];
+      const spy = { ...io, enter: (root: string) => (entered.push(root), io.enter!(root)) };
+      expect(checkSnapshot(snap, key, spy)).toMatchObject({ kind: 'checked', dirty: new Set() });
+      expect([entered, process.cwd()]).toEqual([[dir], cwd]);
+      // The same answers without entering the root, and a change is seen both ways.
+      expect(checkSnapshot(snap, key, { ...io, enter: undefined })).toMatchObject({ kind: 'checked', dirty: new Set() });
+      fs.writeFileSync(g, 'z');
+      for (const x of [io, { ...io, enter: undefined }]) expect(checkSnapshot(snap, key, x)).toMatchObject({ kind: 'checked', dirty: new Set(['s']) });
+      fs.writeFileSync(g, 'y');
+      fs.utimesSync(g, 1, 1);
+      fs.writeFileSync(path.join(dir, 'sub', 'f'), 'w');
+      expect(checkSnapshot(snap, key, io)).toMatchObject({ kind: 'checked', dirty: new Set(['s']) });
+      const throwing = { ...io, statInto: () => { throw new Error('boom'); } };
+      expect(() => checkSnapshot(snap, key, throwing)).toThrow('boom');
+      expect(process.cwd()).toBe(cwd);
+    } finally {
+      process.chdir(cwd);
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(outside, { recursive: true, force: true });
     }
   });
 });
