@@ -4,6 +4,13 @@
  * the mlbuild build. A no-op `repro` or `status` on 1000 stages then skips YAML parsing,
  * interpolation and expansion, which otherwise dominate its time. Only used without `-S`. Cached
  * stages carry no source locations: a caller that finds an error resolves afresh to locate it.
+ *
+ * The key is hashed after resolving (the files read are known only then), so an input changed
+ * while it was being resolved would pair its new hash with the old resolution: a stale pipeline,
+ * and a fresh snapshot that calls it up to date. An input whose ctime or mtime is not older than
+ * the start of resolving (less the racy window, for coarse or drifting clocks) therefore makes
+ * `put` cache nothing and leaves `inputs` unset; the next run resolves afresh. (An input deleted
+ * while being resolved is not caught this way: its absence changes no timestamp of its own.)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,6 +39,17 @@ function fileHash(abs: string, hasher: Hasher): string {
   } catch {
     return 'absent';
   }
+}
+
+/** Whether `abs` exists and was written or changed at or after `t` (ms since the epoch). */
+function changedSince(abs: string, t: number): boolean {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    return false; // absent (hashed as such): its appearance changes the key
+  }
+  return st.mtimeMs >= t || st.ctimeMs >= t;
 }
 
 /** Files whose appearance would change the result even though the last load did not read them. */
@@ -66,8 +84,13 @@ export class PipelineCache {
     return doc.value;
   }
 
-  put(pipelineFile: string, displayCwd: string, value: LoadedPipeline): void {
+  /** `resolvedFrom`: when resolving began (ms since the epoch); `racyMs`: the racy window (fresh-snapshot.ts). */
+  put(pipelineFile: string, displayCwd: string, value: LoadedPipeline, resolvedFrom: number, racyMs: number): void {
     const files = [...new Set([...value.inputFiles, ...probed(this.root)])].map((abs): [string, string] => [abs, fileHash(abs, this.hasher)]);
+    if (files.some(([abs]) => changedSince(abs, resolvedFrom - racyMs))) {
+      this.inputs = undefined;
+      return;
+    }
     this.inputs = files;
     const json = JSON.stringify({ format: FORMAT, build: buildId(), displayCwd, pipelineFile, files, value }, (key, v: unknown) => (key === 'loc' ? undefined : v));
     try {

@@ -48,7 +48,7 @@ export async function recordFreshSnapshot(project: Project, ws: Workspace, state
 
 async function write(project: Project, ws: Workspace, state: RunState, planned: readonly StageName[], clean: boolean): Promise<string | undefined> {
   if (!clean) return 'not every stage is up to date';
-  if (ws.inputs === undefined) return 'the pipeline was resolved with -S';
+  if (ws.inputs === undefined) return 'the pipeline was resolved with -S, or a file of it changed while it was resolved';
   if (planned.length !== ws.pipeline.order.length) return 'only part of the pipeline was planned';
   const lockText = state.lockfile.diskText;
   if (lockText === undefined) return 'no lockfile';

@@ -51,11 +51,12 @@ export async function openWorkspace(
   }
   // Loaded lazily: the YAML parser is only needed when the pipeline or its params changed.
   const { loadPipeline } = await import('../config/load.js');
+  const resolvedFrom = Date.now();
   const loaded = await loadPipeline({ root: project.root, pipelineFile: project.pipelineFile, overrides, writeBack, displayCwd: project.displayCwd });
   if (!loaded.ok) return loaded;
   const pipeline = build(loaded.value);
   if (!pipeline.ok) return pipeline;
-  cache?.put(project.pipelineFile, project.displayCwd, loaded.value);
+  cache?.put(project.pipelineFile, project.displayCwd, loaded.value, resolvedFrom, racyWindowMs());
   return ok({ loaded: loaded.value, pipeline: pipeline.value, ...(cache?.inputs ? { inputs: cache.inputs } : {}) });
 }
 

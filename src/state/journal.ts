@@ -250,8 +250,10 @@ export class Journal {
     if (this.#fd === undefined && this.#intact < 0 && text === HEADER) return; // nothing on disk, nothing to keep
     if (this.#fd === undefined && text === this.#diskText) return; // a no-op run: the file already says this
     // Replace atomically (a crash here keeps either the old or the new journal, never neither);
-    // later appends go to the new file.
-    atomicWriteFileSync(this.#file, text);
+    // later appends go to the new file. Flushed only with `fsync`, like the appends: the lockfile
+    // saved just before holds every entry, so an old journal coming back after a power loss
+    // replays the same entries (and the next lockfile fsync commits this rename anyway).
+    atomicWriteFileSync(this.#file, text, { fsync: this.#fsync });
     if (this.#fd !== undefined) fs.closeSync(this.#fd);
     this.#fd = fs.openSync(this.#file, 'a');
   }

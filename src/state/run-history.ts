@@ -93,7 +93,8 @@ export class RunHistory {
   save(): void {
     this.flush();
     if (!this.dirty) return;
-    atomicWriteFileSync(path.join(this.mlcacheDir, 'state', 'durations.json'), JSON.stringify(this.durations) + '\n');
+    // A cache of what the next run measures again: atomic, not flushed (an fsync on the main thread at the end of every run).
+    atomicWriteFileSync(path.join(this.mlcacheDir, 'state', 'durations.json'), JSON.stringify(this.durations) + '\n', { fsync: false });
     this.dirty = false;
   }
 }

@@ -257,6 +257,37 @@ describe('repro', () => {
     expect(p.read('.mlcache/logs/show.log')).toBe('seed 7 tiny\n');
   });
 
+  it('rewrites the MLBUILD_PARAMS file when the one on disk is torn (as a power loss may leave it)', async () => {
+    const p = project({
+      'pipeline.yaml': 'stages:\n  show:\n    cmd: cp "$MLBUILD_PARAMS" seen.json\n    params: [seed]\n    outs: [seen.json]\n',
+      'params.yaml': 'seed: 7\n',
+    });
+    expect((await p.repro()).code).toBe(0);
+    const json = p.read('seen.json');
+    expect(JSON.parse(json)).toEqual({ seed: 7 });
+    const dir = p.path('.mlcache/params');
+    const [name] = fs.readdirSync(dir);
+    fs.writeFileSync(`${dir}/${name!}`, json.slice(0, 5));
+    const r = await p.repro(['-f']);
+    expect(r.outcomes).toEqual({ show: 'succeeded' });
+    expect(p.read('seen.json')).toBe(json);
+    expect(fs.readdirSync(dir)).toEqual([name]);
+  });
+
+  it('a lockfile that cannot be written at the end: a warning, exit 1, and the next run records the stages from the journal', async () => {
+    // The stage puts a folder where mlbuild.lock goes, so the run's final save fails.
+    const p = project({ 'pipeline.yaml': 'stages:\n  s:\n    cmd: echo hi > o.txt && mkdir mlbuild.lock\n    outs: [o.txt]\n' });
+    const r = await p.run(['repro']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/could not write mlbuild\.lock: .*the finished stages are kept in the journal and the next run records them/);
+    expect(fs.existsSync(p.path('.mlcache/state/durations.json'))).toBe(true); // the caches were still saved
+    fs.rmdirSync(p.path('mlbuild.lock'));
+    const again = await p.repro();
+    expect(again.code).toBe(0);
+    expect(again.outcomes).toEqual({ s: 'fresh' });
+    expect(p.read('mlbuild.lock')).toContain('cmd: echo hi > o.txt && mkdir mlbuild.lock');
+  });
+
   it('-S overrides are applied and written back to the params files', async () => {
     const p = chain();
     await p.repro();

@@ -121,6 +121,12 @@ describe('paths', () => {
     expect(stage.outs.map((o) => o.path)).toEqual(['out']);
   });
 
+  test('paths already in normal form are kept as written, dots inside names included', async () => {
+    const { stage } = await one('    cmd: x\n    wdir: sub\n    deps: [a.b/c..d/.e, ..x/y., data/raw]\n    outs: [out/..., \'out/ spaced \']\n');
+    expect(stage.deps.map((d) => d.path)).toEqual(['sub/a.b/c..d/.e', 'sub/..x/y.', 'sub/data/raw']);
+    expect(stage.outs.map((o) => o.path)).toEqual(['sub/out/...', 'sub/out/ spaced ']);
+  });
+
   test('wdir makes paths relative to it, and is stored project-relative', async () => {
     const { stage } = await one('    cmd: x\n    wdir: sub/dir/\n    deps: [../a.csv, b.csv]\n    outs: [out]\n');
     expect(stage.wdir).toBe('sub/dir');
@@ -198,6 +204,12 @@ describe('file shapes', () => {
       ['evaluate', ['prepare', 'train']],
     ]);
     expect(p.stages[2]!.outs).toMatchObject([{ path: 'eval/metrics.json', kind: 'metric', cache: false }]);
+  });
+
+  test('private-use characters in a file with nothing to mask are kept as written', async () => {
+    // The `${...}` masking borrows U+E000-U+E004; a file that needed none must not have them rewritten.
+    const { stage } = await one('    cmd: echo \uE002x\uE004\n');
+    expect(stage.cmd).toEqual(['echo \uE002x\uE004']);
   });
 
   test('YAML anchors and aliases work', async () => {

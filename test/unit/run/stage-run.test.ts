@@ -230,4 +230,37 @@ describe('StageRun at the stage boundary', () => {
     expect(looked).toBe('f'.repeat(16));
     expect(seen.length).toBeGreaterThan(0);
   });
+  it('the slot\'s next stage is launched before this one hashes and saves its outs', async () => {
+    const order: string[] = [];
+    const executor = new ScriptedExecutor((job) => {
+      order.push(`start ${job.stage}`);
+      fs.writeFileSync(path.join(job.cwd, `${job.stage}.txt`), `${job.stage}\n`);
+      return Promise.resolve(ok());
+    });
+    class OrderedCache extends FakeCache {
+      override save(records: readonly FileRecord[]): Promise<void> {
+        order.push(`save ${records.map((r) => r.path).join(',')}`);
+        return super.save(records);
+      }
+    }
+    const svc = services(executor, new OrderedCache(), new Events());
+    const a = new StageRun(fakeStage('a', { deps: ['in.txt'], outs: ['a.txt'] }), svc, false);
+    const b = new StageRun(fakeStage('b', { deps: ['in.txt'], outs: ['b.txt'] }), svc, false);
+    expect((await a.check()).kind).toBe('run');
+    expect((await b.check()).kind).toBe('run');
+    const hash = state.files.hash.bind(state.files);
+    state.files.hash = (p: string) => {
+      if (order.length > 0) order.push(`hash ${p}`);
+      return hash(p);
+    };
+    // What the scheduler does: a's release hands its slot to b (the pool tells it in a microtask).
+    let bDone: Promise<'succeeded' | 'failed'> | undefined;
+    const aDone = a.run(lease, new AbortController().signal, () => {
+      queueMicrotask(() => (bDone = b.run(lease, new AbortController().signal)));
+    });
+    expect(await aDone).toBe('succeeded');
+    expect(await bDone).toBe('succeeded');
+    expect(order).toEqual(['start a', 'start b', 'hash a.txt', 'save a.txt', 'hash b.txt', 'save b.txt']);
+    expect(state.lockfile.get(a.stage.name)?.outs.map((o) => o.path)).toEqual(['a.txt']);
+  });
 });

@@ -90,7 +90,9 @@ function world(
         }),
       skipped: (s, by) => skipped.push([s, by]),
     },
-    { keepGoing },
+    // Every ready check in one turn (no time slices), so what these tests see does not depend on
+    // how fast this machine is; the slicing has its own tests below.
+    { keepGoing, checkSliceMs: Infinity },
   );
   const controller = new AbortController();
   const done = sched.run(controller.signal);
@@ -215,7 +217,7 @@ describe('Scheduler', () => {
           }),
         skipped: () => undefined,
       },
-      { keepGoing: false },
+      { keepGoing: false, checkSliceMs: Infinity },
     );
     const done = sched.run(new AbortController().signal);
     for (let i = 0; i < 5; i++) await Promise.resolve();
@@ -250,6 +252,88 @@ describe('Scheduler', () => {
     await b.finish('gb');
     expect(Object.fromEntries(await a.done)).toEqual({ ga: 'succeeded' });
     expect(Object.fromEntries(await b.done)).toEqual({ gb: 'succeeded' });
+  });
+
+  it('starts checks best first and a slice at a time, so a run starts before every ready stage is hashed', async () => {
+    // Five ready stages; each check "hashes" (busy-waits) 3 ms, the slice is 1 ms: one check per turn.
+    const stages = [fakeStage('low1', { outs: ['l1'] }), fakeStage('low2', { outs: ['l2'] }), fakeStage('high', { outs: ['h'] }), fakeStage('after', { deps: ['h'], outs: ['a'] }), fakeStage('low3', { outs: ['l3'] })];
+    const p = buildPipeline(stages, { root: '/p', exists: () => true });
+    if (!p.ok) throw new Error(p.error[0]!.message);
+    const plan = makePlan(p.value, { targets: [], singleItem: false, downstream: false });
+    if (!plan.ok) throw new Error('plan');
+    const events: string[] = [];
+    const finishers = new Map<string, () => void>();
+    const sched = new Scheduler(
+      plan.value,
+      new ResourcePool(cap({ cpus: 1 })),
+      {
+        check: (s) => {
+          events.push(`check ${s}`);
+          const end = performance.now() + 3;
+          while (performance.now() < end) {
+            // the synchronous part of hashing a stage's inputs
+          }
+          return Promise.resolve({ kind: 'run', demand: p.value.stages.get(s)!.resources });
+        },
+        run: (s) =>
+          new Promise((resolve) => {
+            events.push(`run ${s}`);
+            finishers.set(s, () => resolve('succeeded'));
+          }),
+        skipped: () => undefined,
+      },
+      { keepGoing: false, checkSliceMs: 1 },
+    );
+    const done = sched.run(new AbortController().signal);
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    // The longest path (high -> after) is checked first and runs before the others are even checked.
+    expect(events).toEqual(['check high', 'run high']);
+    await new Promise((r) => setImmediate(r));
+    expect(events).toEqual(['check high', 'run high', 'check low1']);
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    expect(events).toEqual(['check high', 'run high', 'check low1', 'check low2', 'check low3']);
+    finishers.get('high')!();
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    // high's slot went to the best queued stage at once; `after` became ready and was checked.
+    expect(events.slice(5).sort()).toEqual(['check after', 'run low1']);
+    for (const s of ['low1', 'low2', 'low3', 'after']) {
+      // Equal priorities (one stage each to the end) run in plan order.
+      expect(events.at(-1)).toBe(`run ${s}`);
+      finishers.get(s)!();
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    }
+    expect(Object.fromEntries(await done)).toEqual({ low1: 'succeeded', low2: 'succeeded', high: 'succeeded', after: 'succeeded', low3: 'succeeded' });
+  });
+
+  it('abort while checks wait for their slice ends the run with them not run', async () => {
+    const stages = ['a', 'b', 'c'].map((n) => fakeStage(n, { outs: [n] }));
+    const p = buildPipeline(stages, { root: '/p', exists: () => true });
+    if (!p.ok) throw new Error(p.error[0]!.message);
+    const plan = makePlan(p.value, { targets: [], singleItem: false, downstream: false });
+    if (!plan.ok) throw new Error('plan');
+    const controller = new AbortController();
+    const checked: string[] = [];
+    const sched = new Scheduler(
+      plan.value,
+      new ResourcePool(cap({ cpus: 1 })),
+      {
+        check: (s) => {
+          checked.push(s);
+          const end = performance.now() + 2;
+          while (performance.now() < end) {
+            // hashing
+          }
+          return Promise.resolve({ kind: 'failed' });
+        },
+        run: () => Promise.resolve('succeeded'),
+        skipped: () => undefined,
+      },
+      { keepGoing: true, checkSliceMs: 1 },
+    );
+    const done = sched.run(controller.signal);
+    controller.abort();
+    expect(Object.fromEntries(await done)).toEqual({ a: 'failed', b: 'not-run', c: 'not-run' });
+    expect(checked).toEqual(['a']);
   });
 
   it('abort stops starting stages', async () => {

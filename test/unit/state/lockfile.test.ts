@@ -275,6 +275,26 @@ describe('Lockfile parsed-entries cache', () => {
     expect(fs.readdirSync(path.dirname(cacheFile()))).toEqual([LOCK_CACHE_FILE]); // no temp files
   });
 
+  it('an interim save (during a run) writes the lockfile but leaves the cache to the final save; a stale cache is not used', async () => {
+    fs.mkdirSync(path.join(dir, '.mlcache'));
+    const lock = sample();
+    expect(await lock.save()).toBe(true);
+    const before = fs.readFileSync(cacheFile(), 'utf8');
+    lock.set(stageName('later'), TRAIN);
+    expect(await lock.save({ interim: true })).toBe(true);
+    expect(fs.readFileSync(file, 'utf8')).toBe(lock.serialize());
+    expect(fs.readFileSync(cacheFile(), 'utf8')).toBe(before);
+    // Killed here: the next load sees the cache is for other text and reads the lockfile itself.
+    const r = await Lockfile.load(file, dir);
+    expect(r.ok && r.value.names()).toEqual(['later', 'prepare', 'train@0-logreg']);
+    expect(Object.keys((JSON.parse(fs.readFileSync(cacheFile(), 'utf8')) as { entries: object }).entries).sort()).toEqual(['later', 'prepare', 'train@0-logreg']);
+    // The run's final save refreshes the cache.
+    lock.set(stageName('last'), TRAIN);
+    expect(await lock.save()).toBe(true);
+    expect(Object.keys((JSON.parse(fs.readFileSync(cacheFile(), 'utf8')) as { entries: object }).entries).sort()).toEqual(['last', 'later', 'prepare', 'train@0-logreg']);
+    expect(fs.readdirSync(path.dirname(cacheFile()))).toEqual([LOCK_CACHE_FILE]);
+  });
+
   it('round-trips non-finite params and ignores a corrupt cache', async () => {
     fs.mkdirSync(path.join(dir, '.mlcache'));
     const lock = Lockfile.empty(file, dir);
