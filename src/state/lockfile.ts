@@ -24,10 +24,10 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Range } from 'yaml';
 import { stageName, type ContentHash, type StageName } from '../util/brand.js';
 import { err, ok, type Result } from '../util/result.js';
-import { locate, type Diagnostic, type SourceLocation, type DiagnosticCode } from '../report/diagnostic.js';
+import type { Diagnostic, DiagnosticCode } from '../report/diagnostic.js';
+import type { LockYaml, PathSeg } from './lockfile-yaml.js';
 import { atomicWriteFile, atomicWriteFileSync } from '../util/atomic-write.js';
 import type { FileRecord } from '../hashing/file-hasher.js';
 import { FAIL, emitMapping, parseCanonicalYaml, readKey, setOwn, yamlScalar } from './canonical-yaml.js';
@@ -57,7 +57,6 @@ const HASH_RE = /^[0-9a-f]{16}(?:\.dir)?$/;
 const ENTRY_KEYS = ['cmd', 'deps', 'params', 'outs'];
 const RECORD_KEYS = ['path', 'hash', 'size', 'nfiles'];
 
-type PathSeg = string | number;
 type Report = (where: readonly PathSeg[], on: 'key' | 'value', code: DiagnosticCode, message: string, hint?: string) => void;
 
 export class Lockfile {
@@ -90,11 +89,6 @@ export class Lockfile {
    * shape or an unknown schema version are located Diagnostics (all of them, not just the first).
    */
   static async load(file: string, displayCwd: string = process.cwd(), opts: LockfileOptions = {}): Promise<Result<Lockfile, Diagnostic[]>> {
-    return Promise.resolve(Lockfile.loadSync(file, displayCwd, opts));
-  }
-
-  /** Synchronous {@link load}. */
-  static loadSync(file: string, displayCwd: string = process.cwd(), opts: LockfileOptions = {}): Result<Lockfile, Diagnostic[]> {
     const lock = Lockfile.#create(file, displayCwd, opts);
     let text: string;
     try {
@@ -106,13 +100,13 @@ export class Lockfile {
     lock.#text = text;
     const digest = textDigest(text);
     if (lock.#readCache(text, digest)) return ok(lock);
-    const r = lock.#parseInto(text);
+    const r = await lock.#parseInto(text);
     if (r.ok && lock.serialize() === text) lock.#writeCache(text, digest);
     return r;
   }
 
   /** Parses lockfile text that belongs at `file` (no cache involved). */
-  static parse(text: string, file: string, displayCwd: string = process.cwd()): Result<Lockfile, Diagnostic[]> {
+  static async parse(text: string, file: string, displayCwd: string = process.cwd()): Promise<Result<Lockfile, Diagnostic[]>> {
     return Lockfile.#create(file, displayCwd, { cacheDir: null }).#parseInto(text);
   }
 
@@ -145,7 +139,7 @@ export class Lockfile {
     }
   }
 
-  #parseInto(text: string): Result<Lockfile, Diagnostic[]> {
+  async #parseInto(text: string): Promise<Result<Lockfile, Diagnostic[]>> {
     const fast = parseCanonicalYaml(text);
     if (fast !== FAIL) {
       let bad = false;
@@ -156,7 +150,9 @@ export class Lockfile {
         return ok(this);
       }
     }
-    return this.#parseSlow(text);
+    // Loaded only here: most runs never need the yaml package.
+    const { parseLockYaml } = await import('./lockfile-yaml.js');
+    return this.#parseSlow(parseLockYaml(text, this.#display));
   }
 
   /**
@@ -178,27 +174,26 @@ export class Lockfile {
     }
   }
 
-  #parseSlow(text: string): Result<Lockfile, Diagnostic[]> {
-    const file = this.#display;
-    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true });
-    const diags: Diagnostic[] = [];
-    for (const e of doc.errors) {
-      diags.push({
-        severity: 'error',
-        code: 'lock-syntax',
-        message: `invalid YAML in lockfile: ${e.message.split('\n')[0]}`,
-        location: locate(file, text, e.pos[0], e.pos[1]),
-        hint: 'fix the YAML by hand (e.g. resolve merge conflict markers), or delete the file and run `mlbuild repro` to regenerate it',
-      });
+  #parseSlow(doc: LockYaml): Result<Lockfile, Diagnostic[]> {
+    if (doc.errors.length > 0) {
+      return err(
+        doc.errors.map((e) => ({
+          severity: 'error' as const,
+          code: 'lock-syntax' as const,
+          message: `invalid YAML in lockfile: ${e.message}`,
+          location: e.location,
+          hint: 'fix the YAML by hand (e.g. resolve merge conflict markers), or delete the file and run `mlbuild repro` to regenerate it',
+        })),
+      );
     }
-    if (diags.length > 0) return err(diags);
-    if (doc.contents === null) return ok(this); // empty or comment-only file
-    const entries = validate(doc.toJS({ maxAliasCount: -1 }) as unknown, (where, on, code, message, hint) => {
+    if (doc.empty) return ok(this); // empty or comment-only file
+    const diags: Diagnostic[] = [];
+    const entries = validate(doc.js, (where, on, code, message, hint) => {
       diags.push({
         severity: 'error',
         code,
         message,
-        location: locateNode(doc, text, file, where, on),
+        location: doc.locateNode(where, on),
         ...(hint ? { hint } : {}),
       });
     });
@@ -531,32 +526,4 @@ function validateRecords(name: string, field: 'deps' | 'outs', v: unknown, repor
     }
   });
   return ok ? out : undefined;
-}
-
-/** The source location of the node at `where` (its key when `on` is 'key'), or the nearest ancestor. */
-function locateNode(doc: Document, text: string, file: string, where: readonly PathSeg[], on: 'key' | 'value'): SourceLocation {
-  let node: unknown = doc.contents;
-  let range: Range | undefined = (node as Node | null)?.range ?? undefined;
-  for (let i = 0; i < where.length; i++) {
-    const seg = where[i];
-    const last = i === where.length - 1;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
-      if (!pair) break;
-      const keyRange = isScalar(pair.key) ? pair.key.range : undefined;
-      if (last && on === 'key' && keyRange) return locate(file, text, keyRange[0], keyRange[1]);
-      node = pair.value;
-      const r = (node as Node | null)?.range ?? keyRange;
-      if (r) range = r;
-      else break;
-    } else if (isSeq(node) && typeof seg === 'number') {
-      node = node.items[seg];
-      const r = (node as Node | null)?.range;
-      if (r) range = r;
-      else break;
-    } else {
-      break;
-    }
-  }
-  return range ? locate(file, text, range[0], range[1]) : locate(file, text, 0);
 }
