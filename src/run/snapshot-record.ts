@@ -138,22 +138,15 @@ export function changedPart(pipeline: Pipeline, plan: Plan, primed: RunState['pr
 
 /**
  * The hash `stage`'s lockfile entry records for path `p` (a dep's record wins over an out's of the
- * same path), as the snapshot builders ask for every top of every stage: one map per entry instead
- * of a scan of its records per top (~3 ms at 1000 stages). Keyed by the entry object, which the
- * lockfile's set() replaces and never edits, so a re-recorded stage is read afresh.
+ * same path), as the snapshot builders ask for every top of every stage: plain loops, not two
+ * `find` closures allocated per question (10 000 questions at 1000 stages).
  */
 export function recordedHashes(entryOf: (stage: string) => LockEntry | undefined): (stage: string, p: string) => string | undefined {
-  const byEntry = new WeakMap<LockEntry, Map<string, string>>();
   return (stage, p) => {
     const e = entryOf(stage);
     if (e === undefined) return undefined;
-    let m = byEntry.get(e);
-    if (m === undefined) {
-      m = new Map();
-      for (const o of e.outs) m.set(o.path, o.hash);
-      for (const d of e.deps) m.set(d.path, d.hash);
-      byEntry.set(e, m);
-    }
-    return m.get(p);
+    for (const d of e.deps) if (d.path === p) return d.hash;
+    for (const o of e.outs) if (o.path === p) return o.hash;
+    return undefined;
   };
 }
