@@ -9,10 +9,30 @@ export interface Terminal {
   readonly columns: number;
 }
 
+const sinks = new Map<NodeJS.WriteStream, (text: string) => void>();
+/**
+ * Writes to `stream` until it breaks. A reader that went away (`mlbuild dag | head`: EPIPE) must not
+ * crash the command with an unhandled 'error' event, nor cut a build short: what it would have
+ * printed is dropped, the work goes on and the exit code is the work's, as for any reader.
+ */
+function sink(stream: NodeJS.WriteStream): (text: string) => void {
+  const known = sinks.get(stream);
+  if (known) return known;
+  let broken = false;
+  stream.on('error', () => {
+    broken = true;
+  });
+  const write = (text: string): void => {
+    if (!broken) stream.write(text);
+  };
+  sinks.set(stream, write);
+  return write;
+}
+
 export function processTerminal(): Terminal {
   return {
-    out: (t) => void process.stdout.write(t),
-    err: (t) => void process.stderr.write(t),
+    out: sink(process.stdout),
+    err: sink(process.stderr),
     isTTY: Boolean(process.stdout.isTTY) && !process.env.CI,
     columns: process.stdout.columns ?? 80,
   };

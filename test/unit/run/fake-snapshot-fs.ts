@@ -45,3 +45,20 @@ export class FakeFs implements SnapshotIo {
     return 'h:' + Buffer.from(b).toString();
   }
 }
+
+/**
+ * The two-stage project both snapshot tests use: `prep` reads data/ (a folder) and writes mid.txt;
+ * `train` reads mid.txt (and, where a test says so, params.yaml) and writes model.bin.
+ */
+export function project(): FakeFs {
+  const fs = new FakeFs();
+  fs.put('/p', '', { dir: true });
+  fs.put('/p/data', '', { dir: true });
+  fs.put('/p/data/a.csv', 'aaa');
+  fs.put('/p/data/b.csv', 'bbb');
+  fs.put('/p/mid.txt', 'mid');
+  fs.put('/p/model.bin', 'model');
+  fs.put('/p/pipeline.yaml', 'stages: ...');
+  fs.put('/p/mlbuild.lock', 'lock');
+  return fs;
+}

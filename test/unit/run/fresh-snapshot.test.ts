@@ -8,71 +8,13 @@ import {
   checkSnapshot,
   decodeSnapshot,
   racyWindowMs,
-  type SnapStat,
   type SnapshotInput,
-  type SnapshotIo,
   type Snapshot,
 } from '../../../src/run/fresh-snapshot.js';
-
-/** A fake file system: stats with nanosecond times, a clock, and content for meta files. */
-class FakeFs implements SnapshotIo {
-  readonly files = new Map<string, { ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint; dir: boolean; content?: string }>();
-  nowMs = 1_000_000;
-  #ino = 100n;
-  statCalls = 0;
-
-  /** Writes a file (or folder) now: mtime and ctime are the clock, a new inode unless `inPlace`. */
-  put(abs: string, content = '', opts: { dir?: boolean; inPlace?: boolean } = {}): void {
-    const old = this.files.get(abs);
-    const ns = BigInt(this.nowMs) * 1_000_000n;
-    const ino = opts.inPlace && old ? old.ino : this.#ino++;
-    this.files.set(abs, { ino, size: BigInt(content.length), mtimeNs: ns, ctimeNs: ns, dir: opts.dir ?? false, content });
-    const parent = abs.slice(0, abs.lastIndexOf('/'));
-    const p = this.files.get(parent);
-    if (p && !old) p.mtimeNs = p.ctimeNs = ns; // a new entry changes its folder
-  }
-
-  stat(abs: string): SnapStat | undefined {
-    this.statCalls++;
-    const f = this.files.get(abs);
-    if (!f) return undefined;
-    return { dev: 1n, ino: f.ino, size: f.size, mtimeNs: f.mtimeNs, ctimeNs: f.ctimeNs, isDirectory: () => f.dir, isFile: () => !f.dir };
-  }
-
-  readdir(abs: string): string[] {
-    const prefix = abs + '/';
-    return [...this.files.keys()].filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/')).map((k) => k.slice(prefix.length));
-  }
-
-  readFile(abs: string): Uint8Array | undefined {
-    const f = this.files.get(abs);
-    return f ? Buffer.from(f.content ?? '') : undefined;
-  }
-
-  hashBytes(b: Uint8Array): string {
-    return 'h:' + Buffer.from(b).toString();
-  }
-}
+import { project, type FakeFs } from './fake-snapshot-fs.js';
 
 const ROOT = '/p';
 const KEY = { build: 'b1', root: ROOT, pipelineFile: '/p/pipeline.yaml', displayCwd: '/p' };
-
-/**
- * Two stages: `prep` reads data/ (a folder) and writes mid.txt; `train` reads mid.txt and
- * params.yaml's values (a meta file) and writes model.bin. Hashes are content-derived strings.
- */
-function project(): FakeFs {
-  const fs = new FakeFs();
-  fs.put('/p', '', { dir: true });
-  fs.put('/p/data', '', { dir: true });
-  fs.put('/p/data/a.csv', 'aaa');
-  fs.put('/p/data/b.csv', 'bbb');
-  fs.put('/p/mid.txt', 'mid');
-  fs.put('/p/model.bin', 'model');
-  fs.put('/p/pipeline.yaml', 'stages: ...');
-  fs.put('/p/mlbuild.lock', 'lock');
-  return fs;
-}
 
 function input(fs: FakeFs, over: Partial<SnapshotInput> = {}): SnapshotInput {
   const hashOf = (p: string): string => (p === 'data' ? 'dirhash' : 'h:' + (fs.files.get(`/p/${p}`)?.content ?? ''));

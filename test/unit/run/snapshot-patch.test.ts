@@ -2,23 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { buildSnapshot, checkSnapshot, decodeSnapshot, type Snapshot, type SnapshotInput } from '../../../src/run/fresh-snapshot.js';
 import { patchSnapshot, topsToRedo, type PatchInput } from '../../../src/run/snapshot-patch.js';
-import { FakeFs } from './fake-snapshot-fs.js';
+import { project, type FakeFs } from './fake-snapshot-fs.js';
 
 const KEY = { build: 'b1', root: '/p', pipelineFile: '/p/pipeline.yaml', displayCwd: '/p' };
-
-/** prep: data/ (a folder) -> mid.txt; train: mid.txt -> model.bin. Hashes derive from content. */
-function project(): FakeFs {
-  const fs = new FakeFs();
-  fs.put('/p', '', { dir: true });
-  fs.put('/p/data', '', { dir: true });
-  fs.put('/p/data/a.csv', 'aaa');
-  fs.put('/p/data/b.csv', 'bbb');
-  fs.put('/p/mid.txt', 'mid');
-  fs.put('/p/model.bin', 'model');
-  fs.put('/p/pipeline.yaml', 'stages: ...');
-  fs.put('/p/mlbuild.lock', 'lock');
-  return fs;
-}
 
 const hashOf = (fs: FakeFs, p: string): string =>
   p === 'data'
