@@ -123,7 +123,37 @@ export class Lockfile {
     const entries = new Map<string, Validated>();
     for (const [name, entry] of Object.entries(doc.entries)) entries.set(name, { entry: entry as LockEntry, canonical: true });
     for (const [name, v] of entries) this.#entries.set(stageName(name), v.entry);
-    this.#adoptBlocks(text, entries);
+    if (!this.#adoptLengths(text, (doc as { blocks?: unknown }).blocks)) this.#adoptBlocks(text, entries);
+    return true;
+  }
+
+  /**
+   * Cuts the memoised blocks out of the (canonical, cached) text by the lengths the cache recorded
+   * for it, in name order: no per-line scan and key parse (~5 ms at 1000 stages, cold). Refused,
+   * for the scan to decide, unless the lengths add up to the text and each block starts with its
+   * stage's plain key.
+   */
+  #adoptLengths(text: string, lens: unknown): boolean {
+    const header = `schema: '${LOCK_SCHEMA}'\nstages:\n`;
+    if (!Array.isArray(lens) || !text.startsWith(header)) return false;
+    const names = this.names();
+    if (lens.length !== names.length) return false;
+    let total = header.length;
+    for (const n of lens) {
+      if (!Number.isSafeInteger(n) || (n as number) <= 0) return false;
+      total += n as number;
+    }
+    if (total !== text.length) return false;
+    const blocks: string[] = [];
+    let at = header.length;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const end = at + (lens[i] as number);
+      if (!text.startsWith(name, at + 2) || text.charCodeAt(at) !== 0x20 || text.charCodeAt(at + 1) !== 0x20 || text.charCodeAt(at + 2 + name.length) !== 0x3a || text.charCodeAt(end - 1) !== 0x0a) return false;
+      blocks.push(text.slice(at, end));
+      at = end;
+    }
+    for (let i = 0; i < names.length; i++) this.#blocks.set(names[i]!, blocks[i]!);
     return true;
   }
 
@@ -132,8 +162,11 @@ export class Lockfile {
     if (this.#cacheFile === undefined) return;
     const entries: Record<string, LockEntry> = {};
     for (const [name, e] of this.#entries) setOwn(entries as Record<string, unknown>, name, e);
+    // `text` is serialize()'s, so every block is memoised: their lengths, in name order, let the
+    // next load cut them out without scanning (#adoptLengths).
+    const blocks = this.#entries.size > 0 ? this.names().map((n) => this.#blocks.get(n)?.length ?? 0) : undefined;
     try {
-      atomicWriteFileSync(this.#cacheFile, stringifyTagged({ v: 1, hash: digest, entries }), { fsync: false });
+      atomicWriteFileSync(this.#cacheFile, stringifyTagged({ v: 1, hash: digest, entries, ...(blocks ? { blocks } : {}) }), { fsync: false });
     } catch {
       // read-only checkout, full disk: the next load parses the YAML instead
     }

@@ -275,6 +275,34 @@ describe('Lockfile parsed-entries cache', () => {
     expect(fs.readdirSync(path.dirname(cacheFile()))).toEqual([LOCK_CACHE_FILE]); // no temp files
   });
 
+  it('records each block length, so a load cuts the blocks out of the text; lengths that do not fit are refused', async () => {
+    fs.mkdirSync(path.join(dir, '.mlcache'));
+    expect(await sample().save()).toBe(true);
+    const base = fs.readFileSync(cacheFile(), 'utf8');
+    const cached = JSON.parse(base) as { blocks: number[] };
+    const header = "schema: '1.0'\nstages:\n";
+    expect(cached.blocks).toHaveLength(2);
+    expect(header.length + cached.blocks[0]! + cached.blocks[1]!).toBe(GOLDEN.length);
+    // What a load without any cache makes of the same edits: the reference.
+    const edit = async (lock: Lockfile): Promise<string> => {
+      lock.set(stageName('prepare'), { ...PREPARE, cmd: 'node stages/prepare.js --v2' });
+      // train@0-logreg is not touched: its memoised block is written as it was cut out.
+      await lock.save();
+      return fs.readFileSync(file, 'utf8');
+    };
+    const plain = await Lockfile.parse(GOLDEN, file, dir);
+    const want = await edit(plain.ok ? plain.value : sample());
+    for (const blocks of [cached.blocks, [...cached.blocks].reverse(), [cached.blocks[0]! + 1, cached.blocks[1]! - 1], [0, GOLDEN.length - header.length], 'x']) {
+      // The lockfile and the cache written for it, with these lengths.
+      fs.writeFileSync(file, GOLDEN);
+      fs.writeFileSync(cacheFile(), JSON.stringify({ ...(JSON.parse(base) as object), blocks }));
+      const r = await Lockfile.load(file, dir);
+      expect(r.ok && r.value.serialize()).toBe(GOLDEN);
+      expect(r.ok && (await edit(r.value))).toBe(want);
+      expect(want).toContain('--v2');
+    }
+  });
+
   it('an interim save (during a run) writes the lockfile but leaves the cache to the final save; a stale cache is not used', async () => {
     fs.mkdirSync(path.join(dir, '.mlcache'));
     const lock = sample();
