@@ -5,14 +5,15 @@
  * lists every pointer in the project (git's tracked and untracked-not-ignored `*.dvc` files, or a
  * walk outside git) for the commands that move data: pull, fetch, push, checkout, gc, status -c.
  * Both are async: the walker (fast-glob, ~190 KB bundled, ~12 ms to load with the builtins it
- * pulls in) is imported only when a walk happens, so a `repro` that never asks pays nothing for it.
+ * pulls in) is imported only when a walk happens, and the pointer reader (with the `yaml` package,
+ * ~260 KB) only when a pointer file exists, so a `repro` that never meets one pays nothing for them.
  *
  * It reads pointers only; hashing and transfers are data/tracked.ts's and remote/'s business.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../report/diagnostic.js';
-import { readPointerFile, type DataPointer } from './pointer.js';
+import type { DataPointer } from './pointer.js';
 import { gitPointerFiles } from './pointer-files.js';
 
 const IGNORED_DIRS = ['.git', '.mlcache', '.dvc', 'node_modules'];
@@ -26,9 +27,10 @@ export class DataSources {
     private readonly displayCwd: string,
   ) {}
 
-  private read(file: string): DataPointer[] {
+  private async read(file: string): Promise<DataPointer[]> {
     let got = this.byFile.get(file);
     if (!got) {
+      const { readPointerFile } = await import('./pointer.js');
       const r = readPointerFile(this.root, file, this.displayCwd);
       this.diags.push(...r.diags);
       got = r.pointers;
@@ -42,7 +44,7 @@ export class DataSources {
     for (let cur = p; cur !== '' && cur !== '.'; cur = path.posix.dirname(cur)) {
       const file = `${cur}.dvc`;
       if (fs.existsSync(path.join(this.root, file))) {
-        const found = this.read(file).find((x) => x.path === cur);
+        const found = (await this.read(file)).find((x) => x.path === cur);
         if (found) return found;
       }
       if (!cur.includes('/')) break;
@@ -57,7 +59,9 @@ export class DataSources {
   /** Every pointer of the project, sorted by file. */
   async all(): Promise<DataPointer[]> {
     const files = await listPointerFiles(this.root);
-    return files.flatMap((f) => this.read(f));
+    const out: DataPointer[] = [];
+    for (const f of files) out.push(...(await this.read(f)));
+    return out;
   }
 }
 

@@ -12,9 +12,11 @@
  * It knows nothing of the stat cache or racy-clean rules (FileHasher applies them to the result).
  */
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { inPlaceModule, type WasmModule } from './in-place.js';
 import { loadHasher, type Hasher } from './xxhash.js';
+
+const nodeRequire = createRequire(import.meta.url);
 
 export interface FileDigest {
   /** xxh64 of the bytes read, 16 lowercase hex chars. */
@@ -166,6 +168,8 @@ export class HashPool {
   }
 
   #spawn(): Slot {
+    // Loaded on the first spawn: a run that hashes no big file never loads worker_threads (~0.5 ms).
+    const { Worker } = nodeRequire('node:worker_threads') as typeof import('node:worker_threads');
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.#workerData });
     const slot: Slot = { worker, job: undefined };
     worker.on('message', (m: Reply) => {

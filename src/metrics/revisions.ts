@@ -91,7 +91,7 @@ export class RevisionFiles {
       p = (async () => {
         const text = await this.git!.read(rev, LOCKFILE_NAME);
         if (!text.ok) return `${LOCKFILE_NAME} is ${text.reason}`;
-        const lock = Lockfile.parse(text.text, this.project.lockPath, this.project.displayCwd);
+        const lock = await Lockfile.parse(text.text, this.project.lockPath, this.project.displayCwd);
         return lock.ok ? lock.value : `cannot parse ${LOCKFILE_NAME} at ${rev}: ${lock.error[0]?.message ?? 'invalid'}`;
       })();
       this.locks.set(rev, p);

@@ -18,7 +18,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
 import type { Stage } from '../model/stage.js';
 import type { FileHasher, FileRecord } from '../hashing/file-hasher.js';
 import type { Md5Kind } from '../hashing/md5.js';
@@ -43,11 +42,14 @@ export interface DvcLockEntry {
 }
 
 /** The stages of `dvc.lock` beside the pipeline; an absent or unreadable file adopts nothing. */
-export function readDvcLock(root: string): Map<string, DvcLockEntry> {
+export async function readDvcLock(root: string): Promise<Map<string, DvcLockEntry>> {
   const entries = new Map<string, DvcLockEntry>();
   let raw: unknown;
   try {
-    raw = parse(fs.readFileSync(path.join(root, DVC_LOCK), 'utf8'));
+    const text = fs.readFileSync(path.join(root, DVC_LOCK), 'utf8');
+    // Loaded only here: a project without a dvc.lock never compiles the yaml package.
+    const { parseYaml } = await import('../util/yaml-parse.js');
+    raw = parseYaml(text);
   } catch {
     return entries;
   }
@@ -73,7 +75,7 @@ export function readDvcLock(root: string): Map<string, DvcLockEntry> {
 /** Decides adoption for stages without an mlbuild.lock entry. */
 export class DvcLockAdopter {
   /** Parsed on the first stage that needs it: a project whose stages are all in mlbuild.lock never parses dvc.lock. */
-  private parsed: ReadonlyMap<string, DvcLockEntry> | undefined;
+  private parsed: Promise<ReadonlyMap<string, DvcLockEntry>> | undefined;
   private index: Md5Index | undefined;
 
   private constructor(
@@ -87,7 +89,7 @@ export class DvcLockAdopter {
     return fs.existsSync(path.join(root, DVC_LOCK)) ? new DvcLockAdopter(root, mlcacheDir, files) : undefined;
   }
 
-  private get entries(): ReadonlyMap<string, DvcLockEntry> {
+  private entries(): Promise<ReadonlyMap<string, DvcLockEntry>> {
     this.parsed ??= readDvcLock(this.root);
     return this.parsed;
   }
@@ -98,7 +100,7 @@ export class DvcLockAdopter {
 
   /** The mlbuild entry to adopt for `stage`, or undefined when dvc.lock does not describe the workspace. */
   async adopt(stage: Stage, deps: ReadonlyMap<string, FileRecord | undefined>, outs: ReadonlyMap<string, FileRecord | undefined>, params: Readonly<Record<string, unknown>>): Promise<LockEntry | undefined> {
-    const e = this.entries.get(stage.name);
+    const e = (await this.entries()).get(stage.name);
     if (!e) return undefined;
     const index = (this.index ??= Md5Index.load(this.mlcacheDir));
     if (e.cmd.length !== stage.cmd.length || e.cmd.some((c, i) => c !== stage.cmd[i])) return undefined;

@@ -23,7 +23,7 @@ export async function lockfilesOfAllCommits(project: Project): Promise<Result<{ 
   for (const [i, sha] of shas.entries()) {
     const blob = blobs.value[i]!;
     if (blob.kind !== 'blob') continue;
-    const parsed = Lockfile.parse(blob.bytes.toString('utf8'), `${sha.slice(0, 7)}:${rel}`, project.displayCwd);
+    const parsed = await Lockfile.parse(blob.bytes.toString('utf8'), `${sha.slice(0, 7)}:${rel}`, project.displayCwd);
     if (!parsed.ok) return err(parsed.error);
     found.push({ sha, lockfile: parsed.value });
   }

@@ -116,7 +116,7 @@ type InnerReport = Omit<VerifyReport, 'head' | 'uncommitted' | 'worktree'>;
 
 async function verifyIn(user: Project, wt: Project, opts: VerifyOptions, svc: VerifyServices): Promise<Result<InnerReport, VerifyFailure>> {
   // HEAD's lockfile, read before the rebuild replaces it (no parsed-lockfile cache: nothing is written).
-  const locked = Lockfile.loadSync(wt.lockPath, user.displayCwd, { cacheDir: null });
+  const locked = await Lockfile.load(wt.lockPath, user.displayCwd, { cacheDir: null });
   if (!locked.ok) return err(locked.error);
   const committed = locked.value;
   const lockCommitted = fs.existsSync(wt.lockPath);
@@ -183,7 +183,7 @@ async function verifyIn(user: Project, wt: Project, opts: VerifyOptions, svc: Ve
   );
   if (!summary) return err([]); // repro printed its diagnostics
 
-  const rebuilt = Lockfile.loadSync(wt.lockPath, user.displayCwd, { cacheDir: null });
+  const rebuilt = await Lockfile.load(wt.lockPath, user.displayCwd, { cacheDir: null });
   if (!rebuilt.ok) return err(rebuilt.error);
   const outcomes = new Map<StageName, StageSummary>(summary.stages.map((s) => [s.name, s]));
   const notReproduced = new Set<StageName>();

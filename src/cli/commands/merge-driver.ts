@@ -51,7 +51,7 @@ async function mergeIn(a: MergeDriverArgs, term: Terminal): Promise<CommandResul
   const unreadable = read.flatMap((r) => (r.ok ? [] : [r.error]));
   if (unreadable.length > 0) return err(unreadable);
   const texts = read.map((r) => (r.ok ? r.value : ''));
-  const [base, ours, theirs] = ([a.base, a.ours, a.theirs] as const).map((f, i) => Lockfile.parse(texts[i]!, f, process.cwd()));
+  const [base, ours, theirs] = await Promise.all(([a.base, a.ours, a.theirs] as const).map((f, i) => Lockfile.parse(texts[i]!, f, process.cwd())));
   if (!base!.ok || !ours!.ok || !theirs!.ok) {
     for (const side of [base!, ours!, theirs!]) if (!side.ok) term.err(formatDiagnostics(side.error) + '\n');
     term.err(`${name}: not every side is a lockfile mlbuild can read; falling back to a line merge (resolve by hand, or delete the conflicting entries and run \`mlbuild repro\`)\n`);

@@ -38,7 +38,7 @@ async function open(g: GlobalOptions): Promise<Result<Opened, Diagnostic[]>> {
   const lockAt = async (commit: string): Promise<Lockfile | undefined> => {
     if (!lockCache.has(commit)) {
       const r = await git.read(commit, 'mlbuild.lock');
-      const parsed = r.ok ? Lockfile.parse(r.text, `${commit.slice(0, 7)}:mlbuild.lock`, root) : undefined;
+      const parsed = r.ok ? await Lockfile.parse(r.text, `${commit.slice(0, 7)}:mlbuild.lock`, root) : undefined;
       lockCache.set(commit, parsed?.ok ? parsed.value : undefined);
     }
     return lockCache.get(commit);
@@ -152,7 +152,7 @@ export function modelShowCommand(g: GlobalOptions, a: { name: string; json: bool
     for (const v of art.versions) {
       const loc: VersionLocation | undefined = v.registered ? await registry.locationOf(a.name, v, state).catch(() => undefined) : undefined;
       const lockText = await git.read(v.commit, 'mlbuild.lock');
-      const lock = lockText.ok ? Lockfile.parse(lockText.text, `${v.commit.slice(0, 7)}:mlbuild.lock`) : undefined;
+      const lock = lockText.ok ? await Lockfile.parse(lockText.text, `${v.commit.slice(0, 7)}:mlbuild.lock`) : undefined;
       const stage = loc && lock?.ok ? lock.value.names().find((n) => lock.value.get(n)?.outs.some((o) => o.path === loc.path)) : undefined;
       const entry = stage && lock?.ok ? lock.value.get(stage) : undefined;
       const metrics: Record<string, unknown> = {};

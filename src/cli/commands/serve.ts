@@ -70,7 +70,7 @@ function source(cwd: string, project: Project | undefined): Source {
       git = opened.value;
     }
     const r = await git.read(commit, 'mlbuild.lock');
-    const lock = r.ok ? Lockfile.parse(r.text, `${commit.slice(0, 7)}:mlbuild.lock`, root) : undefined;
+    const lock = r.ok ? await Lockfile.parse(r.text, `${commit.slice(0, 7)}:mlbuild.lock`, root) : undefined;
     if (!lock?.ok) return undefined;
     for (const n of lock.value.names()) {
       const out = lock.value.get(n)?.outs.find((o) => o.path === p);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildPipeline } from '../../../src/graph/pipeline.js';
 import { makePlan } from '../../../src/graph/plan.js';
-import { changedPart } from '../../../src/run/snapshot-record.js';
+import { changedPart, recordedHashes } from '../../../src/run/snapshot-record.js';
+import type { LockEntry } from '../../../src/state/lockfile.js';
 import type { Primed } from '../../../src/run/fresh-snapshot.js';
 import { fakeStage } from '../fakes.js';
 
@@ -40,5 +41,23 @@ describe('changedPart', () => {
     expect(partial.ok && changedPart(pipeline, partial.value, primed(['prep']), undefined)).toBeUndefined();
     // A name the pipeline no longer has (it cannot, the pipeline file is checked; but never guess).
     expect(changedPart(pipeline, full.value, primed(['gone']), undefined)).toBeUndefined();
+  });
+});
+
+describe('recordedHashes', () => {
+  const rec = (path: string, hash: string) => ({ path, hash, size: 1 }) as unknown as LockEntry['deps'][number];
+  it("answers the hash a stage's entry records, a dep's over an out's of the same path, and sees replaced entries", () => {
+    const entries = new Map<string, LockEntry>([['train', { cmd: 'x', deps: [rec('data', 'd1'), rec('both', 'dep')], params: {}, outs: [rec('model', 'm1'), rec('both', 'out')] }]]);
+    const recorded = recordedHashes((s) => entries.get(s));
+    expect(recorded('train', 'data')).toBe('d1');
+    expect(recorded('train', 'model')).toBe('m1');
+    expect(recorded('train', 'both')).toBe('dep');
+    expect(recorded('train', 'other')).toBeUndefined();
+    expect(recorded('gone', 'data')).toBeUndefined();
+    // The stage re-recorded (the lockfile's set() stores a new entry object): no stale answer.
+    entries.set('train', { cmd: 'x', deps: [rec('data', 'd2')], params: {}, outs: [rec('model', 'm2')] });
+    expect(recorded('train', 'data')).toBe('d2');
+    expect(recorded('train', 'model')).toBe('m2');
+    expect(recorded('train', 'both')).toBeUndefined();
   });
 });

@@ -61,7 +61,7 @@ describe('mergeLockfiles', () => {
     expect(m.conflicts).toEqual(['train']);
   });
 
-  it('marks a stage changed differently on both sides in place, naming it, and keeps the rest merged', () => {
+  it('marks a stage changed differently on both sides in place, naming it, and keeps the rest merged', async () => {
     const base = lock({ evaluate: A, prepare: A, train: A });
     const ours = lock({ evaluate: A, prepare: B, train: B });
     const theirs = lock({ evaluate: C, prepare: A, train: C });
@@ -72,7 +72,7 @@ describe('mergeLockfiles', () => {
     const block = (e: LockEntry): string => lock({ train: e }).serialize().split('stages:\n')[1]!;
     expect(m.text).toBe(`${before}<<<<<<< HEAD\n${block(B)}=======\n${block(C)}>>>>>>> feature\n`);
     // The conflict markers make the file unreadable until resolved, as git's own markers do.
-    const parsed = Lockfile.parse(m.text, FILE, '/project');
+    const parsed = await Lockfile.parse(m.text, FILE, '/project');
     expect(parsed.ok).toBe(false);
   });
 
@@ -82,9 +82,9 @@ describe('mergeLockfiles', () => {
     expect(m.text).toContain("<<<<<<< ours\n  # stage 'train' removed on this side\n=======\n  train:\n");
   });
 
-  it('ignores formatting differences in the inputs (entries are compared canonically)', () => {
+  it('ignores formatting differences in the inputs (entries are compared canonically)', async () => {
     const base = lock({ train: A });
-    const reordered = Lockfile.parse(
+    const reordered = await Lockfile.parse(
       `stages:\n  train:\n    outs:\n    - {size: 3, hash: aaaaaaaaaaaaaaaa, path: out.txt}\n    deps:\n    - {path: run.js, size: 10, hash: '1111111111111111'}\n    cmd: node run.js\nschema: '1.0'\n`,
       FILE,
       '/project',

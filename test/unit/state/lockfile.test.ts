@@ -91,9 +91,9 @@ describe('Lockfile serialisation', () => {
     expect(Lockfile.empty(file).serialize()).toBe("schema: '1.0'\nstages: {}\n");
   });
 
-  it('round-trips through parse (fast reader) and through the yaml package (slow path)', () => {
-    const fast = load(GOLDEN);
-    const slow = load('# hand-edited\n' + GOLDEN);
+  it('round-trips through parse (fast reader) and through the yaml package (slow path)', async () => {
+    const fast = await load(GOLDEN);
+    const slow = await load('# hand-edited\n' + GOLDEN);
     for (const r of [fast, slow]) {
       expect(r.ok).toBe(true);
       if (!r.ok) return;
@@ -104,15 +104,15 @@ describe('Lockfile serialisation', () => {
     }
   });
 
-  it('re-renders an entry that is valid but out of canonical order', () => {
+  it('re-renders an entry that is valid but out of canonical order', async () => {
     const swapped = GOLDEN.replace(
       '    - path: data/raw\n      hash: 0123456789abcdef.dir\n      size: 1234\n      nfiles: 3\n    - path: stages/prepare.js\n      hash: \'1234567890123456\'\n      size: 812\n',
       '    - path: stages/prepare.js\n      hash: \'1234567890123456\'\n      size: 812\n    - path: data/raw\n      hash: 0123456789abcdef.dir\n      size: 1234\n      nfiles: 3\n',
     );
     expect(swapped).not.toBe(GOLDEN);
-    const r = load(swapped);
+    const r = await load(swapped);
     expect(r.ok && r.value.serialize()).toBe(GOLDEN);
-    const reordered = load(GOLDEN.replace(/( {2}prepare:\n[\s\S]*?)( {2}train@0-logreg:\n[\s\S]*)$/, '$2$1'));
+    const reordered = await load(GOLDEN.replace(/( {2}prepare:\n[\s\S]*?)( {2}train@0-logreg:\n[\s\S]*)$/, '$2$1'));
     expect(reordered.ok && reordered.value.serialize()).toBe(GOLDEN);
   });
 
@@ -125,7 +125,7 @@ describe('Lockfile serialisation', () => {
     expect(lock.get(stageName('train@0-logreg'))).toBeUndefined();
   });
 
-  it('quotes what must be quoted and still round-trips', () => {
+  it('quotes what must be quoted and still round-trips', async () => {
     const lock = Lockfile.empty(file, dir);
     const odd: LockEntry = {
       cmd: 'python -c "print(1)" # not a comment: really',
@@ -134,7 +134,7 @@ describe('Lockfile serialisation', () => {
       outs: [{ path: "o'neil\ttab", hash: contentHash('00000000000000ff.dir'), size: 5, nfiles: 1 }],
     };
     lock.set(stageName('1st'), odd);
-    const r = load(lock.serialize());
+    const r = await load(lock.serialize());
     expect(r.ok).toBe(true);
     if (r.ok) expect(r.value.get(stageName('1st'))).toEqual(lock.get(stageName('1st')));
     expect(lock.get(stageName('1st'))).toEqual(odd);
@@ -192,8 +192,8 @@ describe('Lockfile load/save', () => {
     expect(formatDiagnostics(r.error)).toContain('hint: fix the YAML by hand');
   });
 
-  it('reports an unknown schema version, telling the user to upgrade', () => {
-    const r = load(GOLDEN.replace("schema: '1.0'", "schema: '2.0'"));
+  it('reports an unknown schema version, telling the user to upgrade', async () => {
+    const r = await load(GOLDEN.replace("schema: '1.0'", "schema: '2.0'"));
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.error).toHaveLength(1);
@@ -207,11 +207,11 @@ describe('Lockfile load/save', () => {
     );
   });
 
-  it('collects every shape error, each located', () => {
+  it('collects every shape error, each located', async () => {
     const text = GOLDEN.replace('hash: 0123456789abcdef.dir', 'hash: 0123456789ABCDEF')
       .replace('      size: 812', '      size: -1')
       .replace('    outs:\n', '    color: blue\n    outs:\n');
-    const r = load(text);
+    const r = await load(text);
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.error.map((d) => [d.code, d.location?.line, d.message])).toEqual([
@@ -221,16 +221,16 @@ describe('Lockfile load/save', () => {
     ]);
   });
 
-  it('rejects a missing schema and a non-mapping document', () => {
-    const r1 = load(GOLDEN.replace("schema: '1.0'\n", ''));
+  it('rejects a missing schema and a non-mapping document', async () => {
+    const r1 = await load(GOLDEN.replace("schema: '1.0'\n", ''));
     expect(!r1.ok && r1.error[0]!.message).toBe("lockfile has no 'schema' key");
-    const r2 = load('- a\n- b\n');
+    const r2 = await load('- a\n- b\n');
     expect(!r2.ok && r2.error[0]!.location?.line).toBe(1);
-    const r3 = load('');
+    const r3 = await load('');
     expect(r3.ok && r3.value.names()).toEqual([]);
   });
 
-  it('loads a 1000-stage lockfile quickly (fast reader)', () => {
+  it('loads a 1000-stage lockfile quickly (fast reader)', async () => {
     const lock = Lockfile.empty(file, dir);
     for (let i = 0; i < 1000; i++) {
       lock.set(stageName(`train@${i}`), {
@@ -241,7 +241,7 @@ describe('Lockfile load/save', () => {
       });
     }
     const text = lock.serialize();
-    const res = load(text);
+    const res = await load(text);
     expect(res.ok && res.value.serialize()).toBe(text);
     // The fast reader must agree with the full YAML parser on what the text means.
     expect(res.ok && res.value.get(stageName('train@7'))).toEqual((yamlParse(text) as { stages: Record<string, unknown> }).stages['train@7']);
@@ -273,6 +273,34 @@ describe('Lockfile parsed-entries cache', () => {
     expect(r2.ok && r2.value.get(stageName('prepare'))!.deps[1]!.size).toBe(813);
     expect((JSON.parse(fs.readFileSync(cacheFile(), 'utf8')) as { entries: Record<string, LockEntry> }).entries.prepare!.deps[1]!.size).toBe(813);
     expect(fs.readdirSync(path.dirname(cacheFile()))).toEqual([LOCK_CACHE_FILE]); // no temp files
+  });
+
+  it('records each block length, so a load cuts the blocks out of the text; lengths that do not fit are refused', async () => {
+    fs.mkdirSync(path.join(dir, '.mlcache'));
+    expect(await sample().save()).toBe(true);
+    const base = fs.readFileSync(cacheFile(), 'utf8');
+    const cached = JSON.parse(base) as { blocks: number[] };
+    const header = "schema: '1.0'\nstages:\n";
+    expect(cached.blocks).toHaveLength(2);
+    expect(header.length + cached.blocks[0]! + cached.blocks[1]!).toBe(GOLDEN.length);
+    // What a load without any cache makes of the same edits: the reference.
+    const edit = async (lock: Lockfile): Promise<string> => {
+      lock.set(stageName('prepare'), { ...PREPARE, cmd: 'node stages/prepare.js --v2' });
+      // train@0-logreg is not touched: its memoised block is written as it was cut out.
+      await lock.save();
+      return fs.readFileSync(file, 'utf8');
+    };
+    const plain = await Lockfile.parse(GOLDEN, file, dir);
+    const want = await edit(plain.ok ? plain.value : sample());
+    for (const blocks of [cached.blocks, [...cached.blocks].reverse(), [cached.blocks[0]! + 1, cached.blocks[1]! - 1], [0, GOLDEN.length - header.length], 'x']) {
+      // The lockfile and the cache written for it, with these lengths.
+      fs.writeFileSync(file, GOLDEN);
+      fs.writeFileSync(cacheFile(), JSON.stringify({ ...(JSON.parse(base) as object), blocks }));
+      const r = await Lockfile.load(file, dir);
+      expect(r.ok && r.value.serialize()).toBe(GOLDEN);
+      expect(r.ok && (await edit(r.value))).toBe(want);
+      expect(want).toContain('--v2');
+    }
   });
 
   it('an interim save (during a run) writes the lockfile but leaves the cache to the final save; a stale cache is not used', async () => {
