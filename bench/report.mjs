@@ -85,6 +85,41 @@ p(
   '',
 );
 
+// ---------------------------------------------------------------- targets
+
+/** Issue 14's targets, each judged on this run's medians (a missing measurement leaves its row out). */
+function targetRows() {
+  const r = (id) => results.get(id);
+  const x = (a, b) => a.median / b.median;
+  const rows = [];
+  const verdict = (met) => (met ? 'met' : '**missed**');
+  const row = (label, value, goal, met) => rows.push(`| ${label} | ${value} | ${goal} | ${typeof met === 'string' ? met : verdict(met)} |`);
+  const [clean, cleanN] = [r('s1000.clean.mlbuild'), r('s1000.clean.ninja')];
+  if (clean && cleanN) row('1000 stages: full build from clean', `${fmt(clean.median)}, ${x(clean, cleanN).toFixed(1)}x ninja`, '<= 2x ninja', x(clean, cleanN) <= 2);
+  const [root, rootN] = [r('s1000.root.mlbuild'), r('s1000.root.ninja')];
+  if (root && rootN) row('1000 stages: root input changed', `${fmt(root.median)}, ${x(root, rootN).toFixed(1)}x ninja`, '<= 2x ninja', x(root, rootN) <= 2);
+  const noopN = r('s1000.noop.ninja');
+  for (const [c, label] of [['noop', 'no-op'], ['status', '`status`']]) {
+    const m = r(`s1000.${c}.mlbuild`);
+    if (m && noopN) row(`1000 stages: ${label}`, `${fmt(m.median)}, ${x(m, noopN).toFixed(1)}x ninja's no-op`, '<= 150 ms and <= 5x ninja', `150 ms: ${verdict(m.median <= 0.15)}; 5x: ${verdict(x(m, noopN) <= 5)}`);
+  }
+  const leaf = r('s1000.leaf.mlbuild');
+  if (leaf) row('1000 stages: one leaf input changed', fmt(leaf.median), '<= 200 ms', leaf.median <= 0.2);
+  const big = r('s10000.noop.mlbuild');
+  const kib = read('s10000.noop.mlbuild.rss').split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
+  if (big) {
+    const rss = kib.length ? kib[Math.floor(kib.length / 2)] / 1024 : undefined;
+    row('10 000 stages: no-op', `${fmt(big.median)}${rss === undefined ? '' : `, peak RSS ${rss.toFixed(0)} MB`}`, '<= 1 s, peak RSS <= 250 MB', big.median <= 1 && rss !== undefined && rss <= 250);
+  }
+  const [bigClean, xx] = [r('big.clean.mlbuild'), r('big.hash.xxhsum')];
+  if (bigClean && xx) row('16 stages over 4 x 512 MiB: full build', `${fmt(bigClean.median)}, ${x(bigClean, xx).toFixed(2)}x \`xxhsum -H1\``, '<= 1.5x `xxhsum -H1`', x(bigClean, xx) <= 1.5);
+  return rows;
+}
+const targets = targetRows();
+if (targets.length) {
+  p('## Targets', '', "Issue 14's targets, judged on this run's medians (details in the tables below):", '', '| target | mlbuild | goal | |', '|---|---|---|---|', ...targets, '');
+}
+
 // ---------------------------------------------------------------- tables
 
 const CASES = [
