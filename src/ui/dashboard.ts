@@ -179,8 +179,10 @@ export class Dashboard {
       const size = fs.fstatSync(fd).size;
       const start = Math.max(0, size - LOG_TAIL_BYTES);
       const buf = Buffer.alloc(size - start);
-      fs.readSync(fd, buf, 0, buf.length, start);
-      return yes({ stage, text: buf.toString('utf8'), truncated: start > 0, size });
+      // A log truncated between the stat and the read (a stage's next run) reads short: only what
+      // was read is the log, never the zero bytes of the rest of the buffer.
+      const read = fs.readSync(fd, buf, 0, buf.length, start);
+      return yes({ stage, text: buf.subarray(0, read).toString('utf8'), truncated: start > 0, size: start + read });
     } finally {
       fs.closeSync(fd);
     }
