@@ -317,9 +317,13 @@ export class StageRun {
       ...(expected !== undefined ? { expectedMs: expected * 1000 } : {}),
     });
     const startedAt = new Date().toISOString();
+    const logPath = path.join(svc.project.mlcacheDir, 'logs', logFileName(stage.name));
+    // The last run's log goes before the stage is marked running: the executor opens a new one only
+    // on the first output, and a reader that sees the stage running (mlbuild ui) must never fetch
+    // the old log as this run's. existsSync first: usually there is none, and a thrown ENOENT costs more.
+    if (fs.existsSync(logPath)) fs.rmSync(logPath, { force: true });
     svc.journal.markRunningSync(stage.name);
     this.removeOuts();
-    const logPath = path.join(svc.project.mlcacheDir, 'logs', logFileName(stage.name));
     const maxAttempts = 1 + stage.retries;
     let result;
     for (let attempt = 1; ; attempt++) {

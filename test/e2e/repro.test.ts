@@ -354,3 +354,35 @@ describe('repro', () => {
     expect(p.read('mlbuild.lock')).toContain('fold@0-a');
   });
 });
+
+describe('stage logs', () => {
+  it("a rerun removes the last run's log before the stage is marked running, so a reader never takes it for this run's", async () => {
+    // `slow` records that it started, then prints nothing until the test writes `go`.
+    const p = projects.make({
+      'pipeline.yaml': `stages:
+  slow:
+    cmd: echo run \${n} && touch started && while [ ! -f go ]; do sleep 0.02; done && echo done \${n} > out.txt
+    params: [n]
+    outs: [out.txt]
+`,
+      'params.yaml': 'n: 1\n',
+      go: '',
+    });
+    expect((await p.repro()).code).toBe(0);
+    expect(p.read('.mlcache/logs/slow.log')).toBe('run 1\n');
+    p.remove('go');
+    p.remove('started');
+    p.write({ 'params.yaml': 'n: 2\n', 'pipeline.yaml': p.read('pipeline.yaml').replace('echo run ${n} && ', '') });
+    const run = p.repro();
+    // Handshake: the stage's own file says it is running (and has printed nothing).
+    await new Promise<void>((resolve) => {
+      const look = (): void => (fs.existsSync(p.path('started')) ? resolve() : void setTimeout(look, 10));
+      look();
+    });
+    expect(p.exists('.mlcache/logs/slow.log')).toBe(false);
+    p.write({ go: '' });
+    expect((await run).outcomes).toEqual({ slow: 'succeeded' });
+    expect(p.read('out.txt')).toBe('done 2\n');
+    expect(p.exists('.mlcache/logs/slow.log')).toBe(false); // it printed nothing this time
+  });
+});
