@@ -374,13 +374,18 @@ describe('stage logs', () => {
     p.remove('started');
     p.write({ 'params.yaml': 'n: 2\n', 'pipeline.yaml': p.read('pipeline.yaml').replace('echo run ${n} && ', '') });
     const run = p.repro();
-    // Handshake: the stage's own file says it is running (and has printed nothing).
-    await new Promise<void>((resolve) => {
-      const look = (): void => (fs.existsSync(p.path('started')) ? resolve() : void setTimeout(look, 10));
-      look();
-    });
-    expect(p.exists('.mlcache/logs/slow.log')).toBe(false);
-    p.write({ go: '' });
+    let oldLogSeen: boolean;
+    try {
+      // Handshake: the stage's own file says it is running (and has printed nothing).
+      await new Promise<void>((resolve) => {
+        const look = (): void => (fs.existsSync(p.path('started')) ? resolve() : void setTimeout(look, 10));
+        look();
+      });
+      oldLogSeen = p.exists('.mlcache/logs/slow.log');
+    } finally {
+      p.write({ go: '' }); // whatever happened, the stage must not poll for `go` forever
+    }
+    expect(oldLogSeen).toBe(false);
     expect((await run).outcomes).toEqual({ slow: 'succeeded' });
     expect(p.read('out.txt')).toBe('done 2\n');
     expect(p.exists('.mlcache/logs/slow.log')).toBe(false); // it printed nothing this time
