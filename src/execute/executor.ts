@@ -2,6 +2,7 @@
  * The Executor interface: runs one stage's commands somewhere (this machine or a cluster; `repro --dry`
  * runs nothing and needs no executor) and reports how it ended. It knows nothing of hashing, caches or the lockfile.
  */
+import fs from 'node:fs';
 import type { StageName } from '../util/brand.js';
 import type { ResourceDemand, SlurmStageOptions } from '../model/stage.js';
 
@@ -55,3 +56,11 @@ export interface Executor {
 }
 
 export const succeeded = (r: JobResult): boolean => r.exitCode === 0 && !r.timedOut && !r.cancelled && r.error === undefined;
+
+/**
+ * Removes a stage's log left by an earlier run or attempt, so a log never belongs to another one.
+ * existsSync first: the usual answer is "none", and a thrown ENOENT costs ~8x the syscall.
+ */
+export function removeLog(logPath: string): void {
+  if (fs.existsSync(logPath)) fs.rmSync(logPath, { force: true });
+}

@@ -13,7 +13,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Executor, JobResult, JobSpec } from './executor.js';
+import { removeLog, type Executor, type JobResult, type JobSpec } from './executor.js';
 import { ProcessSampler } from './process-sampler.js';
 import { sharedLauncher, type Launcher } from './launcher.js';
 import { ensureDir, retryingDir } from '../util/dir-cache.js';
@@ -38,11 +38,6 @@ function openLog(logPath: string): number {
   const dir = path.dirname(logPath);
   ensureDir(dir);
   return retryingDir(dir, () => fs.openSync(logPath, 'w'));
-}
-
-function removeStaleLog(logPath: string): void {
-  // existsSync first: the usual answer is "none", and a thrown ENOENT costs ~8x the syscall.
-  if (fs.existsSync(logPath)) fs.rmSync(logPath, { force: true });
 }
 
 export class LocalExecutor implements Executor {
@@ -146,7 +141,7 @@ export class LocalExecutor implements Executor {
       return { exitCode: cancelled ? null : 0, signal: null, timedOut, cancelled, durationMs: performance.now() - started, ...usage(), ...(error ? { error } : {}) };
     } finally {
       if (fd !== undefined) fs.closeSync(fd);
-      else removeStaleLog(job.logPath);
+      else removeLog(job.logPath);
     }
   }
 }

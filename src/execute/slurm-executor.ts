@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SlurmConfig } from '../config/project-config.js';
-import type { Executor, JobResult, JobSpec } from './executor.js';
+import { removeLog, type Executor, type JobResult, type JobSpec } from './executor.js';
 import { CommandSlurmCli, type SlurmCli, type SqueueRow } from './slurm-cli.js';
 import { LogTail } from './log-tail.js';
 import { advance, endedResult, jobScript, sbatchArgs, type JobPhase } from './slurm-job.js';
@@ -70,7 +70,7 @@ export class SlurmExecutor implements Executor {
     await atomicWriteFile(script, jobScript(job));
     fs.mkdirSync(path.dirname(job.logPath), { recursive: true });
     // Slurm creates the log when the job starts: an old one must not be streamed while it waits.
-    fs.rmSync(job.logPath, { force: true });
+    removeLog(job.logPath);
     const submitted = await this.opts.cli.submit(sbatchArgs(job, this.opts.config, script), job.env);
     if (!submitted.ok) return notRun(submitted.error);
 

@@ -22,7 +22,7 @@ import type { Journal } from '../state/journal.js';
 import type { CacheStore, Fetched, RemoteSource } from '../cache/store.js';
 import type { RestoreSource } from '../report/events.js';
 import type { Executor } from '../execute/executor.js';
-import { succeeded } from '../execute/executor.js';
+import { removeLog, succeeded } from '../execute/executor.js';
 import type { Reporter } from '../report/events.js';
 import type { FpHash } from '../util/brand.js';
 import type { RunHistory } from '../state/run-history.js';
@@ -320,8 +320,8 @@ export class StageRun {
     const logPath = path.join(svc.project.mlcacheDir, 'logs', logFileName(stage.name));
     // The last run's log goes before the stage is marked running: the executor opens a new one only
     // on the first output, and a reader that sees the stage running (mlbuild ui) must never fetch
-    // the old log as this run's. existsSync first: usually there is none, and a thrown ENOENT costs more.
-    if (fs.existsSync(logPath)) fs.rmSync(logPath, { force: true });
+    // the old log as this run's.
+    removeLog(logPath);
     svc.journal.markRunningSync(stage.name);
     this.removeOuts();
     const maxAttempts = 1 + stage.retries;
