@@ -2,28 +2,15 @@
  * The no-op shortcut (run/fresh-snapshot.ts, run/up-to-date.ts) through the built CLI: a quiet
  * workspace is answered from the snapshot without rewriting it, and every change the full check
  * would see (an edit inside the same timestamp tick, a pipeline or params edit) still reruns.
- * `MLBUILD_RACY_WINDOW_MS=0` stands in for waiting out the 2 s racy window: files written before a
- * run began are then old enough, so no test sleeps.
+ * The project and the racy-window setting are snapshot-fixture.ts's.
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { useProjects, type Project } from './rig.js';
-
-const PIPELINE = `stages:
-  prepare:
-    cmd: sort data/raw.txt > prepared.txt
-    deps: [data]
-    outs: [prepared.txt]
-  train:
-    cmd: (echo "lr=\${train.lr}"; cat prepared.txt) > model.txt
-    deps: [prepared.txt]
-    params: [train.lr]
-    outs: [model.txt]
-`;
+import { PIPELINE, QUICK, SNAP, settled as settledProject } from './snapshot-fixture.js';
 
 const projects = useProjects();
-const env = { MLBUILD_RACY_WINDOW_MS: '0' };
-const SNAP = '.mlcache/state/fresh-snapshot.bin';
+const env = QUICK;
 
 /** Identity of the snapshot file: a run that answered from it leaves it as it was. */
 const snapId = (p: Project): string => {
@@ -31,15 +18,8 @@ const snapId = (p: Project): string => {
   return `${st.ino}:${st.mtimeNs}`;
 };
 
-/** A built project whose snapshot now proves everything fresh. */
-async function settled(beforeRecording?: (p: Project) => void): Promise<Project> {
-  const p = projects.make({ 'pipeline.yaml': PIPELINE, 'params.yaml': 'train:\n  lr: 0.1\n', 'data/raw.txt': 'b\na\n' });
-  expect((await p.repro([], { env })).outcomes).toEqual({ prepare: 'succeeded', train: 'succeeded' });
-  beforeRecording?.(p);
-  // The outs were written during that run, so they were racy then: this run re-checks and records them.
-  expect((await p.repro([], { env })).outcomes).toEqual({ prepare: 'fresh', train: 'fresh' });
-  return p;
-}
+/** A built project whose snapshot now proves everything fresh (snapshot-fixture.ts). */
+const settled = (beforeRecording?: (p: Project) => void): Promise<Project> => settledProject(projects.make, beforeRecording ? { beforeRecording } : {});
 
 describe('fresh snapshot (no-op shortcut)', () => {
   it('answers a no-op repro and status from the snapshot, with the output of the full check', async () => {

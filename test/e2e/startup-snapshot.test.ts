@@ -11,22 +11,9 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, LAUNCHER, REPO_ROOT, useProjects, type Project, type RunResult } from './rig.js';
+import { QUICK, SNAP, settled as settledProject } from './snapshot-fixture.js';
 
-const PIPELINE = `stages:
-  prepare:
-    cmd: sort data/raw.txt > prepared.txt
-    deps: [data]
-    outs: [prepared.txt]
-  train:
-    cmd: (echo "lr=\${train.lr}"; cat prepared.txt) > model.txt
-    deps: [prepared.txt]
-    params: [train.lr]
-    outs: [model.txt]
-`;
 const projects = useProjects();
-const SNAP = '.mlcache/state/fresh-snapshot.bin';
-/** Files older than the racy window count as settled at once (see fresh-snapshot.test.ts). */
-const QUICK = { MLBUILD_RACY_WINDOW_MS: '0' };
 
 interface Traced extends RunResult {
   /** Whether the launcher exec'd node with the startup snapshot. */
@@ -53,14 +40,8 @@ function traced(launcher: string, args: string[], cwd: string, env: Record<strin
 /** Elapsed times are the only thing two answers may differ in. */
 const timeless = (s: string): string => s.replace(/in \d+ms/g, 'in Nms').replace(/"elapsed_ms": [\d.]+/g, '"elapsed_ms": N');
 
-/** A built project whose fresh snapshot proves everything up to date. */
-async function settled(): Promise<Project> {
-  const p = projects.make({ 'pipeline.yaml': PIPELINE, 'params.yaml': 'train:\n  lr: 0.1\n', 'data/raw.txt': 'b\na\n' });
-  p.commitAll('init');
-  expect((await p.repro([], { env: QUICK })).outcomes).toEqual({ prepare: 'succeeded', train: 'succeeded' });
-  expect((await p.repro([], { env: QUICK })).outcomes).toEqual({ prepare: 'fresh', train: 'fresh' });
-  return p;
-}
+/** A built, committed project whose fresh snapshot proves everything up to date. */
+const settled = (): Promise<Project> => settledProject(projects.make, { commit: true });
 
 describe('bin/mlbuild and the startup snapshot', () => {
   beforeAll(() => {
