@@ -53,7 +53,8 @@ export interface PipelineView {
    * Sums over the stale stages of their expected time (serial) and cost (CPU- and GPU-seconds of
    * their last successful runs); stages never timed are counted in `unknown`.
    */
-  readonly stale_expected: { seconds: number; cpu_s: number; gpu_s: number; stages: number; unknown: number };
+  /** `cpu_unknown`: stale stages with a successful run whose CPU time was not measured (not summed as 0). */
+  readonly stale_expected: { seconds: number; cpu_s: number; gpu_s: number; stages: number; unknown: number; cpu_unknown: number };
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
@@ -78,6 +79,7 @@ export async function pipelineView(project: Project, runs: RunLog, live: LiveRun
   let unknown = 0;
   let cpu = 0;
   let gpu = 0;
+  let cpuUnknown = 0;
   const stages: StageView[] = assessed.map((a) => {
     const st = ws.pipeline.stages.get(a.stage)!;
     // While a repro runs a stage, the journal marks it started-not-finished: that is "running", not "interrupted".
@@ -89,7 +91,8 @@ export async function pipelineView(project: Project, runs: RunLog, live: LiveRun
     if (stale) {
       if (expected === null) unknown++;
       else seconds += expected;
-      cpu += ok?.cpu_s ?? 0;
+      if (ok && ok.cpu_s === null) cpuUnknown++;
+      else cpu += ok?.cpu_s ?? 0;
       gpu += ok?.gpu_s ?? 0;
     }
     const state: StageState = running.has(a.stage)
@@ -126,6 +129,6 @@ export async function pipelineView(project: Project, runs: RunLog, live: LiveRun
     pipeline_file: project.pipelineFile.slice(project.root.length + 1),
     up_to_date: stages.every((x) => !x.stale),
     stages,
-    stale_expected: { seconds: round3(seconds), cpu_s: round3(cpu), gpu_s: round3(gpu), stages: stages.filter((x) => x.stale).length, unknown },
+    stale_expected: { seconds: round3(seconds), cpu_s: round3(cpu), gpu_s: round3(gpu), stages: stages.filter((x) => x.stale).length, unknown, cpu_unknown: cpuUnknown },
   });
 }

@@ -26,7 +26,7 @@ export interface PipelineView {
   pipeline_file: string;
   up_to_date: boolean;
   stages: StageView[];
-  stale_expected: { seconds: number; cpu_s: number; gpu_s: number; stages: number; unknown: number };
+  stale_expected: { seconds: number; cpu_s: number; gpu_s: number; stages: number; unknown: number; cpu_unknown: number };
 }
 
 export interface LiveState {
@@ -151,7 +151,11 @@ export function staleSummary(e: PipelineView['stale_expected'], total: number): 
   const untimed = `${e.unknown} stage${e.unknown === 1 ? '' : 's'} never timed`;
   if (e.unknown >= e.stages) return `${head} · no estimate yet: ${untimed}`;
   const gpu = e.gpu_s > 0 ? `, ${formatSeconds(e.gpu_s)} GPU` : '';
-  return `${head} · expected time to bring them up to date: ${formatSeconds(e.seconds)}${e.unknown ? ` + ${untimed}` : ''} · cost ${formatSeconds(e.cpu_s)} CPU${gpu}`;
+  // A run whose CPU was not measured costs '?', not 0 (as the stage panel says).
+  const measured = e.stages - e.unknown - e.cpu_unknown;
+  const unmeasured = `${e.cpu_unknown} stage${e.cpu_unknown === 1 ? '' : 's'} not measured`;
+  const cpu = measured <= 0 ? 'CPU not measured' : `${formatSeconds(e.cpu_s)} CPU${e.cpu_unknown ? ` + ${unmeasured}` : ''}`;
+  return `${head} · expected time to bring them up to date: ${formatSeconds(e.seconds)}${e.unknown ? ` + ${untimed}` : ''} · cost ${cpu}${gpu}`;
 }
 
 export const formatValue = (v: Scalar | undefined): string => {
